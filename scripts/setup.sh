@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages shype needs to build, test and run (idempotent), then
+# configures and builds into build/. Used by scripts/test.sh and scripts/demo.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
+  libxml2-dev libxml2-utils libexpected-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
+  libcli11-dev libboost-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  qemu-system-x86 qemu-utils busybox-static cpio swtpm swtpm-tools ca-certificates
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc)"
