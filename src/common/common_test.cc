@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Tests of the common helpers: strong ids, Result, atomic file writes.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "shype/common/file.h"
 #include "shype/common/id.h"

@@ -87,8 +87,8 @@ Result<std::string> ReadTextFileBounded(const std::filesystem::path& path, std::
   return std::string(bytes->begin(), bytes->end());
 }
 
-Result<void> WriteFileAtomic(const std::filesystem::path& path,
-                             std::span<const std::uint8_t> bytes, unsigned mode) {
+Result<void> WriteFileAtomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,
+                             unsigned mode) {
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
   std::random_device rd;
@@ -99,7 +99,8 @@ Result<void> WriteFileAtomic(const std::filesystem::path& path,
   auto written = WriteAll(fd, bytes.data(), bytes.size(), tmp);
   if (written && ::fsync(fd) != 0) written = IoError("cannot fsync", tmp);
   ::close(fd);
-  if (written && ::rename(tmp.c_str(), path.c_str()) != 0) written = IoError("cannot rename onto", path);
+  if (written && ::rename(tmp.c_str(), path.c_str()) != 0)
+    written = IoError("cannot rename onto", path);
   if (!written) {
     ::unlink(tmp.c_str());
     return written;

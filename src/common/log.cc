@@ -3,9 +3,9 @@
 // Process-wide log setup; called once from each main().
 #include "shype/common/log.h"
 
-#include <string>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <string>
 
 namespace shype::log {
 

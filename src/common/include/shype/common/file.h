@@ -28,8 +28,8 @@ namespace shype {
 [[nodiscard]] Result<void> WriteFileAtomic(const std::filesystem::path& path,
                                            std::span<const std::uint8_t> bytes,
                                            unsigned mode = 0644);
-[[nodiscard]] Result<void> WriteFileAtomic(const std::filesystem::path& path,
-                                           std::string_view text, unsigned mode = 0644);
+[[nodiscard]] Result<void> WriteFileAtomic(const std::filesystem::path& path, std::string_view text,
+                                           unsigned mode = 0644);
 
 // Lowercase hex of bytes.
 std::string HexEncode(std::span<const std::uint8_t> bytes);

@@ -4,12 +4,12 @@
 // passed where an Ssidref is expected.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <compare>
 #include <concepts>
 #include <cstdint>
 #include <functional>
-
-#include <fmt/format.h>
 
 namespace shype {
 

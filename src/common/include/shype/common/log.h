@@ -4,9 +4,9 @@
 // Libraries never print to stdout/stderr directly. Audit records are not logs (see acm/).
 #pragma once
 
-#include <string_view>
-
 #include <spdlog/spdlog.h>
+
+#include <string_view>
 
 namespace shype::log {
 

@@ -5,13 +5,13 @@
 // a one-file change.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace shype {
 

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// StateStore is shype's state directory: installed policies (XML, binary, map, per version),
+// which one is active, and the resource-label database (SQLite, WAL, transactional). The CLI
+// works on it offline; the daemon uses the same store. Writes are crash-safe: files are replaced
+// atomically and database commits are durable once a call returns.
+// One StateStore per thread; several processes may share a directory (SQLite serializes them).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shype/common/result.h"
+#include "shype/store/sqlite.h"
+
+namespace shype::store {
+
+// The state directory when neither --state-dir nor SHYPE_STATE_DIR says otherwise.
+inline constexpr const char* kDefaultStateDir = "/var/lib/shype";
+
+// Resolves --state-dir (if non-empty), else $SHYPE_STATE_DIR, else kDefaultStateDir.
+std::filesystem::path ResolveStateDir(const std::string& flag_value);
+
+struct ResourceLabel {
+  std::string resource;             // unified name, e.g. "file:/img/a.img", "vnet:bank"
+  std::string policy_type = "ACM";  // "ACM", or "INV_ACM" once a policy change invalidated it
+  std::string policy;
+  std::string label;
+  friend bool operator==(const ResourceLabel&, const ResourceLabel&) = default;
+};
+
+struct PolicyRecord {
+  std::string name;
+  std::string version;            // "major.minor" as written in the XML
+  std::string hash_hex;           // SHA-1 of the XML file bytes
+  std::int64_t installed_at = 0;  // Unix seconds
+};
+
+struct PolicyFiles {
+  std::vector<std::uint8_t> xml;
+  std::vector<std::uint8_t> binary;
+  std::string map;
+};
+
+class StateStore {
+ public:
+  // Opens the state directory, creating it (mode 0700) and the database schema if needed.
+  // Errors: kIo.
+  [[nodiscard]] static Result<StateStore> Open(const std::filesystem::path& dir);
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Stores a policy's files under policies/<name>/<version>/ and records it; when `activate`,
+  // makes it the active policy and applies `resource_changes` (the new labels of resources after
+  // a policy change) in the same transaction. Errors: kConflict (same name+version with another
+  // hash), kIo.
+  [[nodiscard]] Result<void> InstallPolicy(const PolicyRecord& record, const PolicyFiles& files,
+                                           bool activate,
+                                           const std::vector<ResourceLabel>& resource_changes);
+  [[nodiscard]] Result<std::optional<PolicyRecord>> ActivePolicy();
+  // Every installed policy version, oldest first (the version history).
+  [[nodiscard]] Result<std::vector<PolicyRecord>> Policies();
+  [[nodiscard]] Result<PolicyFiles> ReadPolicyFiles(const PolicyRecord& record) const;
+  // Forgets the active policy (the DEFAULT policy applies again); history is kept.
+  [[nodiscard]] Result<void> ClearActivePolicy(const std::vector<ResourceLabel>& resource_changes);
+
+  // Labels a resource. Errors: kConflict "'R' is already labeled with 'ACM:P:L'.".
+  [[nodiscard]] Result<void> AddResourceLabel(const ResourceLabel& label);
+  [[nodiscard]] Result<std::optional<ResourceLabel>> GetResourceLabel(const std::string& resource);
+  // Removes a resource's label. Errors: kNotFound "Resource not labeled".
+  [[nodiscard]] Result<void> RemoveResourceLabel(const std::string& resource);
+  // Every labeled resource, sorted by name.
+  [[nodiscard]] Result<std::vector<ResourceLabel>> ResourceLabels();
+
+ private:
+  StateStore(std::filesystem::path dir, Database db) : dir_(std::move(dir)), db_(std::move(db)) {}
+  std::filesystem::path PolicyDir(const PolicyRecord& record) const;
+  [[nodiscard]] Result<void> ApplyResourceChanges(const std::vector<ResourceLabel>& changes);
+
+  std::filesystem::path dir_;
+  Database db_;
+};
+
+}  // namespace shype::store

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The state directory: policy files on disk, policy history, active policy and resource labels
+// in SQLite.
+#include "shype/store/state_store.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <system_error>
+
+#include "shype/common/file.h"
+
+namespace shype::store {
+namespace {
+
+constexpr std::size_t kMaxPolicyFileBytes = 64U << 20;
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS policies(
+  name TEXT NOT NULL, version TEXT NOT NULL, hash TEXT NOT NULL, installed_at INTEGER NOT NULL,
+  PRIMARY KEY(name, version));
+CREATE TABLE IF NOT EXISTS active_policy(
+  id INTEGER PRIMARY KEY CHECK(id = 1), name TEXT NOT NULL, version TEXT NOT NULL,
+  activated_at INTEGER NOT NULL,
+  FOREIGN KEY(name, version) REFERENCES policies(name, version));
+CREATE TABLE IF NOT EXISTS resource_labels(
+  resource TEXT PRIMARY KEY, policy_type TEXT NOT NULL, policy TEXT NOT NULL,
+  label TEXT NOT NULL, labeled_at INTEGER NOT NULL);
+)sql";
+
+std::int64_t Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+PolicyRecord ReadRecord(const Statement& stmt) {
+  return PolicyRecord{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2),
+                      stmt.ColumnInt(3)};
+}
+
+ResourceLabel ReadLabel(const Statement& stmt) {
+  return ResourceLabel{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2),
+                       stmt.ColumnText(3)};
+}
+
+}  // namespace
+
+std::filesystem::path ResolveStateDir(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = std::getenv("SHYPE_STATE_DIR"); env != nullptr && *env != '\0') return env;
+  return kDefaultStateDir;
+}
+
+Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir / "policies", ec);
+  if (ec)
+    return Fail(ErrorCode::kIo, "cannot create state directory '{}': {}", dir.string(),
+                ec.message());
+  ::chmod(dir.c_str(), 0700);
+  auto db = Database::Open(dir / "labels.db");
+  if (!db) return Fail(db.error());
+  if (auto r = db->Exec(kSchema); !r) return Fail(r.error());
+  return StateStore(dir, std::move(*db));
+}
+
+std::filesystem::path StateStore::PolicyDir(const PolicyRecord& record) const {
+  return dir_ / "policies" / record.name / record.version;
+}
+
+Result<void> StateStore::InstallPolicy(const PolicyRecord& record, const PolicyFiles& files,
+                                       bool activate,
+                                       const std::vector<ResourceLabel>& resource_changes) {
+  auto existing = db_.Prepare("SELECT hash FROM policies WHERE name = ?1 AND version = ?2");
+  if (!existing) return Fail(existing.error());
+  existing->Bind(1, record.name).Bind(2, record.version);
+  auto row = existing->Step();
+  if (!row) return Fail(row.error());
+  if (*row && existing->ColumnText(0) != record.hash_hex) {
+    return Fail(ErrorCode::kConflict,
+                "policy '{}' version {} is already installed with different content; raise the "
+                "Version in the XML",
+                record.name, record.version);
+  }
+  // Files first: a crash before the database commit leaves unreferenced files, never a record
+  // without files.
+  std::filesystem::path pdir = PolicyDir(record);
+  std::error_code ec;
+  std::filesystem::create_directories(pdir, ec);
+  if (ec) return Fail(ErrorCode::kIo, "cannot create '{}': {}", pdir.string(), ec.message());
+  if (auto r = WriteFileAtomic(pdir / "policy.xml", files.xml); !r) return r;
+  if (auto r = WriteFileAtomic(pdir / "policy.bin", files.binary); !r) return r;
+  if (auto r = WriteFileAtomic(pdir / "policy.map", files.map); !r) return r;
+
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Fail(tx.error());
+  auto insert = db_.Prepare(
+      "INSERT OR IGNORE INTO policies(name, version, hash, installed_at) VALUES (?1, ?2, ?3, ?4)");
+  if (!insert) return Fail(insert.error());
+  insert->Bind(1, record.name).Bind(2, record.version).Bind(3, record.hash_hex).Bind(4, Now());
+  if (auto r = insert->Run(); !r) return r;
+  if (activate) {
+    auto set = db_.Prepare(
+        "INSERT INTO active_policy(id, name, version, activated_at) VALUES (1, ?1, ?2, ?3) "
+        "ON CONFLICT(id) DO UPDATE SET name = ?1, version = ?2, activated_at = ?3");
+    if (!set) return Fail(set.error());
+    set->Bind(1, record.name).Bind(2, record.version).Bind(3, Now());
+    if (auto r = set->Run(); !r) return r;
+    if (auto r = ApplyResourceChanges(resource_changes); !r) return r;
+  }
+  return tx->Commit();
+}
+
+Result<void> StateStore::ApplyResourceChanges(const std::vector<ResourceLabel>& changes) {
+  for (const auto& change : changes) {
+    auto update = db_.Prepare(
+        "UPDATE resource_labels SET policy_type = ?2, policy = ?3, label = ?4 WHERE resource = ?1");
+    if (!update) return Fail(update.error());
+    update->Bind(1, change.resource)
+        .Bind(2, change.policy_type)
+        .Bind(3, change.policy)
+        .Bind(4, change.label);
+    if (auto r = update->Run(); !r) return r;
+  }
+  return {};
+}
+
+Result<std::optional<PolicyRecord>> StateStore::ActivePolicy() {
+  auto stmt = db_.Prepare(
+      "SELECT p.name, p.version, p.hash, p.installed_at FROM active_policy a "
+      "JOIN policies p ON p.name = a.name AND p.version = a.version WHERE a.id = 1");
+  if (!stmt) return Fail(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return Fail(row.error());
+  if (!*row) return std::optional<PolicyRecord>();
+  return std::optional<PolicyRecord>(ReadRecord(*stmt));
+}
+
+Result<std::vector<PolicyRecord>> StateStore::Policies() {
+  auto stmt = db_.Prepare(
+      "SELECT name, version, hash, installed_at FROM policies ORDER BY installed_at, rowid");
+  if (!stmt) return Fail(stmt.error());
+  std::vector<PolicyRecord> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return Fail(row.error());
+    if (!*row) return out;
+    out.push_back(ReadRecord(*stmt));
+  }
+}
+
+Result<PolicyFiles> StateStore::ReadPolicyFiles(const PolicyRecord& record) const {
+  std::filesystem::path pdir = PolicyDir(record);
+  PolicyFiles files;
+  auto xml = ReadFileBounded(pdir / "policy.xml", kMaxPolicyFileBytes);
+  if (!xml) return Fail(xml.error());
+  auto bin = ReadFileBounded(pdir / "policy.bin", kMaxPolicyFileBytes);
+  if (!bin) return Fail(bin.error());
+  auto map = ReadTextFileBounded(pdir / "policy.map", kMaxPolicyFileBytes);
+  if (!map) return Fail(map.error());
+  files.xml = std::move(*xml);
+  files.binary = std::move(*bin);
+  files.map = std::move(*map);
+  return files;
+}
+
+Result<void> StateStore::ClearActivePolicy(const std::vector<ResourceLabel>& resource_changes) {
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Fail(tx.error());
+  if (auto r = db_.Exec("DELETE FROM active_policy"); !r) return r;
+  if (auto r = ApplyResourceChanges(resource_changes); !r) return r;
+  return tx->Commit();
+}
+
+Result<void> StateStore::AddResourceLabel(const ResourceLabel& label) {
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Fail(tx.error());
+  auto current = GetResourceLabel(label.resource);
+  if (!current) return Fail(current.error());
+  if (*current) {
+    return Fail(ErrorCode::kConflict, "'{}' is already labeled with '{}:{}:{}'.", label.resource,
+                (*current)->policy_type, (*current)->policy, (*current)->label);
+  }
+  auto insert = db_.Prepare(
+      "INSERT INTO resource_labels(resource, policy_type, policy, label, labeled_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!insert) return Fail(insert.error());
+  insert->Bind(1, label.resource)
+      .Bind(2, label.policy_type)
+      .Bind(3, label.policy)
+      .Bind(4, label.label)
+      .Bind(5, Now());
+  if (auto r = insert->Run(); !r) return r;
+  return tx->Commit();
+}
+
+Result<std::optional<ResourceLabel>> StateStore::GetResourceLabel(const std::string& resource) {
+  auto stmt = db_.Prepare(
+      "SELECT resource, policy_type, policy, label FROM resource_labels WHERE resource = ?1");
+  if (!stmt) return Fail(stmt.error());
+  stmt->Bind(1, resource);
+  auto row = stmt->Step();
+  if (!row) return Fail(row.error());
+  if (!*row) return std::optional<ResourceLabel>();
+  return std::optional<ResourceLabel>(ReadLabel(*stmt));
+}
+
+Result<void> StateStore::RemoveResourceLabel(const std::string& resource) {
+  auto stmt = db_.Prepare("DELETE FROM resource_labels WHERE resource = ?1");
+  if (!stmt) return Fail(stmt.error());
+  stmt->Bind(1, resource);
+  if (auto r = stmt->Run(); !r) return r;
+  if (db_.changes() == 0) return Fail(ErrorCode::kNotFound, "Resource not labeled");
+  return {};
+}
+
+Result<std::vector<ResourceLabel>> StateStore::ResourceLabels() {
+  auto stmt = db_.Prepare(
+      "SELECT resource, policy_type, policy, label FROM resource_labels ORDER BY resource");
+  if (!stmt) return Fail(stmt.error());
+  std::vector<ResourceLabel> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return Fail(row.error());
+    if (!*row) return out;
+    out.push_back(ReadLabel(*stmt));
+  }
+}
+
+}  // namespace shype::store
