@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and runs each one for a
+# short, bounded time on its seed corpus (fuzz/corpus/<name>/ plus ../shared/policies for XML).
+# FUZZ_SECONDS (default 20) sets the time per target; a crash fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${FUZZ_SECONDS:-20}"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DSHYPE_FUZZ=ON -DSHYPE_WERROR=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j "$(nproc)"
+status=0
+for bin in build-fuzz/bin/fuzz_*; do
+  [ -x "$bin" ] || continue
+  name="${bin##*/fuzz_}"
+  work="build-fuzz/corpus/$name"
+  mkdir -p "$work"
+  seeds=()
+  [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
+  if [ "$name" = xml_policy ] && [ -d ../shared/policies ]; then seeds+=(../shared/policies); fi
+  echo "fuzz: $name for ${seconds}s"
+  if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+      -artifact_prefix="build-fuzz/$name-" "$work" "${seeds[@]}" 2>"build-fuzz/$name.log"; then
+    echo "fuzz: $name FAILED, see build-fuzz/$name.log"; tail -40 "build-fuzz/$name.log"; status=1
+  else
+    grep -E '^#[0-9]+.*(DONE|pulse)' "build-fuzz/$name.log" | tail -1 || true
+  fi
+done
+exit $status
