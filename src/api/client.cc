@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Synchronous HTTP/1.1 over a Unix stream socket with Boost.Beast.
+#include "shype/api/client.h"
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+
+namespace shype::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Socket = asio::local::stream_protocol::socket;
+
+Result<void> ConnectTo(Socket& socket, const std::filesystem::path& path) {
+  boost::system::error_code ec;
+  socket.connect(asio::local::stream_protocol::endpoint(path.string()), ec);
+  if (ec) {
+    return Fail(ErrorCode::kUnavailable, "shyped is not running (cannot connect to '{}': {})",
+                path.string(), ec.message());
+  }
+  return {};
+}
+
+http::request<http::string_body> MakeRequest(std::string_view method, std::string_view target,
+                                             const std::optional<Json>& body) {
+  http::request<http::string_body> req;
+  req.method(http::string_to_verb(beast::string_view(method.data(), method.size())));
+  req.target(std::string(target));
+  req.version(11);
+  req.set(http::field::host, "shyped");
+  req.set(http::field::user_agent, "shype-cli");
+  if (body) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = body->dump();
+  }
+  req.prepare_payload();
+  return req;
+}
+
+}  // namespace
+
+bool Client::DaemonRunning() const {
+  asio::io_context io;
+  Socket socket(io);
+  return static_cast<bool>(ConnectTo(socket, socket_path_));
+}
+
+Result<Json> Client::Call(std::string_view method, std::string_view target,
+                          const std::optional<Json>& body) const {
+  asio::io_context io;
+  Socket socket(io);
+  if (auto r = ConnectTo(socket, socket_path_); !r) return Fail(r.error());
+  boost::system::error_code ec;
+  http::write(socket, MakeRequest(method, target, body), ec);
+  if (ec) return Fail(ErrorCode::kUnavailable, "cannot send request to shyped: {}", ec.message());
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(256U << 20);
+  http::read(socket, buffer, parser, ec);
+  if (ec) return Fail(ErrorCode::kUnavailable, "no reply from shyped: {}", ec.message());
+  const auto& res = parser.get();
+  Json reply = Json::parse(res.body(), nullptr, false);
+  unsigned status = res.result_int();
+  if (status / 100 != 2) return Fail(ErrorFromJson(reply, status));
+  if (reply.is_discarded()) {
+    return Fail(ErrorCode::kInternal, "shyped replied with invalid JSON");
+  }
+  return reply;
+}
+
+Result<void> Client::Stream(std::string_view target,
+                            const std::function<bool(std::string_view)>& on_line) const {
+  asio::io_context io;
+  Socket socket(io);
+  if (auto r = ConnectTo(socket, socket_path_); !r) return Fail(r.error());
+  boost::system::error_code ec;
+  http::write(socket, MakeRequest("GET", target, std::nullopt), ec);
+  if (ec) return Fail(ErrorCode::kUnavailable, "cannot send request to shyped: {}", ec.message());
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  http::read_header(socket, buffer, parser, ec);
+  if (ec) return Fail(ErrorCode::kUnavailable, "no reply from shyped: {}", ec.message());
+  if (parser.get().result_int() / 100 != 2) {
+    return Fail(ErrorCode::kInternal, "shyped refused the stream: HTTP {}",
+                parser.get().result_int());
+  }
+  std::string pending;
+  char chunk[4096];
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    http::read(socket, buffer, parser, ec);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) break;
+    pending.append(chunk, sizeof chunk - parser.get().body().size);
+    for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+      if (!on_line(std::string_view(pending).substr(0, nl))) return {};
+      pending.erase(0, nl + 1);
+    }
+  }
+  return {};
+}
+
+std::string UrlEncode(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(c);
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
+  }
+  return out;
+}
+
+}  // namespace shype::api
