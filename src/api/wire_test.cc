@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "shype/api/client.h"
+#include "shype/api/endpoints.h"
 
 namespace shype::api {
 namespace {
@@ -36,6 +37,34 @@ TEST(WireTest, BadBodiesAreRejectedWithTheReason) {
 
 TEST(WireTest, UrlEncodeEscapesReservedCharacters) {
   EXPECT_EQ(UrlEncode("file:/img/a b.img"), "file%3A%2Fimg%2Fa%20b.img");
+}
+
+}  // namespace
+}  // namespace shype::api
+
+namespace shype::api {
+namespace {
+
+TEST(EndpointsTest, BuildsTargetsWithPathAndQueryParameters) {
+  auto pause = FindEndpoint("domain.pause");
+  ASSERT_TRUE(pause);
+  auto t = BuildTarget(*pause, Json{{"name", "bank 1"}});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->target, "/v1/domains/bank%201/pause");
+  ASSERT_TRUE(t->body);
+  EXPECT_TRUE(t->body->empty());
+  auto labels = BuildTarget(*FindEndpoint("labels"), Json{{"type", "res"}});
+  EXPECT_EQ(labels->target, "/v1/labels?type=res");
+  auto missing = BuildTarget(*pause, Json::object());
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "domain.pause: parameter 'name' is required");
+}
+
+TEST(EndpointsTest, OperationNamesAreUnique) {
+  auto all = Endpoints();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (std::size_t j = i + 1; j < all.size(); ++j) EXPECT_NE(all[i].op, all[j].op);
+  }
 }
 
 }  // namespace
