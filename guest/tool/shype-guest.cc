@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// shype-guest: the static helper inside the shype test guest. It reports the shype.* kernel
+// arguments and reads or writes ivshmem shared memory by mapping the PCI BAR2 sysfs file
+// (memory-BAR resource files support only mmap; read()/write() fail with EIO).
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+#include <utility>
+#include <vector>
+
+namespace {
+
+template <class T>
+using Result = tl::expected<T, std::string>;
+using Status = tl::expected<void, std::string>;
+
+constexpr std::string_view kPciDevices = "/sys/bus/pci/devices";
+constexpr std::size_t kMaxSmallFile = 64 * 1024;
+
+tl::unexpected<std::string> Fail(std::string_view what, const std::string& path) {
+  return tl::unexpected(std::string(what) + " " + path + ": " + std::strerror(errno));
+}
+
+// Owns a file descriptor.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+[[nodiscard]] Result<std::string> ReadSmallFile(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Fail("cannot open", path);
+  std::string text(kMaxSmallFile, '\0');
+  std::size_t used = 0;
+  while (used < text.size()) {
+    const ssize_t got = read(fd.get(), text.data() + used, text.size() - used);
+    if (got < 0) return Fail("cannot read", path);
+    if (got == 0) break;
+    used += static_cast<std::size_t>(got);
+  }
+  text.resize(used);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+  return text;
+}
+
+[[nodiscard]] Status WriteSmallFile(const std::string& path, std::string_view text) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Fail("cannot open", path);
+  if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return Fail("cannot write", path);
+  }
+  return {};
+}
+
+// Splits the kernel command line on blanks and keeps the "shype.key=value" words.
+std::vector<std::pair<std::string, std::string>> ShypeArgs(std::string_view cmdline) {
+  std::vector<std::pair<std::string, std::string>> args;
+  std::size_t pos = 0;
+  while (pos < cmdline.size()) {
+    const std::size_t end = std::min(cmdline.find_first_of(" \t\n", pos), cmdline.size());
+    const std::string_view word = cmdline.substr(pos, end - pos);
+    pos = end + 1;
+    if (!word.starts_with("shype.")) continue;
+    const std::size_t eq = word.find('=');
+    if (eq == std::string_view::npos) {
+      args.emplace_back(std::string(word), "");
+    } else {
+      args.emplace_back(std::string(word.substr(0, eq)), std::string(word.substr(eq + 1)));
+    }
+  }
+  return args;
+}
+
+int CmdInfo() {
+  auto cmdline = ReadSmallFile("/proc/cmdline");
+  if (!cmdline) {
+    std::fprintf(stderr, "shype-guest info: %s\n", cmdline.error().c_str());
+    return 1;
+  }
+  utsname uts{};
+  if (uname(&uts) == 0) {
+    std::printf("release=%s\nhostname=%s\n", uts.release, uts.nodename);
+  }
+  if (auto uptime = ReadSmallFile("/proc/uptime")) {
+    std::printf("uptime=%s\n", uptime->substr(0, uptime->find(' ')).c_str());
+  }
+  for (const auto& [key, value] : ShypeArgs(*cmdline)) {
+    std::printf("%s=%s\n", key.c_str(), value.c_str());
+  }
+  return 0;
+}
+
+// Parses a decimal or 0x-prefixed hexadecimal unsigned number.
+[[nodiscard]] Result<std::uint64_t> ParseU64(std::string_view text) {
+  const auto bad = [text] { return tl::unexpected("bad number '" + std::string(text) + "'"); };
+  std::string_view digits = text;
+  std::uint64_t base = 10;
+  if (digits.starts_with("0x") || digits.starts_with("0X")) {
+    base = 16;
+    digits.remove_prefix(2);
+  }
+  if (digits.empty() || digits.size() > (base == 16 ? 16U : 19U)) return bad();
+  std::uint64_t value = 0;
+  for (const char c : digits) {
+    int digit = -1;
+    if (c >= '0' && c <= '9') digit = c - '0';
+    if (base == 16 && c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+    if (base == 16 && c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+    if (digit < 0) return bad();
+    value = value * base + static_cast<std::uint64_t>(digit);
+  }
+  return value;
+}
+
+bool IsIvshmem(const std::string& dir) {
+  auto vendor = ReadSmallFile(dir + "/vendor");
+  auto device = ReadSmallFile(dir + "/device");
+  return vendor && device && *vendor == "0x1af4" && *device == "0x1110";
+}
+
+// Lists the PCI addresses of ivshmem devices (1af4:1110), in directory order.
+[[nodiscard]] Result<std::vector<std::string>> FindIvshmem() {
+  DIR* dir = opendir(std::string(kPciDevices).c_str());
+  if (dir == nullptr) return Fail("cannot list", std::string(kPciDevices));
+  std::vector<std::string> found;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.starts_with(".")) continue;
+    if (IsIvshmem(std::string(kPciDevices) + "/" + name)) found.push_back(name);
+  }
+  closedir(dir);
+  return found;
+}
+
+// Maps DEV's BAR2: DEV is a PCI address, "auto" (first ivshmem device) or a resource file path.
+class BarMapping {
+ public:
+  [[nodiscard]] static Result<BarMapping> Open(std::string_view dev, bool writable);
+  BarMapping(BarMapping&& other) noexcept
+      : base_(std::exchange(other.base_, nullptr)), size_(other.size_) {}
+  BarMapping(const BarMapping&) = delete;
+  BarMapping& operator=(const BarMapping&) = delete;
+  BarMapping& operator=(BarMapping&&) = delete;
+  ~BarMapping() {
+    if (base_ != nullptr) munmap(base_, size_);
+  }
+  char* data() const { return static_cast<char*>(base_); }
+  std::size_t size() const { return size_; }
+
+ private:
+  BarMapping(void* base, std::size_t size) : base_(base), size_(size) {}
+  void* base_;
+  std::size_t size_;
+};
+
+[[nodiscard]] Result<std::string> ResolveResourcePath(std::string_view dev) {
+  if (dev.find('/') != std::string_view::npos) return std::string(dev);
+  std::string address(dev);
+  if (dev == "auto") {
+    auto found = FindIvshmem();
+    if (!found) return tl::unexpected(found.error());
+    if (found->empty()) return tl::unexpected(std::string("no ivshmem device (1af4:1110) found"));
+    address = found->front();
+  }
+  const std::string dir = std::string(kPciDevices) + "/" + address;
+  // Memory decoding must be on before the BAR is accessed; no driver does it for us.
+  if (auto enabled = WriteSmallFile(dir + "/enable", "1"); !enabled) {
+    return tl::unexpected(enabled.error());
+  }
+  return dir + "/resource2";
+}
+
+Result<BarMapping> BarMapping::Open(std::string_view dev, bool writable) {
+  auto path = ResolveResourcePath(dev);
+  if (!path) return tl::unexpected(path.error());
+  UniqueFd fd(open(path->c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+  if (fd.get() < 0) return Fail("cannot open", *path);
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) return Fail("cannot stat", *path);
+  if (st.st_size <= 0) return tl::unexpected("empty BAR resource " + *path);
+  const auto size = static_cast<std::size_t>(st.st_size);
+  const int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+  void* base = mmap(nullptr, size, prot, MAP_SHARED, fd.get(), 0);
+  if (base == MAP_FAILED) return Fail("cannot mmap", *path);
+  return BarMapping(base, size);
+}
+
+[[nodiscard]] Status CheckRange(const BarMapping& bar, std::uint64_t offset, std::uint64_t len) {
+  if (offset > bar.size() || len > bar.size() - offset) {
+    return tl::unexpected("range " + std::to_string(offset) + "+" + std::to_string(len) +
+                          " is outside the " + std::to_string(bar.size()) + "-byte BAR");
+  }
+  return {};
+}
+
+int CmdShmFind() {
+  auto found = FindIvshmem();
+  if (!found) {
+    std::fprintf(stderr, "shype-guest shm-find: %s\n", found.error().c_str());
+    return 1;
+  }
+  for (const auto& address : *found) {
+    const std::string path = std::string(kPciDevices) + "/" + address + "/resource2";
+    struct stat st {};
+    const long long size = stat(path.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+    std::printf("%s size=%lld %s\n", address.c_str(), size, path.c_str());
+  }
+  return found->empty() ? 1 : 0;
+}
+
+struct ShmRange {
+  BarMapping bar;
+  std::uint64_t offset;
+};
+
+// Parses OFFSET, maps DEV's BAR2 and checks that [OFFSET, OFFSET+len) lies inside it.
+[[nodiscard]] Result<ShmRange> OpenRange(std::string_view dev, std::string_view offset_text,
+                                         std::uint64_t len, bool writable) {
+  auto offset = ParseU64(offset_text);
+  if (!offset) return tl::unexpected(offset.error());
+  auto bar = BarMapping::Open(dev, writable);
+  if (!bar) return tl::unexpected(bar.error());
+  if (auto in_range = CheckRange(*bar, *offset, len); !in_range) {
+    return tl::unexpected(in_range.error());
+  }
+  return ShmRange{std::move(*bar), *offset};
+}
+
+int CmdShmRead(std::string_view dev, std::string_view offset_text, std::string_view len_text) {
+  auto len = ParseU64(len_text);
+  if (!len) {
+    std::fprintf(stderr, "shype-guest shm-read: %s\n", len.error().c_str());
+    return 1;
+  }
+  auto range = OpenRange(dev, offset_text, *len, false);
+  if (!range) {
+    std::fprintf(stderr, "shype-guest shm-read: %s\n", range.error().c_str());
+    return 1;
+  }
+  const auto count = static_cast<std::size_t>(*len);
+  const char* begin = range->bar.data() + range->offset;
+  const bool written = std::fwrite(begin, 1, count, stdout) == count;
+  return written && std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+int CmdShmWrite(std::string_view dev, std::string_view offset_text, std::string_view text) {
+  auto range = OpenRange(dev, offset_text, text.size(), true);
+  if (!range) {
+    std::fprintf(stderr, "shype-guest shm-write: %s\n", range.error().c_str());
+    return 1;
+  }
+  std::memcpy(range->bar.data() + range->offset, text.data(), text.size());
+  if (msync(range->bar.data(), range->bar.size(), MS_SYNC) != 0) {
+    std::fprintf(stderr, "shype-guest shm-write: msync: %s\n", std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+int Usage() {
+  std::fputs(
+      "usage: shype-guest info\n"
+      "       shype-guest shm-find\n"
+      "       shype-guest shm-read DEV OFFSET LEN      (raw bytes to stdout)\n"
+      "       shype-guest shm-write DEV OFFSET STRING\n"
+      "DEV: PCI address (0000:00:03.0), 'auto' (first ivshmem device) or a resource2 path.\n"
+      "OFFSET/LEN: decimal or 0x-hex.\n",
+      stderr);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.size() == 1 && args[0] == "info") return CmdInfo();
+  if (args.size() == 1 && args[0] == "shm-find") return CmdShmFind();
+  if (args.size() == 4 && args[0] == "shm-read") return CmdShmRead(args[1], args[2], args[3]);
+  if (args.size() == 4 && args[0] == "shm-write") return CmdShmWrite(args[1], args[2], args[3]);
+  return Usage();
+}
