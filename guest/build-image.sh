@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Builds the shype test guest into OUTDIR: vmlinuz (Debian cloud kernel) and initrd.img (busybox,
+# virtio modules, /init, the static shype-guest tool). Packages are fetched with `apt-get download`
+# into OUTDIR/cache and unpacked with dpkg-deb; nothing is installed on the host.
+# Idempotent: does nothing when both outputs are newer than every recipe input.
+set -euo pipefail
+
+die() { echo "build-image.sh: $*" >&2; exit 1; }
+[ $# -eq 1 ] || die "usage: build-image.sh OUTDIR"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+mkdir -p "$1"
+out="$(cd "$1" && pwd)"
+inputs=("$here/build-image.sh" "$here/init" "$here/tool/shype-guest.cc")
+modules=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
+  failover net_failover virtio_net virtio_blk)
+
+# Several test runs may share OUTDIR: one builder at a time, the others then see the cache.
+exec 9>"$out/.lock"
+flock 9
+
+up_to_date() {
+  local output input
+  for output in "$out/vmlinuz" "$out/initrd.img"; do
+    [ -f "$output" ] || return 1
+    for input in "${inputs[@]}"; do [ "$output" -nt "$input" ] || return 1; done
+  done
+}
+if up_to_date; then
+  echo "guest image: up to date in $out ($(cat "$out/manifest.txt" 2>/dev/null | tr '\n' ' '))"
+  exit 0
+fi
+start=$EPOCHREALTIME
+
+# Downloads package $1 into the cache unless a .deb of it is there; prints the .deb path.
+fetch_deb() {
+  local pkg="$1" cache="$out/cache" deb
+  mkdir -p "$cache"
+  deb="$(ls "$cache/${pkg}_"*.deb 2>/dev/null | sort -V | tail -n 1 || true)"
+  if [ -z "$deb" ]; then
+    # As root, apt's _apt sandbox user cannot write here; tell apt to stay root.
+    local sandbox=()
+    [ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)
+    (cd "$cache" && apt-get download -q "${sandbox[@]}" "$pkg" >&2) \
+      || die "apt-get download $pkg failed (needs Debian's package registry, or a .deb in $cache)"
+    deb="$(ls "$cache/${pkg}_"*.deb | sort -V | tail -n 1)"
+  fi
+  echo "$deb"
+}
+
+kernel_pkg="${SHYPE_GUEST_KERNEL_PKG:-}"
+if [ -z "$kernel_pkg" ]; then
+  kernel_pkg="$(apt-cache depends linux-image-cloud-amd64 2>/dev/null \
+    | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-cloud-amd64$/ {print $2; exit}')"
+fi
+if [ -z "$kernel_pkg" ]; then  # offline and no apt lists: fall back to a cached kernel .deb
+  kernel_pkg="$(ls "$out/cache" 2>/dev/null | sed -n 's/^\(linux-image-[0-9].*-cloud-amd64\)_.*\.deb$/\1/p' \
+    | sort -V | tail -n 1)"
+fi
+[ -n "$kernel_pkg" ] || die "cannot resolve linux-image-*-cloud-amd64 (apt-get update, or set SHYPE_GUEST_KERNEL_PKG)"
+kernel_deb="$(fetch_deb "$kernel_pkg")"
+
+work="$(mktemp -d "$out/.work.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+dpkg-deb -x "$kernel_deb" "$work/kernel"
+kver="${kernel_pkg#linux-image-}"
+root="$work/root"
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,root,lib/modules}
+cp "$work/kernel/boot/vmlinuz-$kver" "$work/vmlinuz"
+
+# Modules go flat into /lib/modules, uncompressed (busybox insmod cannot decompress).
+for module in "${modules[@]}"; do
+  src="$(find "$work/kernel/lib/modules/$kver" -name "$module.ko*" | head -n 1)"
+  [ -n "$src" ] || die "module $module not found in $kernel_pkg"
+  case "$src" in
+    *.ko) cp "$src" "$root/lib/modules/$module.ko" ;;
+    *.ko.xz) xz -dc "$src" >"$root/lib/modules/$module.ko" ;;
+    *.ko.zst) zstd -qdc "$src" >"$root/lib/modules/$module.ko" ;;
+    *.ko.gz) gzip -dc "$src" >"$root/lib/modules/$module.ko" ;;
+    *) die "unknown module format $src" ;;
+  esac
+done
+
+# busybox: the host's busybox-static binary if it is static, otherwise the Debian package.
+busybox=/usr/bin/busybox
+if [ ! -x "$busybox" ] || readelf -l "$busybox" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+  dpkg-deb -x "$(fetch_deb busybox-static)" "$work/busybox"
+  busybox="$work/busybox/bin/busybox"
+fi
+cp "$busybox" "$root/bin/busybox"
+for applet in $("$root/bin/busybox" --list); do
+  [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+done
+
+g++ -std=c++20 -static -O2 -s -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow \
+  -Wold-style-cast -Wnon-virtual-dtor -Wimplicit-fallthrough -Werror \
+  -o "$root/bin/shype-guest" "$here/tool/shype-guest.cc"
+
+install -m 0755 "$here/init" "$root/init"
+printf 'PS1='"'"'\\h:\\w# '"'"'\n' >"$root/etc/profile"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+echo 'root:x:0:' >"$root/etc/group"
+
+(cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner=0:0 --quiet) \
+  | gzip -9 >"$work/initrd.img"
+mv -f "$work/vmlinuz" "$out/vmlinuz"
+mv -f "$work/initrd.img" "$out/initrd.img"
+bb_banner="$("$root/bin/busybox" --help 2>&1 || true)"
+bb_version="${bb_banner#BusyBox }"
+bb_version="${bb_version%% *}"
+printf 'kernel=%s\nbusybox=%s\ninitrd_bytes=%s\n' "$kernel_pkg" "$bb_version" \
+  "$(stat -c %s "$out/initrd.img")" >"$out/manifest.txt"
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')
+echo "guest image: built $out/vmlinuz ($kernel_pkg) + initrd.img ($(du -h "$out/initrd.img" | cut -f1)," \
+  "busybox $bb_version, ${#modules[@]} modules, shype-guest) in ${elapsed}s"
