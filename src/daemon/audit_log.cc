@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Audit records as JSON lines: queued from any thread, written and followed on the io thread.
+#include "audit_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "shype/common/file.h"
+#include "shype/common/log.h"
+
+namespace shype::daemon {
+namespace asio = boost::asio;
+
+AuditLog::AuditLog(asio::io_context& io, std::filesystem::path path)
+    : io_(io), path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd_ < 0) log::Error("audit: cannot open '{}': {}", path_.string(), std::strerror(errno));
+}
+
+AuditLog::~AuditLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void AuditLog::Append(std::string json_line) {
+  std::lock_guard lock(mu_);
+  if (queue_.size() >= kMaxQueued) {
+    ++dropped_;
+    return;
+  }
+  queue_.push_back(std::move(json_line));
+  if (!drain_posted_) {
+    drain_posted_ = true;
+    asio::post(io_, [this] { Drain(); });
+  }
+}
+
+void AuditLog::Drain() {
+  std::deque<std::string> lines;
+  {
+    std::lock_guard lock(mu_);
+    lines.swap(queue_);
+    drain_posted_ = false;
+  }
+  for (std::string& line : lines) {
+    std::string out = line + "\n";
+    if (fd_ >= 0 && ::write(fd_, out.data(), out.size()) != static_cast<ssize_t>(out.size())) {
+      log::Error("audit: write to '{}' failed: {}", path_.string(), std::strerror(errno));
+    }
+    recent_.push_back(std::move(line));
+  }
+  if (recent_.size() > 2 * kMaxQueued) {
+    recent_.erase(recent_.begin(), recent_.begin() + static_cast<std::ptrdiff_t>(kMaxQueued));
+    recent_base_ += kMaxQueued;
+  }
+  for (auto* timer : waiters_) timer->cancel();
+}
+
+Result<std::vector<std::string>> AuditLog::Tail(std::size_t tail) const {
+  auto text = ReadTextFileBounded(path_, 256U << 20);
+  if (!text) {
+    if (text.error().code == ErrorCode::kNotFound) return std::vector<std::string>{};
+    return Fail(text.error());
+  }
+  std::vector<std::string> lines;
+  std::size_t pos = 0;
+  while (pos < text->size()) {
+    std::size_t nl = text->find('\n', pos);
+    if (nl == std::string::npos) nl = text->size();
+    if (nl > pos) lines.emplace_back(text->substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  if (lines.size() > tail)
+    lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(tail));
+  return lines;
+}
+
+asio::awaitable<void> AuditLog::Follow(std::size_t tail, bool follow, const LineWriter& write) {
+  auto past = Tail(tail);
+  if (past) {
+    for (auto& line : *past) {
+      if (!co_await write(line)) co_return;
+    }
+  }
+  std::uint64_t seen = recent_base_ + recent_.size();
+  while (follow && !closed_) {
+    asio::steady_timer timer(io_, std::chrono::seconds(5));
+    waiters_.push_back(&timer);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    waiters_.remove(&timer);
+    if (seen < recent_base_) seen = recent_base_;  // a slow follower lost trimmed lines
+    for (; seen < recent_base_ + recent_.size(); ++seen) {
+      if (!co_await write(recent_[static_cast<std::size_t>(seen - recent_base_)])) co_return;
+    }
+    // An empty chunk-free keepalive: a blank line tells a vanished client from a quiet log.
+    if (ec != asio::error::operation_aborted && !co_await write("")) co_return;
+  }
+}
+
+std::uint64_t AuditLog::dropped() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
+void AuditLog::Close() {
+  closed_ = true;
+  for (auto* timer : waiters_) timer->cancel();
+}
+
+}  // namespace shype::daemon
