@@ -15,7 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <utility>  // before Boost.Asio: its awaitable.hpp needs std::exchange
+#include <utility>
 #include <vector>
 
 #include "http_server.h"

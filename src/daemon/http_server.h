@@ -15,7 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <utility>  // before Boost.Asio: its awaitable.hpp needs std::exchange
+#include <utility>
 #include <vector>
 
 #include "shype/api/wire.h"
