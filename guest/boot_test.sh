@@ -7,7 +7,10 @@
 set -euo pipefail
 
 img="$(cd "${1:?usage: boot_test.sh IMAGEDIR}" && pwd)"
-[ -f "$img/vmlinuz" ] && [ -f "$img/initrd.img" ] || { echo "no guest image in $img" >&2; exit 1; }
+if [ ! -f "$img/vmlinuz" ] || [ ! -f "$img/initrd.img" ]; then
+  echo "boot_test.sh: no guest image in $img (run build-image.sh first)" >&2
+  exit 1
+fi
 tmp="$(mktemp -d)"
 guest_pid=''
 cleanup() {
@@ -127,14 +130,14 @@ test_shm() {
 }
 
 send_until() {  # COMMAND PATTERN: types COMMAND on the console every 2 s until PATTERN shows up
-  local try
-  for try in 1 2 3 4 5 6 7 8 9 10; do
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
     printf '%s\n' "$1" >&"$guest_in"
     if wait_for "$2" 2; then return 0; fi
   done
   fail "console never printed /$2/ for '$1'"
 }
 
+# shellcheck disable=SC2016  # the guest's shell expands these, so echoed input cannot match
 test_console() {
   start_guest console "shype.name=console-test"
   send_until 'echo CONSOLE-$((6*7)) $(hostname)' '^CONSOLE-42 console-test'

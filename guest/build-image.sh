@@ -28,23 +28,33 @@ up_to_date() {
   done
 }
 if up_to_date; then
-  echo "guest image: up to date in $out ($(cat "$out/manifest.txt" 2>/dev/null | tr '\n' ' '))"
+  echo "guest image: up to date in $out ($(tr '\n' ' ' <"$out/manifest.txt" 2>/dev/null || true))"
   exit 0
 fi
 start=$EPOCHREALTIME
+
+# Prints the newest (sort -V) of the cached .deb files matching glob $1, or nothing.
+newest_cached() {
+  local debs=()
+  shopt -s nullglob
+  # shellcheck disable=SC2206  # $1 is a glob on purpose
+  debs=("$out/cache/"$1)
+  shopt -u nullglob
+  [ ${#debs[@]} -eq 0 ] || printf '%s\n' "${debs[@]}" | sort -V | tail -n 1
+}
 
 # Downloads package $1 into the cache unless a .deb of it is there; prints the .deb path.
 fetch_deb() {
   local pkg="$1" cache="$out/cache" deb
   mkdir -p "$cache"
-  deb="$(ls "$cache/${pkg}_"*.deb 2>/dev/null | sort -V | tail -n 1 || true)"
+  deb="$(newest_cached "${pkg}_*.deb")"
   if [ -z "$deb" ]; then
     # As root, apt's _apt sandbox user cannot write here; tell apt to stay root.
     local sandbox=()
     [ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)
     (cd "$cache" && apt-get download -q "${sandbox[@]}" "$pkg" >&2) \
       || die "apt-get download $pkg failed (needs Debian's package registry, or a .deb in $cache)"
-    deb="$(ls "$cache/${pkg}_"*.deb | sort -V | tail -n 1)"
+    deb="$(newest_cached "${pkg}_*.deb")"
   fi
   echo "$deb"
 }
@@ -52,11 +62,11 @@ fetch_deb() {
 kernel_pkg="${SHYPE_GUEST_KERNEL_PKG:-}"
 if [ -z "$kernel_pkg" ]; then
   kernel_pkg="$(apt-cache depends linux-image-cloud-amd64 2>/dev/null \
-    | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-cloud-amd64$/ {print $2; exit}')"
+    | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-cloud-amd64$/ {print $2; exit}' || true)"
 fi
 if [ -z "$kernel_pkg" ]; then  # offline and no apt lists: fall back to a cached kernel .deb
-  kernel_pkg="$(ls "$out/cache" 2>/dev/null | sed -n 's/^\(linux-image-[0-9].*-cloud-amd64\)_.*\.deb$/\1/p' \
-    | sort -V | tail -n 1)"
+  kernel_pkg="$(newest_cached 'linux-image-[0-9]*-cloud-amd64_*.deb')"
+  [ -z "$kernel_pkg" ] || kernel_pkg="$(basename "${kernel_pkg%%_*}")"
 fi
 [ -n "$kernel_pkg" ] || die "cannot resolve linux-image-*-cloud-amd64 (apt-get update, or set SHYPE_GUEST_KERNEL_PKG)"
 kernel_deb="$(fetch_deb "$kernel_pkg")"
