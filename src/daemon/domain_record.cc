@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// domain.json: the persisted facts about one running domain.
+#include "domain_record.h"
+
+#include <nlohmann/json.hpp>
+
+#include "shype/common/file.h"
+
+namespace shype::daemon {
+
+using Json = nlohmann::json;
+
+Result<void> SaveDomainRecord(const std::filesystem::path& dir, const DomainRecord& r) {
+  Json j{{"id", r.id},
+         {"name", r.name},
+         {"policy", r.policy},
+         {"label", r.label},
+         {"ssidref", r.ssidref},
+         {"state", r.state},
+         {"pid", r.pid},
+         {"start_time", r.start_time},
+         {"memory_mib", r.memory_mib},
+         {"vcpus", r.vcpus},
+         {"config_path", r.config_path},
+         {"resources", r.resources},
+         {"created_at", r.created_at}};
+  return WriteFileAtomic(dir / "domain.json", j.dump(2) + "\n", 0600);
+}
+
+Result<DomainRecord> LoadDomainRecord(const std::filesystem::path& dir) {
+  auto text = ReadTextFileBounded(dir / "domain.json", 1U << 20);
+  if (!text) return Fail(text.error());
+  Json j = Json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Fail(ErrorCode::kIo, "'{}' is not a valid domain record",
+                (dir / "domain.json").string());
+  }
+  DomainRecord r;
+  try {
+    r.id = j.at("id").get<std::uint32_t>();
+    r.name = j.at("name").get<std::string>();
+    r.policy = j.at("policy").get<std::string>();
+    r.label = j.at("label").get<std::string>();
+    r.ssidref = j.at("ssidref").get<std::uint32_t>();
+    r.state = j.at("state").get<std::string>();
+    r.pid = j.at("pid").get<int>();
+    r.start_time = j.at("start_time").get<std::uint64_t>();
+    r.memory_mib = j.at("memory_mib").get<std::uint32_t>();
+    r.vcpus = j.at("vcpus").get<std::uint32_t>();
+    r.config_path = j.at("config_path").get<std::string>();
+    r.resources = j.at("resources").get<std::vector<std::string>>();
+    r.created_at = j.at("created_at").get<std::int64_t>();
+  } catch (const Json::exception& e) {  // adapter: nlohmann reports type errors by throwing
+    return Fail(ErrorCode::kIo, "'{}': {}", (dir / "domain.json").string(), e.what());
+  }
+  return r;
+}
+
+}  // namespace shype::daemon

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// DomainRecord is what shyped persists about each domain it runs, in RUN_DIR/<name>/domain.json,
+// so that a restarted daemon finds its domains again (pid + process start time tell a live QEMU
+// from a reused pid). Written atomically; a record in state "creating" marks a half-created
+// domain that recovery removes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "shype/common/id.h"
+#include "shype/common/result.h"
+
+namespace shype::daemon {
+
+struct DomainRecord {
+  std::uint32_t id = 0;
+  std::string name;
+  std::string policy;
+  std::string label;
+  std::uint32_t ssidref = 0;
+  std::string state = "creating";  // "creating" until the guest was continued, then "running"
+  int pid = 0;
+  std::uint64_t start_time = 0;  // /proc/PID/stat field 22, in clock ticks since boot
+  std::uint32_t memory_mib = 0;
+  std::uint32_t vcpus = 0;
+  std::string config_path;
+  std::vector<std::string> resources;  // unified names of the resources the domain uses
+  std::int64_t created_at = 0;         // Unix seconds
+};
+
+[[nodiscard]] Result<void> SaveDomainRecord(const std::filesystem::path& dir,
+                                            const DomainRecord& record);
+[[nodiscard]] Result<DomainRecord> LoadDomainRecord(const std::filesystem::path& dir);
+
+}  // namespace shype::daemon
