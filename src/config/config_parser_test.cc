@@ -4,6 +4,7 @@
 // line-numbered messages that say what to fix.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "shype/config/domain_config.h"
@@ -73,6 +74,8 @@ struct Malformed {
   const char* message;
 };
 
+void PrintTo(const Malformed& m, std::ostream* os) { *os << testing::PrintToString(m.text); }
+
 class MalformedConfigTest : public testing::TestWithParam<Malformed> {};
 
 TEST_P(MalformedConfigTest, FailsWithLineNumberedMessage) {
@@ -88,6 +91,8 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{"name = 'a'\nmemory = 128\nkernel = '/k'\n\ndisk = [ 'file:/a,xvda,w',\n"
                   "   'file:/b,xvdb,r'\nvif = []\n",
                   "dom.cfg:7: expected ']' to close the list opened at line 5"},
+        Malformed{"disk = [ 'a',\nname = 'x'\n",
+                  "dom.cfg:2: expected ']' to close the list opened at line 1"},
         Malformed{"disk = [ 'a',\n  'b',\n",
                   "dom.cfg:3: expected ']' to close the list opened at line 1"},
         Malformed{"name 'x'\n", "dom.cfg:1: expected '=' after the setting name 'name', got '''"},
