@@ -31,6 +31,7 @@ inline constexpr std::size_t kSteHeaderSize = 20;
 inline constexpr std::size_t kMaxPolicyBytes = 64U << 20;
 inline constexpr std::uint32_t kMaxTypes = 65535;
 inline constexpr std::uint32_t kMaxSsidrefs = 65535;
+inline constexpr std::uint32_t kMaxConflictSets = 65535;
 inline constexpr std::size_t kMaxPolicyNameBytes = 1024;
 
 // Component codes as stored in the binary header.
