@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The DEFAULT policy (spec §2.4) that a host runs before any policy is set and after a reset,
+// and the version rule (spec §5.4 step 3) that decides whether one policy may replace another.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "shype/common/result.h"
+#include "shype/policyc/policy_document.h"
+
+namespace shype::policyc {
+
+inline constexpr std::string_view kDefaultPolicyName = "DEFAULT";
+
+// Returns the DEFAULT policy XML. With `dom0_from_label`, the SystemManagement label carries
+// from="<label>" so a reset renames Domain-0's current label to SystemManagement.
+std::string DefaultPolicyXml(const std::optional<std::string>& dom0_from_label = std::nullopt);
+
+// Checks that `next` may replace `current`: skipped if either is the DEFAULT policy; otherwise
+// next's FromPolicy must name current's PolicyName and Version and next's Version must be strictly
+// greater (major first). A new name is allowed that way. Errors: kPolicyInvalid with category
+// VERSION_PREVENTS_UPDATE.
+[[nodiscard]] Result<void> CheckUpdateVersion(const PolicyHeaderInfo& current,
+                                              const PolicyHeaderInfo& next);
+
+}  // namespace shype::policyc
