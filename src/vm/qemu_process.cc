@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// fork+exec with an exact fd set, pidfd-based exit notification and process identity checks.
+#include "shype/vm/qemu_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "shype/common/file.h"
+#include "shype/common/log.h"
+#include "shype/vm/unique_fd.h"
+
+extern char** environ;
+
+namespace shype::vm {
+namespace {
+
+namespace asio = boost::asio;
+
+// glibc 2.36's <sys/pidfd.h> lacks extern "C", so call the syscalls directly.
+int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)); }
+int PidfdSendSignal(int pidfd, int signal) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0U));
+}
+
+// Everything the child needs, prepared before fork: after fork only async-signal-safe calls.
+struct ChildPlan {
+  std::string binary;
+  std::vector<char*> argv;
+  std::vector<int> sources;  // parent fds; sources[i] becomes fd i in the child
+  int error_pipe = -1;       // CLOEXEC write end: receives errno if execve fails
+};
+
+[[noreturn]] void ChildExec(const ChildPlan& plan) {
+  ::setsid();  // own session and process group: signals to the daemon's group miss QEMU
+  sigset_t empty;
+  sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+
+  const int count = static_cast<int>(plan.sources.size());
+  const int base = count + 1;  // fd `count` is the error pipe; temporaries live above it
+  std::vector<int>::size_type i = 0;
+  int tmp[64];
+  for (i = 0; i < plan.sources.size(); ++i) {
+    tmp[i] = ::fcntl(plan.sources[i], F_DUPFD_CLOEXEC, base);
+    if (tmp[i] < 0) ::_exit(126);
+  }
+  const int pipe_tmp = ::fcntl(plan.error_pipe, F_DUPFD_CLOEXEC, base);
+  for (i = 0; i < plan.sources.size(); ++i) {
+    if (::dup2(tmp[i], static_cast<int>(i)) < 0) ::_exit(126);  // dup2 clears FD_CLOEXEC
+  }
+  if (pipe_tmp < 0 || ::dup3(pipe_tmp, count, O_CLOEXEC) < 0) ::_exit(126);
+  ::close_range(static_cast<unsigned>(base), ~0U, 0);  // SECURITY: nothing else leaks into QEMU
+  ::execve(plan.binary.c_str(), plan.argv.data(), environ);
+  const int err = errno;
+  [[maybe_unused]] auto n = ::write(count, &err, sizeof err);
+  ::_exit(127);
+}
+
+Result<void> CheckFds(const QemuCommand& command) {
+  if (command.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "QEMU command has no argv");
+  if (command.fds.size() > 60) {
+    return Fail(ErrorCode::kInvalidArgument, "QEMU command passes {} fds (at most 60)",
+                command.fds.size());
+  }
+  for (std::size_t i = 0; i < command.fds.size(); ++i) {
+    const FdMapping& fd = command.fds[i];
+    if (fd.child_fd != static_cast<int>(3 + i) || ::fcntl(fd.parent_fd, F_GETFD) < 0) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "QEMU fd mapping {} -> {} is invalid (child fds must be 3, 4, ... and parent "
+                  "fds open)",
+                  fd.parent_fd, fd.child_fd);
+    }
+  }
+  return {};
+}
+
+// Waits for the exec result on the CLOEXEC pipe: EOF means execve succeeded.
+Result<void> AwaitExec(int read_end, pid_t pid, const std::string& binary) {
+  int err = 0;
+  ssize_t n;
+  do {
+    n = ::read(read_end, &err, sizeof err);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) return {};
+  ::waitpid(pid, nullptr, 0);
+  if (n == static_cast<ssize_t>(sizeof err)) {
+    return Fail(ErrorCode::kIo, "cannot execute '{}': {}", binary, std::strerror(err));
+  }
+  return Fail(ErrorCode::kIo, "child for '{}' failed before exec (fd setup)", binary);
+}
+
+Result<pid_t> ForkExec(ChildPlan& plan) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) < 0) {
+    return Fail(ErrorCode::kIo, "pipe2 for spawning '{}': {}", plan.binary, std::strerror(errno));
+  }
+  UniqueFd read_end(pipe_fds[0]);
+  UniqueFd write_end(pipe_fds[1]);
+  plan.error_pipe = write_end.get();
+  const pid_t pid = ::fork();
+  if (pid < 0) return Fail(ErrorCode::kIo, "fork for '{}': {}", plan.binary, std::strerror(errno));
+  if (pid == 0) ChildExec(plan);
+  write_end.Reset();
+  if (auto exec = AwaitExec(read_end.get(), pid, plan.binary); !exec) return Fail(exec.error());
+  return pid;
+}
+
+}  // namespace
+
+std::string ExitStatus::Describe() const {
+  if (exit_code) return "exited with code " + std::to_string(*exit_code);
+  if (signal) return "killed by signal " + std::to_string(*signal);
+  return "exit status unknown";
+}
+
+Result<std::uint64_t> ReadProcessStartTime(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  auto text = ReadTextFileBounded(path, 4096);
+  if (!text) return Fail(ErrorCode::kNotFound, "process {} not found ({})", pid, path);
+  const auto close = text->rfind(')');
+  if (close == std::string::npos) return Fail(ErrorCode::kIo, "{}: no ')' in stat line", path);
+  std::istringstream fields(text->substr(close + 1));
+  std::string field;
+  for (int index = 3; index <= 22 && fields >> field; ++index) {
+    if (index != 22) continue;
+    std::uint64_t value = 0;
+    for (char c : field) {
+      if (c < '0' || c > '9')
+        return Fail(ErrorCode::kIo, "{}: field 22 '{}' not a number", path, field);
+      value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return value;
+  }
+  return Fail(ErrorCode::kIo, "{}: fewer than 22 fields", path);
+}
+
+Result<std::filesystem::path> FindExecutable(const std::filesystem::path& binary) {
+  const std::string name = binary.string();
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) == 0) return binary;
+    return Fail(ErrorCode::kNotFound, "'{}' is not an executable file", name);
+  }
+  const char* env = std::getenv("PATH");
+  std::istringstream dirs(env != nullptr ? env : "/usr/local/bin:/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;
+    std::filesystem::path candidate = std::filesystem::path(dir) / binary;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return Fail(ErrorCode::kNotFound, "'{}' not found in PATH; install it or give a full path", name);
+}
+
+Result<std::unique_ptr<QemuProcess>> QemuProcess::Spawn(asio::io_context& io,
+                                                        const QemuCommand& command,
+                                                        const std::filesystem::path& log_file) {
+  if (auto fds = CheckFds(command); !fds) return Fail(fds.error());
+  auto binary = FindExecutable(command.argv.front());
+  if (!binary) return Fail(binary.error());
+  UniqueFd log(::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!log.valid() || !devnull.valid()) {
+    return Fail(ErrorCode::kIo, "cannot open log file {}: {}", log_file.string(),
+                std::strerror(errno));
+  }
+  ChildPlan plan;
+  plan.binary = binary->string();
+  for (const std::string& arg : command.argv) plan.argv.push_back(const_cast<char*>(arg.c_str()));
+  plan.argv.push_back(nullptr);
+  plan.sources = {devnull.get(), log.get(), log.get()};
+  for (const FdMapping& fd : command.fds) plan.sources.push_back(fd.parent_fd);
+  auto pid = ForkExec(plan);
+  if (!pid) return Fail(pid.error());
+  const int pidfd = PidfdOpen(*pid);
+  auto start_time = ReadProcessStartTime(*pid);
+  if (pidfd < 0 || !start_time) {
+    ::kill(*pid, SIGKILL);
+    ::waitpid(*pid, nullptr, 0);
+    if (pidfd >= 0) ::close(pidfd);
+    return Fail(ErrorCode::kIo, "cannot track spawned '{}' (pid {}): pidfd_open or /proc failed",
+                plan.binary, *pid);
+  }
+  log::Info("spawned {} as pid {}", plan.binary, *pid);
+  return std::unique_ptr<QemuProcess>(
+      new QemuProcess(io, pidfd, ProcessIdentity{*pid, *start_time}, true));
+}
+
+Result<std::unique_ptr<QemuProcess>> QemuProcess::Adopt(asio::io_context& io,
+                                                        ProcessIdentity identity) {
+  if (identity.pid <= 0) return Fail(ErrorCode::kInvalidArgument, "pid {} invalid", identity.pid);
+  UniqueFd pidfd(PidfdOpen(identity.pid));
+  if (!pidfd.valid()) return Fail(ErrorCode::kNotFound, "process {} is gone", identity.pid);
+  // Read the start time only after pidfd_open: a match proves the pidfd names that process.
+  auto start_time = ReadProcessStartTime(identity.pid);
+  if (!start_time || *start_time != identity.start_time) {
+    return Fail(ErrorCode::kNotFound, "pid {} now belongs to another process (start time {} != {})",
+                identity.pid, start_time.value_or(0), identity.start_time);
+  }
+  siginfo_t info{};
+  const bool is_child =
+      ::waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+  return std::unique_ptr<QemuProcess>(new QemuProcess(io, pidfd.Release(), identity, is_child));
+}
+
+QemuProcess::QemuProcess(asio::io_context& io, int pidfd, ProcessIdentity identity, bool is_child)
+    : pidfd_(io, pidfd), identity_(identity), is_child_(is_child) {}
+
+QemuProcess::~QemuProcess() {
+  *alive_ = false;
+  if (!owned_ || exit_status_) return;
+  if (PidfdSendSignal(pidfd_.native_handle(), SIGKILL) == 0) {
+    log::Info("killed pid {} (owner destroyed)", identity_.pid);
+  }
+  if (is_child_) Reap(true);
+}
+
+void QemuProcess::AsyncWaitExit(ExitHandler on_exit) {
+  on_exit_ = std::move(on_exit);
+  std::weak_ptr<bool> alive = alive_;
+  pidfd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                    [this, alive](const boost::system::error_code& ec) {
+                      auto still = alive.lock();
+                      if (!still || !*still) return;  // owner gone or released
+                      OnPidfdReadable(ec);
+                    });
+}
+
+void QemuProcess::OnPidfdReadable(const boost::system::error_code& ec) {
+  if (ec) {
+    log::Warn("waiting for pid {} failed: {}", identity_.pid, ec.message());
+    return;
+  }
+  ExitStatus status = Reap(false);
+  if (!status.exit_code && !status.signal && is_child_ && !exit_status_) {
+    AsyncWaitExit(std::move(on_exit_));  // spurious wakeup: the child has not exited yet
+    return;
+  }
+  exit_status_ = status;
+  log::Info("pid {} {}", identity_.pid, status.Describe());
+  if (auto handler = std::move(on_exit_)) handler(status);
+}
+
+ExitStatus QemuProcess::Reap(bool block) {
+  ExitStatus status;
+  if (!is_child_) {
+    exit_status_ = status;
+    return status;
+  }
+  siginfo_t info{};
+  const int flags = WEXITED | (block ? 0 : WNOHANG);
+  int rc;
+  do {
+    rc = ::waitid(P_PIDFD, static_cast<id_t>(pidfd_.native_handle()), &info, flags);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    exit_status_ = status;  // ECHILD: someone else reaped it; the status is lost
+    return status;
+  }
+  if (info.si_pid == 0) return status;  // WNOHANG and still running
+  if (info.si_code == CLD_EXITED) {
+    status.exit_code = info.si_status;
+  } else {
+    status.signal = info.si_status;
+  }
+  exit_status_ = status;
+  return status;
+}
+
+Result<void> QemuProcess::Signal(int signal) {
+  if (exit_status_) return Fail(ErrorCode::kUnavailable, "pid {} has exited", identity_.pid);
+  if (PidfdSendSignal(pidfd_.native_handle(), signal) < 0) {
+    return Fail(ErrorCode::kIo, "signal {} to pid {}: {}", signal, identity_.pid,
+                std::strerror(errno));
+  }
+  return {};
+}
+
+ProcessIdentity QemuProcess::Release() {
+  owned_ = false;
+  *alive_ = false;
+  on_exit_ = nullptr;
+  boost::system::error_code ignored;
+  pidfd_.cancel(ignored);
+  return identity_;
+}
+
+}  // namespace shype::vm
