@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Real QEMU (TCG, -m 128): lifecycle over QMP on a socketpair, exit seen through the pidfd, the
+// second monitor socket for re-attaching, add-fd of a real file, errors; and, when the guest image
+// exists, a boot that runs a command in the guest with a disk passed as an fd.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+
+#include "shype/common/file.h"
+#include "shype/vm/qemu_process.h"
+#include "shype/vm/qmp_client.h"
+#include "shype/vm/qmp_sync_client.h"
+#include "shype/vm/vm_spec.h"
+#include "vm_test_util.h"
+
+namespace shype::vm {
+namespace {
+
+using nlohmann::json;
+using testing::RunUntil;
+using testing::SocketPair;
+
+class QemuVmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/shype-vm-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    spec_.name = "t1";
+    spec_.accel = ResolveAccel(Accel::kTcg);
+    spec_.qmp_socket_path = dir_ / "qmp.sock";
+    spec_.pidfile = dir_ / "qemu.pid";
+    spec_.console.log_file = dir_ / "console.log";
+  }
+  void TearDown() override {
+    process_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Launches QEMU for spec_ with QMP over a socketpair; returns the attached async client.
+  std::shared_ptr<QmpClient> Launch() {
+    auto [ours, theirs] = SocketPair();
+    spec_.qmp_fd = theirs.get();
+    auto command = BuildQemuCommand(spec_);
+    EXPECT_TRUE(command) << command.error().message;
+    if (!command) return nullptr;
+    auto process = QemuProcess::Spawn(io_, *command, dir_ / "qemu.log");
+    EXPECT_TRUE(process) << process.error().message;
+    if (!process) return nullptr;
+    process_ = std::move(*process);
+    process_->AsyncWaitExit([this](const ExitStatus& status) { exit_ = status; });
+    theirs.Reset();  // QEMU holds its end now
+    std::optional<Result<std::shared_ptr<QmpClient>>> result;
+    QmpClient::AttachFd(io_, std::move(ours), [&](auto r) { result = std::move(r); });
+    EXPECT_TRUE(RunUntil(io_, [&] { return result.has_value(); })) << QemuLog();
+    EXPECT_TRUE(result && *result)
+        << (result && !*result ? result->error().message : "") << QemuLog();
+    if (!result || !*result) return nullptr;
+    auto client = **result;
+    client->SetEventHandler([this](const QmpEvent& event) { events_.push_back(event.name); });
+    return client;
+  }
+  Result<json> Execute(QmpClient& client, std::string_view command, json args = nullptr,
+                       std::vector<UniqueFd> fds = {}) {
+    std::optional<Result<json>> reply;
+    client.Execute(
+        command, std::move(args), [&](Result<json> r) { reply = std::move(r); }, std::move(fds));
+    if (!RunUntil(io_, [&] { return reply.has_value(); })) {
+      return Fail(ErrorCode::kUnavailable, "test: no reply to {}", command);
+    }
+    return std::move(*reply);
+  }
+  std::string Status(QmpClient& client) {
+    auto reply = Execute(client, "query-status");
+    return reply ? reply->value("status", "?") : reply.error().message;
+  }
+  bool SawEvent(std::string_view name) {
+    return std::find(events_.begin(), events_.end(), name) != events_.end();
+  }
+  std::string QemuLog() {
+    return "\nqemu log:\n" + ReadTextFileBounded(dir_ / "qemu.log", 1 << 20).value_or("");
+  }
+
+  boost::asio::io_context io_;
+  std::filesystem::path dir_;
+  VmSpec spec_;
+  std::unique_ptr<QemuProcess> process_;
+  std::optional<ExitStatus> exit_;
+  std::vector<std::string> events_;
+};
+
+TEST_F(QemuVmTest, PausedQemuRunsStopsAndQuitsOverSocketpairQmp) {
+  auto qmp = Launch();
+  ASSERT_TRUE(qmp);
+  EXPECT_EQ(qmp->greeting().major, 7);
+  EXPECT_EQ(Status(*qmp), "prelaunch");
+  EXPECT_EQ(ReadTextFileBounded(spec_.pidfile, 64).value_or(""),
+            std::to_string(process_->pid()) + "\n");
+  ASSERT_TRUE(Execute(*qmp, "cont"));
+  ASSERT_TRUE(RunUntil(io_, [&] { return SawEvent("RESUME"); }));
+  EXPECT_EQ(Status(*qmp), "running");
+  ASSERT_TRUE(Execute(*qmp, "stop"));
+  ASSERT_TRUE(RunUntil(io_, [&] { return SawEvent("STOP"); }));
+  EXPECT_EQ(Status(*qmp), "paused");
+  ASSERT_TRUE(Execute(*qmp, "quit"));
+  ASSERT_TRUE(RunUntil(io_, [&] { return exit_.has_value(); })) << QemuLog();
+  EXPECT_TRUE(SawEvent("SHUTDOWN"));
+  EXPECT_EQ(exit_->exit_code, 0) << exit_->Describe();
+}
+
+TEST_F(QemuVmTest, BadCommandAndBadArgumentsGiveErrors) {
+  auto qmp = Launch();
+  ASSERT_TRUE(qmp);
+  auto unknown = Execute(*qmp, "no-such-command");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("CommandNotFound"), std::string::npos);
+  auto missing = Execute(*qmp, "device_del", json::object());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("GenericError"), std::string::npos);
+  auto no_device = Execute(*qmp, "device_del", {{"id", "nope"}});
+  ASSERT_FALSE(no_device);
+  EXPECT_EQ(no_device.error().code, ErrorCode::kNotFound) << no_device.error().message;
+  EXPECT_EQ(Status(*qmp), "prelaunch");  // errors leave the connection usable
+}
+
+TEST_F(QemuVmTest, AddFdPassesARealFileIntoAnFdset) {
+  auto qmp = Launch();
+  ASSERT_TRUE(qmp);
+  const auto image = dir_ / "disk.img";
+  ASSERT_TRUE(WriteFileAtomic(image, std::string(1 << 20, '\0')));
+  std::vector<UniqueFd> fds;
+  fds.emplace_back(::open(image.c_str(), O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(fds[0].valid());
+  auto added = Execute(*qmp, "add-fd", {{"fdset-id", 7}, {"opaque", "disk-x-rw"}}, std::move(fds));
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_EQ(added->value("fdset-id", -1), 7);
+  auto blockdev = Execute(*qmp, "blockdev-add",
+                          {{"driver", "raw"},
+                           {"node-name", "dx"},
+                           {"file", {{"driver", "file"}, {"filename", "/dev/fdset/7"}}}});
+  EXPECT_TRUE(blockdev) << blockdev.error().message;
+  auto fdsets = Execute(*qmp, "query-fdsets");
+  ASSERT_TRUE(fdsets);
+  EXPECT_NE(fdsets->dump().find("disk-x-rw"), std::string::npos) << fdsets->dump();
+}
+
+TEST_F(QemuVmTest, SecondMonitorSocketAttachesAfterTheFirstClientIsGone) {
+  auto qmp = Launch();
+  ASSERT_TRUE(qmp);
+  ASSERT_TRUE(Execute(*qmp, "cont"));
+  {
+    auto first = QmpSyncClient::ConnectPath(spec_.qmp_socket_path);
+    ASSERT_TRUE(first) << first.error().message;
+    auto status = (*first)->Execute("query-status");
+    ASSERT_TRUE(status) << status.error().message;
+    EXPECT_EQ(status->value("status", "?"), "running");
+  }
+  qmp->Close();  // as if the daemon died: the socketpair monitor is gone
+  auto second = QmpSyncClient::ConnectPath(spec_.qmp_socket_path);
+  ASSERT_TRUE(second) << second.error().message;
+  auto adopted = QemuProcess::Adopt(io_, process_->identity());
+  ASSERT_TRUE(adopted) << adopted.error().message;
+  ASSERT_TRUE((*second)->Execute("quit"));
+  EXPECT_TRUE((*second)->WaitEvent("SHUTDOWN", std::chrono::milliseconds(5000)));
+  ASSERT_TRUE(RunUntil(io_, [&] { return exit_.has_value(); })) << QemuLog();
+  EXPECT_EQ(exit_->exit_code, 0);
+}
+
+// A forked "daemon" spawns QEMU and is killed with SIGKILL; QEMU must live on, reachable through
+// its monitor socket, and a new owner adopts it by pid + start time.
+TEST_F(QemuVmTest, QemuSurvivesItsOwnerBeingKilledAndIsAdoptedByIdentity) {
+  auto command = BuildQemuCommand(spec_);
+  ASSERT_TRUE(command) << command.error().message;
+  int report[2];
+  ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
+  UniqueFd report_read(report[0]);
+  const pid_t daemon = ::fork();
+  ASSERT_GE(daemon, 0);
+  if (daemon == 0) {  // the doomed daemon: spawn, report the identity, wait to be killed
+    boost::asio::io_context io;
+    auto process = QemuProcess::Spawn(io, *command, dir_ / "qemu.log");
+    ProcessIdentity identity = process ? (*process)->identity() : ProcessIdentity{};
+    [[maybe_unused]] auto n = ::write(report[1], &identity, sizeof identity);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  ProcessIdentity identity;
+  ASSERT_EQ(::read(report_read.get(), &identity, sizeof identity),
+            static_cast<ssize_t>(sizeof identity));
+  ASSERT_GT(identity.pid, 0) << QemuLog();
+  ::kill(daemon, SIGKILL);
+  ::waitpid(daemon, nullptr, 0);
+  auto adopted = QemuProcess::Adopt(io_, identity);
+  ASSERT_TRUE(adopted) << adopted.error().message;
+  std::optional<ExitStatus> status;
+  (*adopted)->AsyncWaitExit([&](const ExitStatus& s) { status = s; });
+  auto qmp = QmpSyncClient::ConnectPath(spec_.qmp_socket_path);
+  ASSERT_TRUE(qmp) << qmp.error().message;
+  auto state = (*qmp)->Execute("query-status");
+  ASSERT_TRUE(state) << state.error().message;
+  EXPECT_EQ(state->value("status", "?"), "prelaunch");
+  ASSERT_TRUE((*qmp)->Execute("quit"));
+  ASSERT_TRUE(RunUntil(io_, [&] { return status.has_value(); })) << QemuLog();
+  EXPECT_EQ(status->Describe(), "exit status unknown");  // not our child: init reaps it
+}
+
+std::optional<std::filesystem::path> FindGuestImage() {
+  std::vector<std::filesystem::path> candidates;
+  if (const char* env = std::getenv("SHYPE_GUEST_DIR")) candidates.emplace_back(env);
+  candidates.emplace_back(std::filesystem::path(SHYPE_BINARY_DIR) / "guest");
+  candidates.emplace_back(std::filesystem::path(SHYPE_SOURCE_DIR) / "build-guest/guest");
+  for (const auto& dir : candidates) {
+    if (std::filesystem::exists(dir / "vmlinuz") && std::filesystem::exists(dir / "initrd.img")) {
+      return dir;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16;
+    if (i + 1 < in.size())
+      n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+TEST_F(QemuVmTest, GuestBootsRunsACommandOnAFdPassedDiskAndPowersOff) {
+  const auto image = FindGuestImage();
+  if (!image) GTEST_SKIP() << "no guest image (set SHYPE_GUEST_DIR or build target guest_image)";
+  const auto disk_path = dir_ / "disk.img";
+  std::string disk(1 << 20, '\0');
+  disk.replace(0, 13, "SHYPE-DISK-OK");
+  ASSERT_TRUE(WriteFileAtomic(disk_path, disk));
+  UniqueFd disk_fd(::open(disk_path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(disk_fd.valid());
+  std::filesystem::remove(disk_path);  // QEMU cannot reach it by path any more
+  auto [console_ours, console_theirs] = SocketPair();
+  spec_.kernel = *image / "vmlinuz";
+  spec_.initrd = *image / "initrd.img";
+  spec_.disks.push_back(DiskSpec{"root", disk_fd.get(), true, DiskFormat::kRaw});
+  spec_.console.fd = console_theirs.get();
+  spec_.append = "console=ttyS0 shype.halt=1 shype.run=" + Base64("head -c 13 /dev/vda; echo");
+  auto qmp = Launch();
+  ASSERT_TRUE(qmp);
+  console_theirs.Reset();
+  std::string console_stream;  // what arrives on our end of the console socketpair
+  boost::asio::local::stream_protocol::socket console(io_);
+  console.assign(boost::asio::local::stream_protocol(), console_ours.Release());
+  std::vector<char> buffer(4096);
+  std::function<void(const boost::system::error_code&, std::size_t)> on_read =
+      [&](const boost::system::error_code& ec, std::size_t n) {
+        if (ec) return;
+        console_stream.append(buffer.data(), n);
+        console.async_read_some(boost::asio::buffer(buffer), on_read);
+      };
+  console.async_read_some(boost::asio::buffer(buffer), on_read);
+  ASSERT_TRUE(Execute(*qmp, "cont"));
+  ASSERT_TRUE(RunUntil(
+      io_, [&] { return exit_.has_value(); }, std::chrono::seconds(90)))
+      << QemuLog();
+  EXPECT_EQ(exit_->exit_code, 0);
+  EXPECT_TRUE(SawEvent("SHUTDOWN"));
+  const std::string log = ReadTextFileBounded(spec_.console.log_file, 1 << 22).value_or("");
+  EXPECT_NE(log.find("SHYPE-GUEST-UP"), std::string::npos) << log;
+  EXPECT_NE(log.find("SHYPE-DISK-OK"), std::string::npos) << log;
+  EXPECT_NE(log.find("SHYPE-RUN-END rc=0"), std::string::npos) << log;
+  EXPECT_NE(console_stream.find("SHYPE-DISK-OK"), std::string::npos) << console_stream;
+}
+
+}  // namespace
+}  // namespace shype::vm
