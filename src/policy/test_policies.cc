@@ -125,3 +125,124 @@ BinaryPolicy NullPolicy() {
 }
 
 }  // namespace shype::policy::testing
+
+namespace shype::policy::testing {
+
+std::string ClientV1MapText() {
+  return R"(POLICYREFERENCENAME    example.client_v1
+MAGIC                  0001debc
+POLICFILE              /var/lib/xend/security/policies/example/client_v1-security_policy.xml
+BINARYFILE             /var/lib/xend/security/policies/example/client_v1.bin
+MAX-CHWALL-TYPES       00000004
+MAX-CHWALL-SSIDS       00000007
+MAX-CHWALL-LABELS      00000007
+MAX-STE-TYPES          00000006
+MAX-STE-SSIDS          0000000e
+MAX-STE-LABELS         0000000e
+
+PRIMARY                CHWALL
+SECONDARY              STE
+
+LABEL->SSID ANY CHWALL __NULL_LABEL__       0
+LABEL->SSID VM  CHWALL SystemManagement     1
+LABEL->SSID VM  CHWALL dom_BoincClient      2
+LABEL->SSID VM  CHWALL dom_Fun              3
+LABEL->SSID VM  CHWALL dom_HomeBanking      4
+LABEL->SSID VM  CHWALL dom_NetworkDomain    5
+LABEL->SSID VM  CHWALL dom_StorageDomain    6
+
+LABEL->SSID ANY STE    __NULL_LABEL__       00000000
+LABEL->SSID VM  STE    SystemManagement     1
+LABEL->SSID VM  STE    dom_BoincClient      2
+LABEL->SSID VM  STE    dom_Fun              3
+LABEL->SSID VM  STE    dom_HomeBanking      4
+LABEL->SSID VM  STE    dom_NetworkDomain    5
+LABEL->SSID VM  STE    dom_StorageDomain    6
+LABEL->SSID RES STE    res_EthernetCard     7
+LABEL->SSID RES STE    res_GraphicsAdapter  8
+LABEL->SSID RES STE    res_HardDrive(hda)   9
+LABEL->SSID RES STE    res_LogicalDiskPartition1(hda1) a
+LABEL->SSID RES STE    res_LogicalDiskPartition2(hda2) b
+LABEL->SSID RES STE    res_ManagementResource c
+LABEL->SSID RES STE    res_SecurityToken    d
+
+SSID->TYPE CHWALL      00000000
+SSID->TYPE CHWALL      00000001 cw_SystemManagement
+SSID->TYPE STE         00000000
+SSID->TYPE STE         00000001 ste_SystemManagement ste_PersistentStorageA
+
+TYPE CHWALL            cw_Distrusted        0
+TYPE CHWALL            cw_Isolated          1
+TYPE CHWALL            cw_Sensitive         2
+TYPE CHWALL            cw_SystemManagement  3
+TYPE STE               ste_DonatedCycles    0
+TYPE STE               ste_InternetInsecure 1
+TYPE STE               ste_NetworkAdapter0  2
+TYPE STE               ste_PersistentStorageA 3
+TYPE STE               ste_PersonalFinances 4
+TYPE STE               ste_SystemManagement 5
+
+)";
+}
+
+LabelMap ClientV1Map() {
+  LabelMap map;
+  map.policy_name = "example.client_v1";
+  map.primary = PolicyCode::kChineseWall;
+  map.secondary = PolicyCode::kSimpleTypeEnforcement;
+  map.vm_labels = {"__NULL_LABEL__",  "SystemManagement",  "dom_BoincClient",  "dom_Fun",
+                   "dom_HomeBanking", "dom_NetworkDomain", "dom_StorageDomain"};
+  map.resource_labels = {"res_EthernetCard",
+                         "res_GraphicsAdapter",
+                         "res_HardDrive(hda)",
+                         "res_LogicalDiskPartition1(hda1)",
+                         "res_LogicalDiskPartition2(hda2)",
+                         "res_ManagementResource",
+                         "res_SecurityToken"};
+  map.chwall_types = {"cw_Distrusted", "cw_Isolated", "cw_Sensitive", "cw_SystemManagement"};
+  map.ste_types = {"ste_DonatedCycles",      "ste_InternetInsecure", "ste_NetworkAdapter0",
+                   "ste_PersistentStorageA", "ste_PersonalFinances", "ste_SystemManagement"};
+  return map;
+}
+
+LabelMap SteOnlyMap() {
+  LabelMap map;
+  map.policy_name = "test.ste_only";
+  map.primary = PolicyCode::kSimpleTypeEnforcement;
+  map.vm_labels = {"__UNLABELED__", "dom0", "guest"};
+  map.resource_labels = {"disk_a", "disk_b"};
+  map.ste_types = {"t0", "t1", "t2"};
+  return map;
+}
+
+std::string MapTextForTesting(const LabelMap& map) {
+  const auto component = [](PolicyCode code) {
+    return code == PolicyCode::kChineseWall ? "CHWALL" : code == PolicyCode::kNull ? "NULL" : "STE";
+  };
+  std::string text = fmt::format(
+      "POLICYREFERENCENAME    {}\nPRIMARY                {}\n"
+      "SECONDARY              {}\n\n",
+      map.policy_name, component(map.primary), component(map.secondary));
+  const bool chwall = map.primary == PolicyCode::kChineseWall;
+  const bool ste = !chwall || map.secondary == PolicyCode::kSimpleTypeEnforcement;
+  for (std::size_t row = 0; row < map.vm_labels.size(); ++row) {
+    const char* kind = row == 0 ? "ANY" : "VM ";
+    if (chwall)
+      text += fmt::format("LABEL->SSID {} CHWALL {:<20} {:x}\n", kind, map.vm_labels[row], row);
+    if (ste)
+      text += fmt::format("LABEL->SSID {} STE    {:<20} {:x}\n", kind, map.vm_labels[row], row);
+  }
+  for (std::size_t i = 0; i < map.resource_labels.size(); ++i) {
+    text += fmt::format("LABEL->SSID RES STE    {:<20} {:x}\n", map.resource_labels[i],
+                        map.vm_labels.size() + i);
+  }
+  for (std::size_t i = 0; i < map.chwall_types.size(); ++i) {
+    text += fmt::format("TYPE CHWALL            {:<20} {}\n", map.chwall_types[i], i);
+  }
+  for (std::size_t i = 0; i < map.ste_types.size(); ++i) {
+    text += fmt::format("TYPE STE               {:<20} {}\n", map.ste_types[i], i);
+  }
+  return text + "\n";
+}
+
+}  // namespace shype::policy::testing

@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "shype/policy/binary_policy.h"
+#include "shype/policy/label_map.h"
 
 namespace shype::policy::testing {
 
@@ -24,5 +26,11 @@ BinaryPolicy DefaultPolicy();               // 148 bytes, spec §3.10 end
 BinaryPolicy SteOnlyPolicy();
 BinaryPolicy ChwallOnlyPolicy();
 BinaryPolicy NullPolicy();
+
+std::string ClientV1MapText();  // the `.map` file of spec §3.8 for client_v1, written by hand
+LabelMap ClientV1Map();
+LabelMap SteOnlyMap();  // names the rows of SteOnlyPolicy()
+// Writes the LABEL->SSID and TYPE lines of spec §3.8 for `map` (what ParseMapFile reads).
+std::string MapTextForTesting(const LabelMap& map);
 
 }  // namespace shype::policy::testing

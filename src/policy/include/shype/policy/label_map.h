@@ -42,7 +42,11 @@ struct LabelMap {
   std::optional<Ssidref> ResourceSsidref(std::string_view label) const;
   // The VM label name of a VM ssidref (either half may be used), nullopt if out of range.
   std::optional<std::string> VmLabelOf(Ssidref ref) const;
-  std::string_view bootstrap_label() const { return vm_labels.size() > 1 ? vm_labels[1] : ""; }
+  // The bootstrap (Domain-0) label, row 1; empty if there is none. (Both ternary arms are views:
+  // `cond ? vm_labels[1] : ""` would build a temporary std::string and return a dangling view.)
+  std::string_view bootstrap_label() const {
+    return vm_labels.size() > 1 ? std::string_view(vm_labels[1]) : std::string_view();
+  }
 
   friend bool operator==(const LabelMap&, const LabelMap&) = default;
 };
