@@ -22,20 +22,26 @@ struct BinaryLayout {
   std::uint64_t primary_offset = 0;
   std::uint64_t secondary_offset = 0;
   std::uint64_t total = 0;
-  // CHWALL block-relative offsets (running/aggregate only when live state is dumped).
+  // CHWALL block-relative offsets (running/aggregate are 0 unless that live array is present).
   std::uint64_t chwall_conflict_offset = 0;
   std::uint64_t chwall_running_offset = 0;
   std::uint64_t chwall_aggregate_offset = 0;
 };
 
-// Unpadded CHWALL block content length: header, S×T and C×T matrices (+ 2·T twice when `live`).
-std::uint64_t ChwallContentLen(const ChineseWallPolicy& chwall, bool live);
+// Which of Xen's live CHWALL arrays a layout carries (getpolicy dumps add both; files neither).
+struct LiveArrays {
+  bool running_types = false;
+  bool conflict_aggregate = false;
+};
+
+// Unpadded CHWALL block content length: header, S×T and C×T matrices, + 2·T per live array.
+std::uint64_t ChwallContentLen(const ChineseWallPolicy& chwall, LiveArrays live);
 // Unpadded STE block content length: header and S×T matrix.
 std::uint64_t SteContentLen(const SimpleTypeEnforcementPolicy& ste);
 
 // Lays out `policy`: header, reference, CHWALL (if present), STE (if present). A NULL component's
-// offset is the end of the buffer. With `live`, the CHWALL block also carries the running-types
-// and conflict-aggregate arrays, as Xen's getpolicy returns them.
-BinaryLayout ComputeLayout(const BinaryPolicy& policy, bool live = false);
+// offset is the end of the buffer. With `live` arrays, the CHWALL block also carries the
+// running-types and/or conflict-aggregate arrays after the conflict sets, as Xen's getpolicy does.
+BinaryLayout ComputeLayout(const BinaryPolicy& policy, LiveArrays live = {});
 
 }  // namespace shype::policy

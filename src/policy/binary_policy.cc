@@ -113,10 +113,12 @@ std::optional<std::uint16_t> BinaryPolicy::LocalRef(PolicyCode code, Ssidref ref
   return std::nullopt;
 }
 
-std::uint64_t ChwallContentLen(const ChineseWallPolicy& chwall, bool live) {
+std::uint64_t ChwallContentLen(const ChineseWallPolicy& chwall, LiveArrays live) {
+  const std::uint64_t array_bytes = 2 * static_cast<std::uint64_t>(chwall.max_types());
   std::uint64_t len =
       kChwallHeaderSize + MatrixBytes(chwall.ssids) + MatrixBytes(chwall.conflict_sets);
-  if (live) len += 4 * static_cast<std::uint64_t>(chwall.max_types());
+  if (live.running_types) len += array_bytes;
+  if (live.conflict_aggregate) len += array_bytes;
   return len;
 }
 
@@ -124,7 +126,7 @@ std::uint64_t SteContentLen(const SimpleTypeEnforcementPolicy& ste) {
   return kSteHeaderSize + MatrixBytes(ste.ssids);
 }
 
-BinaryLayout ComputeLayout(const BinaryPolicy& policy, bool live) {
+BinaryLayout ComputeLayout(const BinaryPolicy& policy, LiveArrays live) {
   BinaryLayout layout;
   layout.reference_len = RoundUp8(4 + policy.name.size() + 1);
   std::uint64_t pos = layout.reference_offset + layout.reference_len;
@@ -133,10 +135,12 @@ BinaryLayout ComputeLayout(const BinaryPolicy& policy, bool live) {
     layout.chwall_offset = pos;
     layout.chwall_len = RoundUp8(ChwallContentLen(cw, live));
     layout.chwall_conflict_offset = kChwallHeaderSize + MatrixBytes(cw.ssids);
-    if (live) {
-      layout.chwall_running_offset = layout.chwall_conflict_offset + MatrixBytes(cw.conflict_sets);
-      layout.chwall_aggregate_offset = layout.chwall_running_offset + 2ULL * cw.max_types();
+    std::uint64_t live_pos = layout.chwall_conflict_offset + MatrixBytes(cw.conflict_sets);
+    if (live.running_types) {
+      layout.chwall_running_offset = live_pos;
+      live_pos += 2ULL * cw.max_types();
     }
+    if (live.conflict_aggregate) layout.chwall_aggregate_offset = live_pos;
     pos += layout.chwall_len;
   }
   if (policy.ste) {
