@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <cstdlib>
-#include <functional>
 #include <optional>
 
 #include "shype/common/file.h"
@@ -227,6 +227,25 @@ std::optional<std::filesystem::path> FindGuestImage() {
   return std::nullopt;
 }
 
+// Collects everything that arrives on our end of a console socketpair.
+struct ConsoleReader {
+  ConsoleReader(boost::asio::io_context& io, UniqueFd fd) : socket(io) {
+    socket.assign(boost::asio::local::stream_protocol(), fd.Release());
+    Read();
+  }
+  void Read() {
+    socket.async_read_some(boost::asio::buffer(buffer),
+                           [this](const boost::system::error_code& ec, std::size_t n) {
+                             if (ec) return;
+                             text.append(buffer.data(), n);
+                             Read();
+                           });
+  }
+  boost::asio::local::stream_protocol::socket socket;
+  std::array<char, 4096> buffer{};
+  std::string text;
+};
+
 std::string Base64(std::string_view in) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -263,17 +282,7 @@ TEST_F(QemuVmTest, GuestBootsRunsACommandOnAFdPassedDiskAndPowersOff) {
   auto qmp = Launch();
   ASSERT_TRUE(qmp);
   console_theirs.Reset();
-  std::string console_stream;  // what arrives on our end of the console socketpair
-  boost::asio::local::stream_protocol::socket console(io_);
-  console.assign(boost::asio::local::stream_protocol(), console_ours.Release());
-  std::vector<char> buffer(4096);
-  std::function<void(const boost::system::error_code&, std::size_t)> on_read =
-      [&](const boost::system::error_code& ec, std::size_t n) {
-        if (ec) return;
-        console_stream.append(buffer.data(), n);
-        console.async_read_some(boost::asio::buffer(buffer), on_read);
-      };
-  console.async_read_some(boost::asio::buffer(buffer), on_read);
+  ConsoleReader console(io_, std::move(console_ours));
   ASSERT_TRUE(Execute(*qmp, "cont"));
   ASSERT_TRUE(RunUntil(
       io_, [&] { return exit_.has_value(); }, std::chrono::seconds(90)))
@@ -284,7 +293,7 @@ TEST_F(QemuVmTest, GuestBootsRunsACommandOnAFdPassedDiskAndPowersOff) {
   EXPECT_NE(log.find("SHYPE-GUEST-UP"), std::string::npos) << log;
   EXPECT_NE(log.find("SHYPE-DISK-OK"), std::string::npos) << log;
   EXPECT_NE(log.find("SHYPE-RUN-END rc=0"), std::string::npos) << log;
-  EXPECT_NE(console_stream.find("SHYPE-DISK-OK"), std::string::npos) << console_stream;
+  EXPECT_NE(console.text.find("SHYPE-DISK-OK"), std::string::npos) << console.text;
 }
 
 }  // namespace
