@@ -129,6 +129,8 @@ TEST(CompilerTest, ClientV1LabelMapHasTheReferenceRows) {
   EXPECT_EQ(map.chwall_types, (std::vector<std::string>{"cw_Distrusted", "cw_Isolated",
                                                         "cw_Sensitive", "cw_SystemManagement"}));
   EXPECT_EQ(map.ste_types.front(), "ste_DonatedCycles");
+  EXPECT_EQ(map.VmSsidref("dom_HomeBanking"), Ssidref{0x00040004});
+  EXPECT_EQ(map.ResourceSsidref("res_SecurityToken"), Ssidref{0x000d0000});
   EXPECT_EQ(map.primary, policy::PolicyCode::kChineseWall);
   EXPECT_EQ(map.secondary, policy::PolicyCode::kSimpleTypeEnforcement);
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Golden tests: every project policy in tests/data/policies/*.xml compiles to exactly the binary
-// (as a hex dump) and the map file recorded in tests/data/policies/golden/. Run with
-// SHYPE_REGEN_GOLDEN=1 (see tests/data/policies/regen-golden.sh) to rewrite the goldens; review
-// the diff before committing it.
+// (as a hex dump and as DumpBinaryPolicy text) and the map file recorded in
+// tests/data/policies/golden/. Run with SHYPE_REGEN_GOLDEN=1 (see
+// tests/data/policies/regen-golden.sh) to rewrite the goldens; review the diff before committing
+// it.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -12,6 +13,8 @@
 
 #include "shype/common/file.h"
 #include "shype/policy/binary_policy.h"
+#include "shype/policy/dump.h"
+#include "shype/policy/label_map.h"
 #include "test_util.h"
 
 namespace shype::policyc {
@@ -71,6 +74,8 @@ TEST_P(GoldenPolicyTest, CompilesToTheGoldenBinaryAndMapFile) {
   EXPECT_EQ(*parsed, compiled->binary);
   const fs::path golden = ProjectPolicies() / "golden";
   CheckOrRegen(golden / (GetParam() + ".hex"), HexDump(compiled->bytes));
+  CheckOrRegen(golden / (GetParam() + ".dump"),
+               policy::DumpBinaryPolicy(compiled->binary, Ssidref::FromParts(1, 1)));
   CheckOrRegen(golden / (GetParam() + ".map"), compiled->map_text);
 }
 
@@ -80,6 +85,18 @@ INSTANTIATE_TEST_SUITE_P(Project, GoldenPolicyTest, ::testing::ValuesIn(ProjectP
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
+
+TEST_P(GoldenPolicyTest, MapFileReadsBackAsTheCompiledLabelMap) {
+  const fs::path xml = ProjectPolicies() / (GetParam() + ".xml");
+  auto compiled = testing::CompileBytes(testing::ReadBytes(xml), xml.filename().string());
+  ASSERT_TRUE(compiled);
+  auto map = policy::ParseMapFile(compiled->map_text);
+  ASSERT_TRUE(map.has_value()) << map.error().message;
+  EXPECT_EQ(map->vm_labels, compiled->map.vm_labels);
+  EXPECT_EQ(map->resource_labels, compiled->map.resource_labels);
+  auto matches = policy::CheckMapMatchesBinary(*map, compiled->binary);
+  EXPECT_TRUE(matches.has_value()) << matches.error().message;
+}
 
 TEST(GoldenPolicyTest, ProjectHasExamplePolicies) { EXPECT_GE(ProjectPolicyNames().size(), 4U); }
 

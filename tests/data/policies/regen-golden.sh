@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Regenerates golden/<policy>.hex (binary policy bytes) and golden/<policy>.map for every
+# Regenerates golden/<policy>.hex (binary bytes), .dump (DumpBinaryPolicy text) and .map for every
 # tests/data/policies/*.xml by running policyc's golden test in rewrite mode.
 # Usage: tests/data/policies/regen-golden.sh <path to shype_policyc_test>
 #   e.g. tests/data/policies/regen-golden.sh build/tests/shype_policyc_test
