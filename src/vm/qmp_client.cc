@@ -54,7 +54,7 @@ struct PathConnector : std::enable_shared_from_this<PathConnector> {
 
 }  // namespace
 
-// Grants the connector access to the private constructor through a tiny friend-free shim.
+// The one friend of QmpClient: lets the connector and AttachFd reach the private constructor.
 struct QmpClientFactory {
   static std::shared_ptr<QmpClient> Make(asio::io_context& io, stream_protocol::socket socket);
   static void Start(const std::shared_ptr<QmpClient>& client, QmpClient::ConnectHandler done);
