@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The lock-free STE decision path (CheckShare, CheckResourceAccess) and the registry of live
+// sharings. A reader pins nothing: it reads the active snapshot pointer and the domains' ssidrefs
+// inside a seqlock read section, and snapshots are retained for the Acm's lifetime.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "shype/acm/acm.h"
+
+namespace shype::acm {
+namespace {
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+struct Acm::SteOutcome {
+  enum class Why : std::uint8_t {
+    kPermitted,
+    kNoPolicy,
+    kUnknownSubject,
+    kUnknownObject,
+    kOutOfRange,
+    kNoCommonType,
+  };
+  Decision decision = Decision::kDeny;
+  Why why = Why::kNoPolicy;
+  bool evaluated = false;
+  bool cache_hit = false;
+  const PolicySnapshot* policy = nullptr;
+  std::optional<Ssidref> subject;
+  std::optional<Ssidref> object;
+};
+
+Acm::SteOutcome Acm::DecideSteOnce(const PolicySnapshot* p, std::optional<Ssidref> subject,
+                                   std::optional<Ssidref> object) {
+  using Why = SteOutcome::Why;
+  SteOutcome out{Decision::kDeny, Why::kNoPolicy, false, false, p, subject, object};
+  if (p == nullptr) return out;
+  if (!subject || !object) {
+    out.why = subject ? Why::kUnknownObject : Why::kUnknownSubject;
+    return out;
+  }
+  if (!p->has_ste()) {  // the NULL / CHWALL-only policies do not mediate sharing
+    out.decision = Decision::kPermit;
+    out.why = Why::kPermitted;
+    out.evaluated = true;
+    return out;
+  }
+  const std::uint16_t a = *p->SteRow(*subject);
+  const std::uint16_t b = *p->SteRow(*object);
+  if (a >= p->ste_row_count() || b >= p->ste_row_count()) {
+    out.why = Why::kOutOfRange;
+    return out;
+  }
+  if (auto hit = cache_.Find(p->seqno().value(), a, b)) {
+    out.decision = *hit;
+    out.cache_hit = true;
+  } else {
+    out.decision = p->SteBits(a).Intersects(p->SteBits(b)) ? Decision::kPermit : Decision::kDeny;
+    out.evaluated = true;
+    // The entry is a function of (snapshot, rows) only, so inserting it is correct even if the
+    // seqlock read section below turns out to be torn.
+    cache_.Insert(p->seqno().value(), a, b, out.decision);
+  }
+  out.why = out.decision == Decision::kPermit ? Why::kPermitted : Why::kNoCommonType;
+  return out;
+}
+
+Acm::SteOutcome Acm::DecideSte(DomainId subject, std::optional<DomainId> peer, Ssidref resource) {
+  for (;;) {
+    const std::uint64_t generation = generation_.load(std::memory_order_acquire);
+    if ((generation & 1U) == 0) {
+      const PolicySnapshot* p = active_.load(std::memory_order_acquire);
+      const auto s = index_.Find(subject);
+      const auto o = peer ? index_.Find(*peer) : std::optional<Ssidref>(resource);
+      SteOutcome out = DecideSteOnce(p, s, o);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (generation_.load(std::memory_order_relaxed) == generation) return out;
+    }
+    CpuRelax();
+  }
+}
+
+Decision Acm::FinishSte(Hook hook, DomainId subject, std::optional<DomainId> peer,
+                        const SteOutcome& out, std::string resource) {
+  const bool denied = out.decision == Decision::kDeny;
+  Count(hook, out.evaluated, denied, out.cache_hit);
+  if (!denied) return Decision::kPermit;
+  using Why = SteOutcome::Why;
+  const PolicySnapshot* p = out.policy;
+  AuditRecord record = MakeRecord(hook, p, {});
+  record.subject = DomainParty(p, subject, out.subject);
+  record.object = peer ? DomainParty(p, *peer, out.object)
+                       : ResourceParty(p, std::move(resource), out.object.value_or(Ssidref{0}));
+  switch (out.why) {
+    case Why::kPermitted:
+      break;
+    case Why::kNoPolicy:
+      record.reason = "no policy is loaded";
+      break;
+    case Why::kUnknownSubject:
+      record.reason = fmt::format("domain {} is not running", subject);
+      break;
+    case Why::kUnknownObject:
+      record.reason = fmt::format("domain {} is not running", peer.value_or(DomainId{0}));
+      break;
+    case Why::kOutOfRange:
+      record.reason = fmt::format("an ssidref is outside the STE rows of policy '{}'", p->name());
+      break;
+    case Why::kNoCommonType:
+      record.reason = fmt::format("labels '{}' and '{}' share no STE type", record.subject.label,
+                                  record.object.label);
+      break;
+  }
+  Audit(std::move(record));
+  return Decision::kDeny;
+}
+
+Decision Acm::CheckShare(DomainId subject, DomainId object, ShareKind kind) {
+  return FinishSte(HookOf(kind), subject, object, DecideSte(subject, object, Ssidref{0}), {});
+}
+
+Decision Acm::CheckResourceAccess(DomainId subject, Ssidref resource, ResourceKind kind) {
+  return FinishSte(Hook::kResource, subject, std::nullopt,
+                   DecideSte(subject, std::nullopt, resource), std::string(ResourceKindName(kind)));
+}
+
+Result<SharingId> Acm::RegisterSharing(DomainId subject, DomainId peer, ShareKind kind) {
+  Sharing sharing;
+  sharing.subject = subject;
+  sharing.peer = peer;
+  sharing.share_kind = kind;
+  return AddSharing(std::move(sharing), HookOf(kind), Ssidref{0});
+}
+
+Result<SharingId> Acm::RegisterSharing(DomainId subject, const ResourceRef& resource) {
+  Sharing sharing;
+  sharing.subject = subject;
+  sharing.resource_kind = resource.kind;
+  sharing.resource = resource.name;
+  return AddSharing(std::move(sharing), Hook::kResource, resource.ssidref);
+}
+
+// Decides and records under the writers' mutex, so no policy update can slip between the check
+// and the registration (an update re-checks every recorded sharing).
+Result<SharingId> Acm::AddSharing(Sharing sharing, Hook hook, Ssidref resource) {
+  SteOutcome out;
+  std::optional<SharingId> id;
+  {
+    std::lock_guard lock(mu_);
+    auto find = [&](DomainId d) -> std::optional<Ssidref> {
+      auto it = domains_.find(d);
+      return it == domains_.end() ? std::nullopt : std::optional(it->second.ssidref);
+    };
+    const auto object = sharing.peer ? find(*sharing.peer) : std::optional(resource);
+    out = DecideSteOnce(policy_.get(), find(sharing.subject), object);
+    if (out.decision == Decision::kPermit) {
+      if (!sharing.peer && policy_->has_ste()) {
+        sharing.resource_label = std::string(policy_->SteRowLabel(*policy_->SteRow(resource)));
+      }
+      id = SharingId{next_sharing_++};
+      sharing.id = *id;
+      sharings_.emplace(*id, sharing);
+    }
+  }
+  if (FinishSte(hook, sharing.subject, sharing.peer, out, sharing.resource) == Decision::kPermit) {
+    return *id;
+  }
+  using Why = SteOutcome::Why;
+  if (out.why == Why::kUnknownSubject || out.why == Why::kUnknownObject) {
+    return Fail(ErrorCode::kNotFound, "sharing refused: a domain of it is not running");
+  }
+  return Fail(ErrorCode::kPermissionDenied,
+              "sharing refused by policy: the labels share no STE type");
+}
+
+Result<void> Acm::ReleaseSharing(SharingId id) {
+  std::lock_guard lock(mu_);
+  if (sharings_.erase(id) == 0) {
+    return Fail(ErrorCode::kNotFound, "sharing {} is not live", id);
+  }
+  return {};
+}
+
+std::vector<Sharing> Acm::sharings() const {
+  std::lock_guard lock(mu_);
+  std::vector<Sharing> out;
+  for (const auto& [id, sharing] : sharings_) out.push_back(sharing);
+  return out;
+}
+
+}  // namespace shype::acm

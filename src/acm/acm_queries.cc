@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Acm queries that are not on the hot path (authorization, conflict set), statistics, and the
+// construction of audit records from the snapshot a decision used.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "shype/acm/acm.h"
+
+namespace shype::acm {
+
+void Acm::Count(Hook hook, bool evaluated, bool denied, bool hit) {
+  Counters& c = counters_[static_cast<std::size_t>(hook)];
+  if (evaluated) c.evaluations.fetch_add(1, std::memory_order_relaxed);
+  if (denied) c.denials.fetch_add(1, std::memory_order_relaxed);
+  if (hit) c.cache_hits.fetch_add(1, std::memory_order_relaxed);
+}
+
+AcmStats Acm::stats() const {
+  AcmStats out;
+  for (std::size_t i = 0; i < kHookCount; ++i) {
+    out.hooks[i] = HookStats{counters_[i].evaluations.load(std::memory_order_relaxed),
+                             counters_[i].denials.load(std::memory_order_relaxed),
+                             counters_[i].cache_hits.load(std::memory_order_relaxed)};
+  }
+  return out;
+}
+
+void Acm::Audit(AuditRecord record) { audit_.Submit(std::move(record)); }
+
+AuditRecord Acm::MakeRecord(Hook hook, const PolicySnapshot* policy, std::string reason) const {
+  AuditRecord record;
+  record.time = clock_.Now();
+  record.hook = hook;
+  if (policy != nullptr) {
+    record.policy_name = policy->name();
+    record.policy_version = policy->binary().xml_version;
+    record.seqno = policy->seqno();
+  }
+  record.decision = Decision::kDeny;
+  record.reason = std::move(reason);
+  return record;
+}
+
+AuditParty Acm::DomainParty(const PolicySnapshot* policy, DomainId domain,
+                            std::optional<Ssidref> ref) const {
+  AuditParty party;
+  party.domain = domain;
+  if (!ref) return party;
+  party.ssidref = *ref;
+  if (policy == nullptr) return party;
+  party.label = policy->VmLabelOf(*ref).value_or("");
+  if (auto row = policy->SteRow(*ref)) party.ste_types = policy->SteTypeNames(*row);
+  if (auto row = policy->ChwallRow(*ref)) party.chwall_types = policy->ChwallTypeNames(*row);
+  return party;
+}
+
+AuditParty Acm::ResourceParty(const PolicySnapshot* policy, std::string name, Ssidref ref) const {
+  AuditParty party;
+  party.resource = std::move(name);
+  party.ssidref = ref;
+  if (policy == nullptr) return party;
+  if (auto row = policy->SteRow(ref)) {
+    party.label = std::string(policy->SteRowLabel(*row));
+    party.ste_types = policy->SteTypeNames(*row);
+  }
+  return party;
+}
+
+Decision Acm::CheckAuthorization(Ssidref vm) {
+  std::string reason;
+  AuditRecord record;
+  {
+    std::lock_guard lock(mu_);
+    const PolicySnapshot* p = policy_.get();
+    auto dom0 = domains_.find(kDomain0);
+    if (p == nullptr || dom0 == domains_.end()) {
+      reason = "no policy is loaded";
+    } else if (p->has_ste()) {
+      const std::uint32_t a = p->SteRow(dom0->second.ssidref).value_or(0xffff);
+      const std::uint32_t b = p->SteRow(vm).value_or(0xffff);
+      if (a >= p->ste_row_count() || b >= p->ste_row_count()) {
+        reason = fmt::format("ssidref {} is outside the STE rows of policy '{}'", vm, p->name());
+      } else if (!p->SteBits(a).Contains(p->SteBits(b)) ||
+                 !p->SteBits(a).Intersects(p->SteBits(b))) {
+        reason =
+            fmt::format("Domain-0's STE types [{}] are not a superset of label '{}' types [{}]",
+                        fmt::join(p->SteTypeNames(a), ", "), p->SteRowLabel(b),
+                        fmt::join(p->SteTypeNames(b), ", "));
+      }
+    }
+    if (!reason.empty()) {
+      record = MakeRecord(Hook::kAuthorization, p, reason);
+      record.subject = DomainParty(
+          p, kDomain0,
+          p && dom0 != domains_.end() ? std::optional(dom0->second.ssidref) : std::nullopt);
+      record.object = DomainParty(p, DomainIndex::kReservedId, vm);
+      record.object.domain.reset();
+    }
+  }
+  Count(Hook::kAuthorization, true, !reason.empty(), false);
+  if (reason.empty()) return Decision::kPermit;
+  Audit(std::move(record));
+  return Decision::kDeny;
+}
+
+Decision Acm::CheckConflictSet(Ssidref vm) {
+  std::string reason;
+  AuditRecord record;
+  {
+    std::lock_guard lock(mu_);
+    const PolicySnapshot* p = policy_.get();
+    if (p == nullptr) {
+      reason = "no policy is loaded";
+    } else if (p->has_chwall()) {
+      const std::uint32_t row = p->ChwallRow(vm).value_or(0xffff);
+      if (row >= p->chwall_row_count()) {
+        reason = fmt::format("ssidref {} is outside the CHWALL rows of policy '{}'", vm, p->name());
+      } else if (chwall_.IsBlocked(*p, row)) {
+        reason = ConflictReasonFor(row);
+      }
+    }
+    if (!reason.empty()) {
+      record = MakeRecord(Hook::kConflictSet, p, reason);
+      record.subject = DomainParty(p, DomainIndex::kReservedId, vm);
+      record.subject.domain.reset();
+    }
+  }
+  Count(Hook::kConflictSet, true, !reason.empty(), false);
+  if (reason.empty()) return Decision::kPermit;
+  Audit(std::move(record));
+  return Decision::kDeny;
+}
+
+}  // namespace shype::acm

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The policy update transaction (spec-acm §5.1-5.2, §5.4): under the writers' mutex, translate
+// every running domain's label into the new policy, replay Chinese Wall admissions, re-check every
+// live sharing and the version rules, collect all violations, then commit atomically or not at all.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+#include "acm_update_plan.h"
+#include "shype/acm/acm.h"
+
+namespace shype::acm {
+
+namespace {
+
+std::string VersionText(const policy::XmlVersion& v) {
+  return fmt::format("{}.{}", v.major, v.minor);
+}
+
+Violation MakeViolation(ViolationKind kind, std::string message) {
+  Violation v;
+  v.kind = kind;
+  v.message = std::move(message);
+  return v;
+}
+
+}  // namespace
+
+std::string_view ViolationKindName(ViolationKind kind) {
+  switch (kind) {
+    case ViolationKind::kVersion:
+      return "version";
+    case ViolationKind::kCombination:
+      return "combination";
+    case ViolationKind::kBadRename:
+      return "bad-rename";
+    case ViolationKind::kLabelMissing:
+      return "label-missing";
+    case ViolationKind::kBootstrapLabel:
+      return "bootstrap-label";
+    case ViolationKind::kChineseWallConflict:
+      return "chinese-wall-conflict";
+    case ViolationKind::kSharingBroken:
+      return "sharing-broken";
+    case ViolationKind::kResourceLabelMissing:
+      return "resource-label-missing";
+  }
+  return "unknown";
+}
+
+std::vector<Violation> Acm::CheckVersion(const PolicySnapshot& next, const UpdateRequest& r) const {
+  std::vector<Violation> out;
+  const PolicySnapshot& cur = *policy_;
+  if (cur.binary().primary != next.binary().primary ||
+      cur.binary().secondary != next.binary().secondary) {
+    out.push_back(MakeViolation(
+        ViolationKind::kCombination,
+        fmt::format("the component combination cannot change: active {}/{}, new {}/{}",
+                    policy::PolicyCodeName(cur.binary().primary),
+                    policy::PolicyCodeName(cur.binary().secondary),
+                    policy::PolicyCodeName(next.binary().primary),
+                    policy::PolicyCodeName(next.binary().secondary))));
+  }
+  // Xen skipped the rules when either side is the DEFAULT policy (reset, first install).
+  if (r.force_reset || cur.name() == "DEFAULT" || next.name() == "DEFAULT") return out;
+  const PolicyRef active{cur.name(), cur.binary().xml_version};
+  const auto& version = next.binary().xml_version;
+  const std::string active_text =
+      fmt::format("'{}' version {}", active.name, VersionText(active.version));
+  if (next.name() == cur.name() && !(version > active.version)) {
+    out.push_back(MakeViolation(
+        ViolationKind::kVersion,
+        fmt::format("new version {} of policy '{}' is not greater than the active version {}",
+                    VersionText(version), next.name(), VersionText(active.version))));
+  }
+  if (next.name() != cur.name() && !r.from_policy) {
+    out.push_back(MakeViolation(
+        ViolationKind::kVersion,
+        fmt::format("policy '{}' may replace the active policy {} only with a FromPolicy naming "
+                    "it (or as a reset)",
+                    next.name(), active_text)));
+  } else if (r.from_policy && *r.from_policy != active) {
+    out.push_back(MakeViolation(
+        ViolationKind::kVersion,
+        fmt::format("FromPolicy '{}' version {} does not name the active policy {}",
+                    r.from_policy->name, VersionText(r.from_policy->version), active_text)));
+  }
+  return out;
+}
+
+void Acm::PlanTranslation(const PolicySnapshot& next, const UpdateRequest& r,
+                          UpdatePlan& plan) const {
+  for (const auto& [from, to] : r.vm_label_renames) {
+    if (!policy_->VmSsidref(from) || !next.VmSsidref(to)) {
+      plan.violations.push_back(MakeViolation(
+          ViolationKind::kBadRename,
+          fmt::format("VM label rename '{}' -> '{}': '{}' must be a label of the active policy "
+                      "and '{}' one of the new policy",
+                      from, to, from, to)));
+    }
+  }
+  for (const auto& [from, to] : r.resource_label_renames) {
+    if (!policy_->ResourceSsidref(from) || !next.ResourceSsidref(to)) {
+      plan.violations.push_back(MakeViolation(
+          ViolationKind::kBadRename,
+          fmt::format("resource label rename '{}' -> '{}': '{}' must be a resource label of the "
+                      "active policy and '{}' one of the new policy",
+                      from, to, from, to)));
+    }
+  }
+  const bool labeled = next.has_chwall() || next.has_ste();
+  for (const auto& [id, record] : OrderedDomains()) {
+    auto rename = r.vm_label_renames.find(record.label);
+    const std::string& name = rename != r.vm_label_renames.end() ? rename->second : record.label;
+    const auto ref = labeled ? next.VmSsidref(name) : std::optional<Ssidref>(Ssidref{0});
+    if (!ref) {
+      Violation v = MakeViolation(
+          ViolationKind::kLabelMissing,
+          fmt::format(
+              "label '{}' of domain {} is not in the new policy '{}'{}", name, id, next.name(),
+              name == record.label ? "" : fmt::format(" (renamed from '{}')", record.label)));
+      v.domains = {id};
+      plan.violations.push_back(std::move(v));
+      continue;
+    }
+    plan.translated[id] =
+        DomainRecord{*ref, labeled ? *next.VmLabelOf(*ref) : std::string(), record.order};
+  }
+  auto dom0 = plan.translated.find(kDomain0);
+  if (labeled && dom0 != plan.translated.end() &&
+      dom0->second.ssidref != Ssidref::FromParts(1, 1)) {
+    Violation v = MakeViolation(
+        ViolationKind::kBootstrapLabel,
+        fmt::format("Domain-0 would carry label '{}' but the bootstrap label of policy '{}' is "
+                    "'{}'; rename it with <Name from=\"{}\">",
+                    dom0->second.label, next.name(), next.labels().bootstrap_label(),
+                    domains_.at(kDomain0).label));
+    v.domains = {kDomain0};
+    plan.violations.push_back(std::move(v));
+  }
+}
+
+// Replays admissions in creation order under the new policy: each domain against every earlier
+// one, reporting every blocked pair (Xen stopped at the first).
+void Acm::PlanChineseWall(const PolicySnapshot& next, UpdatePlan& plan) const {
+  if (!next.has_chwall()) return;
+  std::vector<std::pair<DomainId, const DomainRecord*>> order;
+  for (const auto& [id, record] : plan.translated) order.emplace_back(id, &record);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.second->order < b.second->order; });
+  const auto& sets = next.binary().chwall->conflict_sets;
+  const auto& names = next.labels().chwall_types;
+  for (std::size_t later = 0; later < order.size(); ++later) {
+    const std::uint32_t lrow = *next.ChwallRow(order[later].second->ssidref);
+    for (std::size_t earlier = 0; earlier < later; ++earlier) {
+      const std::uint32_t erow = *next.ChwallRow(order[earlier].second->ssidref);
+      const auto blocks = next.BlockedBy(erow);
+      std::vector<std::string> blocked;
+      std::vector<std::string> blocking;
+      for (std::uint32_t t : next.ChwallTypes(lrow)) {
+        if (std::find(blocks.begin(), blocks.end(), t) != blocks.end()) blocked.push_back(names[t]);
+      }
+      if (blocked.empty()) continue;
+      for (std::uint32_t t : next.ChwallTypes(erow)) {
+        for (std::uint32_t lt : next.ChwallTypes(lrow)) {
+          const auto in_set = next.SetsOfType(lt);
+          if (std::any_of(in_set.begin(), in_set.end(), [&](auto s) { return sets.has(s, t); }) &&
+              std::find(blocking.begin(), blocking.end(), names[t]) == blocking.end()) {
+            blocking.push_back(names[t]);
+          }
+        }
+      }
+      const auto& [eid, erec] = order[earlier];
+      const auto& [lid, lrec] = order[later];
+      Violation v = MakeViolation(
+          ViolationKind::kChineseWallConflict,
+          fmt::format("running domains {} ('{}', types {}) and {} ('{}', types {}) would be in "
+                      "Chinese Wall conflict under the new policy",
+                      eid, erec->label, fmt::join(blocking, ", "), lid, lrec->label,
+                      fmt::join(blocked, ", ")));
+      v.domains = {eid, lid};
+      v.types = blocking;
+      v.types.insert(v.types.end(), blocked.begin(), blocked.end());
+      plan.violations.push_back(std::move(v));
+    }
+  }
+}
+
+}  // namespace shype::acm

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The update transaction's sharing re-check, its driver (UpdatePolicy) and the atomic commit:
+// one seqlock write section translates every domain, revokes what was asked, and publishes.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+#include "acm_update_plan.h"
+#include "shype/acm/acm.h"
+
+namespace shype::acm {
+
+namespace {
+
+std::string SharingText(const Sharing& s) {
+  if (s.peer) {
+    return fmt::format("{} sharing between domains {} and {}", ShareKindName(*s.share_kind),
+                       s.subject, *s.peer);
+  }
+  return fmt::format("{} resource '{}' used by domain {}",
+                     ResourceKindName(s.resource_kind.value_or(ResourceKind::kDisk)), s.resource,
+                     s.subject);
+}
+
+}  // namespace
+
+void Acm::PlanSharings(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const {
+  for (const auto& [id, s] : sharings_) {
+    auto subject = plan.translated.find(s.subject);
+    if (subject == plan.translated.end()) continue;  // reported as kLabelMissing
+    std::optional<Ssidref> object;
+    std::string object_label;
+    if (s.peer) {
+      auto peer = plan.translated.find(*s.peer);
+      if (peer == plan.translated.end()) continue;
+      object = peer->second.ssidref;
+      object_label = peer->second.label;
+    } else {
+      const std::string old =
+          s.resource_label.empty() ? std::string(policy::kUnlabeledLabel) : s.resource_label;
+      auto rename = r.resource_label_renames.find(old);
+      object_label = rename != r.resource_label_renames.end() ? rename->second : old;
+      object = next.ResourceSsidref(object_label);
+      if (!object) object = next.VmSsidref(object_label);  // a VM row used as a resource
+      if (!object && next.has_ste()) {
+        Violation v{ViolationKind::kResourceLabelMissing,
+                    fmt::format("{}: its label '{}' is not in the new policy '{}'", SharingText(s),
+                                object_label, next.name()),
+                    {s.subject},
+                    {},
+                    id};
+        plan.violations.push_back(std::move(v));
+        continue;
+      }
+      plan.resource_labels[id] = object_label;
+    }
+    if (!next.has_ste()) continue;
+    const std::uint32_t a = *next.SteRow(subject->second.ssidref);
+    const std::uint32_t b = *next.SteRow(*object);
+    if (next.SteBits(a).Intersects(next.SteBits(b))) continue;
+    const auto subject_types = next.SteTypeNames(a);
+    const auto object_types = next.SteTypeNames(b);
+    Violation v{ViolationKind::kSharingBroken,
+                fmt::format("{}: labels '{}' (types {}) and '{}' (types {}) would share no STE "
+                            "type under the new policy",
+                            SharingText(s), subject->second.label, fmt::join(subject_types, ", "),
+                            object_label, fmt::join(object_types, ", ")),
+                {s.subject},
+                subject_types,
+                id};
+    if (s.peer) v.domains.push_back(*s.peer);
+    v.types.insert(v.types.end(), object_types.begin(), object_types.end());
+    plan.violations.push_back(std::move(v));
+  }
+}
+
+void Acm::CommitPlan(std::shared_ptr<const PolicySnapshot> next, UpdatePlan& plan,
+                     UpdateReport& report) {
+  BeginWrite();
+  for (const auto& [id, record] : plan.translated) {
+    domains_[id] = record;
+    index_.Set(id, record.ssidref);
+  }
+  for (const Violation& v : plan.violations) {
+    if (!v.sharing) continue;
+    auto it = sharings_.find(*v.sharing);
+    if (it == sharings_.end()) continue;
+    report.revoked.push_back(std::move(it->second));
+    sharings_.erase(it);
+  }
+  for (const auto& [id, label] : plan.resource_labels) {
+    if (auto it = sharings_.find(id); it != sharings_.end()) it->second.resource_label = label;
+  }
+  report.seqno = next->seqno();
+  Publish(std::move(next));
+  EndWrite();
+  RebuildChineseWall();
+  report.committed = true;
+}
+
+Result<UpdateReport> Acm::UpdatePolicy(UpdateRequest request) {
+  UpdateReport report;
+  std::optional<AuditRecord> record;
+  {
+    std::lock_guard lock(mu_);
+    if (!policy_) {
+      return Fail(ErrorCode::kUnavailable, "no policy is loaded: load one before updating it");
+    }
+    auto next = PolicySnapshot::Create(std::move(request.binary), std::move(request.labels),
+                                       PolicySeqno{policy_->seqno().value() + 1});
+    if (!next) return Fail(next.error());
+    UpdatePlan plan;
+    plan.violations = CheckVersion(**next, request);
+    PlanTranslation(**next, request, plan);
+    PlanChineseWall(**next, plan);
+    PlanSharings(**next, request, plan);
+    report.seqno = policy_->seqno();
+    report.violations = plan.violations;
+    const bool revoking = request.mode == UpdateMode::kCommitRevokingSharings;
+    const bool blocked = std::any_of(plan.violations.begin(), plan.violations.end(),
+                                     [&](const Violation& v) { return !(revoking && v.sharing); });
+    if (request.mode != UpdateMode::kCheckOnly && !blocked) {
+      CommitPlan(std::move(*next), plan, report);
+    } else if (request.mode != UpdateMode::kCheckOnly) {
+      std::vector<std::string> messages;
+      for (const auto& v : plan.violations) messages.push_back(v.message);
+      record =
+          MakeRecord(Hook::kPolicyUpdate, policy_.get(),
+                     fmt::format("update to policy '{}' version {}.{} rejected: {}",
+                                 (*next)->name(), (*next)->binary().xml_version.major,
+                                 (*next)->binary().xml_version.minor, fmt::join(messages, "; ")));
+      record->subject = DomainParty(policy_.get(), kDomain0, domains_.at(kDomain0).ssidref);
+      record->object.resource = fmt::format("policy:{}", (*next)->name());
+    }
+  }
+  const bool denied = record.has_value();
+  Count(Hook::kPolicyUpdate, true, denied, false);
+  if (record) Audit(std::move(*record));
+  return report;
+}
+
+}  // namespace shype::acm

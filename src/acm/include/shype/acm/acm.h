@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Acm is shype's reference monitor (Xen ACM, spec-acm §4-§5): it holds the active policy as an
+// immutable snapshot, the running domains and their ssidrefs, the Chinese Wall counters and the
+// live sharings, and answers one hook per mediated operation. Denials are audited.
+// Thread-safe. CheckShare/CheckResourceAccess never take a lock (seqlock + retained snapshots +
+// lock-free cache); every other member serializes on one mutex. No I/O.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shype/acm/audit.h"
+#include "shype/acm/chinese_wall.h"
+#include "shype/acm/decision_cache.h"
+#include "shype/acm/domain_index.h"
+#include "shype/acm/policy_snapshot.h"
+#include "shype/acm/sharing.h"
+#include "shype/acm/types.h"
+#include "shype/acm/update.h"
+#include "shype/common/result.h"
+
+namespace shype::acm {
+
+// A running domain whose CHWALL type blocks the candidate's type.
+struct ChineseWallConflict {
+  std::string type;                // the candidate's blocked type
+  DomainId domain{0};              // a running domain that blocks it
+  std::string label;               // that domain's label
+  std::vector<std::string> types;  // its types sharing a conflict set with `type`
+  friend bool operator==(const ChineseWallConflict&, const ChineseWallConflict&) = default;
+};
+
+struct [[nodiscard]] AdmissionDecision {
+  Decision decision = Decision::kDeny;
+  std::string reason;  // empty on permit
+  std::vector<ChineseWallConflict> conflicts;
+};
+
+struct DomainInfo {
+  DomainId id{0};
+  Ssidref ssidref = kInvalidSsidref;
+  std::string label;
+  friend bool operator==(const DomainInfo&, const DomainInfo&) = default;
+};
+
+// Per hook: evaluations = decisions computed (cache misses), as Xen's *_eval_count;
+// denials = all denials, cached or not; cache_hits = decisions answered by the cache.
+struct HookStats {
+  std::uint64_t evaluations = 0;
+  std::uint64_t denials = 0;
+  std::uint64_t cache_hits = 0;
+  friend bool operator==(const HookStats&, const HookStats&) = default;
+};
+struct AcmStats {
+  std::array<HookStats, kHookCount> hooks{};
+  const HookStats& of(Hook hook) const { return hooks[static_cast<std::size_t>(hook)]; }
+};
+
+class Acm {
+ public:
+  // `clock` and `audit` must outlive the Acm. With no policy loaded every hook denies.
+  Acm(const Clock& clock, AuditSink& audit);
+  Acm(const Acm&) = delete;
+  Acm& operator=(const Acm&) = delete;
+  ~Acm();
+
+  // Loads a policy while nothing but Domain-0 runs; Domain-0 gets the bootstrap label.
+  // Errors: kPolicyInvalid (inconsistent binary/map), kConflict (other domains or sharings live).
+  [[nodiscard]] Result<PolicySeqno> LoadPolicy(policy::BinaryPolicy binary,
+                                               policy::LabelMap labels);
+  // Checks a new policy against everything running and commits it or not, per request.mode.
+  // Violations are reported in the UpdateReport (committed=false, nothing changed); errors are
+  // kUnavailable (no policy loaded) and kPolicyInvalid (inconsistent binary/map).
+  [[nodiscard]] Result<UpdateReport> UpdatePolicy(UpdateRequest request);
+  // The active policy (nullptr before the first load).
+  std::shared_ptr<const PolicySnapshot> policy() const;
+
+  // Admits a domain (CHWALL admission + counters, STE range check, primary then secondary with
+  // rollback) and records it as running. Unknown ssidref, duplicate id -> deny.
+  AdmissionDecision CheckDomainCreate(DomainId domain, Ssidref ssidref);
+  // Releases the domain's Chinese Wall counts and drops its sharings (returned, for teardown).
+  // Errors: kNotFound, kPermissionDenied (Domain-0).
+  [[nodiscard]] Result<std::vector<Sharing>> DomainDestroy(DomainId domain);
+
+  // STE: permit iff the two domains' labels share a type. Lock-free.
+  Decision CheckShare(DomainId subject, DomainId object, ShareKind kind);
+  // STE: permit iff the domain's label and the resource's label share a type. Lock-free.
+  Decision CheckResourceAccess(DomainId subject, Ssidref resource, ResourceKind kind);
+  // Domain-0's STE types must be a superset of the VM label's, and share one with it (spec §1.5).
+  Decision CheckAuthorization(Ssidref vm);
+  // Chinese Wall query: deny iff a type of the VM label is blocked by running domains.
+  Decision CheckConflictSet(Ssidref vm);
+
+  // Checks a sharing like the hooks above and records it as live. Errors: kPermissionDenied
+  // (the policy denies; audited), kNotFound (unknown domain).
+  [[nodiscard]] Result<SharingId> RegisterSharing(DomainId subject, DomainId peer, ShareKind kind);
+  [[nodiscard]] Result<SharingId> RegisterSharing(DomainId subject, const ResourceRef& resource);
+  // Errors: kNotFound.
+  [[nodiscard]] Result<void> ReleaseSharing(SharingId id);
+
+  std::vector<Sharing> sharings() const;
+  std::vector<DomainInfo> domains() const;  // in creation order
+  AcmStats stats() const;
+  // Copies of the Chinese Wall arrays (running_types, conflict_aggregate).
+  std::pair<std::vector<std::uint32_t>, std::vector<std::uint32_t>> chinese_wall_counts() const;
+
+ private:
+  struct DomainRecord {
+    Ssidref ssidref = kInvalidSsidref;
+    std::string label;
+    std::uint64_t order = 0;  // creation sequence: Chinese Wall checks replay admissions in it
+  };
+  struct SteOutcome;
+  struct Counters {
+    alignas(64) std::atomic<std::uint64_t> evaluations{0};
+    std::atomic<std::uint64_t> denials{0};
+    std::atomic<std::uint64_t> cache_hits{0};
+  };
+  struct UpdatePlan;
+
+  SteOutcome DecideSte(DomainId subject, std::optional<DomainId> peer, Ssidref resource);
+  SteOutcome DecideSteOnce(const PolicySnapshot* policy, std::optional<Ssidref> subject,
+                           std::optional<Ssidref> object);
+  Decision FinishSte(Hook hook, DomainId subject, std::optional<DomainId> peer,
+                     const SteOutcome& outcome, std::string resource);
+  void Count(Hook hook, bool evaluated, bool denied, bool hit);
+  void Audit(AuditRecord record);
+  AuditRecord MakeRecord(Hook hook, const PolicySnapshot* policy, std::string reason) const;
+  AuditParty DomainParty(const PolicySnapshot* policy, DomainId domain,
+                         std::optional<Ssidref> ref) const;
+  AuditParty ResourceParty(const PolicySnapshot* policy, std::string name, Ssidref ref) const;
+  AdmissionDecision AdmitLocked(DomainId domain, Ssidref ssidref);
+  std::vector<ChineseWallConflict> ConflictsFor(std::uint32_t row) const;
+  std::string ConflictReasonFor(std::uint32_t row) const;
+  std::vector<std::pair<DomainId, DomainRecord>> OrderedDomains() const;
+  void Publish(std::shared_ptr<const PolicySnapshot> next);
+  void BeginWrite();
+  void EndWrite();
+  std::uint32_t ChwallRowOf(const PolicySnapshot& policy, Ssidref ref) const;
+  void RebuildChineseWall();
+  Result<SharingId> AddSharing(Sharing sharing, Hook hook, Ssidref resource);
+  // Update transaction steps (acm_update.cc).
+  std::vector<Violation> CheckVersion(const PolicySnapshot& next, const UpdateRequest& r) const;
+  void PlanTranslation(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const;
+  void PlanChineseWall(const PolicySnapshot& next, UpdatePlan& plan) const;
+  void PlanSharings(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const;
+  void CommitPlan(std::shared_ptr<const PolicySnapshot> next, UpdatePlan& plan,
+                  UpdateReport& report);
+
+  const Clock& clock_;
+  AuditSink& audit_;
+
+  // Lock-free read side. generation_ is a seqlock: odd while a writer changes several domain
+  // entries and the active policy at once; readers retry when it moved.
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<const PolicySnapshot*> active_{nullptr};
+  DomainIndex index_;
+  DecisionCache cache_;
+  std::array<Counters, kHookCount> counters_;
+
+  mutable std::mutex mu_;
+  // Guarded by mu_ (and written only with it held; the fields above are published from here):
+  std::shared_ptr<const PolicySnapshot> policy_;
+  // Every snapshot ever active, so a raw pointer read by a lock-free reader stays valid.
+  std::vector<std::shared_ptr<const PolicySnapshot>> retained_;
+  std::map<DomainId, DomainRecord> domains_;
+  std::map<SharingId, Sharing> sharings_;
+  ChineseWallState chwall_;
+  std::uint64_t next_order_ = 0;
+  std::uint64_t next_sharing_ = 1;
+};
+
+}  // namespace shype::acm

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The policy update transaction's request and report (spec-acm §5.1-5.2, §5.4): a new policy is
+// checked against every running domain and live sharing, then committed atomically or rejected
+// with the full list of violations. Values only; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shype/acm/sharing.h"
+#include "shype/common/id.h"
+#include "shype/policy/binary_policy.h"
+#include "shype/policy/label_map.h"
+
+namespace shype::acm {
+
+enum class UpdateMode : std::uint8_t {
+  kCheckOnly,               // report violations, change nothing (the dry run)
+  kCommit,                  // commit iff there is no violation
+  kCommitRevokingSharings,  // revoke the sharings the new policy breaks, then commit iff nothing
+                            // else is violated
+};
+
+// A policy name and version, as `<FromPolicy>` names the policy an update replaces.
+struct PolicyRef {
+  std::string name;
+  policy::XmlVersion version;
+  friend bool operator==(const PolicyRef&, const PolicyRef&) = default;
+};
+
+struct UpdateRequest {
+  policy::BinaryPolicy binary;
+  policy::LabelMap labels;
+  std::optional<PolicyRef> from_policy;                       // the new policy's <FromPolicy>
+  std::map<std::string, std::string> vm_label_renames;        // old name -> new (<Name from=..>)
+  std::map<std::string, std::string> resource_label_renames;  // old name -> new
+  UpdateMode mode = UpdateMode::kCheckOnly;
+  // Skips the version rules (xm resetpolicy); every other check still applies.
+  bool force_reset = false;
+};
+
+enum class ViolationKind : std::uint16_t {
+  kVersion,               // version / FromPolicy rules (spec §5.4 step 3)
+  kCombination,           // the component combination would change
+  kBadRename,             // a rename's old name is not a current label, or its new name is absent
+  kLabelMissing,          // a running domain's label is not in the new policy
+  kBootstrapLabel,        // Domain-0 would not carry the new policy's bootstrap label
+  kChineseWallConflict,   // two running domains would be in conflict
+  kSharingBroken,         // a live sharing's two sides would share no STE type
+  kResourceLabelMissing,  // a live sharing's resource label is not in the new policy
+};
+
+std::string_view ViolationKindName(ViolationKind kind);
+
+struct Violation {
+  ViolationKind kind = ViolationKind::kVersion;
+  std::string message;               // names domains, labels and types; says what blocks
+  std::vector<DomainId> domains;     // the domains involved, in creation order
+  std::vector<std::string> types;    // the types involved (new policy names)
+  std::optional<SharingId> sharing;  // for kSharingBroken / kResourceLabelMissing
+  friend bool operator==(const Violation&, const Violation&) = default;
+};
+
+struct UpdateReport {
+  bool committed = false;
+  PolicySeqno seqno{0};               // the active seqno after the call
+  std::vector<Violation> violations;  // all of them, in check order
+  std::vector<Sharing> revoked;       // kCommitRevokingSharings: the caller tears these down
+};
+
+}  // namespace shype::acm
