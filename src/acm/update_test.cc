@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The policy update transaction: accepted updates (new version, translation, renames, revoking
+// mode) and rejected ones (conflicts, broken sharings, missing labels, version rules), each with
+// the exact violation list and nothing changed.
+#include <gtest/gtest.h>
+
+#include "acm_test_fixture.h"
+
+namespace shype::acm {
+namespace {
+
+using testing::ClientV1Spec;
+using testing::PolicySpec;
+
+class UpdateTest : public testing::AcmFixture {
+ protected:
+  void SetUp() override { Load(ClientV1Spec()); }
+
+  static PolicySpec NextVersion() {
+    PolicySpec spec = ClientV1Spec();
+    spec.version = {1, 1};
+    return spec;
+  }
+  static UpdateRequest Request(const PolicySpec& spec, UpdateMode mode = UpdateMode::kCommit) {
+    auto built = testing::BuildPolicy(spec);
+    UpdateRequest request;
+    request.binary = std::move(built.binary);
+    request.labels = std::move(built.labels);
+    request.mode = mode;
+    return request;
+  }
+  UpdateReport Update(UpdateRequest request) {
+    auto report = acm.UpdatePolicy(std::move(request));
+    EXPECT_TRUE(report) << report.error().message;
+    return report ? *report : UpdateReport{};
+  }
+  // Everything an update may change, to assert a rejected one changed nothing.
+  struct State {
+    std::string name;
+    PolicySeqno seqno{0};
+    std::vector<DomainInfo> domains;
+    std::vector<Sharing> sharings;
+    std::pair<std::vector<std::uint32_t>, std::vector<std::uint32_t>> counts;
+    friend bool operator==(const State&, const State&) = default;
+  };
+  State Capture() const {
+    return {acm.policy()->name(), acm.policy()->seqno(), acm.domains(), acm.sharings(),
+            acm.chinese_wall_counts()};
+  }
+  static std::vector<ViolationKind> Kinds(const UpdateReport& report) {
+    std::vector<ViolationKind> kinds;
+    for (const auto& v : report.violations) kinds.push_back(v.kind);
+    return kinds;
+  }
+};
+
+TEST_F(UpdateTest, CommitsANewVersionAndTranslatesRunningDomainsByLabelName) {
+  Start(2, "dom_Fun");
+  Start(3, "dom_BoincClient");
+  PolicySpec spec = NextVersion();
+  spec.vm_labels.push_back({"dom_Alpha", {"ste_DonatedCycles"}, {"cw_Isolated"}});  // sorts first
+  const UpdateReport report = Update(Request(spec));
+  ASSERT_TRUE(report.committed);
+  EXPECT_TRUE(report.violations.empty());
+  EXPECT_EQ(report.seqno, PolicySeqno{2});
+  EXPECT_EQ(acm.policy()->binary().xml_version, (policy::XmlVersion{1, 1}));
+  const auto domains = acm.domains();
+  ASSERT_EQ(domains.size(), 3U);
+  EXPECT_EQ(domains[1], (DomainInfo{DomainId{2}, Ssidref{0x00040004}, "dom_Fun"}));
+  EXPECT_EQ(domains[2], (DomainInfo{DomainId{3}, Ssidref{0x00030003}, "dom_BoincClient"}));
+  // The Chinese Wall state was rebuilt under the new rows: dom_Fun still blocks dom_HomeBanking.
+  EXPECT_EQ(acm.CheckDomainCreate(DomainId{4}, Vm("dom_HomeBanking")).decision, Decision::kDeny);
+  EXPECT_EQ(acm.CheckShare(DomainId{3}, kDomain0, ShareKind::kDoorbell), Decision::kPermit);
+}
+
+TEST_F(UpdateTest, CommitInvalidatesTheDecisionCache) {
+  Start(2, "dom_Fun");
+  Start(3, "dom_NetworkDomain");
+  EXPECT_EQ(acm.CheckShare(DomainId{2}, DomainId{3}, ShareKind::kNetwork), Decision::kPermit);
+  EXPECT_EQ(acm.CheckShare(DomainId{2}, DomainId{3}, ShareKind::kNetwork), Decision::kPermit);
+  PolicySpec spec = NextVersion();
+  spec.vm_labels[5].ste = {"ste_NetworkAdapter0",
+                           "ste_PersonalFinances"};  // drops InternetInsecure
+  ASSERT_TRUE(Update(Request(spec)).committed);
+  EXPECT_EQ(acm.CheckShare(DomainId{2}, DomainId{3}, ShareKind::kNetwork), Decision::kDeny);
+  EXPECT_EQ(acm.stats().of(Hook::kNetwork), (HookStats{2, 1, 1}));
+}
+
+TEST_F(UpdateTest, RenamesALabelThroughFrom) {
+  Start(2, "dom_Fun");
+  PolicySpec spec = NextVersion();
+  spec.vm_labels[1].name = "dom_Games";
+  UpdateRequest request = Request(spec);
+  request.vm_label_renames = {{"dom_Fun", "dom_Games"}};
+  ASSERT_TRUE(Update(std::move(request)).committed);
+  EXPECT_EQ(acm.domains()[1].label, "dom_Games");
+  EXPECT_EQ(acm.domains()[1].ssidref, Vm("dom_Games"));
+}
+
+TEST_F(UpdateTest, RejectsEveryPairOfRunningDomainsPutInConflict) {
+  Start(2, "dom_Fun");
+  Start(3, "dom_BoincClient");
+  Start(4, "dom_BoincClient");
+  const State before = Capture();
+  PolicySpec spec = NextVersion();
+  spec.conflict_sets.push_back({"Protection2", {"cw_Isolated", "cw_Distrusted"}});
+  const UpdateReport report = Update(Request(spec));
+  EXPECT_FALSE(report.committed);
+  ASSERT_EQ(report.violations.size(), 2U);
+  EXPECT_EQ(report.violations[0],
+            (Violation{ViolationKind::kChineseWallConflict,
+                       "running domains 2 ('dom_Fun', types cw_Distrusted) and 3 "
+                       "('dom_BoincClient', types cw_Isolated) would be in Chinese Wall conflict "
+                       "under the new policy",
+                       {DomainId{2}, DomainId{3}},
+                       {"cw_Distrusted", "cw_Isolated"},
+                       std::nullopt}));
+  EXPECT_EQ(report.violations[1].domains, (std::vector<DomainId>{DomainId{2}, DomainId{4}}));
+  EXPECT_EQ(Capture(), before);
+  EXPECT_EQ(report.seqno, PolicySeqno{1});
+}
+
+TEST_F(UpdateTest, RejectsAnUpdateThatBreaksALiveSharing) {
+  Start(2, "dom_Fun");
+  Start(3, "dom_StorageDomain");
+  auto id = acm.RegisterSharing(DomainId{2}, DomainId{3}, ShareKind::kSharedMemory);
+  ASSERT_TRUE(id);
+  const State before = Capture();
+  PolicySpec spec = NextVersion();
+  spec.vm_labels[4].ste = {"ste_PersistentStorageA", "ste_PersonalFinances"};
+  const UpdateReport report = Update(Request(spec));
+  EXPECT_FALSE(report.committed);
+  ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kSharingBroken});
+  EXPECT_EQ(report.violations[0].sharing, *id);
+  EXPECT_EQ(report.violations[0].domains, (std::vector<DomainId>{DomainId{2}, DomainId{3}}));
+  EXPECT_EQ(report.violations[0].message,
+            "shared-memory sharing between domains 2 and 3: labels 'dom_Fun' (types "
+            "ste_InternetInsecure) and 'dom_StorageDomain' (types ste_PersistentStorageA, "
+            "ste_PersonalFinances) would share no STE type under the new policy");
+  EXPECT_EQ(Capture(), before);
+}
+
+TEST_F(UpdateTest, RevokingModeTearsDownBrokenSharingsAndCommits) {
+  Start(2, "dom_Fun");
+  Start(3, "dom_StorageDomain");
+  auto id = acm.RegisterSharing(DomainId{2}, DomainId{3}, ShareKind::kSharedMemory);
+  ASSERT_TRUE(id);
+  PolicySpec spec = NextVersion();
+  spec.vm_labels[4].ste = {"ste_PersistentStorageA", "ste_PersonalFinances"};
+  const UpdateReport report = Update(Request(spec, UpdateMode::kCommitRevokingSharings));
+  EXPECT_TRUE(report.committed);
+  ASSERT_EQ(report.revoked.size(), 1U);
+  EXPECT_EQ(report.revoked[0].id, *id);
+  EXPECT_TRUE(acm.sharings().empty());
+}
+
+TEST_F(UpdateTest, RejectsWhenARunningDomainsLabelIsMissing) {
+  Start(2, "dom_Fun");
+  Start(3, "dom_BoincClient");
+  const State before = Capture();
+  PolicySpec spec = NextVersion();
+  spec.vm_labels.erase(spec.vm_labels.begin() + 1);  // dom_Fun
+  const UpdateReport report = Update(Request(spec));
+  ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kLabelMissing});
+  EXPECT_EQ(report.violations[0].message,
+            "label 'dom_Fun' of domain 2 is not in the new policy 'example.client_v1'");
+  EXPECT_EQ(Capture(), before);
+}
+
+TEST_F(UpdateTest, RejectsAVersionThatDoesNotIncrease) {
+  const UpdateReport report = Update(Request(ClientV1Spec()));
+  ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kVersion});
+  EXPECT_EQ(report.violations[0].message,
+            "new version 1.0 of policy 'example.client_v1' is not greater than the active "
+            "version 1.0");
+  EXPECT_EQ(acm.policy()->seqno(), PolicySeqno{1});
+}
+
+TEST_F(UpdateTest, RejectsAFromPolicyThatDoesNotNameTheActivePolicy) {
+  UpdateRequest request = Request(NextVersion());
+  request.from_policy = PolicyRef{"example.client_v1", {0, 9}};
+  const UpdateReport report = Update(std::move(request));
+  ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kVersion});
+  EXPECT_EQ(report.violations[0].message,
+            "FromPolicy 'example.client_v1' version 0.9 does not name the active policy "
+            "'example.client_v1' version 1.0");
+}
+
+TEST_F(UpdateTest, ARenamedPolicyNeedsFromPolicyOrAReset) {
+  PolicySpec spec = ClientV1Spec();
+  spec.name = "example.client_v2";
+  EXPECT_EQ(Kinds(Update(Request(spec))), std::vector<ViolationKind>{ViolationKind::kVersion});
+  UpdateRequest request = Request(spec);
+  request.from_policy = PolicyRef{"example.client_v1", {1, 0}};
+  EXPECT_TRUE(Update(std::move(request)).committed);
+  EXPECT_EQ(acm.policy()->name(), "example.client_v2");
+  UpdateRequest reset = Request(ClientV1Spec());
+  reset.force_reset = true;
+  EXPECT_TRUE(Update(std::move(reset)).committed);
+}
+
+TEST_F(UpdateTest, CheckOnlyReportsAndChangesNothing) {
+  Start(2, "dom_Fun");
+  const State before = Capture();
+  const UpdateReport report = Update(Request(NextVersion(), UpdateMode::kCheckOnly));
+  EXPECT_FALSE(report.committed);
+  EXPECT_TRUE(report.violations.empty());
+  EXPECT_EQ(Capture(), before);
+}
+
+TEST_F(UpdateTest, Domain0MustKeepTheBootstrapLabel) {
+  PolicySpec spec = NextVersion();
+  spec.bootstrap = "Management";
+  spec.vm_labels[3].name = "Management";  // was SystemManagement
+  spec.vm_labels.push_back({"SystemManagement", {"ste_SystemManagement"}, {}});
+  const UpdateReport report = Update(Request(spec));
+  ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kBootstrapLabel});
+  UpdateRequest renamed = Request(spec);
+  renamed.vm_label_renames = {{"SystemManagement", "Management"}};
+  EXPECT_TRUE(Update(std::move(renamed)).committed);
+  EXPECT_EQ(acm.domains()[0].label, "Management");
+}
+
+TEST_F(UpdateTest, ResourceSharingsFollowRenamesAndFailWhenTheirLabelIsGone) {
+  Start(2, "dom_HomeBanking");
+  auto disk = acm.RegisterSharing(
+      DomainId{2},
+      ResourceRef{"file:/img/bank.img", Res("res_SecurityToken"), ResourceKind::kDisk});
+  ASSERT_TRUE(disk);
+  PolicySpec spec = NextVersion();
+  spec.resource_labels[5].name = "res_Token";
+  const UpdateReport missing = Update(Request(spec));
+  ASSERT_EQ(Kinds(missing), std::vector<ViolationKind>{ViolationKind::kResourceLabelMissing});
+  EXPECT_EQ(missing.violations[0].message,
+            "disk resource 'file:/img/bank.img' used by domain 2: its label 'res_SecurityToken' "
+            "is not in the new policy 'example.client_v1'");
+  UpdateRequest renamed = Request(spec);
+  renamed.resource_label_renames = {{"res_SecurityToken", "res_Token"}};
+  ASSERT_TRUE(Update(std::move(renamed)).committed);
+  EXPECT_EQ(acm.sharings()[0].resource_label, "res_Token");
+}
+
+TEST_F(UpdateTest, RejectedUpdatesAreAudited) {
+  Start(2, "dom_Fun");
+  PolicySpec spec = NextVersion();
+  spec.vm_labels.erase(spec.vm_labels.begin() + 1);
+  spec.primary = policy::PolicyCode::kSimpleTypeEnforcement;
+  spec.secondary = policy::PolicyCode::kChineseWall;
+  const UpdateReport report = Update(Request(spec));
+  EXPECT_EQ(Kinds(report), (std::vector<ViolationKind>{ViolationKind::kCombination,
+                                                       ViolationKind::kLabelMissing}));
+  const auto records = audit.records();
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0].hook, Hook::kPolicyUpdate);
+  EXPECT_EQ(records[0].object.resource, "policy:example.client_v1");
+  EXPECT_EQ(records[0].seqno, PolicySeqno{1});
+  EXPECT_EQ(records[0].reason,
+            "update to policy 'example.client_v1' version 1.1 rejected: the component "
+            "combination cannot change: active CHINESE WALL/SIMPLE TYPE ENFORCEMENT, new SIMPLE "
+            "TYPE ENFORCEMENT/CHINESE WALL; label 'dom_Fun' of domain 2 is not in the new policy "
+            "'example.client_v1'");
+}
+
+TEST(UpdateNoPolicyTest, UpdateBeforeLoadIsUnavailable) {
+  testing::FakeClock clock;
+  VectorAuditSink audit;
+  Acm acm(clock, audit);
+  auto built = testing::BuildPolicy(ClientV1Spec());
+  UpdateRequest request{built.binary, built.labels, {}, {}, {}, UpdateMode::kCommit, false};
+  EXPECT_EQ(acm.UpdatePolicy(request).error().code, ErrorCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace shype::acm
