@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The operation dispatcher and the policy lifecycle: getpolicy, setpolicy (the update
+// transaction), resetpolicy, dumppolicy.
+#include "shype/admin/admin.h"
+
+#include <algorithm>
+#include <map>
+
+#include "shype/common/file.h"
+#include "shype/policy/dump.h"
+#include "shype/policyc/default_policy.h"
+
+namespace shype::admin {
+namespace {
+
+using api::Json;
+
+std::string Rename(const std::vector<policyc::LabelRename>& renames, const std::string& label) {
+  for (const auto& r : renames) {
+    if (r.from == label) return r.to;
+  }
+  return label;
+}
+
+bool HasResourceLabel(const policyc::CompiledPolicy& p, const std::string& label) {
+  const auto& labels = p.map.resource_labels;
+  return std::find(labels.begin(), labels.end(), label) != labels.end();
+}
+
+// The new labels of resources labeled under `current` once `next` is active; labels `next`
+// does not define are violations (they would dangle).
+Result<std::vector<store::ResourceLabel>> ResourceChanges(store::StateStore& store,
+                                                          const ActivePolicy& current,
+                                                          const ActivePolicy& next,
+                                                          std::vector<std::string>& violations) {
+  auto labeled = store.ResourceLabels();
+  if (!labeled) return Fail(labeled.error());
+  std::vector<store::ResourceLabel> changes;
+  for (const auto& r : *labeled) {
+    if (r.policy_type != "ACM" || r.policy != current.name()) continue;
+    std::string label = Rename(next.compiled.resource_renames, r.label);
+    if (!HasResourceLabel(next.compiled, label)) {
+      violations.push_back(fmt::format(
+          "resource '{}' is labeled '{}' (ACM:{}), which policy '{}' does not define: add it, "
+          "rename it with <Name from=\"{}\">, or remove the resource's label first",
+          r.resource, r.label, r.policy, next.name(), r.label));
+      continue;
+    }
+    changes.push_back({r.resource, "ACM", next.name(), label});
+  }
+  return changes;
+}
+
+Error Violations(std::string_view what, const std::vector<std::string>& violations) {
+  std::string message = fmt::format("{}: {} violation{}:", what, violations.size(),
+                                    violations.size() == 1 ? "" : "s");
+  for (const auto& v : violations) message += "\n  - " + v;
+  return Error{ErrorCode::kConflict, message};
+}
+
+}  // namespace
+
+Json PolicyJson(const ActivePolicy& p, bool loaded) {
+  return Json{{"name", p.name()},
+              {"version", p.compiled.header.version},
+              {"reference", PolicyReference(p.compiled)},
+              {"type", "ACM"},
+              {"is_default", p.is_default()},
+              {"bootstrap", std::string(p.compiled.map.bootstrap_label())},
+              {"installed_at", p.record ? p.record->installed_at : 0},
+              {"loaded", loaded}};
+}
+
+Result<Json> Admin::Call(std::string_view op, const Json& params) {
+  if (op == "policy.get") return GetPolicy();
+  if (op == "policy.set") return SetPolicy(params);
+  if (op == "policy.reset") return ResetPolicy();
+  if (op == "policy.dump") return DumpPolicy();
+  if (op == "labels") return Labels(params);
+  if (op == "resources") return Resources();
+  if (op == "resource.label.get") return GetResourceLabel(params);
+  if (op == "resource.label.add") return AddResourceLabel(params);
+  if (op == "resource.label.remove") return RemoveResourceLabel(params);
+  if (op == "dry-run") return DryRun(params);
+  if (op == "stats" && live_ != nullptr) return live_->Statistics();
+  return Fail(ErrorCode::kUnavailable,
+              "'{}' needs a running shyped (start it with: shyped --state-dir {})", op,
+              store_.dir().string());
+}
+
+Result<Json> Admin::GetPolicy() {
+  auto active = LoadActivePolicy(store_);
+  if (!active) return Fail(active.error());
+  Json result = PolicyJson(*active, live_ != nullptr);
+  auto history = store_.Policies();
+  if (!history) return Fail(history.error());
+  result["history"] = Json::array();
+  for (const auto& h : *history) {
+    result["history"].push_back({{"name", h.name},
+                                 {"version", h.version},
+                                 {"reference", h.hash_hex},
+                                 {"installed_at", h.installed_at}});
+  }
+  return result;
+}
+
+Result<Json> Admin::SetPolicy(const Json& params) {
+  auto xml = api::RequireString(params, "xml");
+  if (!xml) return Fail(xml.error());
+  auto source = api::OptionalString(params, "source", "policy.xml");
+  if (!source) return Fail(source.error());
+  auto check_only = api::OptionalBool(params, "check_only", false);
+  if (!check_only) return Fail(check_only.error());
+  auto current = LoadActivePolicy(store_);
+  if (!current) return Fail(current.error());
+  ActivePolicy next;
+  next.xml = *xml;
+  auto compiled = CompileXml(*xml, *source);
+  if (!compiled) return Fail(compiled.error());
+  next.compiled = std::move(*compiled);
+  if (next.is_default()) {
+    return Fail(ErrorCode::kInvalidArgument, "use resetpolicy to go back to the DEFAULT policy");
+  }
+  if (auto v = policyc::CheckUpdateVersion(current->compiled.header, next.compiled.header); !v) {
+    return Fail(v.error());
+  }
+  auto snapshot = MakeSnapshot(next.compiled, PolicySeqno{1});
+  if (!snapshot) return Fail(snapshot.error());
+  next.snapshot = std::move(*snapshot);
+  std::vector<std::string> violations;
+  auto changes = ResourceChanges(store_, *current, next, violations);
+  if (!changes) return Fail(changes.error());
+  if (!violations.empty()) return Fail(Violations("policy update refused", violations));
+  return Commit(next, *check_only, *changes);
+}
+
+Result<Json> Admin::Commit(const ActivePolicy& next, bool check_only,
+                           const std::vector<store::ResourceLabel>& changes) {
+  // The live check first, then the durable record, then the live commit: the io thread runs
+  // nothing in between, so a checked update cannot fail its commit for a new reason.
+  if (live_ != nullptr) {
+    if (auto r = live_->UpdatePolicy(next, /*check_only=*/true); !r) return Fail(r.error());
+  }
+  Json result{{"check_only", check_only}, {"policy", PolicyJson(next, live_ != nullptr)}};
+  result["relabeled_resources"] = Json::array();
+  for (const auto& c : changes) {
+    result["relabeled_resources"].push_back(
+        {{"resource", c.resource}, {"policy", c.policy}, {"label", c.label}});
+  }
+  if (check_only) return result;
+  if (next.is_default()) {
+    if (auto r = store_.ClearActivePolicy(changes); !r) return Fail(r.error());
+  } else {
+    std::string xml_hash = PolicyReference(next.compiled);
+    store::PolicyRecord record{next.name(), next.compiled.header.version, xml_hash, 0};
+    store::PolicyFiles files;
+    files.xml.assign(next.xml.begin(), next.xml.end());
+    files.binary = next.compiled.bytes;
+    files.map = next.compiled.map_text;
+    if (auto r = store_.InstallPolicy(record, files, true, changes); !r) return Fail(r.error());
+  }
+  if (live_ != nullptr) {
+    if (auto r = live_->UpdatePolicy(next, /*check_only=*/false); !r) return Fail(r.error());
+  }
+  return result;
+}
+
+Result<Json> Admin::ResetPolicy() {
+  auto current = LoadActivePolicy(store_);
+  if (!current) return Fail(current.error());
+  std::optional<std::string> dom0_from;
+  if (!current->is_default()) dom0_from = std::string(current->compiled.map.bootstrap_label());
+  ActivePolicy next;
+  next.xml = policyc::DefaultPolicyXml(dom0_from);
+  auto compiled = CompileXml(next.xml, "DEFAULT");
+  if (!compiled) return Fail(compiled.error());
+  next.compiled = std::move(*compiled);
+  auto snapshot = MakeSnapshot(next.compiled, PolicySeqno{1});
+  if (!snapshot) return Fail(snapshot.error());
+  next.snapshot = std::move(*snapshot);
+  std::vector<std::string> violations;
+  if (live_ != nullptr) {
+    for (const auto& d : live_->Domains()) {
+      if (d.id != 0 && d.label != "__UNLABELED__") {
+        violations.push_back(fmt::format("domain '{}' runs with label '{}'", d.name, d.label));
+      }
+    }
+  }
+  if (!violations.empty()) {
+    return Fail(
+        Violations("Could not reset the system's policy. Try to halt all guests", violations));
+  }
+  auto labeled = store_.ResourceLabels();
+  if (!labeled) return Fail(labeled.error());
+  std::vector<store::ResourceLabel> changes;
+  for (const auto& r : *labeled) {
+    if (r.policy_type == "ACM" && r.policy == current->name() && !current->is_default()) {
+      changes.push_back({r.resource, "INV_ACM", r.policy, r.label});
+    }
+  }
+  return Commit(next, false, changes);
+}
+
+Result<Json> Admin::DumpPolicy() {
+  if (live_ != nullptr) return Json{{"text", live_->DumpLivePolicy()}};
+  auto active = LoadActivePolicy(store_);
+  if (!active) return Fail(active.error());
+  Ssidref dom0 = active->snapshot->VmSsidref(active->compiled.map.bootstrap_label())
+                     .value_or(Ssidref::FromParts(1, 1));
+  return Json{{"text", policy::DumpBinaryPolicy(active->compiled.binary, dom0)}};
+}
+
+}  // namespace shype::admin

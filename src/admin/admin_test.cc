@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Tests of the administration operations on a real state directory (SQLite, policy files) with
+// Xen's example policies, used in place from ../shared/policies.
+#include "shype/admin/admin.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "shype/common/file.h"
+
+namespace shype::admin {
+namespace {
+
+using api::Json;
+
+std::string ReadShared(const std::string& name) {
+  return *ReadTextFileBounded(std::string(SHYPE_SHARED_DIR) + "/policies/" + name, 1U << 20);
+}
+
+// The example.test policy as a later version: FromPolicy + a higher Version.
+std::string NextVersion(std::string xml, const std::string& version) {
+  auto at = xml.find("<Version>1.0</Version>");
+  xml.replace(at, 22,
+              "<Version>" + version +
+                  "</Version><FromPolicy><PolicyName>example.test</PolicyName>"
+                  "<Version>1.0</Version></FromPolicy>");
+  return xml;
+}
+
+class AdminTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           fmt::format("shype-admin-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto s = store::StateStore::Open(dir_);
+    ASSERT_TRUE(s) << s.error().message;
+    store_.emplace(std::move(*s));
+    admin_.emplace(*store_);
+    for (const char* img : {"pepsi.img", "coke.img", "free.img"}) {
+      std::ofstream(dir_ / img) << "disk";
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Json Call(std::string_view op, const Json& params = Json::object()) {
+    auto r = admin_->Call(op, params);
+    EXPECT_TRUE(r) << op << ": " << r.error().message;
+    return r ? *r : Json();
+  }
+  Error CallError(std::string_view op, const Json& params) {
+    auto r = admin_->Call(op, params);
+    EXPECT_FALSE(r) << op << " unexpectedly succeeded: " << r->dump();
+    return r ? Error{} : r.error();
+  }
+  void SetTestPolicy() {
+    Call("policy.set", {{"xml", ReadShared("test-security_policy.xml")}, {"source", "test.xml"}});
+  }
+  std::string Img(const char* name) { return "file:" + (dir_ / name).string(); }
+  std::string Config(const std::string& label_line, const std::string& disk) {
+    return "name = \"pepsi1\"\nmemory = 128\nkernel = \"/boot/vmlinuz\"\n" + label_line + "\n" +
+           (disk.empty() ? "" : "disk = [ '" + disk + ",xvda,w' ]\n");
+  }
+
+  std::filesystem::path dir_;
+  std::optional<store::StateStore> store_;
+  std::optional<Admin> admin_;
+};
+
+TEST_F(AdminTest, FreshStateRunsTheDefaultPolicy) {
+  Json p = Call("policy.get");
+  EXPECT_EQ(p["name"], "DEFAULT");
+  EXPECT_EQ(p["is_default"], true);
+  EXPECT_EQ(Call("labels", {{"type", "dom"}})["labels"],
+            Json({"SystemManagement", "__UNLABELED__"}));
+}
+
+TEST_F(AdminTest, SetPolicyInstallsAndListsLabelsSorted) {
+  SetTestPolicy();
+  Json p = Call("policy.get");
+  EXPECT_EQ(p["name"], "example.test");
+  EXPECT_EQ(p["version"], "1.0");
+  EXPECT_EQ(p["history"].size(), 1U);
+  EXPECT_EQ(Call("labels")["labels"], Json({"CocaCola", "PepsiCo", "SystemManagement", "VIO"}));
+  EXPECT_EQ(Call("labels", {{"type", "res"}})["labels"],
+            Json({"CocaCola", "PepsiCo", "SystemManagement"}));
+  EXPECT_EQ(CallError("labels", {{"type", "xyz"}}).code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(AdminTest, ResourceLabelRoundTripAndRefusals) {
+  SetTestPolicy();
+  Call("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
+  Json got = Call("resource.label.get", {{"resource", Img("pepsi.img")}});
+  EXPECT_EQ(got["policy"], "example.test");
+  EXPECT_EQ(got["label"], "PepsiCo");
+  Error again =
+      CallError("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
+  EXPECT_EQ(again.message, fmt::format("'{}' is already labeled with 'ACM:example.test:PepsiCo'.",
+                                       Img("pepsi.img")));
+  Error vm_label =
+      CallError("resource.label.add", {{"resource", Img("coke.img")}, {"label", "VIO"}});
+  EXPECT_NE(vm_label.message.find("'VIO' is a VM label"), std::string::npos);
+  Error unknown =
+      CallError("resource.label.add", {{"resource", Img("coke.img")}, {"label", "Nope"}});
+  EXPECT_EQ(unknown.code, ErrorCode::kNotFound);
+  Error bad = CallError("resource.label.add", {{"resource", "nocolon"}, {"label", "PepsiCo"}});
+  EXPECT_EQ(bad.code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Call("resources")["resources"].size(), 1U);
+  Call("resource.label.remove", {{"resource", Img("pepsi.img")}});
+  EXPECT_EQ(CallError("resource.label.get", {{"resource", Img("pepsi.img")}}).message,
+            "Resource not labeled");
+}
+
+TEST_F(AdminTest, DryRunPermitsSharedTypesAndDeniesOthers) {
+  SetTestPolicy();
+  Call("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
+  Call("resource.label.add", {{"resource", Img("coke.img")}, {"label", "CocaCola"}});
+  std::string label = "access_control = ['policy=example.test,label=PepsiCo']";
+  Json ok = Call("dry-run", {{"config", Config(label, Img("pepsi.img"))}, {"path", "p.cfg"}});
+  EXPECT_EQ(ok["passed"], true) << ok.dump();
+  EXPECT_EQ(ok["chinese_wall"]["checked"], false);
+  Json denied = Call("dry-run", {{"config", Config(label, Img("coke.img"))}, {"path", "p.cfg"}});
+  EXPECT_EQ(denied["passed"], false);
+  EXPECT_EQ(denied["resources"][0]["permitted"], false);
+  EXPECT_EQ(denied["resources"][0]["res_label"], "CocaCola");
+  Json unlabeled_disk =
+      Call("dry-run", {{"config", Config(label, Img("free.img"))}, {"path", "p"}});
+  EXPECT_EQ(unlabeled_disk["resources"][0]["res_label"], "__UNLABELED__");
+  EXPECT_EQ(unlabeled_disk["passed"], false);
+  Json unlabeled = Call("dry-run", {{"config", Config("", "")}, {"path", "p.cfg"}});
+  EXPECT_EQ(unlabeled["domain"]["reason"], "Domain not labeled");
+  Json wrong_policy = Call(
+      "dry-run", {{"config", Config("seclabel = 'ACM:other:PepsiCo'", "")}, {"path", "p.cfg"}});
+  EXPECT_NE(wrong_policy["domain"]["reason"].get<std::string>().find("different"),
+            std::string::npos);
+  Error broken = CallError("dry-run", {{"config", "name = [\n"}, {"path", "bad.cfg"}});
+  EXPECT_NE(broken.message.find("bad.cfg:"), std::string::npos);
+}
+
+TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {
+  SetTestPolicy();
+  Call("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
+  std::string xml = ReadShared("test-security_policy.xml");
+  Error same = CallError("policy.set", {{"xml", xml}, {"source", "same.xml"}});
+  EXPECT_NE(same.message.find("VERSION_PREVENTS_UPDATE"), std::string::npos) << same.message;
+  // Version 1.1 without the PepsiCo resource label would leave pepsi.img's label dangling.
+  std::string next = NextVersion(xml, "1.1");
+  std::size_t res = next.find("<ResourceLabel>\n                <Name>PepsiCo</Name>");
+  ASSERT_NE(res, std::string::npos);
+  std::size_t end = next.find("</ResourceLabel>", res) + 16;
+  std::string without_pepsi = next.substr(0, res) + next.substr(end);
+  Error dangling = CallError("policy.set", {{"xml", without_pepsi}, {"source", "v11.xml"}});
+  EXPECT_EQ(dangling.code, ErrorCode::kConflict);
+  EXPECT_NE(dangling.message.find("'PepsiCo'"), std::string::npos) << dangling.message;
+  EXPECT_EQ(Call("policy.get")["version"], "1.0");  // nothing changed
+  Call("policy.set", {{"xml", next}, {"source", "v11.xml"}});
+  EXPECT_EQ(Call("policy.get")["version"], "1.1");
+  EXPECT_EQ(Call("resource.label.get", {{"resource", Img("pepsi.img")}})["label"], "PepsiCo");
+}
+
+TEST_F(AdminTest, ResetInvalidatesResourceLabelsOfTheOldPolicy) {
+  SetTestPolicy();
+  Call("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
+  Call("policy.reset");
+  EXPECT_EQ(Call("policy.get")["name"], "DEFAULT");
+  EXPECT_EQ(Call("resource.label.get", {{"resource", Img("pepsi.img")}})["policy_type"], "INV_ACM");
+  EXPECT_NE(Call("policy.dump")["text"].get<std::string>().find("POLICY REFERENCE = DEFAULT."),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace shype::admin

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Checking a domain configuration against the active policy: the domain's label (exists, of
+// the active policy, authorized by Domain-0's label) and STE access to each resource it uses.
+#include "shype/admin/domain_plan.h"
+
+#include <algorithm>
+
+#include "shype/config/resource_name.h"
+#include "shype/policy/label_map.h"
+
+namespace shype::admin {
+namespace {
+
+// STE sharing between two rows of the active policy; a policy without STE permits.
+bool SteShares(const acm::PolicySnapshot& snap, Ssidref a, Ssidref b) {
+  if (!snap.has_ste()) return true;
+  auto ra = snap.SteRow(a);
+  auto rb = snap.SteRow(b);
+  if (!ra || !rb || *ra >= snap.ste_row_count() || *rb >= snap.ste_row_count()) return false;
+  return snap.SteBits(*ra).Intersects(snap.SteBits(*rb));
+}
+
+void ResolveLabel(const config::DomainConfig& config, const ActivePolicy& active,
+                  DomainPlan& plan) {
+  const acm::PolicySnapshot& snap = *active.snapshot;
+  const auto& map = active.compiled.map;
+  auto label = config.GetLabel();
+  if (!label->has_value()) {
+    // As xm: an unlabeled domain runs as __UNLABELED__ only if the policy defines that label.
+    if (!map.vm_labels.empty() && map.vm_labels[0] == policy::kUnlabeledLabel) {
+      plan.label = std::string(policy::kUnlabeledLabel);
+      plan.ssidref = kUnlabeledSsidref;
+    } else {
+      plan.reason = "Domain not labeled";
+      return;
+    }
+  } else if ((*label)->policy != active.name()) {
+    plan.label = (*label)->label;
+    plan.reason = fmt::format("Active policy '{}' different than what in VM's label ('{}').",
+                              active.name(), (*label)->policy);
+    return;
+  } else {
+    plan.label = (*label)->label;
+    auto ref = snap.VmSsidref(plan.label);
+    if (!ref) {
+      bool is_resource = std::find(map.resource_labels.begin(), map.resource_labels.end(),
+                                   plan.label) != map.resource_labels.end();
+      plan.reason = is_resource
+                        ? fmt::format("'{}' is a resource label, not a VM label", plan.label)
+                        : fmt::format("Label '{}' not found.", plan.label);
+      return;
+    }
+    plan.ssidref = *ref;
+  }
+  // Authorization (Xen's hook 2): Domain-0's STE types must include the domain's.
+  auto dom0 = snap.VmSsidref(map.bootstrap_label());
+  if (snap.has_ste() && dom0) {
+    auto d = snap.SteRow(*dom0);
+    auto v = snap.SteRow(plan.ssidref);
+    if (!d || !v || !snap.SteBits(*d).Contains(snap.SteBits(*v))) {
+      plan.reason = "VM is not authorized to run.";
+      return;
+    }
+  }
+  plan.permitted = true;
+}
+
+void Decide(const ActivePolicy& active, store::StateStore& store, const DomainPlan& plan,
+            ResourceUse& use) {
+  auto stored = store.GetResourceLabel(use.resource);
+  if (!stored) {
+    use.reason = stored.error().message;
+    return;
+  }
+  use.res_policy = active.name();
+  if (*stored) {
+    use.res_policy_type = (*stored)->policy_type;
+    use.res_policy = (*stored)->policy;
+    use.res_label = (*stored)->label;
+  }
+  if (use.res_policy_type != "ACM") {
+    use.reason = fmt::format("the resource's label {}:{}:{} was invalidated by a policy change",
+                             use.res_policy_type, use.res_policy, use.res_label);
+    return;
+  }
+  if (use.res_label == policy::kInaccessibleLabel) {
+    use.reason = "the resource is labeled __INACCESSIBLE__";
+    return;
+  }
+  if (use.res_policy != active.name()) {
+    use.reason =
+        fmt::format("Resource's policy '{}' != active policy '{}'", use.res_policy, active.name());
+    return;
+  }
+  use.res_ssidref = use.res_label == policy::kUnlabeledLabel
+                        ? std::optional<Ssidref>(kUnlabeledSsidref)
+                        : active.snapshot->ResourceSsidref(use.res_label);
+  if (!use.res_ssidref) {
+    use.reason =
+        fmt::format("resource label '{}' is not in policy '{}'", use.res_label, active.name());
+    return;
+  }
+  use.permitted = plan.permitted && SteShares(*active.snapshot, plan.ssidref, *use.res_ssidref);
+  if (!use.permitted) use.reason = "the domain and the resource share no STE type";
+}
+
+}  // namespace
+
+bool DomainPlan::resources_permitted() const {
+  return std::all_of(resources.begin(), resources.end(),
+                     [](const ResourceUse& r) { return r.permitted; });
+}
+
+Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const ActivePolicy& active,
+                              store::StateStore& store) {
+  if (auto v = config.Validate(); !v) return Fail(v.error());
+  DomainPlan plan;
+  plan.name = *config.Name();
+  plan.policy = active.name();
+  ResolveLabel(config, active, plan);
+  // Validate() passed, so every accessor below succeeds.
+  const std::vector<config::DiskSpec> disks = *config.Disks();
+  const std::vector<config::VifSpec> vifs = *config.Vifs();
+  const std::vector<config::ShmSpec> shms = *config.Shms();
+  for (const auto& disk : disks) {
+    ResourceUse use;
+    use.kind = acm::ResourceKind::kDisk;
+    use.disk = disk;
+    auto name = config::UnifyResourceName(disk.resource, /*must_exist=*/true);
+    if (!name) {
+      use.resource = disk.resource;
+      use.reason = name.error().message;
+    } else {
+      use.resource = *name;
+      Decide(active, store, plan, use);
+    }
+    plan.resources.push_back(std::move(use));
+  }
+  for (const auto& vif : vifs) {
+    ResourceUse use;
+    use.kind = acm::ResourceKind::kNetwork;
+    use.resource = vif.resource();
+    Decide(active, store, plan, use);
+    plan.resources.push_back(std::move(use));
+  }
+  for (const auto& shm : shms) {
+    ResourceUse use;
+    use.kind = acm::ResourceKind::kSharedMemory;
+    use.resource = shm.resource();
+    Decide(active, store, plan, use);
+    plan.resources.push_back(std::move(use));
+  }
+  return plan;
+}
+
+}  // namespace shype::admin

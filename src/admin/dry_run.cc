@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// dry-run: a domain configuration checked without starting anything (xm dry-run, plus the
+// Chinese Wall against the running domains when shyped runs).
+#include "shype/admin/admin.h"
+#include "shype/admin/domain_plan.h"
+
+namespace shype::admin {
+
+using api::Json;
+
+Result<Json> Admin::DryRun(const Json& params) {
+  auto text = api::RequireString(params, "config");
+  if (!text) return Fail(text.error());
+  auto path = api::OptionalString(params, "path", "config");
+  if (!path) return Fail(path.error());
+  auto config = config::DomainConfig::Parse(*text, *path);
+  if (!config) return Fail(config.error());
+  auto active = LoadActivePolicy(store_);
+  if (!active) return Fail(active.error());
+  auto plan = PlanDomain(*config, *active, store_);
+  if (!plan) return Fail(plan.error());
+  Json report;
+  report["domain"] = {{"name", plan->name},           {"label", plan->label},
+                      {"policy", plan->policy},       {"ssidref", plan->ssidref.value()},
+                      {"permitted", plan->permitted}, {"reason", plan->reason}};
+  report["resources"] = Json::array();
+  for (const auto& r : plan->resources) {
+    report["resources"].push_back({{"resource", r.resource},
+                                   {"permitted", r.permitted},
+                                   {"res_label", r.res_label},
+                                   {"res_policy", r.res_policy},
+                                   {"res_policy_type", r.res_policy_type},
+                                   {"reason", r.reason}});
+  }
+  bool passed = plan->permitted && plan->resources_permitted();
+  if (live_ == nullptr) {
+    report["chinese_wall"] = {
+        {"checked", false},
+        {"reason", "shyped is not running; the Chinese Wall depends on the running domains"}};
+  } else if (plan->permitted) {
+    std::string conflict = live_->ChineseWallConflict(plan->ssidref);
+    report["chinese_wall"] = {
+        {"checked", true}, {"permitted", conflict.empty()}, {"reason", conflict}};
+    passed = passed && conflict.empty();
+  } else {
+    report["chinese_wall"] = {{"checked", false}, {"reason", "the domain's label was denied"}};
+  }
+  report["passed"] = passed;
+  return report;
+}
+
+}  // namespace shype::admin

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Admin carries out the security administration operations of the API (xm's security
+// commands: policy get/set/reset/dump, labels, resource labels, dry-run) on a state directory.
+// The CLI uses it offline; shyped uses it with a LiveSystem so that policy changes go through
+// the reference monitor's update transaction and running domains are taken into account.
+// Not thread-safe: one Admin per thread (shyped calls it from its io thread only).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shype/admin/active_policy.h"
+#include "shype/api/wire.h"
+#include "shype/store/state_store.h"
+
+namespace shype::admin {
+
+struct RunningDomain {
+  std::string name;
+  std::uint32_t id = 0;
+  std::string label;
+  std::vector<std::string> resources;  // unified names in use
+};
+
+// What shyped provides to Admin about the live system.
+class LiveSystem {
+ public:
+  virtual ~LiveSystem() = default;
+  virtual std::vector<RunningDomain> Domains() const = 0;
+  // Runs the reference monitor's update transaction to `next` (only checks when `check_only`).
+  // Errors: kConflict listing every violation; nothing changes then.
+  [[nodiscard]] virtual Result<void> UpdatePolicy(const ActivePolicy& next, bool check_only) = 0;
+  // Would a domain with `ssidref` be admitted by the Chinese Wall now? Empty string: yes;
+  // otherwise the reason it would be refused.
+  virtual std::string ChineseWallConflict(Ssidref ssidref) const = 0;
+  // xm dumppolicy of the live policy (with running types and conflict aggregate).
+  virtual std::string DumpLivePolicy() const = 0;
+  virtual api::Json Statistics() const = 0;
+};
+
+class Admin {
+ public:
+  explicit Admin(store::StateStore& store, LiveSystem* live = nullptr)
+      : store_(store), live_(live) {}
+
+  // Runs API operation `op` (api/endpoints.h) with `params`. Errors as documented per op in
+  // docs/api.md; a failed operation changes nothing.
+  [[nodiscard]] Result<api::Json> Call(std::string_view op, const api::Json& params);
+
+  [[nodiscard]] Result<api::Json> GetPolicy();
+  [[nodiscard]] Result<api::Json> SetPolicy(const api::Json& params);
+  [[nodiscard]] Result<api::Json> ResetPolicy();
+  [[nodiscard]] Result<api::Json> DumpPolicy();
+  [[nodiscard]] Result<api::Json> Labels(const api::Json& params);
+  [[nodiscard]] Result<api::Json> AddResourceLabel(const api::Json& params);
+  [[nodiscard]] Result<api::Json> GetResourceLabel(const api::Json& params);
+  [[nodiscard]] Result<api::Json> RemoveResourceLabel(const api::Json& params);
+  [[nodiscard]] Result<api::Json> Resources();
+  [[nodiscard]] Result<api::Json> DryRun(const api::Json& params);
+
+ private:
+  [[nodiscard]] Result<std::string> FindLabeledResource(const std::string& spec);
+  [[nodiscard]] Result<void> CheckNotInUse(const std::string& resource) const;
+  [[nodiscard]] Result<api::Json> Commit(const ActivePolicy& next, bool check_only,
+                                         const std::vector<store::ResourceLabel>& changes);
+
+  store::StateStore& store_;
+  LiveSystem* live_;
+};
+
+// The getpolicy record of a policy.
+api::Json PolicyJson(const ActivePolicy& policy, bool loaded);
+
+}  // namespace shype::admin

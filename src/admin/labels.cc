@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Labels and resource labels: labels, addlabel/getlabel/rmlabel res, resources.
+#include <algorithm>
+
+#include "shype/admin/admin.h"
+#include "shype/config/resource_name.h"
+#include "shype/policy/label_map.h"
+
+namespace shype::admin {
+namespace {
+
+using api::Json;
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+Json LabelJson(const store::ResourceLabel& r) {
+  return Json{{"resource", r.resource},
+              {"policy_type", r.policy_type},
+              {"policy", r.policy},
+              {"label", r.label}};
+}
+
+// The VM labels a person may use (row 0 only when the policy names it __UNLABELED__).
+std::vector<std::string> VmLabels(const policy::LabelMap& map) {
+  std::vector<std::string> out;
+  for (const auto& l : map.vm_labels) {
+    if (l != policy::kNullLabel) out.push_back(l);
+  }
+  return out;
+}
+
+// Strips an optional "ACM:" prefix from a policy argument.
+std::string PolicyArgument(std::string policy) {
+  if (policy.rfind("ACM:", 0) == 0) policy.erase(0, 4);
+  return policy;
+}
+
+}  // namespace
+
+Result<Json> Admin::Labels(const Json& params) {
+  auto type = api::OptionalString(params, "type", "dom");
+  if (!type) return Fail(type.error());
+  if (*type != "dom" && *type != "res" && *type != "any") {
+    return Fail(ErrorCode::kInvalidArgument, "unknown label type '{}': use dom, res or any", *type);
+  }
+  auto policy = api::OptionalString(params, "policy", "");
+  if (!policy) return Fail(policy.error());
+  auto active = LoadActivePolicy(store_);
+  if (!active) return Fail(active.error());
+  const policy::LabelMap* map = &active->compiled.map;
+  std::string name = PolicyArgument(*policy);
+  if (!name.empty() && name != active->name()) {
+    return Fail(ErrorCode::kNotFound, "policy '{}' is not the active policy ('{}')", name,
+                active->name());
+  }
+  std::vector<std::string> labels;
+  if (*type != "res") labels = VmLabels(*map);
+  if (*type != "dom") {
+    for (const auto& l : map->resource_labels) {
+      if (!Contains(labels, l)) labels.push_back(l);
+    }
+  }
+  std::sort(labels.begin(), labels.end());
+  return Json{{"policy", active->name()}, {"type", *type}, {"labels", labels}};
+}
+
+Result<std::string> Admin::FindLabeledResource(const std::string& spec) {
+  auto name = config::UnifyResourceName(spec, /*must_exist=*/false);
+  if (!name) return Fail(name.error());
+  auto found = store_.GetResourceLabel(*name);
+  if (!found) return Fail(found.error());
+  if (*found) return *name;
+  // As xm: a second try with the path resolved (symlinks followed), if it exists.
+  auto resolved = config::UnifyResourceName(spec, /*must_exist=*/true);
+  if (resolved && *resolved != *name) {
+    auto again = store_.GetResourceLabel(*resolved);
+    if (!again) return Fail(again.error());
+    if (*again) return *resolved;
+  }
+  return Fail(ErrorCode::kNotFound, "Resource not labeled");
+}
+
+Result<void> Admin::CheckNotInUse(const std::string& resource) const {
+  if (live_ == nullptr) return {};
+  for (const auto& d : live_->Domains()) {
+    if (Contains(d.resources, resource)) {
+      return Fail(ErrorCode::kConflict,
+                  "resource '{}' is in use by running domain '{}'; stop the domain first", resource,
+                  d.name);
+    }
+  }
+  return {};
+}
+
+Result<Json> Admin::AddResourceLabel(const Json& params) {
+  auto spec = api::RequireString(params, "resource");
+  if (!spec) return Fail(spec.error());
+  auto label = api::RequireString(params, "label");
+  if (!label) return Fail(label.error());
+  auto policy_arg = api::OptionalString(params, "policy", "");
+  if (!policy_arg) return Fail(policy_arg.error());
+  auto resource = config::UnifyResourceName(*spec, /*must_exist=*/false);
+  if (!resource) return Fail(resource.error());
+  auto active = LoadActivePolicy(store_);
+  if (!active) return Fail(active.error());
+  std::string policy = PolicyArgument(*policy_arg);
+  if (policy.empty()) policy = active->name();
+  if (policy != active->name()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "policy '{}' is not the active policy '{}'; resources are labeled for the active "
+                "policy",
+                policy, active->name());
+  }
+  store::ResourceLabel record{*resource, "ACM", policy, *label};
+  const policy::LabelMap& map = active->compiled.map;
+  if (*label == policy::kInaccessibleLabel) {
+    // __INACCESSIBLE__ belongs to no policy (xm stored it under policy "*").
+    record.policy.assign(1, '*');
+  } else if (!Contains(map.resource_labels, *label)) {
+    if (Contains(VmLabels(map), *label)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "'{}' is a VM label of policy '{}', not a resource label; list resource labels "
+                  "with: shype labels type=res",
+                  *label, policy);
+    }
+    return Fail(ErrorCode::kNotFound, "Label '{}' not found in policy '{}'", *label, policy);
+  }
+  if (auto r = CheckNotInUse(*resource); !r) return Fail(r.error());
+  if (auto r = store_.AddResourceLabel(record); !r) return Fail(r.error());
+  return LabelJson(record);
+}
+
+Result<Json> Admin::GetResourceLabel(const Json& params) {
+  auto spec = api::RequireString(params, "resource");
+  if (!spec) return Fail(spec.error());
+  auto resource = FindLabeledResource(*spec);
+  if (!resource) return Fail(resource.error());
+  auto found = store_.GetResourceLabel(*resource);
+  if (!found) return Fail(found.error());
+  if (!*found) return Fail(ErrorCode::kNotFound, "Resource not labeled");
+  return LabelJson(**found);
+}
+
+Result<Json> Admin::RemoveResourceLabel(const Json& params) {
+  auto spec = api::RequireString(params, "resource");
+  if (!spec) return Fail(spec.error());
+  auto resource = FindLabeledResource(*spec);
+  if (!resource) return Fail(resource.error());
+  if (auto r = CheckNotInUse(*resource); !r) return Fail(r.error());
+  if (auto r = store_.RemoveResourceLabel(*resource); !r) return Fail(r.error());
+  return Json::object();
+}
+
+Result<Json> Admin::Resources() {
+  auto labels = store_.ResourceLabels();
+  if (!labels) return Fail(labels.error());
+  Json list = Json::array();
+  for (const auto& r : *labels) list.push_back(LabelJson(r));
+  return Json{{"resources", list}};
+}
+
+}  // namespace shype::admin
