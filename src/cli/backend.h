@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Backend is where the CLI sends an operation (api/endpoints.h): to the running shyped over its
+// socket, or — when no daemon runs — to the offline admin service on the state directory.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string_view>
+
+#include "shype/api/wire.h"
+
+namespace shype::cli {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Runs operation `op` with `params`; returns its JSON result.
+  [[nodiscard]] virtual Result<api::Json> Call(std::string_view op, const api::Json& params) = 0;
+  // True when a daemon answers (live domains, Chinese Wall state).
+  virtual bool live() const = 0;
+};
+
+// Picks the daemon if it answers on STATE_DIR/shyped.sock, else the offline service.
+[[nodiscard]] Result<std::unique_ptr<Backend>> OpenBackend(const std::filesystem::path& state_dir);
+
+}  // namespace shype::cli

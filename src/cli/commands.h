@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The CLI's command groups. Each Register* adds subcommands to the CLI11 app; the callbacks
+// set `Context::exit_code` (0 ok, 1 denied / not found, 2 bad input or failure).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <string>
+
+#include "backend.h"
+
+namespace shype::cli {
+
+struct Context {
+  std::string state_dir_flag;
+  bool json = false;
+  int exit_code = 0;
+
+  std::filesystem::path state_dir() const;
+  // Opens the backend once (the daemon if it answers, else offline on the state directory).
+  [[nodiscard]] Result<Backend*> backend();
+  // Prints a result: JSON (--json) or the given text.
+  void Print(const api::Json& result, const std::string& text) const;
+  // Prints `Error: ...` (or a JSON error with --json) and sets the exit code from the error.
+  void PrintError(const Error& error);
+
+ private:
+  std::unique_ptr<Backend> backend_;
+};
+
+// Exit code for an error: 1 when the policy denied or a thing was not found, else 2.
+int ExitCodeFor(ErrorCode code);
+
+void RegisterPolicyCommands(CLI::App& app, Context& ctx);    // shype policy validate|compile|...
+void RegisterSecurityCommands(CLI::App& app, Context& ctx);  // setpolicy, labels, addlabel, ...
+void RegisterDomainCommands(CLI::App& app, Context& ctx);    // create, list, destroy, ...
+
+}  // namespace shype::cli

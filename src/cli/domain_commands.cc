@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Domain commands (need a running shyped): create, list, shutdown, destroy, pause, unpause,
+// console, info, and the audit trail.
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+#include "console.h"
+#include "format.h"
+#include "shype/api/client.h"
+#include "shype/common/file.h"
+
+namespace shype::cli {
+namespace {
+
+Result<Backend*> LiveBackend(Context& ctx) {
+  auto backend = ctx.backend();
+  if (!backend) return backend;
+  if (!(*backend)->live()) {
+    return Fail(ErrorCode::kUnavailable,
+                "shyped is not running (no daemon on '{}'); start it with: shyped --state-dir {}",
+                api::SocketPath(ctx.state_dir()).string(), ctx.state_dir().string());
+  }
+  return backend;
+}
+
+void RunLive(Context& ctx, std::string_view op, const api::Json& params,
+             const std::function<std::string(const api::Json&)>& format) {
+  auto backend = LiveBackend(ctx);
+  if (!backend) return ctx.PrintError(backend.error());
+  auto result = (*backend)->Call(op, params);
+  if (!result) return ctx.PrintError(result.error());
+  ctx.Print(*result, format(*result));
+}
+
+void RegisterNamedAction(CLI::App& app, Context& ctx, const std::string& name,
+                         const std::string& help) {
+  auto* sub = app.add_subcommand(name, help);
+  auto domain = std::make_shared<std::string>();
+  sub->add_option("domain", *domain, "domain name")->required();
+  sub->callback([&ctx, name, domain] {
+    RunLive(ctx, "domain." + name, {{"name", *domain}},
+            [](const api::Json&) { return std::string(); });
+  });
+}
+
+void RegisterConsole(CLI::App& app, Context& ctx) {
+  auto* console = app.add_subcommand("console", "attach to a domain's serial console");
+  auto domain = std::make_shared<std::string>();
+  auto log_only = std::make_shared<bool>(false);
+  console->add_option("domain", *domain, "domain name")->required();
+  console->add_flag("--log", *log_only, "print the captured console output and exit");
+  console->callback([&ctx, domain, log_only] {
+    if (*log_only) {
+      return RunLive(ctx, "domain.console-log", {{"name", *domain}},
+                     [](const api::Json& r) { return r.value("log", std::string()); });
+    }
+    auto backend = LiveBackend(ctx);
+    if (!backend) return ctx.PrintError(backend.error());
+    auto info = (*backend)->Call("domain.info", {{"name", *domain}});
+    if (!info) return ctx.PrintError(info.error());
+    if (auto r = AttachConsole(info->value("console_socket", std::string())); !r) {
+      ctx.PrintError(r.error());
+    }
+  });
+}
+
+void RegisterAudit(CLI::App& app, Context& ctx) {
+  auto* audit = app.add_subcommand("audit", "show the audit trail of denials");
+  auto follow = std::make_shared<bool>(false);
+  auto tail = std::make_shared<int>(100);
+  audit->add_flag("-f,--follow", *follow, "keep printing new records");
+  audit->add_option("-n,--tail", *tail, "how many past records to show (default 100)");
+  audit->callback([&ctx, follow, tail] {
+    auto backend = LiveBackend(ctx);
+    if (!backend) return ctx.PrintError(backend.error());
+    api::Client client(api::SocketPath(ctx.state_dir()));
+    auto r =
+        client.Stream(fmt::format("/v1/audit?tail={}&follow={}", *tail, *follow ? "true" : "false"),
+                      [&ctx](std::string_view line) {
+                        if (line.empty()) return true;  // keepalive
+                        api::Json record = api::Json::parse(line, nullptr, false);
+                        if (ctx.json || record.is_discarded()) {
+                          std::cout << line << "\n";
+                        } else {
+                          std::cout << FormatAuditRecord(record) << "\n";
+                        }
+                        std::cout.flush();
+                        return true;
+                      });
+    if (!r) ctx.PrintError(r.error());
+  });
+}
+
+}  // namespace
+
+void RegisterDomainCommands(CLI::App& app, Context& ctx) {
+  auto* create = app.add_subcommand("create", "create (start) a domain from its configuration");
+  auto config = std::make_shared<std::string>();
+  create->add_option("config", *config, "domain configuration file")->required();
+  create->callback([&ctx, config] {
+    auto text = ReadTextFileBounded(*config, 1U << 20);
+    if (!text) return ctx.PrintError(text.error());
+    std::string path = std::filesystem::absolute(*config).string();
+    RunLive(ctx, "domain.create", {{"config", *text}, {"path", path}}, [](const api::Json& r) {
+      return fmt::format("Started domain {} (id {}, label {})\n", r.value("name", ""),
+                         r.value("id", 0), r.value("label", ""));
+    });
+  });
+  auto* list = app.add_subcommand("list", "list domains");
+  auto with_label = std::make_shared<bool>(false);
+  list->add_flag("--label", *with_label, "show each domain's security label");
+  list->callback([&ctx, with_label] {
+    RunLive(ctx, "domain.list", api::Json::object(),
+            [with_label](const api::Json& r) { return FormatDomainList(r, *with_label); });
+  });
+  auto* info = app.add_subcommand("info", "show a domain's details");
+  auto name = std::make_shared<std::string>();
+  info->add_option("domain", *name, "domain name")->required();
+  info->callback([&ctx, name] {
+    RunLive(ctx, "domain.info", {{"name", *name}}, FormatDomainInfo);
+  });
+  RegisterNamedAction(app, ctx, "shutdown", "ask a domain to power off (ACPI)");
+  RegisterNamedAction(app, ctx, "destroy", "stop a domain at once");
+  RegisterNamedAction(app, ctx, "pause", "pause a domain's vCPUs");
+  RegisterNamedAction(app, ctx, "unpause", "resume a paused domain");
+  RegisterConsole(app, ctx);
+  RegisterAudit(app, ctx);
+}
+
+}  // namespace shype::cli

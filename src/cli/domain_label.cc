@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// addlabel/getlabel/rmlabel dom: label checks through the backend, file edits here.
+#include "domain_label.h"
+
+#include <algorithm>
+
+#include "shype/config/domain_config.h"
+
+namespace shype::cli {
+namespace {
+
+bool Lists(const api::Json& labels, const std::string& label) {
+  const api::Json& list = labels.value("labels", api::Json::array());
+  return std::find(list.begin(), list.end(), label) != list.end();
+}
+
+// Checks that `label` is a VM label of `policy` (the active one when empty); returns the policy.
+Result<std::string> CheckVmLabel(Context& ctx, const std::string& label, std::string policy) {
+  auto backend = ctx.backend();
+  if (!backend) return Fail(backend.error());
+  if (policy.rfind("ACM:", 0) == 0) policy.erase(0, 4);
+  api::Json params{{"type", "dom"}};
+  if (!policy.empty()) params["policy"] = policy;
+  auto vm = (*backend)->Call("labels", params);
+  if (!vm) return Fail(vm.error());
+  std::string name = vm->value("policy", "");
+  if (Lists(*vm, label)) return name;
+  params["type"] = "res";
+  auto res = (*backend)->Call("labels", params);
+  if (res && Lists(*res, label)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "'{}' is a resource label of policy '{}', not a VM label; list VM labels with: "
+                "shype labels",
+                label, name);
+  }
+  return Fail(ErrorCode::kNotFound, "Label '{}' not found in policy '{}'", label, name);
+}
+
+}  // namespace
+
+void AddDomainLabel(Context& ctx, const std::string& label, const std::string& path,
+                    const std::string& policy) {
+  auto config = config::DomainConfig::Load(path);
+  if (!config) return ctx.PrintError(config.error());
+  if (!config->LooksLikeDomainConfig()) {
+    return ctx.PrintError({ErrorCode::kInvalidArgument, "Invalid configuration file."});
+  }
+  if (auto r = config->CheckNotLabeled(); !r) return ctx.PrintError(r.error());
+  auto name = CheckVmLabel(ctx, label, policy);
+  if (!name) return ctx.PrintError(name.error());
+  if (auto r = config->SetLabel(*name, label); !r) return ctx.PrintError(r.error());
+  if (auto r = config->Save(path); !r) return ctx.PrintError(r.error());
+  ctx.Print({{"config", path}, {"policy", *name}, {"label", label}}, "");
+}
+
+void GetDomainLabel(Context& ctx, const std::string& path) {
+  auto config = config::DomainConfig::Load(path);
+  if (!config) return ctx.PrintError(config.error());
+  auto label = config->GetLabel();
+  if (!label) return ctx.PrintError(label.error());
+  if (!*label) return ctx.PrintError({ErrorCode::kNotFound, "Domain not labeled"});
+  const auto& l = **label;
+  ctx.Print({{"policytype", "ACM"}, {"policy", l.policy}, {"label", l.label}},
+            fmt::format("policytype=ACM,policy={},label={}\n", l.policy, l.label));
+}
+
+void RemoveDomainLabel(Context& ctx, const std::string& path) {
+  auto config = config::DomainConfig::Load(path);
+  if (!config) return ctx.PrintError(config.error());
+  if (auto r = config->RemoveLabel(); !r) return ctx.PrintError(r.error());
+  if (auto r = config->Save(path); !r) return ctx.PrintError(r.error());
+  ctx.Print(api::Json::object(), "");
+}
+
+}  // namespace shype::cli

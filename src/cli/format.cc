@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// xm-compatible text output for the CLI.
+#include "format.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+namespace shype::cli {
+namespace {
+
+std::string Str(const Json& j, const char* key, std::string fallback = "") {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+}  // namespace
+
+std::string FormatGetPolicy(const Json& p) {
+  std::string config =
+      p.value("loaded", false) ? "loaded, activated for boot" : "activated for boot";
+  return fmt::format(
+      "Supported security subsystems   : ACM \n\n"
+      "Policy name           : {}\n"
+      "Policy type           : ACM\n"
+      "Reference             : {}\n"
+      "Version of XML policy : {}\n"
+      "Policy configuration  : {}\n",
+      Str(p, "name"), Str(p, "reference"), Str(p, "version"), config);
+}
+
+std::string FormatLabels(const Json& labels) {
+  std::string out;
+  for (const auto& l : labels.value("labels", Json::array())) out += l.get<std::string>() + "\n";
+  return out;
+}
+
+std::string FormatResourceLabel(const Json& label) {
+  return fmt::format("{}:{}:{}\n", Str(label, "policy_type", "ACM"), Str(label, "policy"),
+                     Str(label, "label"));
+}
+
+std::string FormatResources(const Json& resources) {
+  std::string out;
+  for (const auto& r : resources.value("resources", Json::array())) {
+    out += fmt::format("{}\n      type: {}\n    policy: {}\n    label:  {}\n", Str(r, "resource"),
+                       Str(r, "policy_type", "ACM"), Str(r, "policy"), Str(r, "label"));
+  }
+  return out;
+}
+
+std::string FormatDryRun(const Json& report) {
+  std::string out = "Checking domain:\n";
+  const Json& dom = report.at("domain");
+  bool dom_ok = dom.value("permitted", false);
+  out += fmt::format("   {}: {}\n", Str(dom, "name"), dom_ok ? "PERMITTED" : "DENIED");
+  if (!dom_ok) out += fmt::format("   --> {}\n", Str(dom, "reason"));
+  if (!dom_ok) {
+    out += "Checking resources: (skipped)\n";
+  } else {
+    out += "Checking resources:\n";
+    for (const auto& r : report.value("resources", Json::array())) {
+      bool ok = r.value("permitted", false);
+      out += fmt::format("   {}: {}\n", Str(r, "resource"), ok ? "PERMITTED" : "DENIED");
+      if (!ok) {
+        out += fmt::format("   --> res: {} ({}:{})\n", Str(r, "res_label", "__UNLABELED__"),
+                           Str(r, "res_policy_type", "ACM"), Str(r, "res_policy"));
+        out +=
+            fmt::format("   --> dom: {} ({}:{})\n", Str(dom, "label"), "ACM", Str(dom, "policy"));
+        if (r.contains("reason")) out += fmt::format("   --> {}\n", Str(r, "reason"));
+      }
+    }
+  }
+  const Json& cw = report.value("chinese_wall", Json::object());
+  if (!cw.value("checked", false)) {
+    out += fmt::format("Checking Chinese Wall: (skipped: {})\n",
+                       Str(cw, "reason", "shyped is not running"));
+  } else {
+    bool ok = cw.value("permitted", false);
+    out += "Checking Chinese Wall:\n";
+    out += fmt::format("   {}: {}\n", Str(dom, "name"), ok ? "PERMITTED" : "DENIED");
+    if (!ok) out += fmt::format("   --> {}\n", Str(cw, "reason"));
+  }
+  out += report.value("passed", false) ? "Dry Run: PASSED\n" : "Dry Run: FAILED\n";
+  return out;
+}
+
+std::string FormatDomainList(const Json& list, bool with_label) {
+  std::vector<Json> rows(list.value("domains", Json::array()).begin(),
+                         list.value("domains", Json::array()).end());
+  std::string out;
+  if (with_label) {
+    std::stable_sort(rows.begin(), rows.end(), [](const Json& a, const Json& b) {
+      return Lower(Str(a, "label")) < Lower(Str(b, "label"));
+    });
+    out += fmt::format("{:<40} {:>5} {:>5} {:>5} {:>10} {:>9} {:<10}\n", "Name", "ID", "Mem",
+                       "VCPUs", "State", "Time(s)", "Label");
+  } else {
+    out += fmt::format("{:<40} {:>5} {:>5} {:>5} {:>10} {:>9}\n", "Name", "ID", "Mem", "VCPUs",
+                       "State", "Time(s)");
+  }
+  for (const Json& d : rows) {
+    std::string line = fmt::format("{:<40} {:>5} {:>5} {:>5} {:>10} {:>9.1f}", Str(d, "name"),
+                                   d.value("id", 0), d.value("memory", 0), d.value("vcpus", 0),
+                                   Str(d, "state"), d.value("time", 0.0));
+    if (with_label) line += " " + Str(d, "label");
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string FormatDomainInfo(const Json& info) {
+  std::string out;
+  for (auto& [key, value] : info.items()) {
+    out += fmt::format("{:<14} {}\n", key + ":",
+                       value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out;
+}
+
+std::string FormatAuditRecord(const Json& r) {
+  return fmt::format("{} {} {} subject={} object={} policy={} reason={}", Str(r, "time"),
+                     Str(r, "decision"), Str(r, "hook"), Str(r, "subject"), Str(r, "object"),
+                     Str(r, "policy"), Str(r, "reason"));
+}
+
+}  // namespace shype::cli

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// shype: the command-line interface (xm's security and domain commands, plus offline policy
+// tools). Talks to shyped when it runs, else works offline on the state directory.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "shype/store/state_store.h"
+
+namespace shype::cli {
+
+std::filesystem::path Context::state_dir() const { return store::ResolveStateDir(state_dir_flag); }
+
+Result<Backend*> Context::backend() {
+  if (!backend_) {
+    auto opened = OpenBackend(state_dir());
+    if (!opened) return Fail(opened.error());
+    backend_ = std::move(*opened);
+  }
+  return backend_.get();
+}
+
+void Context::Print(const api::Json& result, const std::string& text) const {
+  if (json) {
+    std::cout << result.dump(2) << "\n";
+  } else {
+    std::cout << text;
+  }
+  std::cout.flush();
+}
+
+void Context::PrintError(const Error& error) {
+  exit_code = ExitCodeFor(error.code);
+  if (json) {
+    std::cout << api::ErrorToJson(error).dump(2) << "\n";
+  } else if (error.message.find('\n') == std::string::npos) {
+    std::cout << "Error: '" << error.message << "'\n";
+  } else {
+    std::cout << "Error: " << error.message << "\n";
+  }
+  std::cout.flush();
+}
+
+int ExitCodeFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kNotFound:
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kConflict:
+      return 1;
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kPolicyInvalid:
+    case ErrorCode::kIo:
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kInternal:
+      return 2;
+  }
+  return 2;
+}
+
+}  // namespace shype::cli
+
+int main(int argc, char** argv) {
+  using shype::cli::Context;
+  Context ctx;
+  CLI::App app{"shype: mandatory access control (sHype / Xen ACM) for QEMU/KVM virtual machines"};
+  app.require_subcommand(1);
+  app.add_option("--state-dir", ctx.state_dir_flag,
+                 "state directory (default: $SHYPE_STATE_DIR or /var/lib/shype)");
+  app.add_flag("--json", ctx.json, "print results as JSON");
+  shype::cli::RegisterPolicyCommands(app, ctx);
+  shype::cli::RegisterSecurityCommands(app, ctx);
+  shype::cli::RegisterDomainCommands(app, ctx);
+  for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {  // adapter: CLI11 reports usage errors by throwing
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return ctx.exit_code;
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// xm's security commands: setpolicy, getpolicy, resetpolicy, dumppolicy, labels, addlabel,
+// getlabel, rmlabel, resources, dry-run. Domain labels live in config files and are edited here;
+// everything else goes through the backend (shyped, or offline on the state directory).
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "domain_label.h"
+#include "format.h"
+#include "shype/common/file.h"
+
+namespace shype::cli {
+namespace {
+
+constexpr std::size_t kMaxPolicyXmlBytes = 16U << 20;
+constexpr std::size_t kMaxConfigBytes = 1U << 20;
+
+// Runs `op` and prints its result with `format`; errors are printed and set the exit code.
+void Run(Context& ctx, std::string_view op, const api::Json& params,
+         const std::function<std::string(const api::Json&)>& format) {
+  auto backend = ctx.backend();
+  if (!backend) return ctx.PrintError(backend.error());
+  auto result = (*backend)->Call(op, params);
+  if (!result) return ctx.PrintError(result.error());
+  ctx.Print(*result, format(*result));
+}
+
+Result<std::string> ReadText(const std::string& path, std::size_t limit) {
+  auto text = ReadTextFileBounded(path, limit);
+  if (!text) return Fail(text.error());
+  return text;
+}
+
+void RegisterPolicyLifecycle(CLI::App& app, Context& ctx) {
+  auto* set = app.add_subcommand("setpolicy", "install and activate a policy (XML file)");
+  auto file = std::make_shared<std::string>();
+  auto check_only = std::make_shared<bool>(false);
+  set->add_option("file", *file, "policy XML file")->required();
+  set->add_flag("--check", *check_only, "only check the update against the running system");
+  set->callback([&ctx, file, check_only] {
+    auto xml = ReadText(*file, kMaxPolicyXmlBytes);
+    if (!xml) return ctx.PrintError(xml.error());
+    Run(ctx, "policy.set", {{"xml", *xml}, {"source", *file}, {"check_only", *check_only}},
+        [](const api::Json& r) {
+          std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
+                                                          : "Successfully set the new policy.\n";
+          return head + FormatGetPolicy(r.at("policy"));
+        });
+  });
+  app.add_subcommand("getpolicy", "show the active policy")->callback([&ctx] {
+    Run(ctx, "policy.get", api::Json::object(), FormatGetPolicy);
+  });
+  app.add_subcommand("resetpolicy", "go back to the DEFAULT policy")->callback([&ctx] {
+    Run(ctx, "policy.reset", api::Json::object(),
+        [](const api::Json&) { return std::string("Successfully reset the system's policy.\n"); });
+  });
+  app.add_subcommand("dumppolicy", "dump the active binary policy")->callback([&ctx] {
+    Run(ctx, "policy.dump", api::Json::object(),
+        [](const api::Json& r) { return r.value("text", std::string()); });
+  });
+}
+
+void RegisterLabels(CLI::App& app, Context& ctx) {
+  auto* labels = app.add_subcommand("labels", "list labels: labels [POLICY] [type=dom|res|any]");
+  auto args = std::make_shared<std::vector<std::string>>();
+  labels->add_option("args", *args, "[POLICY] [type=dom|res|any]")->expected(0, 2);
+  labels->callback([&ctx, args] {
+    api::Json params = api::Json::object();
+    for (const std::string& a : *args) {
+      if (a.rfind("type=", 0) == 0) {
+        params["type"] = a.substr(5);
+      } else {
+        params["policy"] = a;
+      }
+    }
+    Run(ctx, "labels", params, FormatLabels);
+  });
+  app.add_subcommand("resources", "list labeled resources")->callback([&ctx] {
+    Run(ctx, "resources", api::Json::object(), FormatResources);
+  });
+}
+
+void RegisterLabelEditing(CLI::App& app, Context& ctx) {
+  auto* add = app.add_subcommand(
+      "addlabel", "addlabel LABEL dom CONFIG [POLICY] | LABEL res RESOURCE [POLICY]");
+  auto add_args = std::make_shared<std::vector<std::string>>();
+  add->add_option("args", *add_args, "LABEL dom|res CONFIG|RESOURCE [POLICY]")->expected(3, 4);
+  add->callback([&ctx, add_args] {
+    const auto& a = *add_args;
+    const std::string& kind = a[1];
+    std::string policy = a.size() > 3 ? a[3] : "";
+    if (kind == "dom") return AddDomainLabel(ctx, a[0], a[2], policy);
+    if (kind != "res") {
+      return ctx.PrintError({ErrorCode::kInvalidArgument,
+                             fmt::format("unknown label type '{}': use dom or res", kind)});
+    }
+    api::Json params{{"label", a[0]}, {"resource", a[2]}};
+    if (!policy.empty()) params["policy"] = policy;
+    Run(ctx, "resource.label.add", params, [](const api::Json&) { return std::string(); });
+  });
+  auto* get = app.add_subcommand("getlabel", "getlabel dom CONFIG | res RESOURCE");
+  auto get_args = std::make_shared<std::vector<std::string>>();
+  get->add_option("args", *get_args, "dom CONFIG | res RESOURCE")->expected(2);
+  get->callback([&ctx, get_args] {
+    const auto& a = *get_args;
+    if (a[0] == "dom") return GetDomainLabel(ctx, a[1]);
+    if (a[0] != "res") {
+      return ctx.PrintError({ErrorCode::kInvalidArgument,
+                             fmt::format("unknown label type '{}': use dom or res", a[0])});
+    }
+    Run(ctx, "resource.label.get", {{"resource", a[1]}}, FormatResourceLabel);
+  });
+  auto* rm = app.add_subcommand("rmlabel", "rmlabel dom CONFIG | res RESOURCE");
+  auto rm_args = std::make_shared<std::vector<std::string>>();
+  rm->add_option("args", *rm_args, "dom CONFIG | res RESOURCE")->expected(2);
+  rm->callback([&ctx, rm_args] {
+    const auto& a = *rm_args;
+    if (a[0] == "dom") return RemoveDomainLabel(ctx, a[1]);
+    if (a[0] != "res") {
+      return ctx.PrintError({ErrorCode::kInvalidArgument,
+                             fmt::format("unknown label type '{}': use dom or res", a[0])});
+    }
+    Run(ctx, "resource.label.remove", {{"resource", a[1]}},
+        [](const api::Json&) { return std::string(); });
+  });
+}
+
+void RegisterDryRun(CLI::App& app, Context& ctx) {
+  auto* dry = app.add_subcommand("dry-run", "check a domain configuration against the policy");
+  auto config = std::make_shared<std::string>();
+  dry->add_option("config", *config, "domain configuration file")->required();
+  dry->callback([&ctx, config] {
+    auto text = ReadText(*config, kMaxConfigBytes);
+    if (!text) return ctx.PrintError(text.error());
+    std::string path = std::filesystem::absolute(*config).string();
+    Run(ctx, "dry-run", {{"config", *text}, {"path", path}}, [&ctx](const api::Json& r) {
+      if (!r.value("passed", false)) ctx.exit_code = 1;
+      return FormatDryRun(r);
+    });
+  });
+}
+
+}  // namespace
+
+void RegisterSecurityCommands(CLI::App& app, Context& ctx) {
+  RegisterPolicyLifecycle(app, ctx);
+  RegisterLabels(app, ctx);
+  RegisterLabelEditing(app, ctx);
+  RegisterDryRun(app, ctx);
+}
+
+}  // namespace shype::cli
