@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// shyped's wiring: start-up (policy into the ACM, recovery, API), the API routes, and what the
+// admin service learns about the live system.
+#include "daemon.h"
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <span>
+
+#include "shype/api/endpoints.h"
+#include "shype/common/log.h"
+#include "shype/policy/dump.h"
+
+namespace shype::daemon {
+namespace asio = boost::asio;
+using api::Json;
+
+namespace {
+
+// The ACM's audit records go to the audit log as JSON lines (queued; never blocks).
+class AuditLogSink final : public acm::AuditSink {
+ public:
+  explicit AuditLogSink(AuditLog& log) : log_(log) {}
+  void Submit(acm::AuditRecord record) override { log_.Append(acm::FormatAuditJson(record)); }
+
+ private:
+  AuditLog& log_;
+};
+
+std::map<std::string, std::string> Renames(const std::vector<policyc::LabelRename>& renames) {
+  std::map<std::string, std::string> out;
+  for (const auto& r : renames) out[r.from] = r.to;
+  return out;
+}
+
+}  // namespace
+
+Daemon::Daemon(asio::io_context& io, Options options) : io_(io), options_(std::move(options)) {}
+
+Daemon::~Daemon() {
+  // Domains outlive the daemon: release every QEMU so destruction kills nothing.
+  for (auto& [name, domain] : domains_) {
+    if (domain->process) (void)domain->process->Release();
+  }
+}
+
+Result<void> Daemon::Start() {
+  auto store = store::StateStore::Open(options_.state_dir);
+  if (!store) return Fail(store.error());
+  store_.emplace(std::move(*store));
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir / "run", ec);
+  if (ec)
+    return Fail(ErrorCode::kIo, "cannot create '{}': {}", (options_.state_dir / "run").string(),
+                ec.message());
+  audit_log_ = std::make_unique<AuditLog>(io_, options_.state_dir / "audit.log");
+  audit_sink_ = std::make_unique<AuditLogSink>(*audit_log_);
+  acm_ = std::make_unique<acm::Acm>(clock_, *audit_sink_);
+  auto active = admin::LoadActivePolicy(*store_);
+  if (!active) return Fail(active.error().WithContext("loading the active policy"));
+  auto seqno = acm_->LoadPolicy(active->compiled.binary, active->compiled.map);
+  if (!seqno) return Fail(seqno.error());
+  log::Info("policy '{}' version {} loaded (seqno {})", active->name(),
+            active->compiled.header.version, *seqno);
+  admin_.emplace(*store_, this);
+  Recover();
+  RegisterRoutes();
+  if (auto r = server_.Listen(api::SocketPath(options_.state_dir)); !r) return r;
+  log::Info("shyped serving on {}", api::SocketPath(options_.state_dir).string());
+  return {};
+}
+
+void Daemon::Stop() {
+  server_.Stop();
+  if (audit_log_) audit_log_->Close();
+}
+
+void Daemon::RegisterRoutes() {
+  for (const api::Endpoint& e : api::Endpoints()) {
+    std::string op(e.op);
+    if (op == "audit") continue;
+    server_.Route(std::string(e.method), std::string(e.path),
+                  [this, op](const Request& r) -> asio::awaitable<Result<Json>> {
+                    Json params = r.body.is_object() ? r.body : Json::object();
+                    for (const auto& [key, value] : r.params) {
+                      if (!params.contains(key)) params[key] = value;
+                    }
+                    co_return co_await Dispatch(op, std::move(params));
+                  });
+  }
+  server_.StreamRoute(
+      "GET", "/v1/audit",
+      [this](const Request& r, const LineWriter& write) -> asio::awaitable<void> {
+        std::size_t tail = 100;
+        if (auto it = r.params.find("tail"); it != r.params.end()) {
+          tail = static_cast<std::size_t>(std::strtoul(it->second.c_str(), nullptr, 10));
+        }
+        auto follow = r.params.find("follow");
+        bool on = follow != r.params.end() && follow->second == "true";
+        co_await audit_log_->Follow(tail, on, write);
+      });
+}
+
+asio::awaitable<Result<Json>> Daemon::Dispatch(std::string op, Json params) {
+  if (op == "version") co_return Json{{"version", "0.1.0"}, {"api", "v1"}};
+  if (op == "domain.create") co_return co_await Create(params);
+  if (op == "domain.list") co_return List();
+  auto name = api::RequireString(params, "name");
+  if (op.rfind("domain.", 0) == 0 && !name) co_return Fail(name.error());
+  if (op == "domain.info") co_return Info(*name);
+  if (op == "domain.console-log") co_return ConsoleLog(*name);
+  if (op == "domain.destroy") co_return co_await Destroy(*name);
+  if (op == "domain.shutdown") co_return co_await QmpAction(*name, "system_powerdown", "");
+  if (op == "domain.pause") co_return co_await QmpAction(*name, "stop", "paused");
+  if (op == "domain.unpause") co_return co_await QmpAction(*name, "cont", "running");
+  co_return admin_->Call(op, params);
+}
+
+std::vector<admin::RunningDomain> Daemon::Domains() const {
+  std::vector<admin::RunningDomain> out;
+  auto policy = acm_->policy();
+  out.push_back({"Domain-0", 0, std::string(policy ? policy->labels().bootstrap_label() : ""), {}});
+  for (const auto& [name, d] : domains_) {
+    out.push_back({name, d->record.id, d->record.label, d->record.resources});
+  }
+  return out;
+}
+
+Result<void> Daemon::UpdatePolicy(const admin::ActivePolicy& next, bool check_only) {
+  acm::UpdateRequest request;
+  request.binary = next.compiled.binary;
+  request.labels = next.compiled.map;
+  if (const auto& from = next.compiled.header.from_policy) {
+    request.from_policy = acm::PolicyRef{from->name, from->numbers};
+  }
+  request.vm_label_renames = Renames(next.compiled.vm_renames);
+  request.resource_label_renames = Renames(next.compiled.resource_renames);
+  request.mode = check_only ? acm::UpdateMode::kCheckOnly : acm::UpdateMode::kCommit;
+  request.force_reset = next.is_default();
+  auto report = acm_->UpdatePolicy(std::move(request));
+  if (!report) return Fail(report.error());
+  if (!report->violations.empty()) {
+    std::string message =
+        fmt::format("policy update refused: {} violation{}:", report->violations.size(),
+                    report->violations.size() == 1 ? "" : "s");
+    for (const auto& v : report->violations) {
+      message += fmt::format("\n  - {}: {}", acm::ViolationKindName(v.kind), v.message);
+    }
+    return Fail(ErrorCode::kConflict, "{}", message);
+  }
+  if (!check_only) {
+    // Keep each domain's label text in step with renames the update applied.
+    for (auto& [name, d] : domains_) {
+      for (const auto& info : acm_->domains()) {
+        if (info.id.value() == d->record.id && info.label != d->record.label) {
+          d->record.label = info.label;
+          d->record.policy = next.name();
+          d->record.ssidref = info.ssidref.value();
+          (void)SaveDomainRecord(d->run_dir, d->record);
+        } else if (info.id.value() == d->record.id) {
+          d->record.policy = next.name();
+          d->record.ssidref = info.ssidref.value();
+          (void)SaveDomainRecord(d->run_dir, d->record);
+        }
+      }
+    }
+    log::Info("policy '{}' version {} committed (seqno {})", next.name(),
+              next.compiled.header.version, report->seqno);
+  }
+  return {};
+}
+
+std::string Daemon::ChineseWallConflict(Ssidref ssidref) const {
+  if (acm_->CheckConflictSet(ssidref) == acm::Decision::kPermit) return "";
+  return "a type of this label is in a conflict set with a type of a running domain "
+         "(Chinese Wall); see shype list --label";
+}
+
+std::string Daemon::DumpLivePolicy() const {
+  auto policy = acm_->policy();
+  auto [running, aggregate] = acm_->chinese_wall_counts();
+  Ssidref dom0 =
+      policy->VmSsidref(policy->labels().bootstrap_label()).value_or(Ssidref::FromParts(1, 1));
+  // Xen keeps these counters as u16; show them as it would.
+  auto to16 = [](const std::vector<std::uint32_t>& v) {
+    std::vector<std::uint16_t> out;
+    for (std::uint32_t x : v)
+      out.push_back(static_cast<std::uint16_t>(std::min<std::uint32_t>(x, 0xffff)));
+    return out;
+  };
+  std::vector<std::uint16_t> running16 = to16(running), aggregate16 = to16(aggregate);
+  policy::ChwallLiveState live;
+  if (policy->has_chwall()) {
+    live.running_types = std::span<const std::uint16_t>(running16);
+    live.conflict_aggregate = std::span<const std::uint16_t>(aggregate16);
+  }
+  return policy::DumpBinaryPolicy(policy->binary(), dom0, live);
+}
+
+Json Daemon::Statistics() const {
+  acm::AcmStats stats = acm_->stats();
+  Json out = Json::object();
+  for (std::size_t i = 0; i < acm::kHookCount; ++i) {
+    const auto& h = stats.hooks[i];
+    out[std::string(acm::HookName(static_cast<acm::Hook>(i)))] = {
+        {"evaluations", h.evaluations}, {"denials", h.denials}, {"cache_hits", h.cache_hits}};
+  }
+  return Json{{"hooks", out}, {"audit_dropped", audit_log_->dropped()}};
+}
+
+void Daemon::AuditDenial(acm::Hook hook, const std::string& subject, const std::string& reason) {
+  acm::AuditRecord record;
+  record.time = clock_.Now();
+  record.hook = hook;
+  record.subject.resource = subject;
+  if (auto policy = acm_->policy()) {
+    record.policy_name = policy->name();
+    record.policy_version = policy->binary().xml_version;
+    record.seqno = policy->seqno();
+  }
+  record.decision = acm::Decision::kDeny;
+  record.reason = reason;
+  audit_sink_->Submit(std::move(record));
+}
+
+Daemon::Domain* Daemon::Find(const std::string& name) {
+  auto it = domains_.find(name);
+  return it == domains_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace shype::daemon

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Daemon is shyped: the reference monitor (ACM) with the state directory, the labeled QEMU
+// domains it runs, and the API that is the only way to create, share with or relabel them.
+// Everything runs on one io_context thread; the ACM's hooks are also safe from other threads.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit_log.h"
+#include "domain_record.h"
+#include "http_server.h"
+#include "shype/acm/acm.h"
+#include "shype/admin/admin.h"
+#include "shype/admin/domain_plan.h"
+#include "shype/store/state_store.h"
+#include "shype/vm/qemu_process.h"
+#include "shype/vm/qmp_client.h"
+#include "shype/vm/vm_spec.h"
+
+namespace shype::daemon {
+
+struct Options {
+  std::filesystem::path state_dir;
+  vm::Accel accel = vm::Accel::kAuto;  // the default for configs without accel =
+  std::filesystem::path qemu = "qemu-system-x86_64";
+};
+
+class Daemon final : public admin::LiveSystem {
+ public:
+  Daemon(boost::asio::io_context& io, Options options);
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  ~Daemon() override;
+
+  // Opens the state directory, loads the active policy into the ACM, finds the domains a
+  // previous shyped left running, and starts serving the API. Errors: any of those failing.
+  [[nodiscard]] Result<void> Start();
+  // Stops serving; running domains keep running (a restarted shyped finds them again).
+  void Stop();
+
+  // admin::LiveSystem
+  std::vector<admin::RunningDomain> Domains() const override;
+  Result<void> UpdatePolicy(const admin::ActivePolicy& next, bool check_only) override;
+  std::string ChineseWallConflict(Ssidref ssidref) const override;
+  std::string DumpLivePolicy() const override;
+  api::Json Statistics() const override;
+
+ private:
+  struct Domain {
+    DomainRecord record;
+    std::filesystem::path run_dir;
+    std::unique_ptr<vm::QemuProcess> process;
+    std::shared_ptr<vm::QmpClient> qmp;
+    std::string state;  // "creating", "running", "paused", "shutting down"
+    std::chrono::steady_clock::time_point started;
+  };
+
+  void RegisterRoutes();
+  boost::asio::awaitable<Result<api::Json>> Dispatch(std::string op, api::Json params);
+  boost::asio::awaitable<Result<api::Json>> Create(const api::Json& params);
+  [[nodiscard]] Result<admin::DomainPlan> Admit(const config::DomainConfig& config, DomainId id);
+  boost::asio::awaitable<Result<void>> Launch(Domain& domain, const config::DomainConfig& config,
+                                              const admin::DomainPlan& plan);
+  boost::asio::awaitable<Result<api::Json>> Destroy(const std::string& name);
+  boost::asio::awaitable<Result<api::Json>> QmpAction(const std::string& name, std::string command,
+                                                      std::string state);
+  Result<api::Json> List() const;
+  Result<api::Json> Info(const std::string& name) const;
+  Result<api::Json> ConsoleLog(const std::string& name) const;
+  void WatchDomain(Domain& domain);
+  void OnQmpEvent(const std::string& name, const vm::QmpEvent& event);
+  void Release(const std::string& name, const std::string& why);
+  void Recover();
+  void RecoverOne(const std::filesystem::path& dir);
+  void AuditDenial(acm::Hook hook, const std::string& subject, const std::string& reason);
+  Domain* Find(const std::string& name);
+
+  boost::asio::io_context& io_;
+  Options options_;
+  std::optional<store::StateStore> store_;
+  acm::SystemClock clock_;
+  std::unique_ptr<AuditLog> audit_log_;
+  std::unique_ptr<acm::AuditSink> audit_sink_;
+  std::unique_ptr<acm::Acm> acm_;
+  std::optional<admin::Admin> admin_;
+  HttpServer server_{io_};
+  std::map<std::string, std::unique_ptr<Domain>> domains_;
+  std::uint32_t next_id_ = 1;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace shype::daemon

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Domains: create (checks before the guest runs a single instruction), destroy, pause,
+// shutdown, list, info, console log, and release of Chinese Wall counts when QEMU exits.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "await.h"
+#include "daemon.h"
+#include "shype/common/file.h"
+#include "shype/common/log.h"
+#include "shype/config/domain_config.h"
+
+namespace shype::daemon {
+namespace asio = boost::asio;
+using api::Json;
+
+namespace {
+
+std::int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+vm::Accel ToVmAccel(config::Accel accel) {
+  switch (accel) {
+    case config::Accel::kAuto:
+      return vm::Accel::kAuto;
+    case config::Accel::kKvm:
+      return vm::Accel::kKvm;
+    case config::Accel::kTcg:
+      return vm::Accel::kTcg;
+  }
+  return vm::Accel::kTcg;
+}
+
+Result<void> CheckReadableFile(const std::string& what, const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Fail(ErrorCode::kInvalidArgument, "{} '{}' does not exist or is not a regular file",
+                what, path);
+  }
+  return {};
+}
+
+}  // namespace
+
+// Checks the domain's label, authorization, Chinese Wall and every resource with the ACM, and
+// records the domain and its resource sharings there. On any denial nothing stays recorded.
+Result<admin::DomainPlan> Daemon::Admit(const config::DomainConfig& config, DomainId id) {
+  auto active = admin::LoadActivePolicy(*store_);
+  if (!active) return Fail(active.error());
+  auto plan = admin::PlanDomain(config, *active, *store_);
+  if (!plan) return Fail(plan.error());
+  if (!plan->permitted) {
+    AuditDenial(acm::Hook::kDomainCreate, plan->name, plan->reason);
+    return Fail(ErrorCode::kPermissionDenied, "domain '{}' denied: {}", plan->name, plan->reason);
+  }
+  if (acm_->CheckAuthorization(plan->ssidref) == acm::Decision::kDeny) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "domain '{}' denied: VM is not authorized to run (Domain-0's label '{}' does not "
+                "carry every STE type of label '{}')",
+                plan->name, active->compiled.map.bootstrap_label(), plan->label);
+  }
+  acm::AdmissionDecision admission = acm_->CheckDomainCreate(id, plan->ssidref);
+  if (admission.decision == acm::Decision::kDeny) {
+    return Fail(ErrorCode::kPermissionDenied, "domain '{}' (label {}) denied: {}", plan->name,
+                plan->label, admission.reason);
+  }
+  for (const auto& use : plan->resources) {
+    Result<acm::SharingId> shared =
+        use.res_ssidref
+            ? acm_->RegisterSharing(id, acm::ResourceRef{use.resource, *use.res_ssidref, use.kind})
+            : Result<acm::SharingId>(Fail(ErrorCode::kPermissionDenied, "{}", use.reason));
+    if (!shared) {
+      if (!use.res_ssidref)
+        AuditDenial(acm::Hook::kResource, plan->name, use.resource + ": " + use.reason);
+      (void)acm_->DomainDestroy(id);
+      return Fail(ErrorCode::kPermissionDenied,
+                  "domain '{}' (label {}) may not use resource '{}' (label {}:{}:{}): {}",
+                  plan->name, plan->label, use.resource, use.res_policy_type, use.res_policy,
+                  use.res_label, use.permitted ? shared.error().message : use.reason);
+    }
+  }
+  return plan;
+}
+
+asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
+  auto text = api::RequireString(params, "config");
+  if (!text) co_return Fail(text.error());
+  auto path = api::OptionalString(params, "path", "config");
+  if (!path) co_return Fail(path.error());
+  auto config = config::DomainConfig::Parse(*text, *path);
+  if (!config) co_return Fail(config.error());
+  if (auto v = config->Validate(); !v) co_return Fail(v.error());
+  std::string name = *config->Name();
+  if (name == "Domain-0" || Find(name) != nullptr) {
+    co_return Fail(ErrorCode::kConflict, "a domain named '{}' is already running", name);
+  }
+  auto kernel = config->GetString("kernel");
+  if (!*kernel) co_return Fail(ErrorCode::kInvalidArgument, "{}: 'kernel' is required", *path);
+  if (auto r = CheckReadableFile("kernel", **kernel); !r)
+    co_return Fail(r.error().WithContext(*path));
+  if (auto ramdisk = config->GetString("ramdisk"); *ramdisk) {
+    if (auto r = CheckReadableFile("ramdisk", **ramdisk); !r)
+      co_return Fail(r.error().WithContext(*path));
+  }
+  if (!config->Vifs()->empty() || !config->Shms()->empty() || !config->Vtpms()->empty()) {
+    co_return Fail(ErrorCode::kInvalidArgument,
+                   "{}: vif, shm and vtpm devices are not supported by this shyped yet (they are "
+                   "checked by dry-run); remove them to start the domain",
+                   *path);
+  }
+  DomainId id{next_id_++};
+  auto plan = Admit(*config, id);
+  if (!plan) co_return Fail(plan.error());
+  auto domain = std::make_unique<Domain>();
+  domain->run_dir = options_.state_dir / "run" / name;
+  domain->record.id = id.value();
+  domain->record.name = name;
+  domain->record.policy = plan->policy;
+  domain->record.label = plan->label;
+  domain->record.ssidref = plan->ssidref.value();
+  domain->record.memory_mib = static_cast<std::uint32_t>(config->MemoryMiB()->value_or(128));
+  domain->record.vcpus = config->Vcpus()->value_or(1);
+  domain->record.config_path = *path;
+  domain->record.created_at = UnixNow();
+  for (const auto& use : plan->resources) domain->record.resources.push_back(use.resource);
+  domain->state = "creating";
+  Domain& d = *domain;
+  domains_[name] = std::move(domain);
+  auto launched = co_await Launch(d, *config, *plan);
+  if (!launched) {
+    if (d.process) (void)d.process->Signal(SIGKILL);
+    d.process.reset();
+    (void)acm_->DomainDestroy(id);
+    std::error_code ec;
+    std::filesystem::remove_all(d.run_dir, ec);
+    domains_.erase(name);
+    co_return Fail(launched.error());
+  }
+  log::Info("domain {} (id {}, label {}) started, pid {}", name, id, d.record.label, d.record.pid);
+  co_return Info(name);
+}
+
+asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConfig& config,
+                                             const admin::DomainPlan& plan) {
+  std::error_code ec;
+  std::filesystem::remove_all(d.run_dir, ec);
+  std::filesystem::create_directories(d.run_dir, ec);
+  if (ec)
+    co_return Fail(ErrorCode::kIo, "cannot create '{}': {}", d.run_dir.string(), ec.message());
+  ::chmod(d.run_dir.c_str(), 0700);
+  if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
+
+  vm::VmSpec spec;
+  spec.name = d.record.name;
+  spec.memory_mib = d.record.memory_mib;
+  spec.vcpus = d.record.vcpus;
+  spec.qemu_binary = options_.qemu;
+  auto accel = config.Accelerator();
+  spec.accel = vm::ResolveAccel(accel->has_value() ? ToVmAccel(**accel) : options_.accel);
+  spec.kernel = **config.GetString("kernel");
+  if (auto ramdisk = config.GetString("ramdisk"); *ramdisk) spec.initrd = **ramdisk;
+  spec.append = config.GetString("extra")->value_or("") +
+                fmt::format(" shype.label={}:{}", d.record.policy, d.record.label);
+  // SECURITY: shyped opens every disk itself, after the ACM permitted it; QEMU gets only the fd.
+  std::vector<vm::UniqueFd> disk_fds;
+  for (std::size_t i = 0; i < plan.resources.size(); ++i) {
+    const auto& use = plan.resources[i];
+    if (!use.disk) continue;
+    bool read_only = use.disk->mode == config::DiskMode::kRead;
+    std::string file = use.resource.substr(use.resource.rfind(':') + 1);
+    int fd = ::open(file.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0) {
+      co_return Fail(ErrorCode::kIo, "cannot open disk '{}': {}", file, std::strerror(errno));
+    }
+    disk_fds.emplace_back(fd);
+    vm::DiskSpec disk;
+    disk.id = fmt::format("disk{}", i);
+    disk.fd = fd;
+    disk.read_only = read_only;
+    disk.format = use.disk->format == config::DiskFormat::kQcow2 ? vm::DiskFormat::kQcow2
+                                                                 : vm::DiskFormat::kRaw;
+    spec.disks.push_back(disk);
+  }
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    co_return Fail(ErrorCode::kIo, "socketpair: {}", std::strerror(errno));
+  }
+  vm::UniqueFd ours(pair[0]), theirs(pair[1]);
+  spec.qmp_fd = theirs.get();
+  spec.qmp_socket_path = d.run_dir / "qmp.sock";
+  spec.console.listen_path = d.run_dir / "console.sock";
+  spec.console.log_file = d.run_dir / "console.log";
+  spec.pidfile = d.run_dir / "qemu.pid";
+  spec.start_paused = true;
+  auto command = vm::BuildQemuCommand(spec);
+  if (!command) co_return Fail(command.error());
+  auto process = vm::QemuProcess::Spawn(io_, *command, d.run_dir / "qemu.log");
+  if (!process) co_return Fail(process.error());
+  d.process = std::move(*process);
+  theirs.Reset();
+  disk_fds.clear();
+  d.record.pid = d.process->pid();
+  d.record.start_time = d.process->identity().start_time;
+  d.started = std::chrono::steady_clock::now();
+  if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
+  WatchDomain(d);
+  auto qmp = co_await AwaitCallback<Result<std::shared_ptr<vm::QmpClient>>>(
+      [this, fd = std::make_shared<vm::UniqueFd>(std::move(ours))](auto done) {
+        vm::QmpClient::AttachFd(io_, std::move(*fd), std::move(done));
+      });
+  if (!qmp) {
+    std::string log = ReadTextFileBounded(d.run_dir / "qemu.log", 1U << 16).value_or("");
+    co_return Fail(ErrorCode::kUnavailable, "QEMU for '{}' did not come up: {}{}", d.record.name,
+                   qmp.error().message, log.empty() ? "" : "\nQEMU said: " + log);
+  }
+  d.qmp = *qmp;
+  std::string name = d.record.name;
+  d.qmp->SetEventHandler([this, name](const vm::QmpEvent& e) { OnQmpEvent(name, e); });
+  // Every check passed: only now does the guest run its first instruction.
+  auto cont = co_await AwaitCallback<Result<Json>>(
+      [&d](auto done) { d.qmp->Execute("cont", nullptr, std::move(done)); });
+  if (!cont) co_return Fail(cont.error());
+  d.state = "running";
+  d.record.state = "running";
+  co_return SaveDomainRecord(d.run_dir, d.record);
+}
+
+void Daemon::WatchDomain(Domain& d) {
+  std::string name = d.record.name;
+  d.process->AsyncWaitExit(
+      [this, name](const vm::ExitStatus& status) { Release(name, status.Describe()); });
+}
+
+void Daemon::OnQmpEvent(const std::string& name, const vm::QmpEvent& event) {
+  Domain* d = Find(name);
+  if (d == nullptr) return;
+  if (event.name == "STOP") d->state = "paused";
+  if (event.name == "RESUME") d->state = "running";
+  if (event.name == "SHUTDOWN") d->state = "shutting down";
+}
+
+// QEMU is gone: release the domain's Chinese Wall counts and sharings, forget it.
+void Daemon::Release(const std::string& name, const std::string& why) {
+  auto it = domains_.find(name);
+  if (it == domains_.end()) return;
+  Domain& d = *it->second;
+  if (d.qmp) d.qmp->Close();
+  auto released = acm_->DomainDestroy(DomainId{d.record.id});
+  if (!released) log::Warn("domain {}: ACM release: {}", name, released.error().message);
+  std::error_code ec;
+  std::filesystem::remove_all(d.run_dir, ec);
+  log::Info("domain {} (id {}) ended: {}", name, d.record.id, why);
+  domains_.erase(it);
+}
+
+asio::awaitable<Result<Json>> Daemon::Destroy(const std::string& name) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
+  if (auto r = d->process->Signal(SIGKILL); !r && r.error().code != ErrorCode::kUnavailable) {
+    co_return Fail(r.error());
+  }
+  // The reply waits until QEMU has exited and its counts are released.
+  asio::steady_timer timer(io_);
+  for (int i = 0; i < 100 && Find(name) != nullptr; ++i) {
+    timer.expires_after(std::chrono::milliseconds(50));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  if (Find(name) != nullptr) co_return Fail(ErrorCode::kInternal, "domain '{}' did not exit", name);
+  co_return Json::object();
+}
+
+asio::awaitable<Result<Json>> Daemon::QmpAction(const std::string& name, std::string command,
+                                                std::string state) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
+  if (!d->qmp || !d->qmp->is_open()) {
+    co_return Fail(ErrorCode::kUnavailable, "domain '{}' has no QMP connection", name);
+  }
+  auto qmp = d->qmp;
+  auto reply = co_await AwaitCallback<Result<Json>>(
+      [qmp, command](auto done) { qmp->Execute(command, nullptr, std::move(done)); });
+  if (!reply) co_return Fail(reply.error());
+  if (Domain* again = Find(name); again != nullptr && !state.empty()) again->state = state;
+  co_return Json::object();
+}
+
+Result<Json> Daemon::List() const {
+  Json list = Json::array();
+  auto policy = acm_->policy();
+  double uptime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  list.push_back(
+      {{"name", "Domain-0"},
+       {"id", 0},
+       {"memory", 0},
+       {"vcpus", 0},
+       {"state", "running"},
+       {"time", uptime},
+       {"label", fmt::format("ACM:{}:{}", policy->name(), policy->labels().bootstrap_label())}});
+  for (const auto& [name, d] : domains_) {
+    double time =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - d->started).count();
+    list.push_back({{"name", name},
+                    {"id", d->record.id},
+                    {"memory", d->record.memory_mib},
+                    {"vcpus", d->record.vcpus},
+                    {"state", d->state},
+                    {"time", time},
+                    {"label", fmt::format("ACM:{}:{}", d->record.policy, d->record.label)}});
+  }
+  return Json{{"domains", list}};
+}
+
+Result<Json> Daemon::Info(const std::string& name) const {
+  auto it = domains_.find(name);
+  if (it == domains_.end()) return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
+  const Domain& d = *it->second;
+  return Json{{"name", name},
+              {"id", d.record.id},
+              {"label", fmt::format("ACM:{}:{}", d.record.policy, d.record.label)},
+              {"ssidref", fmt::format("0x{:08x}", d.record.ssidref)},
+              {"state", d.state},
+              {"pid", d.record.pid},
+              {"memory", d.record.memory_mib},
+              {"vcpus", d.record.vcpus},
+              {"resources", d.record.resources},
+              {"config", d.record.config_path},
+              {"console_socket", (d.run_dir / "console.sock").string()},
+              {"console_log", (d.run_dir / "console.log").string()}};
+}
+
+Result<Json> Daemon::ConsoleLog(const std::string& name) const {
+  auto it = domains_.find(name);
+  if (it == domains_.end()) return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
+  auto log = ReadTextFileBounded(it->second->run_dir / "console.log", 8U << 20);
+  if (!log && log.error().code != ErrorCode::kNotFound) return Fail(log.error());
+  return Json{{"name", name}, {"log", log.value_or("")}};
+}
+
+}  // namespace shype::daemon

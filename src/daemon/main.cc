@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// shyped: the shype host daemon. Holds the reference monitor, runs labeled QEMU domains and
+// serves the API on STATE_DIR/shyped.sock until SIGTERM/SIGINT (domains keep running).
+#include <CLI/CLI.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "daemon.h"
+#include "shype/common/log.h"
+#include "shype/store/state_store.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"shyped: the shype host daemon (reference monitor + labeled QEMU domains)"};
+  std::string state_dir, accel = "auto", log_level = "info", qemu = "qemu-system-x86_64";
+  bool json_logs = false;
+  app.add_option("--state-dir", state_dir,
+                 "state directory (default: $SHYPE_STATE_DIR or /var/lib/shype)");
+  app.add_option("--accel", accel, "default accelerator: auto, kvm or tcg")
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  app.add_option("--qemu", qemu, "QEMU binary");
+  app.add_option("--log-level", log_level, "debug, info, warn, error");
+  app.add_flag("--json-logs", json_logs, "structured (JSON lines) logs");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {  // adapter: CLI11 reports usage errors by throwing
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  shype::log::SetupForProcess(log_level, json_logs);
+  std::signal(SIGPIPE, SIG_IGN);
+  boost::asio::io_context io;
+  shype::daemon::Options options;
+  options.state_dir = shype::store::ResolveStateDir(state_dir);
+  options.accel = *shype::vm::ParseAccel(accel);
+  options.qemu = qemu;
+  shype::daemon::Daemon daemon(io, options);
+  if (auto r = daemon.Start(); !r) {
+    shype::log::Error("shyped: {}", r.error().message);
+    return 1;
+  }
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    shype::log::Info("shyped: signal {}, stopping (domains keep running)", sig);
+    daemon.Stop();
+    io.stop();
+  });
+  io.run();
+  return 0;
+}

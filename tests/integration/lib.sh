@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Helpers for shype's end-to-end tests: a private state directory, a real shyped, the shype CLI,
+# real QEMU guests (TCG) from the guest image, and assertions that print what they saw.
+# Usage in a test: source lib.sh; then `shype ...`, `start_daemon`, `expect_ok`, ...
+set -uo pipefail
+
+BUILD="${SHYPE_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}"
+SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SHARED="${SHYPE_SHARED:-$SRC/../shared}"
+GUEST="$BUILD/guest"
+T="$(mktemp -d /tmp/shype-it.XXXXXX)"
+export SHYPE_STATE_DIR="$T/state"
+DAEMON_PID=""
+FAILURES=0
+CHECKS=0
+
+shype() { "$BUILD/bin/shype" "$@"; }
+
+cleanup() {
+  if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+    "$BUILD/bin/shype" list 2>/dev/null | awk 'NR>2 {print $1}' | while read -r d; do
+      "$BUILD/bin/shype" destroy "$d" >/dev/null 2>&1
+    done
+    kill "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null
+  fi
+  # Whatever QEMU this test started must not outlive it.
+  pkill -9 -f "process=shype-it-$$" 2>/dev/null
+  for pidfile in "$SHYPE_STATE_DIR"/run/*/qemu.pid; do
+    [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null
+  done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+start_daemon() {
+  "$BUILD/bin/shyped" --state-dir "$SHYPE_STATE_DIR" --accel tcg "$@" >>"$T/shyped.log" 2>&1 &
+  DAEMON_PID=$!
+  for _ in $(seq 1 100); do
+    [ -S "$SHYPE_STATE_DIR/shyped.sock" ] && shype list >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "shyped did not come up; its log:"; cat "$T/shyped.log"; exit 1
+}
+
+kill9_daemon() { kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""; }
+
+pass() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILURES=$((FAILURES + 1)); echo "FAIL - $*"; }
+
+# expect_rc RC DESCRIPTION -- CMD...: runs CMD, stores its output in $OUT, checks the exit code.
+expect_rc() {
+  local want="$1" what="$2"; shift 3
+  OUT="$("$@" 2>&1)"; local rc=$?
+  if [ "$rc" = "$want" ]; then pass "$what"; else fail "$what (exit $rc, wanted $want): $OUT"; fi
+}
+
+# expect_out PATTERN DESCRIPTION: the last command's output matches the extended regex.
+expect_out() {
+  if grep -Eq -- "$1" <<<"$OUT"; then pass "$2"; else fail "$2: /$1/ not in: $OUT"; fi
+}
+expect_no_out() {
+  if grep -Eq -- "$1" <<<"$OUT"; then fail "$2: /$1/ unexpectedly in: $OUT"; else pass "$2"; fi
+}
+
+# wait_console NAME PATTERN [SECONDS]: waits until the domain's captured console matches.
+wait_console() {
+  local name="$1" pattern="$2" limit="${3:-60}"
+  for _ in $(seq 1 $((limit * 5))); do
+    OUT="$(shype console "$name" --log 2>&1)"
+    grep -Eq -- "$pattern" <<<"$OUT" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# domain_config NAME LABEL [EXTRA-LINES...]: writes a small guest config to $T/NAME.cfg.
+domain_config() {
+  local name="$1" label="$2"; shift 2
+  local policy; policy="$(shype getpolicy --json | sed -n 's/.*"name": *"\([^"]*\)".*/\1/p' | head -1)"
+  {
+    echo "# $name: a test guest"
+    echo "name = \"$name\""
+    echo "memory = 128"
+    echo "vcpus = 1"
+    echo "kernel = \"$GUEST/vmlinuz\""
+    echo "ramdisk = \"$GUEST/initrd.img\""
+    echo "extra = \"console=ttyS0 shype.name=$name\""
+    [ -n "$label" ] && echo "access_control = ['policy=$policy,label=$label']"
+    for line in "$@"; do echo "$line"; done
+  } >"$T/$name.cfg"
+  echo "$T/$name.cfg"
+}
+
+finish() {
+  echo "$((CHECKS - FAILURES)) passed, $FAILURES failed"
+  [ "$FAILURES" = 0 ]
+}
