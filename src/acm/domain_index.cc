@@ -6,8 +6,8 @@
 
 namespace shype::acm {
 
-DomainIndex::DomainIndex() : slots_(new std::atomic<std::uint64_t>[kSlots]) {
-  for (std::uint32_t i = 0; i < kSlots; ++i) slots_[i].store(kEmpty, std::memory_order_relaxed);
+DomainIndex::DomainIndex() {
+  for (auto& slot : slots_) slot.store(kEmpty, std::memory_order_relaxed);
 }
 
 std::optional<std::uint32_t> DomainIndex::SlotOf(DomainId id) const {

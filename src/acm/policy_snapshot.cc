@@ -95,6 +95,7 @@ Result<void> PolicySnapshot::Derive() {
                 vms);
   }
   ste_is_primary_ = b.primary == PolicyCode::kSimpleTypeEnforcement;
+  ste_shift_ = ste_is_primary_ ? 0 : 16;
   if (b.ste) {
     if (auto ok = CheckMatrix(b.ste->ssids, "STE"); !ok) return ok;
     if (b.ste->ssids.rows != vms + labels_.resource_labels.size() ||

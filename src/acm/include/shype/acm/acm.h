@@ -126,6 +126,9 @@ class Acm {
   };
   struct UpdatePlan;
 
+  bool TryCachedPermit(Hook hook, DomainId subject, std::optional<DomainId> peer, Ssidref resource);
+  Decision DecideUncached(Hook hook, DomainId subject, std::optional<DomainId> peer,
+                          Ssidref resource, std::string resource_name);
   SteOutcome DecideSte(DomainId subject, std::optional<DomainId> peer, Ssidref resource);
   SteOutcome DecideSteOnce(const PolicySnapshot* policy, std::optional<Ssidref> subject,
                            std::optional<Ssidref> object);

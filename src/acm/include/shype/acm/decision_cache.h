@@ -32,6 +32,12 @@ class DecisionCache {
     return (entry & kDenyBit) != 0 ? Decision::kDeny : Decision::kPermit;
   }
 
+  // True iff (seqno, a, b) is cached as a permit: the hot path's single load and compare.
+  bool IsCachedPermit(std::uint64_t seqno, std::uint16_t a, std::uint16_t b) const {
+    const std::uint64_t key = Key(seqno, a, b);
+    return slots_[Index(key)].load(std::memory_order_relaxed) == key;
+  }
+
   void Insert(std::uint64_t seqno, std::uint16_t a, std::uint16_t b, Decision decision) {
     const std::uint64_t key = Key(seqno, a, b);
     slots_[Index(key)].store(decision == Decision::kDeny ? key | kDenyBit : key,

@@ -71,6 +71,8 @@ class PolicySnapshot {
   std::optional<std::uint16_t> ChwallRow(Ssidref ref) const;
   std::optional<std::uint16_t> SteRow(Ssidref ref) const;
   bool ste_is_primary() const { return ste_is_primary_; }
+  // SteRow for the hot path; requires has_ste().
+  std::uint32_t SteRowUnchecked(Ssidref ref) const { return (ref.value() >> ste_shift_) & 0xffffU; }
 
   std::uint32_t ste_row_count() const { return ste_rows_; }
   std::uint32_t chwall_row_count() const { return chwall_rows_; }
@@ -113,6 +115,7 @@ class PolicySnapshot {
   policy::LabelMap labels_;
   PolicySeqno seqno_{0};
   bool ste_is_primary_ = false;
+  std::uint32_t ste_shift_ = 16;
   std::uint32_t ste_rows_ = 0;
   std::uint32_t ste_words_ = 0;
   std::vector<std::uint64_t> ste_bits_;
