@@ -96,8 +96,8 @@ std::string FormatDryRun(const Json& report) {
 }
 
 std::string FormatDomainList(const Json& list, bool with_label) {
-  std::vector<Json> rows(list.value("domains", Json::array()).begin(),
-                         list.value("domains", Json::array()).end());
+  const Json domains = list.value("domains", Json::array());
+  std::vector<Json> rows(domains.begin(), domains.end());
   std::string out;
   if (with_label) {
     std::stable_sort(rows.begin(), rows.end(), [](const Json& a, const Json& b) {

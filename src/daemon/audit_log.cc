@@ -95,10 +95,12 @@ asio::awaitable<void> AuditLog::Follow(std::size_t tail, bool follow, const Line
     waiters_.remove(&timer);
     if (seen < recent_base_) seen = recent_base_;  // a slow follower lost trimmed lines
     for (; seen < recent_base_ + recent_.size(); ++seen) {
-      if (!co_await write(recent_[static_cast<std::size_t>(seen - recent_base_)])) co_return;
+      const std::string line = recent_[static_cast<std::size_t>(seen - recent_base_)];
+      if (!co_await write(line)) co_return;
     }
     // An empty chunk-free keepalive: a blank line tells a vanished client from a quiet log.
-    if (ec != asio::error::operation_aborted && !co_await write("")) co_return;
+    const std::string keepalive;
+    if (ec != asio::error::operation_aborted && !co_await write(keepalive)) co_return;
   }
 }
 

@@ -147,6 +147,11 @@ Result<void> Daemon::UpdatePolicy(const admin::ActivePolicy& next, bool check_on
                     report->violations.size() == 1 ? "" : "s");
     for (const auto& v : report->violations) {
       message += fmt::format("\n  - {}: {}", acm::ViolationKindName(v.kind), v.message);
+      if (!v.domains.empty()) {
+        message += " [domains:";
+        for (DomainId id : v.domains) message += " " + NameOf(id);
+        message += "]";
+      }
     }
     return Fail(ErrorCode::kConflict, "{}", message);
   }
@@ -223,6 +228,14 @@ void Daemon::AuditDenial(acm::Hook hook, const std::string& subject, const std::
   record.decision = acm::Decision::kDeny;
   record.reason = reason;
   audit_sink_->Submit(std::move(record));
+}
+
+std::string Daemon::NameOf(DomainId id) const {
+  if (id == kDomain0) return "Domain-0";
+  for (const auto& [name, d] : domains_) {
+    if (d->record.id == id.value()) return fmt::format("'{}' (id {})", name, id);
+  }
+  return fmt::format("id {}", id);
 }
 
 Daemon::Domain* Daemon::Find(const std::string& name) {

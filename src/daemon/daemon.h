@@ -83,6 +83,8 @@ class Daemon final : public admin::LiveSystem {
   void RecoverOne(const std::filesystem::path& dir);
   void AuditDenial(acm::Hook hook, const std::string& subject, const std::string& reason);
   Domain* Find(const std::string& name);
+  // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
+  std::string NameOf(DomainId id) const;
 
   boost::asio::io_context& io_;
   Options options_;

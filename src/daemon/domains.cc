@@ -3,6 +3,7 @@
 // Domains: create (checks before the guest runs a single instruction), destroy, pause,
 // shutdown, list, info, console log, and release of Chinese Wall counts when QEMU exits.
 #include <fcntl.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -69,8 +70,13 @@ Result<admin::DomainPlan> Daemon::Admit(const config::DomainConfig& config, Doma
   }
   acm::AdmissionDecision admission = acm_->CheckDomainCreate(id, plan->ssidref);
   if (admission.decision == acm::Decision::kDeny) {
+    std::string reason = admission.reason;
+    for (const auto& c : admission.conflicts) {
+      reason += fmt::format("; type '{}' is blocked by running domain {} (label {}, types {})",
+                            c.type, NameOf(c.domain), c.label, fmt::join(c.types, ","));
+    }
     return Fail(ErrorCode::kPermissionDenied, "domain '{}' (label {}) denied: {}", plan->name,
-                plan->label, admission.reason);
+                plan->label, reason);
   }
   for (const auto& use : plan->resources) {
     Result<acm::SharingId> shared =
@@ -212,10 +218,11 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   d.started = std::chrono::steady_clock::now();
   if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
   WatchDomain(d);
-  auto qmp = co_await AwaitCallback<Result<std::shared_ptr<vm::QmpClient>>>(
-      [this, fd = std::make_shared<vm::UniqueFd>(std::move(ours))](auto done) {
-        vm::QmpClient::AttachFd(io_, std::move(*fd), std::move(done));
-      });
+  // Named lambdas: g++ 12 destroys temporaries of a co_await expression twice.
+  auto attach = [this, fd = std::make_shared<vm::UniqueFd>(std::move(ours))](auto done) {
+    vm::QmpClient::AttachFd(io_, std::move(*fd), std::move(done));
+  };
+  auto qmp = co_await AwaitCallback<Result<std::shared_ptr<vm::QmpClient>>>(attach);
   if (!qmp) {
     std::string log = ReadTextFileBounded(d.run_dir / "qemu.log", 1U << 16).value_or("");
     co_return Fail(ErrorCode::kUnavailable, "QEMU for '{}' did not come up: {}{}", d.record.name,
@@ -225,8 +232,8 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   std::string name = d.record.name;
   d.qmp->SetEventHandler([this, name](const vm::QmpEvent& e) { OnQmpEvent(name, e); });
   // Every check passed: only now does the guest run its first instruction.
-  auto cont = co_await AwaitCallback<Result<Json>>(
-      [&d](auto done) { d.qmp->Execute("cont", nullptr, std::move(done)); });
+  auto resume = [&d](auto done) { d.qmp->Execute("cont", nullptr, std::move(done)); };
+  auto cont = co_await AwaitCallback<Result<Json>>(resume);
   if (!cont) co_return Fail(cont.error());
   d.state = "running";
   d.record.state = "running";
@@ -285,8 +292,8 @@ asio::awaitable<Result<Json>> Daemon::QmpAction(const std::string& name, std::st
     co_return Fail(ErrorCode::kUnavailable, "domain '{}' has no QMP connection", name);
   }
   auto qmp = d->qmp;
-  auto reply = co_await AwaitCallback<Result<Json>>(
-      [qmp, command](auto done) { qmp->Execute(command, nullptr, std::move(done)); });
+  auto execute = [qmp, command](auto done) { qmp->Execute(command, nullptr, std::move(done)); };
+  auto reply = co_await AwaitCallback<Result<Json>>(execute);
   if (!reply) co_return Fail(reply.error());
   if (Domain* again = Find(name); again != nullptr && !state.empty()) again->state = state;
   co_return Json::object();

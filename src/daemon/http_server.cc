@@ -218,9 +218,9 @@ asio::awaitable<void> HttpServer::Serve(Socket socket) {
       http::response_serializer<http::empty_body> sr{head};
       co_await http::async_write_header(socket, sr, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
-      LineWriter write_line = [&socket](std::string line) -> asio::awaitable<bool> {
+      LineWriter write_line = [&socket](const std::string& text) -> asio::awaitable<bool> {
         boost::system::error_code wec;
-        line.push_back('\n');
+        std::string line = text + "\n";
         co_await asio::async_write(socket, http::make_chunk(asio::buffer(line)),
                                    asio::redirect_error(asio::use_awaitable, wec));
         co_return !wec;

@@ -32,8 +32,9 @@ struct Request {
 using Socket = boost::asio::local::stream_protocol::socket;
 using Handler = std::function<boost::asio::awaitable<Result<api::Json>>(const Request&)>;
 // A streaming handler writes a chunked body itself; `write_line` returns false once the client
-// has gone away.
-using LineWriter = std::function<boost::asio::awaitable<bool>(std::string)>;
+// has gone away. Pass it a named string: g++ 12 destroys temporaries of a co_await expression
+// twice.
+using LineWriter = std::function<boost::asio::awaitable<bool>(const std::string&)>;
 using StreamHandler =
     std::function<boost::asio::awaitable<void>(const Request&, const LineWriter& write_line)>;
 

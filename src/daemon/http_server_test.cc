@@ -39,7 +39,10 @@ class HttpServerTest : public ::testing::Test {
     });
     server_.StreamRoute("GET", "/v1/lines",
                         [](const Request&, const LineWriter& write) -> asio::awaitable<void> {
-                          for (int i = 0; i < 3; ++i) co_await write(fmt::format("line{}", i));
+                          for (int i = 0; i < 3; ++i) {
+                            const std::string line = fmt::format("line{}", i);
+                            co_await write(line);
+                          }
                         });
     ASSERT_TRUE(server_.Listen(socket_));
     thread_ = std::thread([this] { io_.run(); });

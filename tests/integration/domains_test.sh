@@ -66,7 +66,7 @@ expect_rc 0 "unpause bank1" -- shype unpause bank1
 
 # --- kill -9 shyped: domains keep running and are found again ---
 kill9_daemon
-if kill -0 "$QEMU_PID" 2>/dev/null; then pass "QEMU survives kill -9 of shyped"; else fail "QEMU died with shyped"; fi
+if alive "$QEMU_PID"; then pass "QEMU survives kill -9 of shyped"; else fail "QEMU died with shyped"; fi
 start_daemon
 expect_rc 0 "list after restart" -- shype list --label
 expect_out "^bank1 .* ACM:shype.demo:Bank" "bank1 found again after restart"
@@ -94,7 +94,7 @@ expect_out "Version of XML policy : 1.1" "the update is active"
 
 # --- release after destroy ---
 expect_rc 0 "destroy bank1" -- shype destroy bank1
-if kill -0 "$QEMU_PID" 2>/dev/null; then fail "bank1's QEMU still runs"; else pass "bank1's QEMU is gone"; fi
+if alive "$QEMU_PID"; then fail "bank1's QEMU still runs"; else pass "bank1's QEMU is gone"; fi
 expect_rc 0 "game1 is admitted once no Bank domain runs" -- shype create "$T/game1.cfg"
 expect_rc 0 "list" -- shype list --label
 expect_out "^game1 .* ACM:shype.demo:Game" "game1 runs"

@@ -46,6 +46,9 @@ start_daemon() {
 
 kill9_daemon() { kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""; }
 
+# alive PID: the process exists and is not a zombie (a re-parented QEMU may wait to be reaped).
+alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]; }
+
 pass() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILURES=$((FAILURES + 1)); echo "FAIL - $*"; }
 
