@@ -62,6 +62,8 @@ class Daemon final : public admin::LiveSystem {
     std::shared_ptr<vm::QmpClient> qmp;
     std::string state;  // "creating", "running", "paused", "shutting down"
     std::chrono::steady_clock::time_point started;
+    double admission_us = 0;  // label, authorization, Chinese Wall and resource checks
+    double launch_ms = 0;     // QEMU spawn, QMP handshake and cont
   };
 
   void RegisterRoutes();

@@ -123,7 +123,9 @@ asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
                    *path);
   }
   DomainId id{next_id_++};
+  auto t0 = std::chrono::steady_clock::now();
   auto plan = Admit(*config, id);
+  auto t1 = std::chrono::steady_clock::now();
   if (!plan) co_return Fail(plan.error());
   auto domain = std::make_unique<Domain>();
   domain->run_dir = options_.state_dir / "run" / name;
@@ -150,7 +152,11 @@ asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
     domains_.erase(name);
     co_return Fail(launched.error());
   }
-  log::Info("domain {} (id {}, label {}) started, pid {}", name, id, d.record.label, d.record.pid);
+  d.admission_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
+  d.launch_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+  log::Info("domain {} (id {}, label {}) started, pid {}; checks {:.0f} us, launch {:.1f} ms", name,
+            id, d.record.label, d.record.pid, d.admission_us, d.launch_ms);
   co_return Info(name);
 }
 
@@ -341,7 +347,8 @@ Result<Json> Daemon::Info(const std::string& name) const {
               {"resources", d.record.resources},
               {"config", d.record.config_path},
               {"console_socket", (d.run_dir / "console.sock").string()},
-              {"console_log", (d.run_dir / "console.log").string()}};
+              {"console_log", (d.run_dir / "console.log").string()},
+              {"timings", {{"admission_us", d.admission_us}, {"launch_ms", d.launch_ms}}}};
 }
 
 Result<Json> Daemon::ConsoleLog(const std::string& name) const {

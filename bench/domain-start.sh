@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Domain start benchmark (issue: "time spent in ACM checks as a share of domain start, and the
+# create-to-first-guest-output time versus starting the same QEMU command by hand").
+# Runs N (default 5) creates of one small guest through shyped and N starts of the equivalent
+# QEMU command by hand, each timed from launch to the guest's first console line
+# (SHYPE-GUEST-UP), and prints medians plus shyped's own split of each create into checks
+# (label, authorization, Chinese Wall, resource STE) and launch. Usage: bench/domain-start.sh [N]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="${SHYPE_BUILD:-$ROOT/build}"
+N="${1:-5}"
+B="$BUILD/bin"; G="$BUILD/guest"
+T="$(mktemp -d /tmp/shype-bench.XXXXXX)"
+export SHYPE_STATE_DIR="$T/state"
+cleanup() { [ -n "${D:-}" ] && kill "$D" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+wait_line() {  # wait_line FILE PATTERN: until FILE has a line matching PATTERN (60 s max)
+  for _ in $(seq 1 6000); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.01; done; return 1
+}
+
+"$B/shyped" --state-dir "$SHYPE_STATE_DIR" --accel tcg --log-level warn >"$T/shyped.log" 2>&1 &
+D=$!
+for _ in $(seq 1 100); do "$B/shype" list >/dev/null 2>&1 && break; sleep 0.05; done
+"$B/shype" setpolicy "$ROOT/examples/policies/shype-demo.xml" >/dev/null
+printf 'bench' | dd of="$T/disk.img" bs=1M count=1 conv=sync status=none
+"$B/shype" addlabel res_Monitoring res "file:$T/disk.img"
+APPEND="console=ttyS0 shype.name=bench"
+cat >"$T/bench.cfg" <<CFG
+name = "bench"
+memory = 128
+vcpus = 1
+kernel = "$G/vmlinuz"
+ramdisk = "$G/initrd.img"
+extra = "$APPEND"
+disk = [ 'file:$T/disk.img,xvda,w' ]
+access_control = ['policy=shype.demo,label=Monitor']
+CFG
+
+for i in $(seq 1 "$N"); do
+  start=$(now)
+  "$B/shype" create "$T/bench.cfg" >/dev/null
+  log="$("$B/shype" info bench --json | sed -n 's/.*"console_log": "\([^"]*\)".*/\1/p')"
+  wait_line "$log" SHYPE-GUEST-UP
+  end=$(now)
+  echo "$end - $start" | bc >>"$T/shyped.times"
+  "$B/shype" info bench --json | tr -d ' \n' | sed -n 's/.*"admission_us":\([0-9.e+]*\).*"launch_ms":\([0-9.e+]*\).*/\1 \2/p' >>"$T/split"
+  "$B/shype" destroy bench
+done
+
+for i in $(seq 1 "$N"); do
+  rm -f "$T/hand.log"
+  exec 7<>"$T/disk.img"
+  start=$(now)
+  qemu-system-x86_64 -accel tcg -m 128 -smp 1 -nodefaults -no-user-config -display none -vga none \
+    -machine pc -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny \
+    -kernel "$G/vmlinuz" -initrd "$G/initrd.img" -append "$APPEND" \
+    -add-fd fd=7,set=1 -blockdev driver=file,node-name=f1,filename=/dev/fdset/1 \
+    -blockdev driver=raw,node-name=d1,file=f1 -device virtio-blk-pci,drive=d1 \
+    -chardev file,id=ser0,path="$T/hand.log" -serial chardev:ser0 >/dev/null 2>&1 &
+  Q=$!
+  wait_line "$T/hand.log" SHYPE-GUEST-UP
+  end=$(now)
+  echo "$end - $start" | bc >>"$T/hand.times"
+  kill -9 $Q; wait $Q 2>/dev/null || true
+  exec 7>&-
+done
+
+shyped_med=$(median <"$T/shyped.times")
+hand_med=$(median <"$T/hand.times")
+checks_med=$(cut -d' ' -f1 "$T/split" | median)
+launch_med=$(cut -d' ' -f2 "$T/split" | median)
+share=$(echo "scale=4; $checks_med / 1000000 / $shyped_med * 100" | bc)
+printf 'runs: %s each (TCG, 128 MiB guest, one fd-passed disk)\n' "$N"
+printf 'shype create -> first guest output  median %.3f s\n' "$shyped_med"
+printf 'QEMU by hand  -> first guest output  median %.3f s\n' "$hand_med"
+printf 'shyped checks (label, Chinese Wall, resource STE) median %.0f us = %s %% of the start\n' "$checks_med" "$share"
+printf 'shyped launch (spawn, QMP handshake, cont)        median %.1f ms\n' "$launch_med"
