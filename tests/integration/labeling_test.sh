@@ -8,6 +8,30 @@
 source "$(dirname "$0")/lib.sh"
 
 TESTPOL="$SHARED/policies/test-security_policy.xml"
+CLIENT="$SHARED/policies/client_v1-security_policy.xml"
+
+# --- offline policy tools (no state directory involved) ---
+expect_rc 0 "policy validate" -- shype policy validate "$CLIENT"
+expect_out "valid policy 'example.client_v1' version 1.0" "validate names policy and version"
+expect_rc 0 "policy compile with map" -- shype policy compile "$CLIENT" -o "$T/c.bin" --map "$T/c.map"
+[ "$(stat -c %s "$T/c.bin")" = 380 ] && pass "client_v1 compiles to Xen's 380 bytes" || fail "size $(stat -c %s "$T/c.bin")"
+grep -q '^LABEL->SSID VM  STE    dom_HomeBanking      4$' "$T/c.map" && pass "map file in Xen's format" || fail "map: $(head -30 "$T/c.map")"
+expect_rc 0 "policy dump of the binary" -- shype policy dump "$T/c.bin"
+DUMP_BIN="$OUT"
+expect_out "^   ssidref 4:  00 00 01 00 $" "CHWALL rows as xm dumppolicy prints them (%02x plus a space each)"
+expect_out "^Primary   = CHINESE WALL \\(c=1, off=54\\)\\.$" "header lines as xm dumppolicy"
+expect_rc 0 "policy dump of the XML" -- shype policy dump "$CLIENT"
+[ "$OUT" = "$DUMP_BIN" ] && pass "XML and binary dump the same" || fail "dumps differ"
+expect_rc 0 "policy labels --type res" -- shype policy labels "$CLIENT" --type res
+expect_out "^res_SecurityToken$" "resource labels listed"
+printf 'corrupt' >"$T/bad.bin"; cp "$T/c.bin" "$T/trunc.bin"; truncate -s 100 "$T/trunc.bin"
+expect_rc 2 "a truncated binary is refused" -- shype policy dump "$T/trunc.bin"
+expect_out "binary policy:" "the reader names what is wrong"
+for broken in "$SRC"/tests/data/policies/negative/BAD_XML__*.xml; do
+  expect_rc 2 "a broken policy is refused: $(basename "$broken")" -- shype policy validate "$broken"
+  expect_out "$(basename "$broken"):[0-9]+:" "the error names file and line"
+  break
+done
 expect_rc 0 "getpolicy on a fresh state directory" -- shype getpolicy
 expect_out "Policy name +: DEFAULT" "the DEFAULT policy applies before any setpolicy"
 expect_rc 0 "setpolicy of Xen's example.test policy" -- shype setpolicy "$TESTPOL"
