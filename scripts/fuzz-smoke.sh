@@ -38,7 +38,7 @@ for bin in build-fuzz/bin/fuzz_*; do
       -artifact_prefix="build-fuzz/$name-" "$work" "${seeds[@]}" 2>"build-fuzz/$name.log"; then
     echo "fuzz: $name FAILED, see build-fuzz/$name.log"; tail -40 "build-fuzz/$name.log"; status=1
   else
-    echo "fuzz: $name: $(grep -E '^#[0-9]+' "build-fuzz/$name.log" | tail -1 | cut -d' ' -f1 | tr -d '#') executions, no crash" 
+    echo "fuzz: $name: $(grep -oE '^#[0-9]+' "build-fuzz/$name.log" | tail -1 | tr -d '#') executions, no crash" 
   fi
 done
 exit $status
