@@ -95,7 +95,8 @@ Result<void> Client::Stream(std::string_view target,
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    http::read(socket, buffer, parser, ec);
+    // read_some: hand over each chunk as it arrives (read() would wait to fill the buffer).
+    http::read_some(socket, buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) break;
     pending.append(chunk, sizeof chunk - parser.get().body().size);

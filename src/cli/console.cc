@@ -17,6 +17,7 @@ namespace shype::cli {
 namespace {
 
 constexpr char kDetach = 0x1d;  // Ctrl-]
+constexpr int kDrainMs = 1500;
 
 class RawTerminal {
  public:
@@ -72,13 +73,20 @@ Result<void> AttachConsole(const std::string& socket_path) {
   pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {fd, POLLIN, 0}};
   char buf[4096];
   for (;;) {
-    if (::poll(fds, 2, -1) < 0) {
+    // Once input has ended (a script piped its commands in), relay the domain's answer until
+    // it has been quiet for kDrainMs.
+    int ready = ::poll(fds, 2, fds[0].fd < 0 ? kDrainMs : -1);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    if (ready == 0) break;
     if (fds[0].revents & (POLLIN | POLLHUP)) {
       ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-      if (n <= 0) break;
+      if (n <= 0) {
+        fds[0].fd = -1;
+        continue;
+      }
       if (std::memchr(buf, kDetach, static_cast<std::size_t>(n)) != nullptr) break;
       if (!WriteAll(fd, buf, static_cast<std::size_t>(n))) break;
     }

@@ -179,8 +179,38 @@ Result<void> Daemon::UpdatePolicy(const admin::ActivePolicy& next, bool check_on
 
 std::string Daemon::ChineseWallConflict(Ssidref ssidref) const {
   if (acm_->CheckConflictSet(ssidref) == acm::Decision::kPermit) return "";
-  return "a type of this label is in a conflict set with a type of a running domain "
-         "(Chinese Wall); see shype list --label";
+  std::string why = ExplainChineseWall(ssidref);
+  return why.empty() ? "a type of this label conflicts with a running domain (Chinese Wall)" : why;
+}
+
+std::string Daemon::ExplainChineseWall(Ssidref ssidref) const {
+  auto policy = acm_->policy();
+  if (!policy || !policy->has_chwall()) return "";
+  auto row = policy->ChwallRow(ssidref);
+  if (!row || *row >= policy->chwall_row_count()) return "";
+  const auto& sets = policy->binary().chwall->conflict_sets;
+  const auto& types = policy->labels().chwall_types;
+  std::vector<std::string> parts;
+  for (const auto& running : acm_->domains()) {
+    auto other = policy->ChwallRow(running.ssidref);
+    if (!other || *other >= policy->chwall_row_count()) continue;
+    for (std::uint32_t t : policy->ChwallTypes(*row)) {
+      for (std::uint32_t u : policy->ChwallTypes(*other)) {
+        if (u == t || policy->ChwallBits(*row).Has(u)) continue;  // own types never block
+        for (std::uint32_t set : policy->SetsOfType(t)) {
+          if (!sets.has(set, u)) continue;
+          parts.push_back(
+              fmt::format("type '{}' conflicts with type '{}' of running domain {} "
+                          "(label {})",
+                          types[t], types[u], NameOf(running.id), running.label));
+          break;
+        }
+      }
+    }
+  }
+  std::string out = parts.empty() ? "" : "Chinese Wall: " + parts[0];
+  for (std::size_t i = 1; i < parts.size(); ++i) out += "; " + parts[i];
+  return out;
 }
 
 std::string Daemon::DumpLivePolicy() const {

@@ -87,6 +87,9 @@ class Daemon final : public admin::LiveSystem {
   Domain* Find(const std::string& name);
   // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
   std::string NameOf(DomainId id) const;
+  // Why a domain with `ssidref` conflicts with running domains (Chinese Wall), naming each
+  // conflicting type pair and domain; empty when it does not.
+  std::string ExplainChineseWall(Ssidref ssidref) const;
 
   boost::asio::io_context& io_;
   Options options_;

@@ -3,7 +3,6 @@
 // Domains: create (checks before the guest runs a single instruction), destroy, pause,
 // shutdown, list, info, console log, and release of Chinese Wall counts when QEMU exits.
 #include <fcntl.h>
-#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -70,11 +69,8 @@ Result<admin::DomainPlan> Daemon::Admit(const config::DomainConfig& config, Doma
   }
   acm::AdmissionDecision admission = acm_->CheckDomainCreate(id, plan->ssidref);
   if (admission.decision == acm::Decision::kDeny) {
-    std::string reason = admission.reason;
-    for (const auto& c : admission.conflicts) {
-      reason += fmt::format("; type '{}' is blocked by running domain {} (label {}, types {})",
-                            c.type, NameOf(c.domain), c.label, fmt::join(c.types, ","));
-    }
+    std::string named = ExplainChineseWall(plan->ssidref);
+    std::string reason = named.empty() ? admission.reason : named;
     return Fail(ErrorCode::kPermissionDenied, "domain '{}' (label {}) denied: {}", plan->name,
                 plan->label, reason);
   }

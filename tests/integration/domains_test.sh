@@ -45,13 +45,22 @@ fi
 # --- Chinese Wall ---
 expect_rc 1 "dry-run of a Game domain fails while a Bank domain runs" -- shype dry-run "$T/game1.cfg"
 expect_out "Checking Chinese Wall:" "dry-run checks the Chinese Wall live"
+expect_out "type 'Game' conflicts with type 'Bank' of running domain 'bank1'" "dry-run names the conflict"
+shype audit --follow --json -n 0 >"$T/follow.log" 2>&1 &
+FOLLOW=$!
+sleep 0.5  # let the follower attach before the denial happens
 expect_rc 1 "create game1 is refused by the Chinese Wall" -- shype create "$T/game1.cfg"
 expect_out "bank1" "the refusal names the running domain in conflict"
-expect_out "Game" "the refusal names the blocked type"
+expect_out "type .Game. conflicts with type .Bank. of running domain .bank1." "the refusal names the types and the running domain"
 expect_rc 0 "list after refusal" -- shype list
 expect_no_out "^game1" "nothing was started for game1"
 expect_rc 0 "audit shows the denial" -- shype audit --json
 expect_out '"hook": ?"domain-create"' "an audit record of the Chinese Wall denial"
+sleep 0.5; kill "$FOLLOW" 2>/dev/null; wait "$FOLLOW" 2>/dev/null
+OUT="$(cat "$T/follow.log")"
+expect_out '"hook":"domain-create"' "audit --follow streamed the denial as it happened"
+OUT="$(printf 'echo console-says-$((6*7))\n' | shype console mon1 2>&1)"
+expect_out "console-says-42" "the interactive console runs a command in the guest"
 
 # --- disk denied by label ---
 expect_rc 1 "a Bank domain may not use the Game disk" -- shype create "$T/bank2.cfg"
