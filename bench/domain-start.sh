@@ -47,7 +47,10 @@ for i in $(seq 1 "$N"); do
   wait_line "$log" SHYPE-GUEST-UP
   end=$(now)
   echo "$end - $start" | bc >>"$T/shyped.times"
-  "$B/shype" info bench --json | tr -d ' \n' | sed -n 's/.*"admission_us":\([0-9.e+]*\).*"launch_ms":\([0-9.e+]*\).*/\1 \2/p' >>"$T/split"
+  info="$("$B/shype" info bench --json | tr -d ' \n')"
+  a="$(grep -oE '"admission_us":[0-9.]+' <<<"$info" | cut -d: -f2)"
+  l="$(grep -oE '"launch_ms":[0-9.]+' <<<"$info" | cut -d: -f2)"
+  echo "$a $l" >>"$T/split"
   "$B/shype" destroy bench
 done
 
