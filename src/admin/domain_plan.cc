@@ -137,20 +137,15 @@ Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const ActivePo
     }
     plan.resources.push_back(std::move(use));
   }
-  for (const auto& vif : vifs) {
+  auto add_named = [&](acm::ResourceKind kind, std::string resource) {
     ResourceUse use;
-    use.kind = acm::ResourceKind::kNetwork;
-    use.resource = vif.resource();
+    use.kind = kind;
+    use.resource = std::move(resource);
     Decide(active, store, plan, use);
     plan.resources.push_back(std::move(use));
-  }
-  for (const auto& shm : shms) {
-    ResourceUse use;
-    use.kind = acm::ResourceKind::kSharedMemory;
-    use.resource = shm.resource();
-    Decide(active, store, plan, use);
-    plan.resources.push_back(std::move(use));
-  }
+  };
+  for (const auto& vif : vifs) add_named(acm::ResourceKind::kNetwork, vif.resource());
+  for (const auto& shm : shms) add_named(acm::ResourceKind::kSharedMemory, shm.resource());
   return plan;
 }
 
