@@ -122,7 +122,15 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
   info->callback([&ctx, name] {
     RunLive(ctx, "domain.info", {{"name", *name}}, FormatDomainInfo);
   });
-  RegisterNamedAction(app, ctx, "shutdown", "ask a domain to power off (ACPI)");
+  auto* shutdown = app.add_subcommand("shutdown", "power a domain off (ACPI) and wait for it");
+  auto down = std::make_shared<std::string>();
+  auto timeout = std::make_shared<int>(30);
+  shutdown->add_option("domain", *down, "domain name")->required();
+  shutdown->add_option("--timeout", *timeout, "seconds to wait for the guest (default 30)");
+  shutdown->callback([&ctx, down, timeout] {
+    RunLive(ctx, "domain.shutdown", {{"name", *down}, {"timeout", *timeout}},
+            [](const api::Json&) { return std::string(); });
+  });
   RegisterNamedAction(app, ctx, "destroy", "stop a domain at once");
   RegisterNamedAction(app, ctx, "pause", "pause a domain's vCPUs");
   RegisterNamedAction(app, ctx, "unpause", "resume a paused domain");

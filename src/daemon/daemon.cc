@@ -112,7 +112,7 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(std::string op, Json params) {
   if (op == "domain.info") co_return Info(*name);
   if (op == "domain.console-log") co_return ConsoleLog(*name);
   if (op == "domain.destroy") co_return co_await Destroy(*name);
-  if (op == "domain.shutdown") co_return co_await QmpAction(*name, "system_powerdown", "");
+  if (op == "domain.shutdown") co_return co_await Shutdown(*name, params);
   if (op == "domain.pause") co_return co_await QmpAction(*name, "stop", "paused");
   if (op == "domain.unpause") co_return co_await QmpAction(*name, "cont", "running");
   co_return admin_->Call(op, params);

@@ -73,6 +73,11 @@ class Daemon final : public admin::LiveSystem {
   boost::asio::awaitable<Result<void>> Launch(Domain& domain, const config::DomainConfig& config,
                                               const admin::DomainPlan& plan);
   boost::asio::awaitable<Result<api::Json>> Destroy(const std::string& name);
+  // ACPI power button, then waits (params.timeout seconds, default 30) for QEMU to exit.
+  boost::asio::awaitable<Result<api::Json>> Shutdown(const std::string& name,
+                                                     const api::Json& params);
+  // Waits until the domain is gone (its exit released), at most `limit`; true if gone.
+  boost::asio::awaitable<bool> WaitGone(const std::string& name, std::chrono::milliseconds limit);
   boost::asio::awaitable<Result<api::Json>> QmpAction(const std::string& name, std::string command,
                                                       std::string state);
   Result<api::Json> List() const;

@@ -277,12 +277,41 @@ asio::awaitable<Result<Json>> Daemon::Destroy(const std::string& name) {
     co_return Fail(r.error());
   }
   // The reply waits until QEMU has exited and its counts are released.
+  if (!co_await WaitGone(name, std::chrono::seconds(5))) {
+    co_return Fail(ErrorCode::kInternal, "domain '{}' did not exit after SIGKILL", name);
+  }
+  co_return Json::object();
+}
+
+asio::awaitable<bool> Daemon::WaitGone(const std::string& name, std::chrono::milliseconds limit) {
+  // Release() runs from the pidfd notification; this only waits for it to have happened.
   asio::steady_timer timer(io_);
-  for (int i = 0; i < 100 && Find(name) != nullptr; ++i) {
-    timer.expires_after(std::chrono::milliseconds(50));
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (Find(name) != nullptr && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(asio::use_awaitable);
   }
-  if (Find(name) != nullptr) co_return Fail(ErrorCode::kInternal, "domain '{}' did not exit", name);
+  co_return Find(name) == nullptr;
+}
+
+asio::awaitable<Result<Json>> Daemon::Shutdown(const std::string& name, const Json& params) {
+  int seconds = 30;
+  if (auto it = params.find("timeout"); it != params.end()) {
+    const std::string text = it->is_string() ? it->get<std::string>() : it->dump();
+    seconds = std::atoi(text.c_str());
+    if (seconds <= 0 || seconds > 3600) {
+      co_return Fail(ErrorCode::kInvalidArgument, "timeout must be 1..3600 seconds, got '{}'",
+                     text);
+    }
+  }
+  auto sent = co_await QmpAction(name, "system_powerdown", "shutting down");
+  if (!sent) co_return sent;
+  if (!co_await WaitGone(name, std::chrono::seconds(seconds))) {
+    co_return Fail(ErrorCode::kUnavailable,
+                   "domain '{}' did not power off within {} s of the ACPI power-button request "
+                   "(does the guest handle ACPI?); 'shype destroy {}' stops it at once",
+                   name, seconds, name);
+  }
   co_return Json::object();
 }
 
