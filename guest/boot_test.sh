@@ -3,7 +3,8 @@
 #
 # Boots the guest image from IMAGEDIR (built by build-image.sh) under QEMU TCG and checks the init
 # protocol: shype.run output and rc, a virtio-blk disk passed as an inherited fd, ivshmem shared
-# memory through shype-guest, and the respawning console shell. Prints the boot times.
+# memory through shype-guest, the respawning console shell, and power-off on the ACPI power button
+# (QMP system_powerdown, as `shype shutdown` sends). Prints the boot and power-off times.
 set -euo pipefail
 
 img="$(cd "${1:?usage: boot_test.sh IMAGEDIR}" && pwd)"
@@ -147,9 +148,50 @@ test_console() {
   finish_guest
 }
 
-for test in test_run test_disk test_shm test_console; do
+# Sends QMP capabilities + system_powerdown on unix socket $1 (python3: bash cannot do unix sockets).
+qmp_powerdown() {
+  python3 - "$1" <<'PY'
+import json, socket, sys
+sock = socket.socket(socket.AF_UNIX)
+sock.settimeout(10)
+sock.connect(sys.argv[1])
+stream = sock.makefile("rw")
+json.loads(stream.readline())  # greeting
+for command in ("qmp_capabilities", "system_powerdown"):
+    stream.write(json.dumps({"execute": command}) + "\n")
+    stream.flush()
+    while True:  # skip asynchronous events (e.g. POWERDOWN) until the reply
+        reply = json.loads(stream.readline())
+        if "error" in reply:
+            sys.exit(f"qmp {command}: {reply['error']}")
+        if "return" in reply:
+            break
+PY
+}
+
+powerdown_time=skipped
+test_powerdown() {
+  if ! command -v python3 >/dev/null; then
+    echo "skip: test_powerdown (no python3 on the host to speak QMP over a unix socket)"
+    return
+  fi
+  local qmp="$tmp/qmp.sock" deadline sent
+  start_guest powerdown "shype.name=powerdown-test" -qmp "unix:$qmp,server=on,wait=off"
+  qmp_powerdown "$qmp" || fail "QMP system_powerdown failed"
+  sent=$EPOCHREALTIME
+  deadline=$((SECONDS + 15))
+  while kill -0 "$guest_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.02; done
+  kill -0 "$guest_pid" 2>/dev/null && fail "QEMU still runs 15 s after system_powerdown"
+  powerdown_time="$(awk -v a="$sent" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2fs", b - a}')"
+  finish_guest
+  # The shell prompt may precede it on the same line.
+  grep -qF 'shype-guest: ACPI power button pressed, powering off' "$tmp/$name.log" \
+    || fail "the guest did not report the power button"
+}
+
+for test in test_run test_disk test_shm test_console test_powerdown; do
   "$test"
   echo "ok: $test"
 done
 echo "boot_test: all passed; time to SHYPE-GUEST-UP: ${boot_times[*]};" \
-  "initrd $(stat -c %s "$img/initrd.img") bytes"
+  "system_powerdown to QEMU exit: $powerdown_time; initrd $(stat -c %s "$img/initrd.img") bytes"

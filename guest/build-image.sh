@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Builds the shype test guest into OUTDIR: vmlinuz (Debian cloud kernel) and initrd.img (busybox,
-# virtio modules, /init, the static shype-guest tool). Packages are fetched with `apt-get download`
+# virtio modules, the evdev + ACPI button modules, /init, the static shype-guest tool). Packages are fetched with `apt-get download`
 # into OUTDIR/cache and unpacked with dpkg-deb; nothing is installed on the host.
 # Idempotent: does nothing when both outputs are newer than every recipe input.
 set -euo pipefail
@@ -14,7 +14,7 @@ mkdir -p "$1"
 out="$(cd "$1" && pwd)"
 inputs=("$here/build-image.sh" "$here/init" "$here/tool/shype-guest.cc")
 modules=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-  failover net_failover virtio_net virtio_blk)
+  failover net_failover virtio_net virtio_blk evdev button)
 
 # Several test runs may share OUTDIR: one builder at a time, the others then see the cache.
 exec 9>"$out/.lock"

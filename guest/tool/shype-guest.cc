@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // shype-guest: the static helper inside the shype test guest. It reports the shype.* kernel
-// arguments and reads or writes ivshmem shared memory by mapping the PCI BAR2 sysfs file
-// (memory-BAR resource files support only mmap; read()/write() fail with EIO).
+// arguments, reads or writes ivshmem shared memory by mapping the PCI BAR2 sysfs file
+// (memory-BAR resource files support only mmap; read()/write() fail with EIO), and powers the
+// guest off when the ACPI power button (QMP system_powerdown) is pressed.
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/input.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -16,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
@@ -280,12 +286,75 @@ int CmdShmWrite(std::string_view dev, std::string_view offset_text, std::string_
   return 0;
 }
 
+// Opens the /dev/input/event* devices that can report KEY_POWER (the ACPI power button).
+std::vector<std::unique_ptr<UniqueFd>> OpenPowerButtons() {
+  std::vector<std::unique_ptr<UniqueFd>> buttons;
+  DIR* dir = opendir("/dev/input");
+  if (dir == nullptr) return buttons;
+  while (const dirent* entry = readdir(dir)) {
+    if (std::string_view(entry->d_name).substr(0, 5) != "event") continue;
+    const std::string path = std::string("/dev/input/") + entry->d_name;
+    auto fd = std::make_unique<UniqueFd>(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    unsigned char keys[KEY_MAX / 8 + 1] = {};
+    if (fd->get() < 0 || ioctl(fd->get(), EVIOCGBIT(EV_KEY, sizeof(keys)), keys) < 0) continue;
+    if ((keys[KEY_POWER / 8] & (1U << (KEY_POWER % 8))) != 0) buttons.push_back(std::move(fd));
+  }
+  closedir(dir);
+  return buttons;
+}
+
+// Blocks until KEY_POWER is pressed on one of `fds`, then syncs and powers off (what
+// `poweroff -f` does). Returns only on error.
+int WatchPowerButtons(std::vector<pollfd> fds) {
+  for (;;) {
+    if (poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      std::fprintf(stderr, "shype-guest power-button: poll: %s\n", std::strerror(errno));
+      return 1;
+    }
+    for (const pollfd& fd : fds) {
+      input_event event{};
+      if ((fd.revents & POLLIN) == 0 || read(fd.fd, &event, sizeof(event)) != sizeof(event)) {
+        continue;
+      }
+      if (event.type != EV_KEY || event.code != KEY_POWER || event.value != 1) continue;
+      std::fputs("shype-guest: ACPI power button pressed, powering off\n", stderr);
+      sync();
+      reboot(RB_POWER_OFF);
+      std::fprintf(stderr, "shype-guest power-button: reboot: %s\n", std::strerror(errno));
+      return 1;
+    }
+  }
+}
+
+// Opens the power-button devices, then forks the watcher into the background: when this
+// returns 0 the button is being watched, so no press after it is lost.
+int CmdPowerButton() {
+  const auto buttons = OpenPowerButtons();
+  if (buttons.empty()) {
+    std::fputs(
+        "shype-guest power-button: no /dev/input/event* reports KEY_POWER "
+        "(are the evdev and button modules loaded?)\n",
+        stderr);
+    return 1;
+  }
+  std::vector<pollfd> fds;
+  for (const auto& button : buttons) fds.push_back({button->get(), POLLIN, 0});
+  const pid_t child = fork();
+  if (child < 0) {
+    std::fprintf(stderr, "shype-guest power-button: fork: %s\n", std::strerror(errno));
+    return 1;
+  }
+  return child == 0 ? WatchPowerButtons(std::move(fds)) : 0;
+}
+
 int Usage() {
   std::fputs(
       "usage: shype-guest info\n"
       "       shype-guest shm-find\n"
       "       shype-guest shm-read DEV OFFSET LEN      (raw bytes to stdout)\n"
       "       shype-guest shm-write DEV OFFSET STRING\n"
+      "       shype-guest power-button   (forks a watcher: KEY_POWER -> sync + power off)\n"
       "DEV: PCI address (0000:00:03.0), 'auto' (first ivshmem device) or a resource2 path.\n"
       "OFFSET/LEN: decimal or 0x-hex.\n",
       stderr);
@@ -298,6 +367,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string_view> args(argv + 1, argv + argc);
   if (args.size() == 1 && args[0] == "info") return CmdInfo();
   if (args.size() == 1 && args[0] == "shm-find") return CmdShmFind();
+  if (args.size() == 1 && args[0] == "power-button") return CmdPowerButton();
   if (args.size() == 4 && args[0] == "shm-read") return CmdShmRead(args[1], args[2], args[3]);
   if (args.size() == 4 && args[0] == "shm-write") return CmdShmWrite(args[1], args[2], args[3]);
   return Usage();
