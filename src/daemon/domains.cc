@@ -178,7 +178,7 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   spec.append = config.GetString("extra")->value_or("") +
                 fmt::format(" shype.label={}:{}", d.record.policy, d.record.label);
   // SECURITY: shyped opens every disk itself, after the ACM permitted it; QEMU gets only the fd.
-  std::vector<vm::UniqueFd> disk_fds;
+  std::vector<UniqueFd> disk_fds;
   for (std::size_t i = 0; i < plan.resources.size(); ++i) {
     const auto& use = plan.resources[i];
     if (!use.disk) continue;
@@ -201,7 +201,7 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     co_return Fail(ErrorCode::kIo, "socketpair: {}", std::strerror(errno));
   }
-  vm::UniqueFd ours(pair[0]), theirs(pair[1]);
+  UniqueFd ours(pair[0]), theirs(pair[1]);
   spec.qmp_fd = theirs.get();
   spec.qmp_socket_path = d.run_dir / "qmp.sock";
   spec.console.listen_path = d.run_dir / "console.sock";
@@ -221,7 +221,7 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
   WatchDomain(d);
   // Named lambdas: g++ 12 destroys temporaries of a co_await expression twice.
-  auto attach = [this, fd = std::make_shared<vm::UniqueFd>(std::move(ours))](auto done) {
+  auto attach = [this, fd = std::make_shared<UniqueFd>(std::move(ours))](auto done) {
     vm::QmpClient::AttachFd(io_, std::move(*fd), std::move(done));
   };
   auto qmp = co_await AwaitCallback<Result<std::shared_ptr<vm::QmpClient>>>(attach);

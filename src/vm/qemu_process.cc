@@ -17,7 +17,7 @@
 
 #include "shype/common/file.h"
 #include "shype/common/log.h"
-#include "shype/vm/unique_fd.h"
+#include "shype/common/unique_fd.h"
 
 extern char** environ;
 

@@ -10,7 +10,7 @@
 #include <thread>
 #include <utility>
 
-#include "shype/vm/unique_fd.h"
+#include "shype/common/unique_fd.h"
 
 namespace shype::vm::testing {
 

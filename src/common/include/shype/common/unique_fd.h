@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // UniqueFd owns one file descriptor and closes it on destruction (move-only).
-// Lives in vm/ until common/ grows its own; thread-compatible.
+// Thread-compatible.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace shype::vm {
+namespace shype {
 
 class UniqueFd {
  public:
@@ -37,4 +37,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace shype::vm
+}  // namespace shype

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "shype/common/result.h"
+#include "shype/common/unique_fd.h"
 #include "shype/vm/qmp_message.h"
-#include "shype/vm/unique_fd.h"
 
 namespace shype::vm {
 

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "shype/common/result.h"
+#include "shype/common/unique_fd.h"
 #include "shype/vm/qmp_client.h"
-#include "shype/vm/unique_fd.h"
 
 namespace shype::vm {
 
