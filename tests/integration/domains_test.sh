@@ -146,5 +146,7 @@ expect_out "^game1 " "the daemon still runs its domains"
 expect_no_out "^(broken|nolabel|nokernel) " "no bad config started anything"
 
 expect_rc 0 "destroy game1" -- shype destroy game1
-expect_rc 0 "destroy mon1" -- shype destroy mon1
+expect_rc 0 "shutdown mon1 (ACPI power button; waits for the guest to power off)" -- shype shutdown mon1
+expect_rc 0 "list" -- shype list
+expect_no_out "^mon1 " "mon1 is gone after its shutdown"
 finish
