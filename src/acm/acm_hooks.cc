@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "shype/acm/acm.h"
+#include "thread_slot.h"
 
 namespace shype::acm {
 namespace {
@@ -89,24 +90,25 @@ Acm::SteOutcome Acm::DecideSte(DomainId subject, std::optional<DomainId> peer, S
 
 // The fast path: a permit found in the cache inside one clean seqlock read section. Anything
 // else (miss, deny, unknown domain, torn read) returns false and takes the full path.
-inline bool Acm::TryCachedPermit(Hook hook, DomainId subject, std::optional<DomainId> peer,
-                                 Ssidref resource) {
+[[gnu::always_inline]] inline bool Acm::TryCachedPermit(Hook hook, DomainId subject, DomainId peer,
+                                                        bool has_peer, Ssidref resource) {
   const std::uint64_t generation = generation_.load(std::memory_order_acquire);
   const PolicySnapshot* p = active_.load(std::memory_order_acquire);
-  if ((generation & 1U) != 0 || p == nullptr || !p->has_ste()) return false;
-  const auto s = index_.Find(subject);
-  const auto o = peer ? index_.Find(*peer) : std::optional<Ssidref>(resource);
-  if (!s || !o) return false;
-  const std::uint32_t a = p->SteRowUnchecked(*s);
-  const std::uint32_t b = p->SteRowUnchecked(*o);
-  if (a >= p->ste_row_count() || b >= p->ste_row_count()) return false;
-  if (!cache_.IsCachedPermit(p->seqno().value(), static_cast<std::uint16_t>(a),
-                             static_cast<std::uint16_t>(b))) {
-    return false;
-  }
+  if ((generation & 1U) != 0 || p == nullptr) return false;
+  const std::uint64_t s = index_.FindRaw(subject);
+  const std::uint64_t o = has_peer ? index_.FindRaw(peer) : std::uint64_t{resource.value()};
+  if (((s | o) & DomainIndex::kNotFound) != 0) return false;
+  const std::uint32_t a = p->SteRowUnchecked(Ssidref{static_cast<std::uint32_t>(s)});
+  const std::uint32_t b = p->SteRowUnchecked(Ssidref{static_cast<std::uint32_t>(o)});
+  const std::uint32_t lo = a < b ? a : b;
+  const std::uint32_t hi = a < b ? b : a;
+  // No has_ste() test: without STE, ste_row_count() is 0 and no row is in range.
+  if (hi >= p->ste_row_count()) return false;
+  if (!cache_.IsCachedPermitOrdered(p->seqno().value(), lo, hi)) return false;
   std::atomic_thread_fence(std::memory_order_acquire);
   if (generation_.load(std::memory_order_relaxed) != generation) return false;
-  counters_[static_cast<std::size_t>(hook)].cache_hits.fetch_add(1, std::memory_order_relaxed);
+  const auto h = static_cast<std::size_t>(hook);
+  CountOne([&](std::uint32_t slot) -> auto& { return counters_[slot].hooks[h].cache_hits; });
   return true;
 }
 
@@ -146,22 +148,26 @@ Decision Acm::FinishSte(Hook hook, DomainId subject, std::optional<DomainId> pee
 }
 
 Decision Acm::CheckShare(DomainId subject, DomainId object, ShareKind kind) {
-  if (TryCachedPermit(HookOf(kind), subject, object, Ssidref{0})) return Decision::kPermit;
-  return DecideUncached(HookOf(kind), subject, object, Ssidref{0}, {});
+  if (TryCachedPermit(HookOf(kind), subject, object, true, Ssidref{0})) return Decision::kPermit;
+  return DecideShareUncached(HookOf(kind), subject, object);
 }
 
 Decision Acm::CheckResourceAccess(DomainId subject, Ssidref resource, ResourceKind kind) {
-  if (TryCachedPermit(Hook::kResource, subject, std::nullopt, resource)) return Decision::kPermit;
-  return DecideUncached(Hook::kResource, subject, std::nullopt, resource,
-                        std::string(ResourceKindName(kind)));
+  if (TryCachedPermit(Hook::kResource, subject, DomainId{0}, false, resource)) {
+    return Decision::kPermit;
+  }
+  return DecideResourceUncached(subject, resource, kind);
 }
 
-// Out of line so that the cached path above stays a small leaf function.
-[[gnu::noinline]] Decision Acm::DecideUncached(Hook hook, DomainId subject,
-                                               std::optional<DomainId> peer, Ssidref resource,
-                                               std::string resource_name) {
-  return FinishSte(hook, subject, peer, DecideSte(subject, peer, resource),
-                   std::move(resource_name));
+// Out of line so that the cached paths above stay small leaf functions.
+[[gnu::noinline]] Decision Acm::DecideShareUncached(Hook hook, DomainId subject, DomainId peer) {
+  return FinishSte(hook, subject, peer, DecideSte(subject, peer, Ssidref{0}), {});
+}
+
+[[gnu::noinline]] Decision Acm::DecideResourceUncached(DomainId subject, Ssidref resource,
+                                                       ResourceKind kind) {
+  return FinishSte(Hook::kResource, subject, std::nullopt,
+                   DecideSte(subject, std::nullopt, resource), std::string(ResourceKindName(kind)));
 }
 
 Result<SharingId> Acm::RegisterSharing(DomainId subject, DomainId peer, ShareKind kind) {

@@ -6,22 +6,29 @@
 #include <fmt/ranges.h>
 
 #include "shype/acm/acm.h"
+#include "thread_slot.h"
 
 namespace shype::acm {
 
 void Acm::Count(Hook hook, bool evaluated, bool denied, bool hit) {
-  Counters& c = counters_[static_cast<std::size_t>(hook)];
-  if (evaluated) c.evaluations.fetch_add(1, std::memory_order_relaxed);
-  if (denied) c.denials.fetch_add(1, std::memory_order_relaxed);
-  if (hit) c.cache_hits.fetch_add(1, std::memory_order_relaxed);
+  static_assert(kCounterSlots == kThreadSlots + 1, "one counter block per thread slot");
+  const auto h = static_cast<std::size_t>(hook);
+  if (evaluated)
+    CountOne([&](std::uint32_t s) -> auto& { return counters_[s].hooks[h].evaluations; });
+  if (denied) CountOne([&](std::uint32_t s) -> auto& { return counters_[s].hooks[h].denials; });
+  if (hit) CountOne([&](std::uint32_t s) -> auto& { return counters_[s].hooks[h].cache_hits; });
 }
 
+// Sums every thread's block. Exact once the counting threads are quiescent (joined); while they
+// run, each counter read is some value it really had.
 AcmStats Acm::stats() const {
   AcmStats out;
-  for (std::size_t i = 0; i < kHookCount; ++i) {
-    out.hooks[i] = HookStats{counters_[i].evaluations.load(std::memory_order_relaxed),
-                             counters_[i].denials.load(std::memory_order_relaxed),
-                             counters_[i].cache_hits.load(std::memory_order_relaxed)};
+  for (const SlotCounters& block : counters_) {
+    for (std::size_t i = 0; i < kHookCount; ++i) {
+      out.hooks[i].evaluations += block.hooks[i].evaluations.load(std::memory_order_relaxed);
+      out.hooks[i].denials += block.hooks[i].denials.load(std::memory_order_relaxed);
+      out.hooks[i].cache_hits += block.hooks[i].cache_hits.load(std::memory_order_relaxed);
+    }
   }
   return out;
 }

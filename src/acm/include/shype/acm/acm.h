@@ -120,15 +120,23 @@ class Acm {
   };
   struct SteOutcome;
   struct Counters {
-    alignas(64) std::atomic<std::uint64_t> evaluations{0};
+    std::atomic<std::uint64_t> evaluations{0};
     std::atomic<std::uint64_t> denials{0};
     std::atomic<std::uint64_t> cache_hits{0};
   };
+  // One block per thread slot (thread_slot.h: 64 owned + 1 shared), each on its own cache lines
+  // so threads never write a shared line; stats() sums the blocks.
+  static constexpr std::size_t kCounterSlots = 65;
+  struct alignas(64) SlotCounters {
+    std::array<Counters, kHookCount> hooks;
+  };
   struct UpdatePlan;
 
-  bool TryCachedPermit(Hook hook, DomainId subject, std::optional<DomainId> peer, Ssidref resource);
-  Decision DecideUncached(Hook hook, DomainId subject, std::optional<DomainId> peer,
-                          Ssidref resource, std::string resource_name);
+  // Hot path, scalars only (an optional<DomainId> argument was spilled to the stack and
+  // reloaded as one word, a store-forwarding stall). `peer` is used iff has_peer.
+  bool TryCachedPermit(Hook hook, DomainId subject, DomainId peer, bool has_peer, Ssidref resource);
+  Decision DecideShareUncached(Hook hook, DomainId subject, DomainId peer);
+  Decision DecideResourceUncached(DomainId subject, Ssidref resource, ResourceKind kind);
   SteOutcome DecideSte(DomainId subject, std::optional<DomainId> peer, Ssidref resource);
   SteOutcome DecideSteOnce(const PolicySnapshot* policy, std::optional<Ssidref> subject,
                            std::optional<Ssidref> object);
@@ -167,7 +175,7 @@ class Acm {
   std::atomic<const PolicySnapshot*> active_{nullptr};
   DomainIndex index_;
   DecisionCache cache_;
-  std::array<Counters, kHookCount> counters_;
+  std::array<SlotCounters, kCounterSlots> counters_;
 
   mutable std::mutex mu_;
   // Guarded by mu_ (and written only with it held; the fields above are published from here):

@@ -34,7 +34,11 @@ class DecisionCache {
 
   // True iff (seqno, a, b) is cached as a permit: the hot path's single load and compare.
   bool IsCachedPermit(std::uint64_t seqno, std::uint16_t a, std::uint16_t b) const {
-    const std::uint64_t key = Key(seqno, a, b);
+    return IsCachedPermitOrdered(seqno, a < b ? a : b, a < b ? b : a);
+  }
+  // IsCachedPermit for rows the caller already ordered (lo <= hi, both < 2^16).
+  bool IsCachedPermitOrdered(std::uint64_t seqno, std::uint32_t lo, std::uint32_t hi) const {
+    const std::uint64_t key = KeyOrdered(seqno, lo, hi);
     return slots_[Index(key)].load(std::memory_order_relaxed) == key;
   }
 
@@ -56,13 +60,16 @@ class DecisionCache {
 
   // tag(30 bits of seqno) | deny | valid | low row | high row.
   static std::uint64_t Key(std::uint64_t seqno, std::uint16_t a, std::uint16_t b) {
-    const std::uint32_t lo = a < b ? a : b;
-    const std::uint32_t hi = a < b ? b : a;
+    return KeyOrdered(seqno, a < b ? a : b, a < b ? b : a);
+  }
+  static std::uint64_t KeyOrdered(std::uint64_t seqno, std::uint32_t lo, std::uint32_t hi) {
     return ((seqno & kTagMask) << 34) | kValidBit | (std::uint64_t{lo} << 16) | hi;
   }
+  // Fibonacci hash of the row pair only: entries of other seqnos never match and commits clear
+  // the cache, so spreading seqnos over slots buys nothing on the hot path.
   static std::uint32_t Index(std::uint64_t key) {
-    const std::uint64_t mixed = (key & 0xffffffffU) * 0x9E3779B97F4A7C15ULL ^ (key >> 34);
-    return static_cast<std::uint32_t>(mixed >> 40) & (kSlots - 1);
+    static_assert(kSlots == 4096, "the shift keeps log2(kSlots) bits");
+    return static_cast<std::uint32_t>(((key & 0xffffffffU) * 0x9E3779B97F4A7C15ULL) >> 52);
   }
 
   std::array<std::atomic<std::uint64_t>, kSlots> slots_;

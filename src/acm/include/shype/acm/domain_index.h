@@ -29,17 +29,25 @@ class DomainIndex {
   DomainIndex(const DomainIndex&) = delete;
   DomainIndex& operator=(const DomainIndex&) = delete;
 
+  static constexpr std::uint64_t kNotFound = std::uint64_t{1} << 32;
+
   // The ssidref of a running domain. Lock-free; a bounded probe, so it terminates even when a
   // concurrent Rebuild() leaves the table inconsistent (the caller then retries).
   std::optional<Ssidref> Find(DomainId id) const {
+    const std::uint64_t found = FindRaw(id);
+    if (found == kNotFound) return std::nullopt;
+    return Ssidref{static_cast<std::uint32_t>(found)};
+  }
+  // Find() for the hot path: the ssidref's value, or kNotFound (so `(a | b) >> 32` tests two
+  // lookups at once, with no optional flag to keep in a register or spill).
+  std::uint64_t FindRaw(DomainId id) const {
+    if (id == kReservedId) return kNotFound;  // would match a tombstone's id half
     for (std::uint32_t i = 0, slot = Hash(id); i < kSlots; ++i, slot = (slot + 1) & (kSlots - 1)) {
       const std::uint64_t entry = slots_[slot].load(std::memory_order_acquire);
-      if (entry == kEmpty) return std::nullopt;
-      if (static_cast<std::uint32_t>(entry >> 32) == id.value()) {
-        return Ssidref{static_cast<std::uint32_t>(entry)};
-      }
+      if (static_cast<std::uint32_t>(entry >> 32) == id.value()) return entry & 0xffffffffU;
+      if (entry == kEmpty) return kNotFound;
     }
-    return std::nullopt;
+    return kNotFound;
   }
 
   // Writer side. Insert requires id != kReservedId, id absent and size() < kMaxDomains.
@@ -63,8 +71,8 @@ class DomainIndex {
   std::optional<std::uint32_t> SlotOf(DomainId id) const;
 
   std::array<std::atomic<std::uint64_t>, kSlots> slots_;  // inline: one load less per probe
-  std::uint32_t size_ = 0;        // writer only
-  std::uint32_t tombstones_ = 0;  // writer only
+  std::uint32_t size_ = 0;                                // writer only
+  std::uint32_t tombstones_ = 0;                          // writer only
 };
 
 }  // namespace shype::acm

@@ -74,6 +74,7 @@ class PolicySnapshot {
   // SteRow for the hot path; requires has_ste().
   std::uint32_t SteRowUnchecked(Ssidref ref) const { return (ref.value() >> ste_shift_) & 0xffffU; }
 
+  // 0 when STE is inactive (the lock-free hot path relies on it: no row is in range).
   std::uint32_t ste_row_count() const { return ste_rows_; }
   std::uint32_t chwall_row_count() const { return chwall_rows_; }
   std::uint32_t vm_row_count() const {
