@@ -156,19 +156,17 @@ Result<void> Daemon::UpdatePolicy(const admin::ActivePolicy& next, bool check_on
     return Fail(ErrorCode::kConflict, "{}", message);
   }
   if (!check_only) {
-    // Keep each domain's label text in step with renames the update applied.
+    // Keep each domain's record in step with the translation the update applied (renames).
+    std::map<std::uint32_t, acm::DomainInfo> infos;
+    for (const auto& info : acm_->domains()) infos[info.id.value()] = info;
     for (auto& [name, d] : domains_) {
-      for (const auto& info : acm_->domains()) {
-        if (info.id.value() == d->record.id && info.label != d->record.label) {
-          d->record.label = info.label;
-          d->record.policy = next.name();
-          d->record.ssidref = info.ssidref.value();
-          (void)SaveDomainRecord(d->run_dir, d->record);
-        } else if (info.id.value() == d->record.id) {
-          d->record.policy = next.name();
-          d->record.ssidref = info.ssidref.value();
-          (void)SaveDomainRecord(d->run_dir, d->record);
-        }
+      auto it = infos.find(d->record.id);
+      if (it == infos.end()) continue;
+      d->record.label = it->second.label;
+      d->record.policy = next.name();
+      d->record.ssidref = it->second.ssidref.value();
+      if (auto r = SaveDomainRecord(d->run_dir, d->record); !r) {
+        log::Error("domain {}: cannot save its record: {}", name, r.error().message);
       }
     }
     log::Info("policy '{}' version {} committed (seqno {})", next.name(),
