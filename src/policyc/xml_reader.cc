@@ -5,7 +5,9 @@
 // captured per call through structured-error callbacks, never printed.
 #include "xml_reader.h"
 
+#include <libxml/globals.h>
 #include <libxml/parser.h>
+#include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
 #include <cstring>
@@ -116,7 +118,26 @@ Error XmlError(std::string_view source, const Diagnostics& diag, std::string_vie
                          element, what);
 }
 
+// libxml2 reports some errors (e.g. encoding conversion) through its thread's generic handler,
+// which prints to stderr; a library must not. This silences it for the scope of one parse.
+void IgnoreGenericError(void* /*context*/, const char* /*format*/, ...) {}
+
+class QuietLibxml {
+ public:
+  QuietLibxml() : saved_(xmlGenericError), saved_context_(xmlGenericErrorContext) {
+    xmlSetGenericErrorFunc(nullptr, &IgnoreGenericError);
+  }
+  ~QuietLibxml() { xmlSetGenericErrorFunc(saved_context_, saved_); }
+  QuietLibxml(const QuietLibxml&) = delete;
+  QuietLibxml& operator=(const QuietLibxml&) = delete;
+
+ private:
+  xmlGenericErrorFunc saved_;
+  void* saved_context_;
+};
+
 Result<XmlDocPtr> ParseXml(std::span<const std::uint8_t> bytes, std::string_view source) {
+  QuietLibxml quiet;
   std::unique_ptr<xmlParserCtxt, ParserCtxtDeleter> ctxt(xmlNewParserCtxt());
   if (!ctxt || ctxt->sax == nullptr) {
     return Fail(ErrorCode::kInternal, "{}: cannot create an XML parser", source);
