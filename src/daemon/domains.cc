@@ -184,7 +184,9 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
     if (!use.disk) continue;
     bool read_only = use.disk->mode == config::DiskMode::kRead;
     std::string file = use.resource.substr(use.resource.rfind(':') + 1);
-    int fd = ::open(file.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    // SECURITY: `file` is the path the label check resolved (no symlinks then); O_NOFOLLOW keeps
+    // a symlink swapped in since from redirecting the open to another file.
+    int fd = ::open(file.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
       co_return Fail(ErrorCode::kIo, "cannot open disk '{}': {}", file, std::strerror(errno));
     }
