@@ -64,6 +64,7 @@ Result<void> Daemon::Start() {
   if (!seqno) return Fail(seqno.error());
   log::Info("policy '{}' version {} loaded (seqno {})", active->name(),
             active->compiled.header.version, *seqno);
+  active_.emplace(std::move(*active));
   admin_.emplace(*store_, this);
   Recover();
   RegisterRoutes();
@@ -169,6 +170,7 @@ Result<void> Daemon::UpdatePolicy(const admin::ActivePolicy& next, bool check_on
         log::Error("domain {}: cannot save its record: {}", name, r.error().message);
       }
     }
+    active_.emplace(next);
     log::Info("policy '{}' version {} committed (seqno {})", next.name(),
               next.compiled.header.version, report->seqno);
   }

@@ -104,6 +104,9 @@ class Daemon final : public admin::LiveSystem {
   std::unique_ptr<acm::AuditSink> audit_sink_;
   std::unique_ptr<acm::Acm> acm_;
   std::optional<admin::Admin> admin_;
+  // The policy the ACM enforces, as admin's view of it (label map, XML header); replaced on
+  // every committed update so domain plans and ACM decisions always use the same policy.
+  std::optional<admin::ActivePolicy> active_;
   HttpServer server_{io_};
   std::map<std::string, std::unique_ptr<Domain>> domains_;
   std::uint32_t next_id_ = 1;

@@ -53,8 +53,7 @@ Result<void> CheckReadableFile(const std::string& what, const std::string& path)
 // Checks the domain's label, authorization, Chinese Wall and every resource with the ACM, and
 // records the domain and its resource sharings there. On any denial nothing stays recorded.
 Result<admin::DomainPlan> Daemon::Admit(const config::DomainConfig& config, DomainId id) {
-  auto active = admin::LoadActivePolicy(*store_);
-  if (!active) return Fail(active.error());
+  const admin::ActivePolicy* active = &*active_;
   auto plan = admin::PlanDomain(config, *active, *store_);
   if (!plan) return Fail(plan.error());
   if (!plan->permitted) {
