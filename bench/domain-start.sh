@@ -76,7 +76,7 @@ shyped_med=$(median <"$T/shyped.times")
 hand_med=$(median <"$T/hand.times")
 checks_med=$(cut -d' ' -f1 "$T/split" | median)
 launch_med=$(cut -d' ' -f2 "$T/split" | median)
-share=$(echo "scale=4; $checks_med / 1000000 / $shyped_med * 100" | bc)
+share=$(echo "scale=6; $checks_med * 100 / 1000000 / $shyped_med" | bc)
 printf 'runs: %s each (TCG, 128 MiB guest, one fd-passed disk)\n' "$N"
 printf 'shype create -> first guest output  median %.3f s\n' "$shyped_med"
 printf 'QEMU by hand  -> first guest output  median %.3f s\n' "$hand_med"
