@@ -106,6 +106,9 @@ Result<std::string> UnifyVlan(std::string_view spec, std::string_view id) {
 
 bool IsValidObjectName(std::string_view name) {
   if (name.empty() || name.size() > kMaxObjectName) return false;
+  // SECURITY: names become file names (STATE/run/<name>): ".", ".." and hidden or option-like
+  // names are refused.
+  if (name.front() == '.' || name.front() == '-') return false;
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';

@@ -119,5 +119,13 @@ TEST(ObjectNameTest, AcceptsOnlyTheNameAlphabet) {
   EXPECT_TRUE(IsValidObjectName(std::string(64, 'x')));
 }
 
+TEST(ObjectNameTest, RefusesNamesThatAreSpecialAsFileNames) {
+  EXPECT_FALSE(IsValidObjectName("."));
+  EXPECT_FALSE(IsValidObjectName(".."));
+  EXPECT_FALSE(IsValidObjectName(".hidden"));
+  EXPECT_FALSE(IsValidObjectName("-rf"));
+  EXPECT_TRUE(IsValidObjectName("a.b"));
+}
+
 }  // namespace
 }  // namespace shype::config

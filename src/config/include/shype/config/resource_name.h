@@ -23,7 +23,8 @@ namespace shype::config {
 // Errors: kInvalidArgument (malformed spec), kNotFound (must_exist and the path is missing).
 [[nodiscard]] Result<std::string> UnifyResourceName(std::string_view spec, bool must_exist);
 
-// True for names usable in vnet:/shm: resources and domain names: [A-Za-z0-9_.-]{1,64}.
+// True for names usable in vnet:/shm: resources and domain names: [A-Za-z0-9_.-]{1,64}, not
+// starting with '.' or '-' (they become file names).
 bool IsValidObjectName(std::string_view name);
 
 }  // namespace shype::config
