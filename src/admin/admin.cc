@@ -4,7 +4,10 @@
 // transaction), resetpolicy, dumppolicy.
 #include "shype/admin/admin.h"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "shype/common/file.h"
@@ -72,7 +75,28 @@ Json PolicyJson(const ActivePolicy& p, bool loaded) {
               {"loaded", loaded}};
 }
 
+// Offline (no shyped), a change must not bypass the checks against running domains: domains
+// outlive their daemon, and their records stay in STATE/run until a daemon finds them again.
+Result<void> Admin::CheckNoUnmonitoredDomains(std::string_view op) const {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(store_.dir() / "run", ec)) {
+    if (std::filesystem::exists(e.path() / "domain.json")) names.push_back(e.path().filename());
+  }
+  if (names.empty()) return {};
+  std::sort(names.begin(), names.end());
+  return Fail(ErrorCode::kConflict,
+              "{} would not be checked against {} domain(s) recorded as running ({}) while shyped "
+              "is not running; start shyped first (shyped --state-dir {})",
+              op, names.size(), fmt::join(names, ", "), store_.dir().string());
+}
+
 Result<Json> Admin::Call(std::string_view op, const Json& params) {
+  bool mutates = op == "policy.set" || op == "policy.reset" || op == "resource.label.add" ||
+                 op == "resource.label.remove";
+  if (mutates && live_ == nullptr) {
+    if (auto r = CheckNoUnmonitoredDomains(op); !r) return Fail(r.error());
+  }
   if (op == "policy.get") return GetPolicy();
   if (op == "policy.set") return SetPolicy(params);
   if (op == "policy.reset") return ResetPolicy();

@@ -133,6 +133,9 @@ Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const ActivePo
       use.reason = name.error().message;
     } else {
       use.resource = *name;
+      // The unified name is "<type>:<canonical path>" with a "tap:<sub>:" or one-word prefix.
+      std::size_t at = name->rfind("tap:", 0) == 0 ? name->find(':', 4) : name->find(':');
+      use.path = name->substr(at + 1);
       Decide(active, store, plan, use);
     }
     plan.resources.push_back(std::move(use));

@@ -42,6 +42,7 @@ class AuditLog {
   boost::asio::awaitable<void> Follow(std::size_t tail, bool follow, const LineWriter& write);
 
   std::uint64_t dropped() const;
+  bool ok() const { return fd_ >= 0; }
   void Close();
 
   static constexpr std::size_t kMaxQueued = 10000;

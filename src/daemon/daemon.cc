@@ -4,9 +4,14 @@
 // admin service learns about the live system.
 #include "daemon.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <cstring>
+#include <set>
 #include <span>
 
 #include "shype/api/endpoints.h"
@@ -47,6 +52,17 @@ Daemon::~Daemon() {
 }
 
 Result<void> Daemon::Start() {
+  std::error_code mk;
+  std::filesystem::create_directories(options_.state_dir, mk);
+  // SECURITY: one shyped per state directory, decided before anything is touched (recovery kills
+  // half-created domains, which must never be another live daemon's).
+  lock_fd_.Reset(
+      ::open((options_.state_dir / "shyped.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock_fd_.valid() || ::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    return Fail(ErrorCode::kConflict,
+                "another shyped runs on '{}' (or its lock cannot be taken: {})",
+                options_.state_dir.string(), std::strerror(errno));
+  }
   auto store = store::StateStore::Open(options_.state_dir);
   if (!store) return Fail(store.error());
   store_.emplace(std::move(*store));
@@ -56,6 +72,10 @@ Result<void> Daemon::Start() {
     return Fail(ErrorCode::kIo, "cannot create '{}': {}", (options_.state_dir / "run").string(),
                 ec.message());
   audit_log_ = std::make_unique<AuditLog>(io_, options_.state_dir / "audit.log");
+  if (!audit_log_->ok()) {
+    return Fail(ErrorCode::kIo, "cannot open the audit log '{}': every denial must be audited",
+                (options_.state_dir / "audit.log").string());
+  }
   audit_sink_ = std::make_unique<AuditLogSink>(*audit_log_);
   acm_ = std::make_unique<acm::Acm>(clock_, *audit_sink_);
   auto active = admin::LoadActivePolicy(*store_);
@@ -66,7 +86,7 @@ Result<void> Daemon::Start() {
             active->compiled.header.version, *seqno);
   active_.emplace(std::move(*active));
   admin_.emplace(*store_, this);
-  Recover();
+  if (auto r = Recover(); !r) return r;
   RegisterRoutes();
   if (auto r = server_.Listen(api::SocketPath(options_.state_dir)); !r) return r;
   log::Info("shyped serving on {}", api::SocketPath(options_.state_dir).string());
@@ -82,11 +102,17 @@ void Daemon::RegisterRoutes() {
   for (const api::Endpoint& e : api::Endpoints()) {
     std::string op(e.op);
     if (op == "audit") continue;
+    std::set<std::string> path_params;
+    for (std::size_t at = e.path.find('{'); at != std::string_view::npos;
+         at = e.path.find('{', at + 1)) {
+      path_params.insert(std::string(e.path.substr(at + 1, e.path.find('}', at) - at - 1)));
+    }
     server_.Route(std::string(e.method), std::string(e.path),
-                  [this, op](const Request& r) -> asio::awaitable<Result<Json>> {
+                  [this, op, path_params](const Request& r) -> asio::awaitable<Result<Json>> {
+                    // Query values fill in; path parameters ({name}) always win.
                     Json params = r.body.is_object() ? r.body : Json::object();
                     for (const auto& [key, value] : r.params) {
-                      if (!params.contains(key)) params[key] = value;
+                      if (path_params.count(key) != 0 || !params.contains(key)) params[key] = value;
                     }
                     co_return co_await Dispatch(op, std::move(params));
                   });
@@ -142,6 +168,9 @@ Result<void> Daemon::UpdatePolicy(const admin::ActivePolicy& next, bool check_on
   request.force_reset = next.is_default();
   auto report = acm_->UpdatePolicy(std::move(request));
   if (!report) return Fail(report.error());
+  if (!check_only && report->violations.empty() && !report->committed) {
+    return Fail(ErrorCode::kInternal, "the reference monitor did not commit the policy update");
+  }
   if (!report->violations.empty()) {
     std::string message =
         fmt::format("policy update refused: {} violation{}:", report->violations.size(),

@@ -21,6 +21,7 @@
 #include "shype/acm/acm.h"
 #include "shype/admin/admin.h"
 #include "shype/admin/domain_plan.h"
+#include "shype/common/unique_fd.h"
 #include "shype/store/state_store.h"
 #include "shype/vm/qemu_process.h"
 #include "shype/vm/qmp_client.h"
@@ -64,6 +65,7 @@ class Daemon final : public admin::LiveSystem {
     std::chrono::steady_clock::time_point started;
     double admission_us = 0;  // label, authorization, Chinese Wall and resource checks
     double launch_ms = 0;     // QEMU spawn, QMP handshake and cont
+    bool created_run_dir = false;
   };
 
   void RegisterRoutes();
@@ -86,8 +88,9 @@ class Daemon final : public admin::LiveSystem {
   void WatchDomain(Domain& domain);
   void OnQmpEvent(const std::string& name, const vm::QmpEvent& event);
   void Release(const std::string& name, const std::string& why);
-  void Recover();
-  void RecoverOne(const std::filesystem::path& dir);
+  [[nodiscard]] Result<void> Recover();
+  [[nodiscard]] Result<void> RecoverOne(const std::filesystem::path& dir);
+  void KillByPidfile(const std::filesystem::path& pidfile, const std::string& name);
   void AuditDenial(acm::Hook hook, const std::string& subject, const std::string& reason);
   Domain* Find(const std::string& name);
   // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
@@ -98,6 +101,7 @@ class Daemon final : public admin::LiveSystem {
 
   boost::asio::io_context& io_;
   Options options_;
+  UniqueFd lock_fd_;  // flock(STATE/shyped.lock): one shyped per state directory
   std::optional<store::StateStore> store_;
   acm::SystemClock clock_;
   std::unique_ptr<AuditLog> audit_log_;

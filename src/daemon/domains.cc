@@ -5,15 +5,19 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+#include <cstring>
 
 #include "await.h"
 #include "daemon.h"
 #include "shype/common/file.h"
 #include "shype/common/log.h"
 #include "shype/config/domain_config.h"
+#include "shype/config/resource_name.h"
 
 namespace shype::daemon {
 namespace asio = boost::asio;
@@ -111,6 +115,12 @@ asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
     if (auto r = CheckReadableFile("ramdisk", **ramdisk); !r)
       co_return Fail(r.error().WithContext(*path));
   }
+  if (auto extra = config->GetString("extra");
+      *extra && (*extra)->find("shype.label=") != std::string::npos) {
+    co_return Fail(ErrorCode::kInvalidArgument,
+                   "{}: 'extra' may not set shype.label= (shyped gives the guest its label)",
+                   *path);
+  }
   if (!config->Vifs()->empty() || !config->Shms()->empty() || !config->Vtpms()->empty()) {
     co_return Fail(ErrorCode::kInvalidArgument,
                    "{}: vif, shm and vtpm devices are not supported by this shyped yet (they are "
@@ -142,27 +152,40 @@ asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
     if (d.process) (void)d.process->Signal(SIGKILL);
     d.process.reset();
     (void)acm_->DomainDestroy(id);
-    std::error_code ec;
-    std::filesystem::remove_all(d.run_dir, ec);
+    if (d.created_run_dir) {
+      std::error_code ec;
+      std::filesystem::remove_all(d.run_dir, ec);
+    }
     domains_.erase(name);
     co_return Fail(launched.error());
   }
-  d.admission_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
-  d.launch_ms =
+  // Look the domain up again: nothing may be assumed about it across a suspension.
+  Domain* started = Find(name);
+  if (started == nullptr || started->record.id != id.value()) {
+    co_return Fail(ErrorCode::kUnavailable, "domain '{}' ended while it was being started", name);
+  }
+  started->admission_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
+  started->launch_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
   log::Info("domain {} (id {}, label {}) started, pid {}; checks {:.0f} us, launch {:.1f} ms", name,
-            id, d.record.label, d.record.pid, d.admission_us, d.launch_ms);
+            id, started->record.label, started->record.pid, started->admission_us,
+            started->launch_ms);
   co_return Info(name);
 }
 
 asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConfig& config,
                                              const admin::DomainPlan& plan) {
-  std::error_code ec;
-  std::filesystem::remove_all(d.run_dir, ec);
-  std::filesystem::create_directories(d.run_dir, ec);
-  if (ec)
-    co_return Fail(ErrorCode::kIo, "cannot create '{}': {}", d.run_dir.string(), ec.message());
-  ::chmod(d.run_dir.c_str(), 0700);
+  // SECURITY: an exclusive mkdir of a checked name directly under STATE/run; an existing
+  // directory is never reused or removed here.
+  if (d.run_dir.parent_path() != options_.state_dir / "run" ||
+      !config::IsValidObjectName(d.run_dir.filename().string())) {
+    co_return Fail(ErrorCode::kInvalidArgument, "invalid domain name '{}'", d.record.name);
+  }
+  if (::mkdir(d.run_dir.c_str(), 0700) != 0) {
+    co_return Fail(ErrorCode::kIo, "cannot create '{}': {}", d.run_dir.string(),
+                   std::strerror(errno));
+  }
+  d.created_run_dir = true;
   if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
 
   vm::VmSpec spec;
@@ -182,7 +205,7 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
     const auto& use = plan.resources[i];
     if (!use.disk) continue;
     bool read_only = use.disk->mode == config::DiskMode::kRead;
-    std::string file = use.resource.substr(use.resource.rfind(':') + 1);
+    const std::string& file = use.path;
     // SECURITY: `file` is the path the label check resolved (no symlinks then); O_NOFOLLOW keeps
     // a symlink swapped in since from redirecting the open to another file.
     int fd = ::open(file.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW);
@@ -190,6 +213,12 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
       co_return Fail(ErrorCode::kIo, "cannot open disk '{}': {}", file, std::strerror(errno));
     }
     disk_fds.emplace_back(fd);
+    struct stat st {};
+    bool is_block = use.resource.rfind("phy:", 0) == 0;
+    if (::fstat(fd, &st) != 0 || (is_block ? !S_ISBLK(st.st_mode) : !S_ISREG(st.st_mode))) {
+      co_return Fail(ErrorCode::kInvalidArgument, "disk '{}' is not a {}", file,
+                     is_block ? "block device" : "regular file");
+    }
     vm::DiskSpec disk;
     disk.id = fmt::format("disk{}", i);
     disk.fd = fd;
@@ -220,7 +249,6 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   d.record.start_time = d.process->identity().start_time;
   d.started = std::chrono::steady_clock::now();
   if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
-  WatchDomain(d);
   // Named lambdas: g++ 12 destroys temporaries of a co_await expression twice.
   auto attach = [this, fd = std::make_shared<UniqueFd>(std::move(ours))](auto done) {
     vm::QmpClient::AttachFd(io_, std::move(*fd), std::move(done));
@@ -240,6 +268,9 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   if (!cont) co_return Fail(cont.error());
   d.state = "running";
   d.record.state = "running";
+  // Only now may QEMU's exit release the domain: until here Create owns it (and `d`), and any
+  // failure above is cleaned up by Create itself.
+  WatchDomain(d);
   co_return SaveDomainRecord(d.run_dir, d.record);
 }
 
@@ -299,8 +330,8 @@ asio::awaitable<Result<Json>> Daemon::Shutdown(const std::string& name, const Js
   int seconds = 30;
   if (auto it = params.find("timeout"); it != params.end()) {
     const std::string text = it->is_string() ? it->get<std::string>() : it->dump();
-    seconds = std::atoi(text.c_str());
-    if (seconds <= 0 || seconds > 3600) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec != std::errc() || end != text.data() + text.size() || seconds <= 0 || seconds > 3600) {
       co_return Fail(ErrorCode::kInvalidArgument, "timeout must be 1..3600 seconds, got '{}'",
                      text);
     }

@@ -115,7 +115,7 @@ const HttpServer::Entry* HttpServer::Match(const std::string& method, const std:
     if (!ok) continue;
     path_known = true;
     if (entry.method != method) continue;
-    params.insert(found.begin(), found.end());
+    for (auto& [key, value] : found) params[key] = value;  // the path wins over the query
     return &entry;
   }
   return nullptr;

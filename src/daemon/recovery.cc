@@ -7,11 +7,12 @@
 
 #include "await.h"
 #include "daemon.h"
+#include "shype/common/file.h"
 #include "shype/common/log.h"
 
 namespace shype::daemon {
 
-void Daemon::Recover() {
+Result<void> Daemon::Recover() {
   std::error_code ec;
   std::vector<std::filesystem::path> dirs;
   for (const auto& entry : std::filesystem::directory_iterator(options_.state_dir / "run", ec)) {
@@ -24,16 +25,22 @@ void Daemon::Recover() {
     ordered.emplace_back(record ? record->id : 0, dir);
   }
   std::sort(ordered.begin(), ordered.end());
-  for (const auto& [id, dir] : ordered) RecoverOne(dir);
+  for (const auto& [id, dir] : ordered) {
+    if (auto r = RecoverOne(dir); !r) return r;
+  }
+  return {};
 }
 
-void Daemon::RecoverOne(const std::filesystem::path& dir) {
+Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   std::error_code ec;
   auto record = LoadDomainRecord(dir);
   if (!record) {
-    log::Warn("recovery: removing '{}': {}", dir.string(), record.error().message);
-    std::filesystem::remove_all(dir, ec);
-    return;
+    // SECURITY: a record that cannot be read may describe a running QEMU; forgetting it would
+    // let its Chinese Wall counts lapse. Refuse to start instead (fail closed).
+    return Fail(ErrorCode::kIo,
+                "recovery: cannot read the record in '{}' ({}); check whether its QEMU still runs, "
+                "stop it, and remove the directory",
+                dir.string(), record.error().message);
   }
   vm::ProcessIdentity identity{record->pid, record->start_time};
   auto process =
@@ -41,29 +48,45 @@ void Daemon::RecoverOne(const std::filesystem::path& dir) {
           ? vm::QemuProcess::Adopt(io_, identity)
           : Result<std::unique_ptr<vm::QemuProcess>>(Fail(ErrorCode::kNotFound, "never started"));
   if (record->state != "running") {
-    // Half-created: the guest never ran. Nothing of it may linger.
+    // Half-created: the guest never ran. Nothing of it may linger, including a QEMU whose pid
+    // was not recorded yet (QEMU's own pidfile names it).
     if (process) (void)(*process)->Signal(SIGKILL);
+    KillByPidfile(dir / "qemu.pid", record->name);
     log::Info("recovery: removing half-created domain {}", record->name);
     std::filesystem::remove_all(dir, ec);
-    return;
+    return {};
+  }
+  if (!process && process.error().code != ErrorCode::kNotFound) {
+    return Fail(ErrorCode::kIo, "recovery: cannot tell whether domain {} (pid {}) still runs: {}",
+                record->name, record->pid, process.error().message);
   }
   if (!process) {
     log::Info("recovery: domain {} ended while shyped was down ({})", record->name,
               process.error().message);
     std::filesystem::remove_all(dir, ec);
-    return;
+    return {};
   }
   next_id_ = std::max(next_id_, record->id + 1);
   DomainId id{record->id};
   auto policy = acm_->policy();
-  Ssidref ssidref = policy->VmSsidref(record->label).value_or(Ssidref{record->ssidref});
-  acm::AdmissionDecision admission = acm_->CheckDomainCreate(id, ssidref);
-  if (admission.decision == acm::Decision::kDeny) {
-    // Cannot happen unless the state directory was edited: the domain runs, so keep tracking it
-    // (it can be destroyed), but say loudly that the wall did not admit it.
-    log::Error("recovery: domain {} (label {}) is running but the ACM refuses it: {}", record->name,
-               record->label, admission.reason);
+  // SECURITY: fail closed. A domain the enforced policy does not admit (label gone, Chinese Wall,
+  // a resource it may no longer use) is stopped rather than left running outside the monitor.
+  auto stop = [&](const std::string& why) -> Result<void> {
+    log::Error("recovery: stopping domain {} (label {}): {}", record->name, record->label, why);
+    AuditDenial(acm::Hook::kDomainCreate, record->name, "recovery: " + why);
+    (void)(*process)->Signal(SIGKILL);
+    (void)acm_->DomainDestroy(id);
+    std::filesystem::remove_all(dir, ec);
+    return {};
+  };
+  if (record->policy != policy->name()) {
+    return stop(fmt::format("its label is of policy '{}', not the enforced '{}'", record->policy,
+                            policy->name()));
   }
+  auto ssidref = policy->VmSsidref(record->label);
+  if (!ssidref) return stop(fmt::format("label '{}' is not in the enforced policy", record->label));
+  acm::AdmissionDecision admission = acm_->CheckDomainCreate(id, *ssidref);
+  if (admission.decision == acm::Decision::kDeny) return stop(admission.reason);
   for (const auto& resource : record->resources) {
     auto label = store_->GetResourceLabel(resource);
     Ssidref res = kUnlabeledSsidref;
@@ -72,7 +95,7 @@ void Daemon::RecoverOne(const std::filesystem::path& dir) {
                              : resource.rfind("shm:", 0) == 0 ? acm::ResourceKind::kSharedMemory
                                                               : acm::ResourceKind::kDisk;
     if (auto r = acm_->RegisterSharing(id, acm::ResourceRef{resource, res, kind}); !r) {
-      log::Error("recovery: domain {}: resource {}: {}", record->name, resource, r.error().message);
+      return stop(fmt::format("resource {}: {}", resource, r.error().message));
     }
   }
   auto domain = std::make_unique<Domain>();
@@ -109,6 +132,18 @@ void Daemon::RecoverOne(const std::filesystem::path& dir) {
       std::chrono::milliseconds(3000));
   log::Info("recovery: domain {} (id {}, label {}, pid {}) found again", name, record->id,
             record->label, record->pid);
+  return {};
+}
+
+void Daemon::KillByPidfile(const std::filesystem::path& pidfile, const std::string& name) {
+  auto text = ReadTextFileBounded(pidfile, 64);
+  if (!text) return;
+  int pid = std::atoi(text->c_str());
+  if (pid <= 1) return;
+  // Only a process that is this domain's QEMU (comm "shype-<name>", cut to 15 bytes).
+  auto comm = ReadTextFileBounded(fmt::format("/proc/{}/comm", pid), 64);
+  std::string want = ("shype-" + name).substr(0, 15);
+  if (comm && comm->substr(0, comm->find('\n')) == want) ::kill(pid, SIGKILL);
 }
 
 }  // namespace shype::daemon

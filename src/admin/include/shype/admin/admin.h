@@ -62,6 +62,7 @@ class Admin {
 
  private:
   [[nodiscard]] Result<std::string> FindLabeledResource(const std::string& spec);
+  [[nodiscard]] Result<void> CheckNoUnmonitoredDomains(std::string_view op) const;
   [[nodiscard]] Result<void> CheckNotInUse(const std::string& resource) const;
   [[nodiscard]] Result<api::Json> Commit(const ActivePolicy& next, bool check_only,
                                          const std::vector<store::ResourceLabel>& changes);

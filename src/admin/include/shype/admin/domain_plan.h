@@ -20,6 +20,7 @@ struct ResourceUse {
   std::string resource;  // unified name, e.g. "file:/img/a.img", "vnet:bank"
   acm::ResourceKind kind = acm::ResourceKind::kDisk;
   std::optional<config::DiskSpec> disk;  // for disks
+  std::string path;                      // for disks: the canonical path that was checked
   std::string res_policy_type = "ACM";
   std::string res_policy;
   std::string res_label = "__UNLABELED__";
