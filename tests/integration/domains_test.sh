@@ -46,9 +46,9 @@ fi
 expect_rc 1 "dry-run of a Game domain fails while a Bank domain runs" -- shype dry-run "$T/game1.cfg"
 expect_out "Checking Chinese Wall:" "dry-run checks the Chinese Wall live"
 expect_out "type 'Game' conflicts with type 'Bank' of running domain 'bank1'" "dry-run names the conflict"
-shype audit --follow --json -n 0 >"$T/follow.log" 2>&1 &
+shype audit --follow --json -n 1 >"$T/follow.log" 2>&1 &
 FOLLOW=$!
-sleep 0.5  # let the follower attach before the denial happens
+EXTRA_PIDS="$FOLLOW"
 expect_rc 1 "create game1 is refused by the Chinese Wall" -- shype create "$T/game1.cfg"
 expect_out "bank1" "the refusal names the running domain in conflict"
 expect_out "type .Game. conflicts with type .Bank. of running domain .bank1." "the refusal names the types and the running domain"
@@ -56,10 +56,15 @@ expect_rc 0 "list after refusal" -- shype list
 expect_no_out "^game1" "nothing was started for game1"
 expect_rc 0 "audit shows the denial" -- shype audit --json
 expect_out '"hook": ?"domain-create"' "an audit record of the Chinese Wall denial"
-sleep 0.5; kill "$FOLLOW" 2>/dev/null; wait "$FOLLOW" 2>/dev/null
-OUT="$(cat "$T/follow.log")"
-expect_out '"hook":"domain-create"' "audit --follow streamed the denial as it happened"
-OUT="$(printf 'echo console-says-$((6*7))\n' | shype console mon1 2>&1)"
+if wait_file "$T/follow.log" '"hook":"domain-create"' 30; then pass "audit --follow streamed the denial"
+else fail "audit --follow: $(cat "$T/follow.log")"; fi
+kill "$FOLLOW" 2>/dev/null; wait "$FOLLOW" 2>/dev/null
+wait_console mon1 "SHYPE-GUEST-UP" 60 || true
+for _ in 1 2 3 4 5; do
+  OUT="$(printf 'echo console-says-$((6*7))\n' | shype console mon1 2>&1)"
+  grep -q "console-says-42" <<<"$OUT" && break
+  sleep 1
+done
 expect_out "console-says-42" "the interactive console runs a command in the guest"
 
 # --- disk denied by label ---
@@ -76,9 +81,14 @@ expect_rc 0 "unpause bank1" -- shype unpause bank1
 # --- kill -9 shyped: domains keep running and are found again ---
 kill9_daemon
 if alive "$QEMU_PID"; then pass "QEMU survives kill -9 of shyped"; else fail "QEMU died with shyped"; fi
+expect_rc 1 "offline, a policy change is refused while domains are recorded running" -- shype resetpolicy
+expect_out "start shyped first" "the refusal says what to do"
+printf 'name = "."\nmemory = 128\nkernel = "%s"\n' "$GUEST/vmlinuz" >"$T/dot.cfg"
+
 # A domain the killed daemon had half-created (record still "creating"): a stand-in process.
 sleep 300 &
 HALF=$!
+EXTRA_PIDS="${EXTRA_PIDS:-} $HALF"
 HALF_START="$(sed 's/.*) //' /proc/$HALF/stat | cut -d' ' -f20)"
 mkdir -p "$SHYPE_STATE_DIR/run/halfmade"
 cat >"$SHYPE_STATE_DIR/run/halfmade/domain.json" <<JSON
@@ -133,6 +143,8 @@ domain_config nokernel Monitor >/dev/null
 sed -i "s|^kernel = .*|kernel = \"$T/missing-vmlinuz\"|" "$T/nokernel.cfg"
 expect_rc 2 "a missing kernel is refused" -- shype create "$T/nokernel.cfg"
 expect_out "missing-vmlinuz" "the error names the kernel"
+expect_rc 2 "a domain named '.' is refused" -- shype create "$T/dot.cfg"
+[ -f "$SHYPE_STATE_DIR/labels.db" ] && pass "and the state directory is intact" || fail "state directory damaged"
 expect_rc 1 "a duplicate name is refused" -- shype create "$T/mon1.cfg"
 expect_out "already running" "the error says the name is taken"
 if command -v curl >/dev/null; then

@@ -25,11 +25,9 @@ cleanup() {
     done
     kill "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null
   fi
-  # Whatever QEMU this test started must not outlive it.
-  pkill -9 -f "process=shype-it-$$" 2>/dev/null
-  for pidfile in "$SHYPE_STATE_DIR"/run/*/qemu.pid; do
-    [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null
-  done
+  # Whatever QEMU this test started must not outlive it (their command lines name $T).
+  pkill -9 -f "$T/state/run" 2>/dev/null
+  [ -n "${EXTRA_PIDS:-}" ] && kill -9 $EXTRA_PIDS 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -37,7 +35,7 @@ trap cleanup EXIT
 start_daemon() {
   "$BUILD/bin/shyped" --state-dir "$SHYPE_STATE_DIR" --accel tcg "$@" >>"$T/shyped.log" 2>&1 &
   DAEMON_PID=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     [ -S "$SHYPE_STATE_DIR/shyped.sock" ] && shype list >/dev/null 2>&1 && return 0
     sleep 0.1
   done
@@ -65,6 +63,12 @@ expect_out() {
 }
 expect_no_out() {
   if grep -Eq -- "$1" <<<"$OUT"; then fail "$2: /$1/ unexpectedly in: $OUT"; else pass "$2"; fi
+}
+
+# wait_file FILE PATTERN [SECONDS]: waits until FILE has a line matching PATTERN.
+wait_file() {
+  for _ in $(seq 1 $((${3:-30} * 10))); do grep -Eq -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
 }
 
 # wait_console NAME PATTERN [SECONDS]: waits until the domain's captured console matches.
