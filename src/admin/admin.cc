@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <map>
 
@@ -113,10 +114,19 @@ Result<Json> Admin::Call(std::string_view op, const Json& params) {
               store_.dir().string());
 }
 
+Result<const ActivePolicy*> Admin::Current() {
+  if (live_ != nullptr) return &live_->Active();
+  auto loaded = LoadActivePolicy(store_);
+  if (!loaded) return Fail(loaded.error());
+  loaded_ = std::move(*loaded);
+  return &*loaded_;
+}
+
 Result<Json> Admin::GetPolicy() {
-  auto active = LoadActivePolicy(store_);
-  if (!active) return Fail(active.error());
-  Json result = PolicyJson(*active, live_ != nullptr);
+  auto active_or = Current();
+  if (!active_or) return Fail(active_or.error());
+  const ActivePolicy& active = **active_or;
+  Json result = PolicyJson(active, live_ != nullptr);
   auto history = store_.Policies();
   if (!history) return Fail(history.error());
   result["history"] = Json::array();
@@ -136,8 +146,9 @@ Result<Json> Admin::SetPolicy(const Json& params) {
   if (!source) return Fail(source.error());
   auto check_only = api::OptionalBool(params, "check_only", false);
   if (!check_only) return Fail(check_only.error());
-  auto current = LoadActivePolicy(store_);
-  if (!current) return Fail(current.error());
+  auto current_or = Current();
+  if (!current_or) return Fail(current_or.error());
+  const ActivePolicy& current = **current_or;
   ActivePolicy next;
   next.xml = *xml;
   auto compiled = CompileXml(*xml, *source);
@@ -146,14 +157,16 @@ Result<Json> Admin::SetPolicy(const Json& params) {
   if (next.is_default()) {
     return Fail(ErrorCode::kInvalidArgument, "use resetpolicy to go back to the DEFAULT policy");
   }
-  if (auto v = policyc::CheckUpdateVersion(current->compiled.header, next.compiled.header); !v) {
+  if (auto v = policyc::CheckUpdateVersion(current.compiled.header, next.compiled.header); !v) {
     return Fail(v.error());
   }
   auto snapshot = MakeSnapshot(next.compiled, PolicySeqno{1});
   if (!snapshot) return Fail(snapshot.error());
   next.snapshot = std::move(*snapshot);
+  next.record = store::PolicyRecord{next.name(), next.compiled.header.version,
+                                    PolicyReference(next.compiled), std::time(nullptr)};
   std::vector<std::string> violations;
-  auto changes = ResourceChanges(store_, *current, next, violations);
+  auto changes = ResourceChanges(store_, current, next, violations);
   if (!changes) return Fail(changes.error());
   if (!violations.empty()) return Fail(Violations("policy update refused", violations));
   return Commit(next, *check_only, *changes);
@@ -191,10 +204,11 @@ Result<Json> Admin::Commit(const ActivePolicy& next, bool check_only,
 }
 
 Result<Json> Admin::ResetPolicy() {
-  auto current = LoadActivePolicy(store_);
-  if (!current) return Fail(current.error());
+  auto current_or = Current();
+  if (!current_or) return Fail(current_or.error());
+  const ActivePolicy& current = **current_or;
   std::optional<std::string> dom0_from;
-  if (!current->is_default()) dom0_from = std::string(current->compiled.map.bootstrap_label());
+  if (!current.is_default()) dom0_from = std::string(current.compiled.map.bootstrap_label());
   ActivePolicy next;
   next.xml = policyc::DefaultPolicyXml(dom0_from);
   auto compiled = CompileXml(next.xml, "DEFAULT");
@@ -219,7 +233,7 @@ Result<Json> Admin::ResetPolicy() {
   if (!labeled) return Fail(labeled.error());
   std::vector<store::ResourceLabel> changes;
   for (const auto& r : *labeled) {
-    if (r.policy_type == "ACM" && r.policy == current->name() && !current->is_default()) {
+    if (r.policy_type == "ACM" && r.policy == current.name() && !current.is_default()) {
       changes.push_back({r.resource, "INV_ACM", r.policy, r.label});
     }
   }
@@ -228,11 +242,12 @@ Result<Json> Admin::ResetPolicy() {
 
 Result<Json> Admin::DumpPolicy() {
   if (live_ != nullptr) return Json{{"text", live_->DumpLivePolicy()}};
-  auto active = LoadActivePolicy(store_);
-  if (!active) return Fail(active.error());
-  Ssidref dom0 = active->snapshot->VmSsidref(active->compiled.map.bootstrap_label())
+  auto active_or = Current();
+  if (!active_or) return Fail(active_or.error());
+  const ActivePolicy& active = **active_or;
+  Ssidref dom0 = active.snapshot->VmSsidref(active.compiled.map.bootstrap_label())
                      .value_or(Ssidref::FromParts(1, 1));
-  return Json{{"text", policy::DumpBinaryPolicy(active->compiled.binary, dom0)}};
+  return Json{{"text", policy::DumpBinaryPolicy(active.compiled.binary, dom0)}};
 }
 
 }  // namespace shype::admin

@@ -16,9 +16,10 @@ Result<Json> Admin::DryRun(const Json& params) {
   if (!path) return Fail(path.error());
   auto config = config::DomainConfig::Parse(*text, *path);
   if (!config) return Fail(config.error());
-  auto active = LoadActivePolicy(store_);
-  if (!active) return Fail(active.error());
-  auto plan = PlanDomain(*config, *active, store_);
+  auto active_or = Current();
+  if (!active_or) return Fail(active_or.error());
+  const ActivePolicy& active = **active_or;
+  auto plan = PlanDomain(*config, active, store_);
   if (!plan) return Fail(plan.error());
   Json report;
   report["domain"] = {{"name", plan->name},           {"label", plan->label},

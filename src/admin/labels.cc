@@ -23,15 +23,6 @@ Json LabelJson(const store::ResourceLabel& r) {
               {"label", r.label}};
 }
 
-// The VM labels a person may use (row 0 only when the policy names it __UNLABELED__).
-std::vector<std::string> VmLabels(const policy::LabelMap& map) {
-  std::vector<std::string> out;
-  for (const auto& l : map.vm_labels) {
-    if (l != policy::kNullLabel) out.push_back(l);
-  }
-  return out;
-}
-
 // Strips an optional "ACM:" prefix from a policy argument.
 std::string PolicyArgument(std::string policy) {
   if (policy.rfind("ACM:", 0) == 0) policy.erase(0, 4);
@@ -48,23 +39,17 @@ Result<Json> Admin::Labels(const Json& params) {
   }
   auto policy = api::OptionalString(params, "policy", "");
   if (!policy) return Fail(policy.error());
-  auto active = LoadActivePolicy(store_);
-  if (!active) return Fail(active.error());
-  const policy::LabelMap* map = &active->compiled.map;
+  auto active_or = Current();
+  if (!active_or) return Fail(active_or.error());
+  const ActivePolicy& active = **active_or;
   std::string name = PolicyArgument(*policy);
-  if (!name.empty() && name != active->name()) {
+  if (!name.empty() && name != active.name()) {
     return Fail(ErrorCode::kNotFound, "policy '{}' is not the active policy ('{}')", name,
-                active->name());
+                active.name());
   }
-  std::vector<std::string> labels;
-  if (*type != "res") labels = VmLabels(*map);
-  if (*type != "dom") {
-    for (const auto& l : map->resource_labels) {
-      if (!Contains(labels, l)) labels.push_back(l);
-    }
-  }
-  std::sort(labels.begin(), labels.end());
-  return Json{{"policy", active->name()}, {"type", *type}, {"labels", labels}};
+  std::vector<std::string> labels =
+      active.compiled.map.SortedLabelNames(*type != "res", *type != "dom");
+  return Json{{"policy", active.name()}, {"type", *type}, {"labels", labels}};
 }
 
 Result<std::string> Admin::FindLabeledResource(const std::string& spec) {
@@ -104,23 +89,24 @@ Result<Json> Admin::AddResourceLabel(const Json& params) {
   if (!policy_arg) return Fail(policy_arg.error());
   auto resource = config::UnifyResourceName(*spec, /*must_exist=*/false);
   if (!resource) return Fail(resource.error());
-  auto active = LoadActivePolicy(store_);
-  if (!active) return Fail(active.error());
+  auto active_or = Current();
+  if (!active_or) return Fail(active_or.error());
+  const ActivePolicy& active = **active_or;
   std::string policy = PolicyArgument(*policy_arg);
-  if (policy.empty()) policy = active->name();
-  if (policy != active->name()) {
+  if (policy.empty()) policy = active.name();
+  if (policy != active.name()) {
     return Fail(ErrorCode::kInvalidArgument,
                 "policy '{}' is not the active policy '{}'; resources are labeled for the active "
                 "policy",
-                policy, active->name());
+                policy, active.name());
   }
   store::ResourceLabel record{*resource, "ACM", policy, *label};
-  const policy::LabelMap& map = active->compiled.map;
+  const policy::LabelMap& map = active.compiled.map;
   if (*label == policy::kInaccessibleLabel) {
     // __INACCESSIBLE__ belongs to no policy (xm stored it under policy "*").
     record.policy.assign(1, '*');
   } else if (!Contains(map.resource_labels, *label)) {
-    if (Contains(VmLabels(map), *label)) {
+    if (Contains(map.SortedLabelNames(true, false), *label)) {
       return Fail(ErrorCode::kInvalidArgument,
                   "'{}' is a VM label of policy '{}', not a resource label; list resource labels "
                   "with: shype labels type=res",

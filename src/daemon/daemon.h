@@ -50,6 +50,7 @@ class Daemon final : public admin::LiveSystem {
 
   // admin::LiveSystem
   std::vector<admin::RunningDomain> Domains() const override;
+  const admin::ActivePolicy& Active() const override { return *active_; }
   Result<void> UpdatePolicy(const admin::ActivePolicy& next, bool check_only) override;
   std::string ChineseWallConflict(Ssidref ssidref) const override;
   std::string DumpLivePolicy() const override;

@@ -7,6 +7,7 @@
 // Not thread-safe: one Admin per thread (shyped calls it from its io thread only).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,8 @@ class LiveSystem {
  public:
   virtual ~LiveSystem() = default;
   virtual std::vector<RunningDomain> Domains() const = 0;
+  // The policy the reference monitor enforces now.
+  virtual const ActivePolicy& Active() const = 0;
   // Runs the reference monitor's update transaction to `next` (only checks when `check_only`).
   // Errors: kConflict listing every violation; nothing changes then.
   [[nodiscard]] virtual Result<void> UpdatePolicy(const ActivePolicy& next, bool check_only) = 0;
@@ -63,12 +66,16 @@ class Admin {
  private:
   [[nodiscard]] Result<std::string> FindLabeledResource(const std::string& spec);
   [[nodiscard]] Result<void> CheckNoUnmonitoredDomains(std::string_view op) const;
+  // The enforced policy: shyped's (live), else loaded from the store. Valid until the next call
+  // or a committed update.
+  [[nodiscard]] Result<const ActivePolicy*> Current();
   [[nodiscard]] Result<void> CheckNotInUse(const std::string& resource) const;
   [[nodiscard]] Result<api::Json> Commit(const ActivePolicy& next, bool check_only,
                                          const std::vector<store::ResourceLabel>& changes);
 
   store::StateStore& store_;
   LiveSystem* live_;
+  std::optional<ActivePolicy> loaded_;  // offline: the policy Current() loaded
 };
 
 // The getpolicy record of a policy.
