@@ -73,18 +73,7 @@ void Dump(Context& ctx, const std::string& path) {
 void Labels(Context& ctx, const std::string& path, const std::string& type) {
   auto compiled = CompileFile(path);
   if (!compiled) return ctx.PrintError(compiled.error());
-  std::vector<std::string> labels;
-  if (type != "res") {
-    for (const auto& l : compiled->map.vm_labels) {
-      if (l != policy::kNullLabel) labels.push_back(l);
-    }
-  }
-  if (type != "dom") {
-    for (const auto& l : compiled->map.resource_labels) {
-      if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
-    }
-  }
-  std::sort(labels.begin(), labels.end());
+  std::vector<std::string> labels = compiled->map.SortedLabelNames(type != "res", type != "dom");
   std::string text;
   for (const auto& l : labels) text += l + "\n";
   ctx.Print({{"policy", compiled->header.name}, {"type", type}, {"labels", labels}}, text);

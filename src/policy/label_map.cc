@@ -297,4 +297,17 @@ Result<void> CheckMapMatchesBinary(const LabelMap& map, const BinaryPolicy& bina
   return {};
 }
 
+std::vector<std::string> LabelMap::SortedLabelNames(bool vm, bool resources) const {
+  std::vector<std::string> names;
+  if (vm) {
+    for (const auto& l : vm_labels) {
+      if (l != kNullLabel) names.push_back(l);
+    }
+  }
+  if (resources) names.insert(names.end(), resource_labels.begin(), resource_labels.end());
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 }  // namespace shype::policy

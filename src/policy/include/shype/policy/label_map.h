@@ -44,6 +44,9 @@ struct LabelMap {
   std::optional<std::string> VmLabelOf(Ssidref ref) const;
   // The bootstrap (Domain-0) label, row 1; empty if there is none. (Both ternary arms are views:
   // `cond ? vm_labels[1] : ""` would build a temporary std::string and return a dangling view.)
+  // The label names a person may use, sorted, each once: VM labels (without the unnamed row 0,
+  // __NULL_LABEL__) when `vm`, resource labels when `resources`.
+  std::vector<std::string> SortedLabelNames(bool vm, bool resources) const;
   std::string_view bootstrap_label() const {
     return vm_labels.size() > 1 ? std::string_view(vm_labels[1]) : std::string_view();
   }
