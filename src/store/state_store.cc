@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "shype/common/file.h"
+#include "shype/store/state_check.h"
 
 namespace shype::store {
 namespace {
@@ -55,6 +56,11 @@ std::filesystem::path ResolveStateDir(const std::string& flag_value) {
 }
 
 Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
+  // SECURITY: look before anything is created: a missing, empty or corrupt labels.db (or -wal)
+  // while state existed is refused, never replaced by a fresh database (state_check.h).
+  auto facts = ScanStateDir(dir);
+  if (!facts) return Fail(facts.error());
+  if (auto r = CheckStateFiles(dir, *facts); !r) return Fail(r.error());
   std::error_code ec;
   std::filesystem::create_directories(dir / "policies", ec);
   if (ec)
@@ -62,7 +68,11 @@ Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
                 ec.message());
   ::chmod(dir.c_str(), 0700);
   auto db = Database::Open(dir / "labels.db");
-  if (!db) return Fail(db.error());
+  if (!db) return Fail(db.error().WithContext((dir / "labels.db").string()));
+  if (auto r = CheckDatabase(*db, dir / "labels.db", *facts); !r) return Fail(r.error());
+  // Checkpoint after every commit, so committed labels live in labels.db itself and a lost or
+  // damaged -wal can cost nothing acknowledged.
+  if (auto r = db->Exec("PRAGMA wal_autocheckpoint=1"); !r) return Fail(r.error());
   if (auto r = db->Exec(kSchema); !r) return Fail(r.error());
   return StateStore(dir, std::move(*db));
 }
