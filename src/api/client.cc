@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 
+#include "shype/api/text.h"
+
 namespace shype::api {
 namespace {
 
@@ -26,8 +28,9 @@ Result<void> ConnectTo(Socket& socket, const std::filesystem::path& path) {
   return {};
 }
 
-http::request<http::string_body> MakeRequest(std::string_view method, std::string_view target,
-                                             const std::optional<Json>& body) {
+Result<http::request<http::string_body>> MakeRequest(std::string_view method,
+                                                     std::string_view target,
+                                                     const std::optional<Json>& body) {
   http::request<http::string_body> req;
   req.method(http::string_to_verb(beast::string_view(method.data(), method.size())));
   req.target(std::string(target));
@@ -36,7 +39,9 @@ http::request<http::string_body> MakeRequest(std::string_view method, std::strin
   req.set(http::field::user_agent, "shype-cli");
   if (body) {
     req.set(http::field::content_type, "application/json");
-    req.body() = body->dump();
+    auto text = DumpJsonStrict(*body);
+    if (!text) return Fail(text.error().WithContext("cannot send the request"));
+    req.body() = std::move(*text);
   }
   req.prepare_payload();
   return req;
@@ -55,13 +60,18 @@ Result<Json> Client::Call(std::string_view method, std::string_view target,
   asio::io_context io;
   Socket socket(io);
   if (auto r = ConnectTo(socket, socket_path_); !r) return Fail(r.error());
-  boost::system::error_code ec;
-  http::write(socket, MakeRequest(method, target, body), ec);
-  if (ec) return Fail(ErrorCode::kUnavailable, "cannot send request to shyped: {}", ec.message());
+  auto request = MakeRequest(method, target, body);
+  if (!request) return Fail(request.error());
+  boost::system::error_code ec, write_ec;
+  http::write(socket, *request, write_ec);
+  // Read even when the write failed: a busy shyped answers 503 and closes at once.
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(256U << 20);
   http::read(socket, buffer, parser, ec);
+  if (ec && write_ec) {
+    return Fail(ErrorCode::kUnavailable, "cannot send request to shyped: {}", write_ec.message());
+  }
   if (ec) return Fail(ErrorCode::kUnavailable, "no reply from shyped: {}", ec.message());
   const auto& res = parser.get();
   Json reply = Json::parse(res.body(), nullptr, false);
@@ -78,8 +88,10 @@ Result<void> Client::Stream(std::string_view target,
   asio::io_context io;
   Socket socket(io);
   if (auto r = ConnectTo(socket, socket_path_); !r) return Fail(r.error());
+  auto request = MakeRequest("GET", target, std::nullopt);
+  if (!request) return Fail(request.error());
   boost::system::error_code ec;
-  http::write(socket, MakeRequest("GET", target, std::nullopt), ec);
+  http::write(socket, *request, ec);
   if (ec) return Fail(ErrorCode::kUnavailable, "cannot send request to shyped: {}", ec.message());
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;

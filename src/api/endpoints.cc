@@ -4,6 +4,7 @@
 #include "shype/api/endpoints.h"
 
 #include "shype/api/client.h"
+#include "shype/api/text.h"
 
 namespace shype::api {
 namespace {
@@ -33,7 +34,7 @@ constexpr Endpoint kEndpoints[] = {
 };
 
 std::string QueryValue(const Json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
+  return value.is_string() ? value.get<std::string>() : DumpJson(value);
 }
 
 }  // namespace

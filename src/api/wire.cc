@@ -3,6 +3,8 @@
 // Error <-> JSON and ErrorCode <-> HTTP status: the single mapping table of the API.
 #include "shype/api/wire.h"
 
+#include "shype/api/text.h"
+
 namespace shype::api {
 
 std::filesystem::path SocketPath(const std::filesystem::path& state_dir) {
@@ -55,6 +57,10 @@ Error ErrorFromJson(const Json& body, unsigned http_status) {
 
 Result<Json> ParseJsonBody(std::string_view body) {
   if (body.empty()) return Json::object();
+  // SECURITY: name the bad byte here; the parser would refuse it too, but only as "not JSON".
+  if (auto text = CheckText(body, "the request body", /*allow_nul=*/true); !text) {
+    return Fail(text.error());
+  }
   Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     return Fail(ErrorCode::kInvalidArgument, "request body is not valid JSON");
