@@ -3,9 +3,14 @@
 // The two backends: the live daemon over its socket, and the offline admin service.
 #include "backend.h"
 
+#include <unistd.h>
+
+#include <chrono>
+
 #include "shype/admin/admin.h"
 #include "shype/api/client.h"
 #include "shype/api/endpoints.h"
+#include "shype/store/state_lock.h"
 #include "shype/store/state_store.h"
 
 namespace shype::cli {
@@ -31,13 +36,41 @@ class LocalBackend final : public Backend {
  public:
   explicit LocalBackend(store::StateStore store) : store_(std::move(store)), admin_(store_) {}
   Result<api::Json> Call(std::string_view op, const api::Json& params) override {
+    auto endpoint = api::FindEndpoint(op);
+    if (!endpoint || endpoint->method != "GET") {
+      if (auto r = LockForWrites(); !r) return Fail(r.error());
+    }
     return admin_.Call(op, params);
   }
   bool live() const override { return false; }
 
  private:
+  // SECURITY: offline writes hold the state directory's lock that shyped holds for its life, so
+  // an offline change can never race a starting daemon (which would keep the old state while the
+  // command said it succeeded). Held until the command exits.
+  Result<void> LockForWrites() {
+    if (lock_.valid()) return {};
+    std::string holder = fmt::format("shype pid={} (offline command)", ::getpid());
+    auto lock = store::TakeLock(store_.dir() / "shyped.lock", holder, std::chrono::seconds(10));
+    if (!lock && store::ReadLockHolder(store_.dir() / "shyped.lock")
+                         .starts_with(store::kDaemonHolder)) {
+      return Fail(ErrorCode::kConflict,
+                  "shyped is running on '{}' (or starting; {}): changes go through it; run the "
+                  "command again once it serves on {}",
+                  store_.dir().string(), lock.error().message,
+                  api::SocketPath(store_.dir()).string());
+    }
+    if (!lock) {
+      return Fail(lock.error().WithContext(
+          "another command is changing the state directory; run this one again when it is done"));
+    }
+    lock_ = std::move(*lock);
+    return {};
+  }
+
   store::StateStore store_;
   admin::Admin admin_;
+  UniqueFd lock_;
 };
 
 }  // namespace

@@ -4,8 +4,7 @@
 // admin service learns about the live system.
 #include "daemon.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +16,8 @@
 #include "shype/api/endpoints.h"
 #include "shype/common/log.h"
 #include "shype/policy/dump.h"
+#include "shype/store/state_check.h"
+#include "shype/store/state_lock.h"
 
 namespace shype::daemon {
 namespace asio = boost::asio;
@@ -52,17 +53,61 @@ Daemon::~Daemon() {
 }
 
 Result<void> Daemon::Start() {
-  std::error_code mk;
-  std::filesystem::create_directories(options_.state_dir, mk);
-  // SECURITY: one shyped per state directory, decided before anything is touched (recovery kills
-  // half-created domains, which must never be another live daemon's).
-  lock_fd_.Reset(
-      ::open((options_.state_dir / "shyped.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock_fd_.valid() || ::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-    return Fail(ErrorCode::kConflict,
-                "another shyped runs on '{}' (or its lock cannot be taken: {})",
-                options_.state_dir.string(), std::strerror(errno));
+  if (auto r = TakeLocks(); !r) return r;
+  if (auto r = LoadState(); !r) return r;
+  if (auto r = Recover(); !r) return r;
+  RegisterRoutes();
+  if (auto r = server_.Listen(api::SocketPath(options_.state_dir)); !r) return r;
+  log::Info("shyped serving on {}{}", api::SocketPath(options_.state_dir).string(),
+            options_.isolated_instance ? " (isolated instance)" : "");
+  return {};
+}
+
+Result<void> Daemon::TakeLocks() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir, ec);
+  options_.state_dir = std::filesystem::absolute(options_.state_dir, ec);
+  std::string holder = fmt::format("{} pid={} state_dir={}{}", store::kDaemonHolder, ::getpid(),
+                                   options_.state_dir.string(),
+                                   options_.isolated_instance ? " isolated-instance" : "");
+  if (options_.isolated_instance) {
+    log::Warn(
+        "shyped: ISOLATED INSTANCE (--isolated-instance, for tests): no host-wide lock ({}); the "
+        "Chinese Wall holds among the domains of '{}' only, not across this host",
+        store::kHostLockPath, options_.state_dir.string());
+  } else {
+    // SECURITY: one shyped per host, so one Chinese Wall counts every domain of the host (two
+    // daemons on two state directories would each admit one of two rival domains).
+    auto host = store::TakeHostLock(store::kHostLockPath, holder);
+    if (!host && host.error().code == ErrorCode::kConflict) {
+      return Fail(ErrorCode::kConflict,
+                  "another shyped runs on this host ({}); one shyped per host keeps one Chinese "
+                  "Wall over every domain: stop it first (or, for isolated tests only, start this "
+                  "one with --isolated-instance)",
+                  host.error().message);
+    }
+    if (!host) {
+      return Fail(host.error().WithContext(
+          "the host-wide shyped lock (for isolated tests only, --isolated-instance starts "
+          "without it)"));
+    }
+    host_lock_fd_ = std::move(*host);
   }
+  // SECURITY: one shyped per state directory, decided before anything is touched (recovery kills
+  // half-created domains, which must never be another live daemon's); an offline `shype` write
+  // holding the lock is waited for briefly, so the daemon never starts on half-written state.
+  auto lock = store::TakeLock(options_.state_dir / "shyped.lock", holder, std::chrono::seconds(10));
+  if (!lock) {
+    return Fail(ErrorCode::kConflict,
+                "the state directory '{}' is in use ({}): another shyped runs on it, or an "
+                "offline 'shype' command still writes to it; stop that first",
+                options_.state_dir.string(), lock.error().message);
+  }
+  lock_fd_ = std::move(*lock);
+  return {};
+}
+
+Result<void> Daemon::LoadState() {
   auto store = store::StateStore::Open(options_.state_dir);
   if (!store) return Fail(store.error());
   store_.emplace(std::move(*store));
@@ -78,18 +123,25 @@ Result<void> Daemon::Start() {
   }
   audit_sink_ = std::make_unique<AuditLogSink>(*audit_log_);
   acm_ = std::make_unique<acm::Acm>(clock_, *audit_sink_);
+  // SECURITY: an active policy whose files are missing or changed is a refusal, never DEFAULT.
+  if (auto r = store::CheckActivePolicyFiles(*store_); !r) return r;
+  auto record = store_->ActivePolicy();
+  if (!record) return Fail(record.error());
   auto active = admin::LoadActivePolicy(*store_);
-  if (!active) return Fail(active.error().WithContext("loading the active policy"));
+  if (!active && *record) {
+    return Fail(active.error().WithContext(fmt::format(
+        "the active policy '{}' version {} in '{}' cannot be loaded (shyped does not fall back to "
+        "the DEFAULT policy; restore its files from a backup)",
+        (*record)->name, (*record)->version,
+        (options_.state_dir / "policies" / (*record)->name / (*record)->version).string())));
+  }
+  if (!active) return Fail(active.error().WithContext("the built-in DEFAULT policy"));
   auto seqno = acm_->LoadPolicy(active->compiled.binary, active->compiled.map);
   if (!seqno) return Fail(seqno.error());
   log::Info("policy '{}' version {} loaded (seqno {})", active->name(),
             active->compiled.header.version, *seqno);
   active_.emplace(std::move(*active));
   admin_.emplace(*store_, this);
-  if (auto r = Recover(); !r) return r;
-  RegisterRoutes();
-  if (auto r = server_.Listen(api::SocketPath(options_.state_dir)); !r) return r;
-  log::Info("shyped serving on {}", api::SocketPath(options_.state_dir).string());
   return {};
 }
 

@@ -33,6 +33,9 @@ struct Options {
   std::filesystem::path state_dir;
   vm::Accel accel = vm::Accel::kAuto;  // the default for configs without accel =
   std::filesystem::path qemu = "qemu-system-x86_64";
+  // For isolated tests only: no host-wide lock, so the Chinese Wall holds only among this
+  // instance's domains. Logged at start and shown by `list`.
+  bool isolated_instance = false;
 };
 
 class Daemon final : public admin::LiveSystem {
@@ -89,9 +92,20 @@ class Daemon final : public admin::LiveSystem {
   void WatchDomain(Domain& domain);
   void OnQmpEvent(const std::string& name, const vm::QmpEvent& event);
   void Release(const std::string& name, const std::string& why);
+  // The host-wide lock (unless isolated) and the state directory's lock, holder named in each.
+  [[nodiscard]] Result<void> TakeLocks();
+  // Opens the store (state checks) and loads the active policy into the ACM.
+  [[nodiscard]] Result<void> LoadState();
   [[nodiscard]] Result<void> Recover();
+  // Refuses when a running domain's record names a policy the store does not know (lost state).
+  [[nodiscard]] Result<void> CheckRecordsKnown(const std::vector<DomainRecord>& records);
   [[nodiscard]] Result<void> RecoverOne(const std::filesystem::path& dir);
-  void KillByPidfile(const std::filesystem::path& pidfile, const std::string& name);
+  // Removes a run directory whose domain never ran (no record, or still "creating"), after
+  // killing any QEMU of it; audited. Errors: kIo when a QEMU of it cannot be stopped.
+  [[nodiscard]] Result<void> RemoveHalfCreated(const std::filesystem::path& dir,
+                                               const std::string& name, int recorded_pid,
+                                               std::uint64_t recorded_start,
+                                               const std::string& why);
   void AuditDenial(acm::Hook hook, const std::string& subject, const std::string& reason);
   Domain* Find(const std::string& name);
   // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
@@ -102,7 +116,8 @@ class Daemon final : public admin::LiveSystem {
 
   boost::asio::io_context& io_;
   Options options_;
-  UniqueFd lock_fd_;  // flock(STATE/shyped.lock): one shyped per state directory
+  UniqueFd host_lock_fd_;  // flock(/run/shype/shyped.lock): one shyped per host
+  UniqueFd lock_fd_;       // flock(STATE/shyped.lock): one shyped per state directory
   std::optional<store::StateStore> store_;
   acm::SystemClock clock_;
   std::unique_ptr<AuditLog> audit_log_;

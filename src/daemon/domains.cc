@@ -386,7 +386,7 @@ Result<Json> Daemon::List() const {
                     {"time", time},
                     {"label", fmt::format("ACM:{}:{}", d->record.policy, d->record.label)}});
   }
-  return Json{{"domains", list}};
+  return Json{{"domains", list}, {"isolated_instance", options_.isolated_instance}};
 }
 
 Result<Json> Daemon::Info(const std::string& name) const {

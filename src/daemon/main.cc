@@ -14,7 +14,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"shyped: the shype host daemon (reference monitor + labeled QEMU domains)"};
   std::string state_dir, accel = "auto", log_level = "info", qemu = "qemu-system-x86_64";
-  bool json_logs = false;
+  bool json_logs = false, isolated = false;
   app.add_option("--state-dir", state_dir,
                  "state directory (default: $SHYPE_STATE_DIR or /var/lib/shype)");
   app.add_option("--accel", accel, "default accelerator: auto, kvm or tcg")
@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   app.add_option("--qemu", qemu, "QEMU binary");
   app.add_option("--log-level", log_level, "debug, info, warn, error");
   app.add_flag("--json-logs", json_logs, "structured (JSON lines) logs");
+  app.add_flag("--isolated-instance", isolated,
+               "for isolated tests only: take no host-wide lock (/run/shype/shyped.lock), so the "
+               "Chinese Wall holds among this instance's domains only; shown by logs and 'list'");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // adapter: CLI11 reports usage errors by throwing
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
   options.state_dir = shype::store::ResolveStateDir(state_dir);
   options.accel = *shype::vm::ParseAccel(accel);
   options.qemu = qemu;
+  options.isolated_instance = isolated;
   shype::daemon::Daemon daemon(io, options);
   if (auto r = daemon.Start(); !r) {
     shype::log::Error("shyped: {}", r.error().message);

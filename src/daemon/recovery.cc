@@ -2,28 +2,80 @@
 //
 // Crash recovery: a restarted shyped finds the domains a previous one left running (records in
 // RUN_DIR/*/domain.json, pid + start time), rebuilds the ACM's Chinese Wall counts and sharings
-// from them, and removes whatever was half-created.
+// from them, and removes whatever was half-created (after making sure no QEMU of it runs).
+#include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <set>
+#include <thread>
 
 #include "await.h"
 #include "daemon.h"
 #include "shype/common/file.h"
 #include "shype/common/log.h"
+#include "shype/policyc/default_policy.h"
 
 namespace shype::daemon {
+namespace {
+
+std::vector<int> NumericEntries(const std::filesystem::path& dir) {
+  std::vector<int> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    int value = 0;
+    auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), value);
+    if (err == std::errc() && end == name.data() + name.size() && value > 1) out.push_back(value);
+  }
+  return out;
+}
+
+// True if `pid` is a QEMU of domain `name` run from `run_dir`: its comm is "shype-<name>" (cut to
+// 15 bytes, as QEMU's -name process= sets it) and its command line or one of its open files
+// names the run directory (two isolated instances may both run a domain of that name).
+bool IsDomainQemu(int pid, const std::string& name, const std::filesystem::path& run_dir) {
+  std::filesystem::path proc = fmt::format("/proc/{}", pid);
+  auto comm = ReadTextFileBounded(proc / "comm", 64);
+  if (!comm || comm->substr(0, comm->find('\n')) != ("shype-" + name).substr(0, 15)) return false;
+  const std::string prefix = run_dir.string() + "/";
+  if (auto cmdline = ReadTextFileBounded(proc / "cmdline", 1U << 20);
+      cmdline && cmdline->find(prefix) != std::string::npos) {
+    return true;
+  }
+  std::error_code ec;
+  for (int fd : NumericEntries(proc / "fd")) {
+    auto target = std::filesystem::read_symlink(proc / "fd" / std::to_string(fd), ec);
+    if (!ec && target.string().rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+// Gone, or a zombie (a re-parented QEMU may wait to be reaped by init).
+bool Exited(int pid) {
+  auto stat = ReadTextFileBounded(fmt::format("/proc/{}/stat", pid), 4096);
+  if (!stat) return true;
+  auto close = stat->rfind(')');
+  return close != std::string::npos && stat->compare(close, 4, ") Z ") == 0;
+}
+
+}  // namespace
 
 Result<void> Daemon::Recover() {
   std::error_code ec;
-  std::vector<std::filesystem::path> dirs;
-  for (const auto& entry : std::filesystem::directory_iterator(options_.state_dir / "run", ec)) {
-    if (entry.is_directory()) dirs.push_back(entry.path());
-  }
   // Replay admissions in creation order, as they happened.
   std::vector<std::pair<std::uint32_t, std::filesystem::path>> ordered;
-  for (const auto& dir : dirs) {
-    auto record = LoadDomainRecord(dir);
-    ordered.emplace_back(record ? record->id : 0, dir);
+  std::vector<DomainRecord> records;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.state_dir / "run", ec)) {
+    std::error_code type_ec;
+    if (!entry.is_directory(type_ec) || entry.is_symlink(type_ec)) continue;
+    auto record = LoadDomainRecord(entry.path());
+    if (record) records.push_back(*record);
+    ordered.emplace_back(record ? record->id : 0, entry.path());
   }
+  if (auto r = CheckRecordsKnown(records); !r) return r;
   std::sort(ordered.begin(), ordered.end());
   for (const auto& [id, dir] : ordered) {
     if (auto r = RecoverOne(dir); !r) return r;
@@ -31,9 +83,78 @@ Result<void> Daemon::Recover() {
   return {};
 }
 
+Result<void> Daemon::CheckRecordsKnown(const std::vector<DomainRecord>& records) {
+  auto installed = store_->Policies();
+  if (!installed) return Fail(installed.error().WithContext("recovery: listing the policies"));
+  std::set<std::string> known{active_->name(), std::string(policyc::kDefaultPolicyName)};
+  for (const auto& p : *installed) known.insert(p.name);
+  for (const auto& record : records) {
+    if (record.state != "running" || known.count(record.policy) != 0) continue;
+    // SECURITY: a running domain under a policy the store never heard of means the store lost
+    // its state (labels.db replaced); starting would stop the guest and forget its labels.
+    return Fail(ErrorCode::kIo,
+                "recovery: domain '{}' is recorded running under policy '{}', which '{}' does not "
+                "know (the active policy is '{}'): the state directory lost its security state; "
+                "restore labels.db and policies/ from a backup (shyped refuses to start rather "
+                "than stop the domain)",
+                record.name, record.policy, (options_.state_dir / "labels.db").string(),
+                active_->name());
+  }
+  return {};
+}
+
+Result<void> Daemon::RemoveHalfCreated(const std::filesystem::path& dir, const std::string& name,
+                                       int recorded_pid, std::uint64_t recorded_start,
+                                       const std::string& why) {
+  // Every QEMU of the domain: the recorded pid (if it is still that process), QEMU's pidfile,
+  // and any process that is this domain's QEMU though no file names it yet.
+  std::set<int> pids;
+  if (recorded_pid > 0 && vm::ReadProcessStartTime(recorded_pid).value_or(0) == recorded_start) {
+    pids.insert(recorded_pid);
+  }
+  for (int pid : NumericEntries("/proc")) {
+    if (IsDomainQemu(pid, name, dir)) pids.insert(pid);
+  }
+  // TODO(#12): the lead's per-domain pids cgroup (/sys/fs/cgroup/pids/shype/<name>) lists them
+  // too; its members pass the same check above.
+  for (int pid : pids) {
+    if (::kill(pid, SIGKILL) != 0 && errno != ESRCH) {
+      return Fail(ErrorCode::kIo,
+                  "recovery: cannot stop QEMU pid {} of half-created domain '{}' ({}): {}; stop it "
+                  "and remove '{}'",
+                  pid, name, why, std::strerror(errno), dir.string());
+    }
+  }
+  for (int pid : pids) {
+    for (int i = 0; i < 100 && !Exited(pid); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!Exited(pid)) {
+      return Fail(ErrorCode::kIo, "recovery: QEMU pid {} of half-created domain '{}' did not exit "
+                  "after SIGKILL; stop it and remove '{}'", pid, name, dir.string());
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    return Fail(ErrorCode::kIo, "recovery: cannot remove '{}' of half-created domain '{}': {}",
+                dir.string(), name, ec.message());
+  }
+  std::string reason = fmt::format("recovery: removed half-created domain '{}' ({}; {} QEMU "
+                                   "process(es) killed)",
+                                   name, why, pids.size());
+  log::Warn("{}", reason);
+  AuditDenial(acm::Hook::kDomainCreate, name, reason);
+  return {};
+}
+
 Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   std::error_code ec;
   auto record = LoadDomainRecord(dir);
+  if (!record && record.error().code == ErrorCode::kNotFound) {
+    // A create killed between mkdir and its first record: the guest never ran.
+    return RemoveHalfCreated(dir, dir.filename().string(), 0, 0, "no domain.json");
+  }
   if (!record) {
     // SECURITY: a record that cannot be read may describe a running QEMU; forgetting it would
     // let its Chinese Wall counts lapse. Refuse to start instead (fail closed).
@@ -42,20 +163,17 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
                 "stop it, and remove the directory",
                 dir.string(), record.error().message);
   }
+  if (record->state != "running") {
+    // Half-created: the guest never ran. Nothing of it may linger, including a QEMU whose pid
+    // was not recorded yet.
+    return RemoveHalfCreated(dir, record->name, record->pid, record->start_time,
+                             "its record says '" + record->state + "'");
+  }
   vm::ProcessIdentity identity{record->pid, record->start_time};
   auto process =
       record->pid > 0
           ? vm::QemuProcess::Adopt(io_, identity)
           : Result<std::unique_ptr<vm::QemuProcess>>(Fail(ErrorCode::kNotFound, "never started"));
-  if (record->state != "running") {
-    // Half-created: the guest never ran. Nothing of it may linger, including a QEMU whose pid
-    // was not recorded yet (QEMU's own pidfile names it).
-    if (process) (void)(*process)->Signal(SIGKILL);
-    KillByPidfile(dir / "qemu.pid", record->name);
-    log::Info("recovery: removing half-created domain {}", record->name);
-    std::filesystem::remove_all(dir, ec);
-    return {};
-  }
   if (!process && process.error().code != ErrorCode::kNotFound) {
     return Fail(ErrorCode::kIo, "recovery: cannot tell whether domain {} (pid {}) still runs: {}",
                 record->name, record->pid, process.error().message);
@@ -133,17 +251,6 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   log::Info("recovery: domain {} (id {}, label {}, pid {}) found again", name, record->id,
             record->label, record->pid);
   return {};
-}
-
-void Daemon::KillByPidfile(const std::filesystem::path& pidfile, const std::string& name) {
-  auto text = ReadTextFileBounded(pidfile, 64);
-  if (!text) return;
-  int pid = std::atoi(text->c_str());
-  if (pid <= 1) return;
-  // Only a process that is this domain's QEMU (comm "shype-<name>", cut to 15 bytes).
-  auto comm = ReadTextFileBounded(fmt::format("/proc/{}/comm", pid), 64);
-  std::string want = ("shype-" + name).substr(0, 15);
-  if (comm && comm->substr(0, comm->find('\n')) == want) ::kill(pid, SIGKILL);
 }
 
 }  // namespace shype::daemon
