@@ -27,6 +27,16 @@ start_refused() {
   if [ "$rc" != 0 ] && grep -Eq -- "$1" <<<"$OUT"; then pass "$2"; else fail "$2 (exit $rc): /$1/ not in: $OUT"; fi
 }
 
+# qemu_of NAME: pids of QEMU processes of domain NAME of this state directory: comm
+# "shype-NAME" (cut to 15 bytes) with an open file under STATE/run/NAME/ (their command lines
+# name no path: everything is passed as an fd).
+qemu_of() {
+  local p
+  for p in $(pgrep -x "$(printf 'shype-%s' "$1" | cut -c1-15)"); do
+    ls -l "/proc/$p/fd" 2>/dev/null | grep -q -- "$STATE/run/$1/" && echo "$p"
+  done
+}
+
 # ghost_process RUN_DIR: a stand-in QEMU of a domain named "ghost" (comm "shype-ghost", its
 # command line naming RUN_DIR), as a QEMU looks whose pid no file recorded yet.
 mkdir -p "$T/bin" && printf '#!/bin/bash\nread -rt 300 _ <>"$2"\n' >"$T/bin/shype-ghost"
@@ -114,7 +124,8 @@ for i in $(seq 1 10); do
   OUT="$(shype list --json)"
   if grep -q '"name": *"crash1"' <<<"$OUT"; then
     PID="$(shype info crash1 --json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
-    if grep -q '"state": *"running"' <<<"$(shype info crash1 --json)" && alive "$PID"; then
+    if grep -q '"state": *"running"' <<<"$(shype info crash1 --json)" && alive "$PID" &&
+       [ "$(qemu_of crash1)" = "$PID" ]; then
       pass "iteration $i: restart finds crash1 running (pid $PID)"
     else
       fail "iteration $i: crash1 listed but not running: $(shype info crash1 --json)"
@@ -124,7 +135,8 @@ for i in $(seq 1 10); do
     pass "iteration $i: restart works, crash1 not listed"
   fi
   [ -e "$STATE/run/crash1" ] && fail "iteration $i: run/crash1 lingers" || pass "iteration $i: no leftover run directory"
-  if pgrep -f "$STATE/run/crash1/" >/dev/null; then fail "iteration $i: an orphan QEMU of crash1 runs: $(pgrep -af "$STATE/run/crash1/")"
+  ORPHANS="$(qemu_of crash1)"
+  if [ -n "$ORPHANS" ]; then fail "iteration $i: an orphan QEMU of crash1 runs: pid $ORPHANS"
   else pass "iteration $i: no orphan QEMU"; fi
   expect_rc 0 "iteration $i: crash1 can be created again" -- shype create "$T/crash1.cfg"
   expect_rc 0 "iteration $i: destroy crash1" -- shype destroy crash1
@@ -134,6 +146,7 @@ done
 domain_config bank1 Bank "disk = [ 'file:$T/bank.img,xvda,w' ]" >/dev/null
 expect_rc 0 "create bank1" -- shype create "$T/bank1.cfg"
 BANK_PID="$(shype info bank1 --json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
+[ -n "$BANK_PID" ] && [ "$(qemu_of bank1)" = "$BANK_PID" ] && pass "qemu_of finds a domain's QEMU (so the orphan check can fail)" || fail "qemu_of bank1: '$(qemu_of bank1)', pid '$BANK_PID'"
 printf 'BANK2' | dd of="$T/bank2.img" bs=1M count=1 conv=sync status=none
 expect_rc 0 "a label written just before the crash" -- shype addlabel res_Bank res "file:$T/bank2.img"
 kill9_daemon
