@@ -11,13 +11,13 @@ namespace {
 TEST(TextTest, FindsTheFirstIllFormedByte) {
   EXPECT_FALSE(FindInvalidUtf8("bank1 caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
   EXPECT_EQ(FindInvalidUtf8("\xFF.cfg"), 0U);
-  EXPECT_EQ(FindInvalidUtf8("caf\xE9.cfg"), 3U);          // Latin-1
-  EXPECT_EQ(FindInvalidUtf8("a\xC0\xAF"), 1U);            // overlong '/'
-  EXPECT_EQ(FindInvalidUtf8("a\xE0\x80\xAF"), 1U);        // overlong '/'
-  EXPECT_EQ(FindInvalidUtf8("a\xED\xA0\x80"), 1U);        // a surrogate
-  EXPECT_EQ(FindInvalidUtf8("a\xF4\x90\x80\x80"), 1U);    // above U+10FFFF
-  EXPECT_EQ(FindInvalidUtf8("ab\xE2\x82"), 2U);           // truncated
-  EXPECT_EQ(FindInvalidUtf8("\x80"), 0U);                 // a lone continuation byte
+  EXPECT_EQ(FindInvalidUtf8("caf\xE9.cfg"), 3U);        // Latin-1
+  EXPECT_EQ(FindInvalidUtf8("a\xC0\xAF"), 1U);          // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("a\xE0\x80\xAF"), 1U);      // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("a\xED\xA0\x80"), 1U);      // a surrogate
+  EXPECT_EQ(FindInvalidUtf8("a\xF4\x90\x80\x80"), 1U);  // above U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("ab\xE2\x82"), 2U);         // truncated
+  EXPECT_EQ(FindInvalidUtf8("\x80"), 0U);               // a lone continuation byte
 }
 
 TEST(TextTest, RefusalsNameTheFieldAndShowTheBytesPrintably) {
@@ -31,7 +31,8 @@ TEST(TextTest, RefusalsNameTheFieldAndShowTheBytesPrintably) {
   EXPECT_FALSE(FindInvalidUtf8(r.error().message));
   auto nul = CheckText(std::string_view("a\0b", 3), "path parameter 'name'");
   ASSERT_FALSE(nul);
-  EXPECT_EQ(nul.error().message, "path parameter 'name' contains a NUL byte (at offset 1 of 'a\\x00b')");
+  EXPECT_EQ(nul.error().message,
+            "path parameter 'name' contains a NUL byte (at offset 1 of 'a\\x00b')");
   EXPECT_TRUE(CheckText(std::string_view("a\0b", 3), "x", /*allow_nul=*/true));
 }
 

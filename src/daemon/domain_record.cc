@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shype/api/text.h"
 #include "shype/common/file.h"
 
 namespace shype::daemon {
@@ -24,8 +25,16 @@ Result<void> SaveDomainRecord(const std::filesystem::path& dir, const DomainReco
          {"vcpus", r.vcpus},
          {"config_path", r.config_path},
          {"resources", r.resources},
-         {"created_at", r.created_at}};
-  return WriteFileAtomic(dir / "domain.json", j.dump(2) + "\n", 0600);
+         {"created_at", r.created_at},
+         {"uid", r.uid}};
+  // SECURITY: strict: a record that cannot be written exactly is an error the caller rolls back
+  // (nlohmann's dump() threw on a non-UTF-8 config path after the domain was half created).
+  auto text = api::DumpJsonStrict(j, 2);
+  if (!text) {
+    return Fail(text.error().WithContext(
+        fmt::format("cannot write the record of domain '{}'", api::EscapeBytes(r.name))));
+  }
+  return WriteFileAtomic(dir / "domain.json", *text + "\n", 0600);
 }
 
 Result<DomainRecord> LoadDomainRecord(const std::filesystem::path& dir) {
@@ -51,6 +60,7 @@ Result<DomainRecord> LoadDomainRecord(const std::filesystem::path& dir) {
     r.config_path = j.at("config_path").get<std::string>();
     r.resources = j.at("resources").get<std::vector<std::string>>();
     r.created_at = j.at("created_at").get<std::int64_t>();
+    r.uid = j.value("uid", std::uint32_t{0});
   } catch (const Json::exception& e) {  // adapter: nlohmann reports type errors by throwing
     return Fail(ErrorCode::kIo, "'{}': {}", (dir / "domain.json").string(), e.what());
   }

@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The API server: accept loop, request parsing with limits, routing, JSON replies.
+// The API server: accept loop with a connection cap and back-off, request reading with size and
+// time limits, target checks and routing, JSON replies that cannot fail to serialize.
 #include "http_server.h"
 
 #include <sys/stat.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
+#include <exception>
+#include <sstream>
 #include <string>
 
+#include "shype/api/target.h"
+#include "shype/api/text.h"
 #include "shype/common/log.h"
 
 namespace shype::daemon {
@@ -23,41 +27,8 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-
-constexpr std::size_t kMaxBodyBytes = 16U << 20;
-
-std::vector<std::string> SplitPath(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < path.size()) {
-    if (path[pos] == '/') {
-      ++pos;
-      continue;
-    }
-    std::size_t end = path.find('/', pos);
-    if (end == std::string_view::npos) end = path.size();
-    out.emplace_back(path.substr(pos, end - pos));
-    pos = end;
-  }
-  return out;
-}
-
-std::string PercentDecode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else if (text[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
+using Stream = beast::basic_stream<asio::local::stream_protocol>;
+using HttpRequest = http::request<http::string_body>;
 
 http::response<http::string_body> JsonResponse(unsigned status, const api::Json& body,
                                                unsigned version, bool keep_alive) {
@@ -65,60 +36,70 @@ http::response<http::string_body> JsonResponse(unsigned status, const api::Json&
   res.set(http::field::content_type, "application/json");
   res.set(http::field::server, "shyped");
   res.keep_alive(keep_alive);
-  res.body() = body.dump() + "\n";
+  res.body() = api::DumpJson(body) + "\n";  // never throws (api/text.h)
   res.prepare_payload();
   return res;
 }
 
-}  // namespace
-
-std::map<std::string, std::string> ParseQuery(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    std::size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    std::size_t eq = pair.find('=');
-    if (!pair.empty()) {
-      out[PercentDecode(pair.substr(0, eq))] =
-          eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
+// The reply to a request that could not be read, or nothing (the client left or timed out).
+std::optional<http::response<http::string_body>> ReadFailureReply(
+    const boost::system::error_code& ec, const ServerLimits& limits) {
+  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == beast::error::timeout ||
+      ec == asio::error::operation_aborted) {
+    return std::nullopt;
   }
-  return out;
+  unsigned status = 400;
+  std::string message = "malformed HTTP request: " + ec.message();
+  if (ec == http::error::body_limit) {
+    status = 413;
+    message = fmt::format("the request body is larger than {} bytes", limits.max_body_bytes);
+  } else if (ec == http::error::header_limit) {
+    status = 431;
+    message = fmt::format("the request header is larger than {} bytes", limits.max_header_bytes);
+  }
+  return JsonResponse(status, api::ErrorToJson({ErrorCode::kInvalidArgument, message}), 11, false);
 }
 
+}  // namespace
+
+struct HttpServer::Connection {
+  explicit Connection(Socket socket) : stream(std::move(socket)) {}
+  Stream stream;
+  beast::flat_buffer buffer;
+};
+
 void HttpServer::Route(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back(Entry{std::move(method), SplitPath(pattern), std::move(handler), nullptr});
+  routes_.push_back(Entry{std::move(method), api::SplitPath(pattern), std::move(handler), nullptr});
 }
 
 void HttpServer::StreamRoute(std::string method, std::string pattern, StreamHandler handler) {
-  routes_.push_back(Entry{std::move(method), SplitPath(pattern), nullptr, std::move(handler)});
+  routes_.push_back(Entry{std::move(method), api::SplitPath(pattern), nullptr, std::move(handler)});
 }
 
-const HttpServer::Entry* HttpServer::Match(const std::string& method, const std::string& path,
-                                           std::map<std::string, std::string>& params,
-                                           bool& path_known) const {
-  std::vector<std::string> segments = SplitPath(path);
+HttpServer::Routed HttpServer::Resolve(Request& request) const {
+  std::vector<std::string> segments = api::SplitPath(request.path);
+  bool path_known = false;
   for (const Entry& entry : routes_) {
-    if (entry.segments.size() != segments.size()) continue;
-    std::map<std::string, std::string> found;
-    bool ok = true;
-    for (std::size_t i = 0; ok && i < segments.size(); ++i) {
-      const std::string& want = entry.segments[i];
-      if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-        found[want.substr(1, want.size() - 2)] = PercentDecode(segments[i]);
-      } else {
-        ok = want == segments[i];
-      }
-    }
-    if (!ok) continue;
+    auto found = api::MatchPath(entry.segments, segments);
+    if (!found) return Routed{nullptr, 400, found.error()};
+    if (!*found) continue;
     path_known = true;
-    if (entry.method != method) continue;
-    for (auto& [key, value] : found) params[key] = value;  // the path wins over the query
-    return &entry;
+    if (entry.method != request.method) continue;
+    for (auto& [key, value] : **found) request.params[key] = value;  // the path wins
+    return Routed{&entry, 200, {}};
   }
-  return nullptr;
+  // The path is printable ASCII here (CheckTargetBytes), so it may be quoted as it is.
+  if (path_known) {
+    return Routed{nullptr,
+                  405,
+                  {ErrorCode::kInvalidArgument,
+                   fmt::format("{} {}: method not allowed", request.method, request.path)}};
+  }
+  return Routed{
+      nullptr,
+      404,
+      {ErrorCode::kNotFound, fmt::format("{} {}: no such endpoint", request.method, request.path)}};
 }
 
 Result<void> HttpServer::Listen(const std::filesystem::path& socket_path) {
@@ -146,7 +127,9 @@ Result<void> HttpServer::Listen(const std::filesystem::path& socket_path) {
     return Fail(ErrorCode::kIo, "cannot listen on '{}': {}", socket_path.string(), ec.message());
   }
   ::chmod(socket_path.c_str(), 0600);
-  asio::co_spawn(io_, AcceptLoop(), asio::detached);
+  asio::co_spawn(io_, AcceptLoop(), [](std::exception_ptr e) {
+    if (e) log::Error("api: the accept loop ended with an exception; the API no longer serves");
+  });
   return {};
 }
 
@@ -163,87 +146,176 @@ asio::awaitable<void> HttpServer::AcceptLoop() {
     Socket socket = co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
-      log::Warn("api: accept failed: {}", ec.message());
+      co_await BackOffAfterAcceptError(ec);
       continue;
     }
-    asio::co_spawn(io_, Serve(std::move(socket)), asio::detached);
+    // SECURITY: a cap on connections keeps clients from taking every file descriptor shyped
+    // needs to run domains (the API is root's, but a runaway script is not an attacker we trust).
+    if (connections_ >= limits_.max_connections) {
+      RefuseBusy(socket);
+      continue;
+    }
+    ++connections_;
+    asio::co_spawn(io_, Serve(std::move(socket)), [this](std::exception_ptr e) {
+      --connections_;
+      if (e) log::Error("api: a connection ended with an unexpected exception");
+    });
   }
 }
 
-asio::awaitable<void> HttpServer::Serve(Socket socket) {
-  beast::flat_buffer buffer;
-  for (;;) {
-    boost::system::error_code ec;
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(kMaxBodyBytes);
-    parser.header_limit(64 * 1024);
-    co_await http::async_read(socket, buffer, parser,
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (ec != http::error::end_of_stream && ec != asio::error::eof &&
-          ec != asio::error::connection_reset) {
-        auto res = JsonResponse(400,
-                                api::ErrorToJson({ErrorCode::kInvalidArgument,
-                                                  "malformed HTTP request: " + ec.message()}),
-                                11, false);
-        co_await http::async_write(socket, res, asio::redirect_error(asio::use_awaitable, ec));
-      }
-      co_return;
-    }
-    auto& req = parser.get();
-    std::string target(req.target());
-    std::size_t q = target.find('?');
-    Request request;
-    request.method = std::string(req.method_string());
-    request.path = target.substr(0, q);
-    if (q != std::string::npos) request.params = ParseQuery(std::string_view(target).substr(q + 1));
-    bool path_known = false;
-    const Entry* entry = Match(request.method, request.path, request.params, path_known);
-    unsigned status = 200;
-    api::Json reply;
-    if (entry == nullptr) {
-      status = path_known ? 405 : 404;
-      reply =
-          api::ErrorToJson({path_known ? ErrorCode::kInvalidArgument : ErrorCode::kNotFound,
-                            fmt::format("{} {}: {}", request.method, request.path,
-                                        path_known ? "method not allowed" : "no such endpoint")});
-    } else if (auto body = api::ParseJsonBody(req.body()); !body) {
-      status = 400;
-      reply = api::ErrorToJson(body.error());
-    } else if (entry->stream) {
-      request.body = std::move(*body);
-      http::response<http::empty_body> head{http::status::ok, req.version()};
-      head.set(http::field::content_type, "application/x-ndjson");
-      head.chunked(true);
-      http::response_serializer<http::empty_body> sr{head};
-      co_await http::async_write_header(socket, sr, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
-      LineWriter write_line = [&socket](const std::string& text) -> asio::awaitable<bool> {
-        boost::system::error_code wec;
-        std::string line = text + "\n";
-        co_await asio::async_write(socket, http::make_chunk(asio::buffer(line)),
-                                   asio::redirect_error(asio::use_awaitable, wec));
-        co_return !wec;
-      };
-      co_await entry->stream(request, write_line);
-      co_await asio::async_write(socket, http::make_chunk_last(),
-                                 asio::redirect_error(asio::use_awaitable, ec));
-      co_return;
-    } else {
-      request.body = std::move(*body);
-      Result<api::Json> result = co_await entry->handler(request);
-      if (result) {
-        reply = std::move(*result);
-      } else {
-        status = api::HttpStatusFor(result.error().code);
-        reply = api::ErrorToJson(result.error());
-      }
-    }
-    bool keep_alive = req.keep_alive();
-    auto res = JsonResponse(status, reply, req.version(), keep_alive);
-    co_await http::async_write(socket, res, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !keep_alive) co_return;
+asio::awaitable<void> HttpServer::BackOffAfterAcceptError(const boost::system::error_code& ec) {
+  // SECURITY: accept() keeps failing at once while file descriptors are exhausted (EMFILE,
+  // ENFILE) and the connection waits in the backlog: retrying at once spun a core and wrote
+  // millions of log lines. Wait, and log the failure at most once per interval.
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_accept_log_ >= limits_.accept_log_interval) {
+    log::Warn("api: accept failed: {} ({} more failures not logged); retrying every {} ms",
+              ec.message(), accept_failures_unlogged_, limits_.accept_backoff.count());
+    last_accept_log_ = now;
+    accept_failures_unlogged_ = 0;
+  } else {
+    ++accept_failures_unlogged_;
   }
+  asio::steady_timer timer(io_, limits_.accept_backoff);
+  boost::system::error_code wait_ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+}
+
+void HttpServer::RefuseBusy(Socket& socket) const {
+  auto res = JsonResponse(503,
+                          api::ErrorToJson({ErrorCode::kUnavailable,
+                                            fmt::format("shyped is busy: {} API connections are "
+                                                        "open (the limit); try again later",
+                                                        limits_.max_connections)}),
+                          11, false);
+  std::ostringstream out;
+  out << res;
+  std::string text = out.str();
+  // A fresh socket's send buffer is empty: one non-blocking write never waits.
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  if (!ec) socket.write_some(asio::buffer(text), ec);
+  socket.close(ec);
+}
+
+asio::awaitable<void> HttpServer::Serve(Socket socket) {
+  Connection c(std::move(socket));
+  while (co_await ServeOne(c)) {
+  }
+  boost::system::error_code ec;
+  c.stream.socket().shutdown(Socket::shutdown_both, ec);
+}
+
+// Reads, routes and answers one request; false when the connection is done.
+asio::awaitable<bool> HttpServer::ServeOne(Connection& c) {
+  boost::system::error_code ec;
+  http::request_parser<http::string_body> parser;
+  parser.body_limit(limits_.max_body_bytes);
+  parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+  // SECURITY: a client that sends nothing, or a request byte by byte, is dropped after the
+  // request timeout instead of holding a connection (and a file descriptor) forever.
+  c.stream.expires_after(limits_.request_timeout);
+  co_await http::async_read(c.stream, c.buffer, parser,
+                            asio::redirect_error(asio::use_awaitable, ec));
+  c.stream.expires_never();
+  if (ec) {
+    if (auto reply = ReadFailureReply(ec, limits_)) {
+      c.stream.expires_after(limits_.write_timeout);
+      co_await http::async_write(c.stream, *reply, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return false;
+  }
+  HttpRequest& req = parser.get();
+  Request request;
+  request.method = std::string(req.method_string());
+  unsigned status = 200;
+  api::Json reply;
+  Routed routed;
+  std::string target(req.target());
+  if (auto bytes = api::CheckTargetBytes(target); !bytes) {
+    routed = Routed{nullptr, 400, bytes.error()};
+  } else {
+    std::size_t q = target.find('?');
+    request.path = target.substr(0, q);
+    auto query = api::ParseQuery(q == std::string::npos ? "" : target.substr(q + 1));
+    if (query) request.params = std::move(*query);
+    routed = query ? Resolve(request) : Routed{nullptr, 400, query.error()};
+  }
+  if (routed.entry == nullptr) {
+    status = routed.status;
+    reply = api::ErrorToJson(routed.error);
+  } else if (auto body = api::ParseJsonBody(req.body()); !body) {
+    status = 400;
+    reply = api::ErrorToJson(body.error());
+  } else if (routed.entry->stream) {
+    request.body = std::move(*body);
+    co_await ServeStream(c, *routed.entry, request, req.version());
+    co_return false;
+  } else {
+    request.body = std::move(*body);
+    Result<api::Json> result = co_await CallHandler(*routed.entry, request);
+    status = result ? 200 : api::HttpStatusFor(result.error().code);
+    reply = result ? std::move(*result) : api::ErrorToJson(result.error());
+  }
+  bool keep_alive = req.keep_alive();
+  auto res = JsonResponse(status, reply, req.version(), keep_alive);
+  c.stream.expires_after(limits_.write_timeout);
+  co_await http::async_write(c.stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec && keep_alive;
+}
+
+asio::awaitable<Result<api::Json>> HttpServer::CallHandler(const Entry& entry,
+                                                           const Request& request) const {
+  std::string what;
+  // Adapter: a handler that throws (a library it calls, a bug) must still get its client a reply
+  // and must not take the connection, or shyped, down with it.
+  try {
+    co_return co_await entry.handler(request);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  log::Error("api: {} {}: the handler failed: {}", request.method, request.path,
+             api::EscapeBytes(what));
+  co_return Fail(ErrorCode::kInternal, "{} {}: internal error in shyped: {}", request.method,
+                 request.path, api::EscapeBytes(what));
+}
+
+asio::awaitable<void> HttpServer::ServeStream(Connection& c, const Entry& entry,
+                                              const Request& request, unsigned version) {
+  boost::system::error_code ec;
+  http::response<http::empty_body> head{http::status::ok, version};
+  head.set(http::field::content_type, "application/x-ndjson");
+  head.chunked(true);
+  http::response_serializer<http::empty_body> sr{head};
+  c.stream.expires_after(limits_.write_timeout);
+  co_await http::async_write_header(c.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+  c.stream.expires_never();  // a stream may stay quiet for as long as it likes
+  if (ec) co_return;
+  auto timeout = limits_.write_timeout;
+  LineWriter write_line = [&c, timeout](const std::string& text) -> asio::awaitable<bool> {
+    boost::system::error_code wec;
+    std::string line = text + "\n";
+    c.stream.expires_after(timeout);  // ... but a client that stops reading is dropped
+    co_await asio::async_write(c.stream, http::make_chunk(asio::buffer(line)),
+                               asio::redirect_error(asio::use_awaitable, wec));
+    c.stream.expires_never();
+    co_return !wec;
+  };
+  try {
+    co_await entry.stream(request, write_line);
+  } catch (const std::exception& e) {
+    log::Error("api: {} {}: the stream failed: {}", request.method, request.path,
+               api::EscapeBytes(e.what()));
+    co_return;  // no last chunk: the client sees a truncated stream, not a clean end
+  } catch (...) {
+    log::Error("api: {} {}: the stream failed", request.method, request.path);
+    co_return;
+  }
+  c.stream.expires_after(limits_.write_timeout);
+  co_await asio::async_write(c.stream, http::make_chunk_last(),
+                             asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace shype::daemon

@@ -3,13 +3,17 @@
 // HttpServer serves shyped's API: HTTP/1.1 over a Unix socket (mode 0600), one coroutine per
 // connection on the daemon's io_context, requests routed by method + path pattern to handlers
 // that return JSON or an Error (mapped to a status by api/wire.h). Streaming routes (audit
-// --follow) get the socket to write chunked lines themselves.
+// --follow) get a line writer to send chunked lines themselves. Every request is bounded
+// (ServerLimits): its size, the time to receive it, the number of connections; bytes that are not
+// UTF-8 are refused at this edge and a handler's exception becomes a 500 reply.
 // Runs on the io_context thread only.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -29,6 +33,23 @@ struct Request {
   api::Json body;                             // {} when there is none
 };
 
+// The API's resource limits (docs/api.md "Limits"); shyped's --api-* options set them.
+struct ServerLimits {
+  // A connection must deliver a whole request within this time of opening or of its previous
+  // reply (an idle keep-alive connection, a client sending nothing or a header byte by byte).
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
+  // Writing a reply, or one line of a stream, to a client that does not read.
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+  // Connections open at once (streams included); more are answered 503 and closed at once.
+  std::size_t max_connections = 64;
+  std::size_t max_header_bytes = 64U << 10;
+  std::size_t max_body_bytes = 16U << 20;
+  // After a failed accept() (e.g. EMFILE: out of file descriptors), wait this long before the
+  // next one; the failure is logged at most once per accept_log_interval.
+  std::chrono::milliseconds accept_backoff{100};
+  std::chrono::milliseconds accept_log_interval{std::chrono::seconds(10)};
+};
+
 using Socket = boost::asio::local::stream_protocol::socket;
 using Handler = std::function<boost::asio::awaitable<Result<api::Json>>(const Request&)>;
 // A streaming handler writes a chunked body itself; `write_line` returns false once the client
@@ -40,18 +61,23 @@ using StreamHandler =
 
 class HttpServer {
  public:
-  explicit HttpServer(boost::asio::io_context& io) : io_(io) {}
+  explicit HttpServer(boost::asio::io_context& io, ServerLimits limits = {})
+      : io_(io), limits_(limits) {}
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Registers `handler` for `method` and a pattern like "/v1/domains/{name}/pause".
   void Route(std::string method, std::string pattern, Handler handler);
   void StreamRoute(std::string method, std::string pattern, StreamHandler handler);
+  // Replaces the limits; call before Listen().
+  void SetLimits(const ServerLimits& limits) { limits_ = limits; }
 
   // Binds the socket (replacing a stale one), chmods it 0600 and starts accepting.
   // Errors: kIo, kConflict (another daemon answers on the socket).
   [[nodiscard]] Result<void> Listen(const std::filesystem::path& socket_path);
   void Stop();
+
+  std::size_t connections() const { return connections_; }
 
  private:
   struct Entry {
@@ -60,17 +86,31 @@ class HttpServer {
     Handler handler;
     StreamHandler stream;
   };
+  struct Connection;  // http_server.cc
+  struct Routed {
+    const Entry* entry = nullptr;  // null: `status` + `error` are the reply
+    unsigned status = 200;
+    Error error;
+  };
+
   boost::asio::awaitable<void> AcceptLoop();
+  boost::asio::awaitable<void> BackOffAfterAcceptError(const boost::system::error_code& ec);
+  void RefuseBusy(Socket& socket) const;
   boost::asio::awaitable<void> Serve(Socket socket);
-  const Entry* Match(const std::string& method, const std::string& path,
-                     std::map<std::string, std::string>& params, bool& path_known) const;
+  boost::asio::awaitable<bool> ServeOne(Connection& c);
+  boost::asio::awaitable<void> ServeStream(Connection& c, const Entry& entry,
+                                           const Request& request, unsigned version);
+  boost::asio::awaitable<Result<api::Json>> CallHandler(const Entry& entry,
+                                                        const Request& request) const;
+  Routed Resolve(Request& request) const;
 
   boost::asio::io_context& io_;
+  ServerLimits limits_;
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> acceptor_;
   std::vector<Entry> routes_;
+  std::size_t connections_ = 0;
+  std::chrono::steady_clock::time_point last_accept_log_{};
+  std::uint64_t accept_failures_unlogged_ = 0;
 };
-
-// Splits "a=1&b=x%20y" into decoded pairs.
-std::map<std::string, std::string> ParseQuery(std::string_view query);
 
 }  // namespace shype::daemon
