@@ -32,6 +32,10 @@ struct Context {
 // Exit code for an error: 1 when the policy denied or a thing was not found, else 2.
 int ExitCodeFor(ErrorCode code);
 
+// Checks that a file the CLI sends to shyped has a UTF-8 name and UTF-8 contents (the API
+// carries both as JSON text). Errors: kInvalidArgument naming the file and the bad byte.
+[[nodiscard]] Result<void> CheckFileIsText(const std::string& path, const std::string& text);
+
 void RegisterPolicyCommands(CLI::App& app, Context& ctx);    // shype policy validate|compile|...
 void RegisterSecurityCommands(CLI::App& app, Context& ctx);  // setpolicy, labels, addlabel, ...
 void RegisterDomainCommands(CLI::App& app, Context& ctx);    // create, list, destroy, ...

@@ -10,6 +10,7 @@
 #include "console.h"
 #include "format.h"
 #include "shype/api/client.h"
+#include "shype/api/text.h"
 #include "shype/common/file.h"
 
 namespace shype::cli {
@@ -46,6 +47,23 @@ void RegisterNamedAction(CLI::App& app, Context& ctx, const std::string& name,
   });
 }
 
+// The console log travels base64-encoded (a guest may print any byte); print its exact bytes.
+void PrintConsoleLog(Context& ctx, const std::string& domain) {
+  auto backend = LiveBackend(ctx);
+  if (!backend) return ctx.PrintError(backend.error());
+  auto result = (*backend)->Call("domain.console-log", {{"name", domain}});
+  if (!result) return ctx.PrintError(result.error());
+  auto encoded = result->find("log_base64");
+  if (encoded == result->end() || !encoded->is_string()) {
+    return ctx.PrintError({ErrorCode::kInternal, "shyped's console log reply has no 'log_base64'"});
+  }
+  auto bytes = api::DecodeBase64(encoded->get<std::string>());
+  if (!bytes) {
+    return ctx.PrintError(bytes.error().WithContext("the console log of '" + domain + "'"));
+  }
+  ctx.Print(*result, *bytes);
+}
+
 void RegisterConsole(CLI::App& app, Context& ctx) {
   auto* console = app.add_subcommand("console", "attach to a domain's serial console");
   auto domain = std::make_shared<std::string>();
@@ -53,10 +71,7 @@ void RegisterConsole(CLI::App& app, Context& ctx) {
   console->add_option("domain", *domain, "domain name")->required();
   console->add_flag("--log", *log_only, "print the captured console output and exit");
   console->callback([&ctx, domain, log_only] {
-    if (*log_only) {
-      return RunLive(ctx, "domain.console-log", {{"name", *domain}},
-                     [](const api::Json& r) { return r.value("log", std::string()); });
-    }
+    if (*log_only) return PrintConsoleLog(ctx, *domain);
     auto backend = LiveBackend(ctx);
     if (!backend) return ctx.PrintError(backend.error());
     auto info = (*backend)->Call("domain.info", {{"name", *domain}});
@@ -104,6 +119,7 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
     auto text = ReadTextFileBounded(*config, 1U << 20);
     if (!text) return ctx.PrintError(text.error());
     std::string path = std::filesystem::absolute(*config).string();
+    if (auto r = CheckFileIsText(path, *text); !r) return ctx.PrintError(r.error());
     RunLive(ctx, "domain.create", {{"config", *text}, {"path", path}}, [](const api::Json& r) {
       return fmt::format("Started domain {} (id {}, label {})\n", r.value("name", ""),
                          r.value("id", 0), r.value("label", ""));

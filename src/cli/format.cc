@@ -9,13 +9,15 @@
 #include <cctype>
 #include <vector>
 
+#include "shype/api/text.h"
+
 namespace shype::cli {
 namespace {
 
 std::string Str(const Json& j, const char* key, std::string fallback = "") {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
-  return it->is_string() ? it->get<std::string>() : it->dump();
+  return it->is_string() ? it->get<std::string>() : api::DumpJson(*it);
 }
 
 std::string Lower(std::string s) {
@@ -41,7 +43,9 @@ std::string FormatGetPolicy(const Json& p) {
 
 std::string FormatLabels(const Json& labels) {
   std::string out;
-  for (const auto& l : labels.value("labels", Json::array())) out += l.get<std::string>() + "\n";
+  for (const auto& l : labels.value("labels", Json::array())) {
+    out += (l.is_string() ? l.get<std::string>() : api::DumpJson(l)) + "\n";
+  }
   return out;
 }
 
@@ -123,7 +127,7 @@ std::string FormatDomainInfo(const Json& info) {
   std::string out;
   for (auto& [key, value] : info.items()) {
     out += fmt::format("{:<14} {}\n", key + ":",
-                       value.is_string() ? value.get<std::string>() : value.dump());
+                       value.is_string() ? value.get<std::string>() : api::DumpJson(value));
   }
   return out;
 }

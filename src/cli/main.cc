@@ -7,7 +7,9 @@
 #include <iostream>
 
 #include "commands.h"
+#include "shype/api/text.h"
 #include "shype/store/state_store.h"
+#include "text_checked_backend.h"
 
 namespace shype::cli {
 
@@ -17,14 +19,14 @@ Result<Backend*> Context::backend() {
   if (!backend_) {
     auto opened = OpenBackend(state_dir());
     if (!opened) return Fail(opened.error());
-    backend_ = std::move(*opened);
+    backend_ = WithTextChecks(std::move(*opened));
   }
   return backend_.get();
 }
 
 void Context::Print(const api::Json& result, const std::string& text) const {
   if (json) {
-    std::cout << result.dump(2) << "\n";
+    std::cout << api::DumpJson(result, 2) << "\n";
   } else {
     std::cout << text;
   }
@@ -34,13 +36,18 @@ void Context::Print(const api::Json& result, const std::string& text) const {
 void Context::PrintError(const Error& error) {
   exit_code = ExitCodeFor(error.code);
   if (json) {
-    std::cout << api::ErrorToJson(error).dump(2) << "\n";
+    std::cout << api::DumpJson(api::ErrorToJson(error), 2) << "\n";
   } else if (error.message.find('\n') == std::string::npos) {
     std::cout << "Error: '" << error.message << "'\n";
   } else {
     std::cout << "Error: " << error.message << "\n";
   }
   std::cout.flush();
+}
+
+Result<void> CheckFileIsText(const std::string& path, const std::string& text) {
+  if (auto r = api::CheckText(path, "the file name"); !r) return r;
+  return api::CheckText(text, fmt::format("the contents of '{}'", path));
 }
 
 int ExitCodeFor(ErrorCode code) {

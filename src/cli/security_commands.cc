@@ -45,6 +45,7 @@ void RegisterPolicyLifecycle(CLI::App& app, Context& ctx) {
   set->callback([&ctx, file, check_only] {
     auto xml = ReadText(*file, kMaxPolicyXmlBytes);
     if (!xml) return ctx.PrintError(xml.error());
+    if (auto r = CheckFileIsText(*file, *xml); !r) return ctx.PrintError(r.error());
     Run(ctx, "policy.set", {{"xml", *xml}, {"source", *file}, {"check_only", *check_only}},
         [](const api::Json& r) {
           std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
@@ -138,6 +139,7 @@ void RegisterDryRun(CLI::App& app, Context& ctx) {
     auto text = ReadText(*config, kMaxConfigBytes);
     if (!text) return ctx.PrintError(text.error());
     std::string path = std::filesystem::absolute(*config).string();
+    if (auto r = CheckFileIsText(path, *text); !r) return ctx.PrintError(r.error());
     Run(ctx, "dry-run", {{"config", *text}, {"path", path}}, [&ctx](const api::Json& r) {
       if (!r.value("passed", false)) ctx.exit_code = 1;
       return FormatDryRun(r);

@@ -14,6 +14,7 @@
 
 #include "await.h"
 #include "daemon.h"
+#include "shype/api/text.h"
 #include "shype/common/file.h"
 #include "shype/common/log.h"
 #include "shype/config/domain_config.h"
@@ -413,7 +414,8 @@ Result<Json> Daemon::ConsoleLog(const std::string& name) const {
   if (it == domains_.end()) return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
   auto log = ReadTextFileBounded(it->second->run_dir / "console.log", 8U << 20);
   if (!log && log.error().code != ErrorCode::kNotFound) return Fail(log.error());
-  return Json{{"name", name}, {"log", log.value_or("")}};
+  // A guest may print any byte: the log travels base64-encoded, exactly (docs/api.md).
+  return Json{{"name", name}, {"log_base64", api::EncodeBase64(log.value_or(""))}};
 }
 
 }  // namespace shype::daemon
