@@ -151,6 +151,7 @@ void Daemon::Stop() {
 }
 
 void Daemon::RegisterRoutes() {
+  server_.SetLimits(options_.api_limits);
   for (const api::Endpoint& e : api::Endpoints()) {
     std::string op(e.op);
     if (op == "audit") continue;

@@ -33,6 +33,7 @@ struct Options {
   std::filesystem::path state_dir;
   vm::Accel accel = vm::Accel::kAuto;  // the default for configs without accel =
   std::filesystem::path qemu = "qemu-system-x86_64";
+  ServerLimits api_limits;  // the API's timeouts, connection cap and request size (--api-*)
   // For isolated tests only: no host-wide lock, so the Chinese Wall holds only among this
   // instance's domains. Logged at start and shown by `list`.
   bool isolated_instance = false;

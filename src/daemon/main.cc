@@ -7,6 +7,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "api_options.h"
 #include "daemon.h"
 #include "shype/common/log.h"
 #include "shype/store/state_store.h"
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
   app.add_flag("--isolated-instance", isolated,
                "for isolated tests only: take no host-wide lock (/run/shype/shyped.lock), so the "
                "Chinese Wall holds among this instance's domains only; shown by logs and 'list'");
+  shype::daemon::ApiOptions api_options;  // --api-*: the API server's limits
+  api_options.Add(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // adapter: CLI11 reports usage errors by throwing
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
   options.state_dir = shype::store::ResolveStateDir(state_dir);
   options.accel = *shype::vm::ParseAccel(accel);
   options.qemu = qemu;
+  options.api_limits = api_options.Limits();
   options.isolated_instance = isolated;
   shype::daemon::Daemon daemon(io, options);
   if (auto r = daemon.Start(); !r) {
