@@ -49,6 +49,9 @@ Result<std::optional<std::uint64_t>> RegularFileSize(const std::filesystem::path
 // The first `n` bytes of a file (fewer if it is shorter).
 Result<std::vector<std::uint8_t>> ReadPrefix(const std::filesystem::path& path, std::size_t n) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) {
+    return Fail(ErrorCode::kNotFound, "'{}' disappeared", path.string());
+  }
   if (fd < 0) {
     return Fail(ErrorCode::kIo, "cannot open '{}': {}", path.string(), std::strerror(errno));
   }
@@ -91,6 +94,7 @@ std::string Listed(const std::vector<std::string>& items) {
 // A -shm without its -wal: the WAL index tells whether committed frames were lost with the WAL.
 Result<void> CheckOrphanShm(const std::filesystem::path& shm, const std::filesystem::path& wal) {
   auto bytes = ReadPrefix(shm, kShmHeaderBytes);
+  if (!bytes && bytes.error().code == ErrorCode::kNotFound) return {};  // a closer removed it
   if (!bytes) return Fail(bytes.error());
   if (bytes->size() < kShmHeaderBytes || Native32(bytes->data()) != kWalVersion) {
     return Fail(ErrorCode::kIo,
@@ -228,6 +232,7 @@ Result<void> CheckStateFiles(const std::filesystem::path& dir, const StateDirFac
   // SECURITY: SQLite ignores a WAL with a bad header, silently dropping committed transactions.
   if (wal_has_data) {
     auto header = ReadPrefix(wal, 32);
+    if (!header && header.error().code == ErrorCode::kNotFound) return {};  // checkpointed, closed
     if (!header) return Fail(header.error());
     return CheckWalHeader(*header, wal);
   }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <system_error>
+#include <thread>
 
 #include "shype/common/file.h"
 #include "shype/store/state_check.h"
@@ -58,9 +59,18 @@ std::filesystem::path ResolveStateDir(const std::string& flag_value) {
 Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
   // SECURITY: look before anything is created: a missing, empty or corrupt labels.db (or -wal)
   // while state existed is refused, never replaced by a fresh database (state_check.h).
-  auto facts = ScanStateDir(dir);
-  if (!facts) return Fail(facts.error());
-  if (auto r = CheckStateFiles(dir, *facts); !r) return Fail(r.error());
+  // Another process closing the database removes its -wal and -shm one after the other; a state
+  // seen in between is looked at again before it counts as damage.
+  Result<StateDirFacts> facts;
+  Result<void> checked;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    facts = ScanStateDir(dir);
+    if (!facts) return Fail(facts.error());
+    checked = CheckStateFiles(dir, *facts);
+    if (checked) break;
+  }
+  if (!checked) return Fail(checked.error());
   std::error_code ec;
   std::filesystem::create_directories(dir / "policies", ec);
   if (ec)
