@@ -4,7 +4,10 @@
 #include "shype/vm/qemu_process.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,13 +35,84 @@ int PidfdSendSignal(int pidfd, int signal) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0U));
 }
 
+// The step of the child's set-up that failed, reported with errno through the error pipe.
+enum class ChildStep : int { kFds = 1, kCgroup, kMountNs, kHide, kLandlock, kIds, kExec };
+
+const char* ChildStepName(ChildStep step) {
+  switch (step) {
+    case ChildStep::kFds:
+      return "fd set-up";
+    case ChildStep::kCgroup:
+      return "joining the domain's cgroup";
+    case ChildStep::kMountNs:
+      return "creating a private mount namespace";
+    case ChildStep::kHide:
+      return "hiding host directories";
+    case ChildStep::kLandlock:
+      return "enforcing the Landlock ruleset";
+    case ChildStep::kIds:
+      return "dropping to the domain's uid/gid";
+    case ChildStep::kExec:
+      return "execve";
+  }
+  return "set-up";
+}
+
 // Everything the child needs, prepared before fork: after fork only async-signal-safe calls.
 struct ChildPlan {
   std::string binary;
   std::vector<char*> argv;
   std::vector<int> sources;  // parent fds; sources[i] becomes fd i in the child
-  int error_pipe = -1;       // CLOEXEC write end: receives errno if execve fails
+  int error_pipe = -1;       // CLOEXEC write end: receives {step, errno} if set-up or exec fails
+  const QemuJail* jail = nullptr;
+  std::vector<const char*> hidden;  // jail->hidden_dirs as C strings
 };
+
+[[noreturn]] void ChildFail(int error_pipe, ChildStep step) {
+  const int report[2] = {static_cast<int>(step), errno};
+  [[maybe_unused]] auto n = ::write(error_pipe, report, sizeof report);
+  ::_exit(126);
+}
+
+// Writes the child's pid in decimal to `fd` (async-signal-safe: no allocation, no stdio).
+bool WritePid(int fd) {
+  char digits[16];
+  int len = 0;
+  for (auto pid = static_cast<unsigned>(::getpid()); pid != 0 || len == 0; pid /= 10) {
+    digits[len++] = static_cast<char>('0' + pid % 10);
+  }
+  char text[16];
+  for (int i = 0; i < len; ++i) text[i] = digits[len - 1 - i];
+  return ::write(fd, text, static_cast<std::size_t>(len)) == len;
+}
+
+// SECURITY: the jail, in the only order that works: cgroups and mounts need root, Landlock
+// forbids mounting once enforced, and the uid drop (which clears every capability) comes last.
+void EnterJail(const ChildPlan& plan) {
+  const QemuJail& jail = *plan.jail;
+  for (const UniqueFd& procs : jail.cgroup_procs) {
+    if (!WritePid(procs.get())) ChildFail(plan.error_pipe, ChildStep::kCgroup);
+  }
+  if (::unshare(CLONE_NEWNS) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    ChildFail(plan.error_pipe, ChildStep::kMountNs);
+  }
+  for (const char* dir : plan.hidden) {
+    if (::mount("shype-hidden", dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "size=4k,mode=0555") != 0 &&
+        errno != ENOENT) {
+      ChildFail(plan.error_pipe, ChildStep::kHide);
+    }
+  }
+  if (!LandlockRestrictSelf(jail.ruleset->fd())) ChildFail(plan.error_pipe, ChildStep::kLandlock);
+}
+
+void DropIds(const QemuJail& jail, int error_pipe) {
+  if (::setgroups(0, nullptr) != 0 || ::setresgid(jail.gid, jail.gid, jail.gid) != 0 ||
+      ::setresuid(jail.uid, jail.uid, jail.uid) != 0 || ::geteuid() == 0) {
+    ChildFail(error_pipe, ChildStep::kIds);
+  }
+}
 
 [[noreturn]] void ChildExec(const ChildPlan& plan) {
   ::setsid();  // own session and process group: signals to the daemon's group miss QEMU
@@ -48,6 +122,7 @@ struct ChildPlan {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+  if (plan.jail != nullptr) EnterJail(plan);
 
   const int count = static_cast<int>(plan.sources.size());
   const int base = count + 1;  // fd `count` is the error pipe; temporaries live above it
@@ -55,18 +130,18 @@ struct ChildPlan {
   int tmp[64];
   for (i = 0; i < plan.sources.size(); ++i) {
     tmp[i] = ::fcntl(plan.sources[i], F_DUPFD_CLOEXEC, base);
-    if (tmp[i] < 0) ::_exit(126);
+    if (tmp[i] < 0) ChildFail(plan.error_pipe, ChildStep::kFds);
   }
   const int pipe_tmp = ::fcntl(plan.error_pipe, F_DUPFD_CLOEXEC, base);
+  if (pipe_tmp < 0) ChildFail(plan.error_pipe, ChildStep::kFds);
   for (i = 0; i < plan.sources.size(); ++i) {
-    if (::dup2(tmp[i], static_cast<int>(i)) < 0) ::_exit(126);  // dup2 clears FD_CLOEXEC
+    if (::dup2(tmp[i], static_cast<int>(i)) < 0) ChildFail(pipe_tmp, ChildStep::kFds);
   }
-  if (pipe_tmp < 0 || ::dup3(pipe_tmp, count, O_CLOEXEC) < 0) ::_exit(126);
+  if (::dup3(pipe_tmp, count, O_CLOEXEC) < 0) ChildFail(pipe_tmp, ChildStep::kFds);
   ::close_range(static_cast<unsigned>(base), ~0U, 0);  // SECURITY: nothing else leaks into QEMU
+  if (plan.jail != nullptr) DropIds(*plan.jail, count);
   ::execve(plan.binary.c_str(), plan.argv.data(), environ);
-  const int err = errno;
-  [[maybe_unused]] auto n = ::write(count, &err, sizeof err);
-  ::_exit(127);
+  ChildFail(count, ChildStep::kExec);
 }
 
 Result<void> CheckFds(const QemuCommand& command) {
@@ -89,17 +164,22 @@ Result<void> CheckFds(const QemuCommand& command) {
 
 // Waits for the exec result on the CLOEXEC pipe: EOF means execve succeeded.
 Result<void> AwaitExec(int read_end, pid_t pid, const std::string& binary) {
-  int err = 0;
+  int report[2] = {0, 0};
   ssize_t n;
   do {
-    n = ::read(read_end, &err, sizeof err);
+    n = ::read(read_end, report, sizeof report);
   } while (n < 0 && errno == EINTR);
   if (n == 0) return {};
   ::waitpid(pid, nullptr, 0);
-  if (n == static_cast<ssize_t>(sizeof err)) {
-    return Fail(ErrorCode::kIo, "cannot execute '{}': {}", binary, std::strerror(err));
+  if (n == static_cast<ssize_t>(sizeof report)) {
+    const auto step = static_cast<ChildStep>(report[0]);
+    if (step == ChildStep::kExec) {
+      return Fail(ErrorCode::kIo, "cannot execute '{}': {}", binary, std::strerror(report[1]));
+    }
+    return Fail(ErrorCode::kIo, "starting '{}' failed at {}: {}", binary, ChildStepName(step),
+                std::strerror(report[1]));
   }
-  return Fail(ErrorCode::kIo, "child for '{}' failed before exec (fd setup)", binary);
+  return Fail(ErrorCode::kIo, "child for '{}' failed before exec", binary);
 }
 
 Result<pid_t> ForkExec(ChildPlan& plan) {
@@ -166,7 +246,24 @@ Result<std::filesystem::path> FindExecutable(const std::filesystem::path& binary
 
 Result<std::unique_ptr<QemuProcess>> QemuProcess::Spawn(asio::io_context& io,
                                                         const QemuCommand& command,
-                                                        const std::filesystem::path& log_file) {
+                                                        const std::filesystem::path& log_file,
+                                                        QemuJail& jail) {
+  if (jail.uid == 0 || jail.gid == 0 || !jail.ruleset) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "a QEMU jail needs a non-root uid and gid and a Landlock ruleset");
+  }
+  return SpawnWith(io, command, log_file, &jail);
+}
+
+Result<std::unique_ptr<QemuProcess>> QemuProcess::UnsafeSpawnUnconfined(
+    asio::io_context& io, const QemuCommand& command, const std::filesystem::path& log_file) {
+  return SpawnWith(io, command, log_file, nullptr);
+}
+
+Result<std::unique_ptr<QemuProcess>> QemuProcess::SpawnWith(asio::io_context& io,
+                                                            const QemuCommand& command,
+                                                            const std::filesystem::path& log_file,
+                                                            const QemuJail* jail) {
   if (auto fds = CheckFds(command); !fds) return Fail(fds.error());
   auto binary = FindExecutable(command.argv.front());
   if (!binary) return Fail(binary.error());
@@ -182,6 +279,10 @@ Result<std::unique_ptr<QemuProcess>> QemuProcess::Spawn(asio::io_context& io,
   plan.argv.push_back(nullptr);
   plan.sources = {devnull.get(), log.get(), log.get()};
   for (const FdMapping& fd : command.fds) plan.sources.push_back(fd.parent_fd);
+  plan.jail = jail;
+  if (jail != nullptr) {
+    for (const auto& dir : jail->hidden_dirs) plan.hidden.push_back(dir.c_str());
+  }
   auto pid = ForkExec(plan);
   if (!pid) return Fail(pid.error());
   const int pidfd = PidfdOpen(*pid);

@@ -32,7 +32,7 @@ class QemuProcessTest : public ::testing::Test {
   std::unique_ptr<QemuProcess> SpawnShell(const std::string& script,
                                           std::vector<FdMapping> fds = {}) {
     QemuCommand command{{"sh", "-c", script}, std::move(fds)};
-    auto process = QemuProcess::Spawn(io_, command, dir_ / "out.log");
+    auto process = QemuProcess::UnsafeSpawnUnconfined(io_, command, dir_ / "out.log");
     EXPECT_TRUE(process) << process.error().message;
     return process ? std::move(*process) : nullptr;
   }
@@ -135,15 +135,15 @@ TEST_F(QemuProcessTest, AdoptRejectsAPidWithAnotherStartTime) {
 }
 
 TEST_F(QemuProcessTest, SpawnFailsForAMissingBinary) {
-  auto missing = QemuProcess::Spawn(io_, QemuCommand{{"shype-no-such-binary"}, {}}, dir_ / "l");
+  auto missing = QemuProcess::UnsafeSpawnUnconfined(io_, QemuCommand{{"shype-no-such-binary"}, {}}, dir_ / "l");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
-  auto not_exec = QemuProcess::Spawn(io_, QemuCommand{{"/etc/hostname"}, {}}, dir_ / "l");
+  auto not_exec = QemuProcess::UnsafeSpawnUnconfined(io_, QemuCommand{{"/etc/hostname"}, {}}, dir_ / "l");
   ASSERT_FALSE(not_exec);
 }
 
 TEST_F(QemuProcessTest, SpawnRejectsFdMappingsThatAreNotConsecutiveFromThree) {
-  auto bad = QemuProcess::Spawn(io_, QemuCommand{{"sh"}, {FdMapping{0, 7}}}, dir_ / "l");
+  auto bad = QemuProcess::UnsafeSpawnUnconfined(io_, QemuCommand{{"sh"}, {FdMapping{0, 7}}}, dir_ / "l");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
 }

@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Real QEMU (TCG, -m 128): lifecycle over QMP on a socketpair, exit seen through the pidfd, the
-// second monitor socket for re-attaching, add-fd of a real file, errors; and, when the guest image
-// exists, a boot that runs a command in the guest with a disk passed as an fd.
+// Real QEMU (TCG, -m 128), always jailed as shyped runs it: lifecycle over QMP on a socketpair,
+// exit seen through the pidfd, the second monitor socket for re-attaching, add-fd of a real file,
+// errors, a compromised QEMU (its QMP used as an attacker would) failing to open anything by
+// path; and, when the guest image exists, a boot with kernel, initrd and disk passed as fds.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include "shype/common/file.h"
+#include "shype/vm/jail.h"
 #include "shype/vm/qemu_process.h"
 #include "shype/vm/qmp_client.h"
 #include "shype/vm/qmp_sync_client.h"
@@ -29,6 +34,31 @@ using nlohmann::json;
 using testing::RunUntil;
 using testing::SocketPair;
 
+UniqueFd ListenOn(const std::filesystem::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd.get(), 4) != 0) {
+    ADD_FAILURE() << "listen on " << path << ": " << std::strerror(errno);
+  }
+  return fd;
+}
+
+// The jail shyped gives QEMU, with a test uid and no cgroups.
+QemuJail TestJail(std::vector<int> readable) {
+  QemuJail jail;
+  auto binary = FindExecutable("qemu-system-x86_64");
+  EXPECT_TRUE(binary);
+  auto ruleset = MakeQemuRuleset(std::filesystem::canonical(*binary), Accel::kTcg, readable);
+  EXPECT_TRUE(ruleset) << ruleset.error().message;
+  if (ruleset) jail.ruleset.emplace(std::move(*ruleset));
+  jail.uid = jail.gid = 2099990000 + static_cast<uid_t>(::getpid() % 9000);
+  jail.hidden_dirs = DefaultHiddenDirs();
+  return jail;
+}
+
 class QemuVmTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -37,9 +67,19 @@ class QemuVmTest : public ::testing::Test {
     dir_ = pattern;
     spec_.name = "t1";
     spec_.accel = ResolveAccel(Accel::kTcg);
-    spec_.qmp_socket_path = dir_ / "qmp.sock";
-    spec_.pidfile = dir_ / "qemu.pid";
-    spec_.console.log_file = dir_ / "console.log";
+    qmp_listen_ = ListenOn(dir_ / "qmp.sock");
+    spec_.qmp_listen_fd = qmp_listen_.get();
+    console_log_.Reset(::open((dir_ / "console.log").c_str(),
+                              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    spec_.console.log_fd = console_log_.get();
+  }
+  std::filesystem::path QmpSocket() const { return dir_ / "qmp.sock"; }
+  std::filesystem::path ConsoleLog() const { return dir_ / "console.log"; }
+  QemuJail Jail() {
+    std::vector<int> readable;
+    if (spec_.kernel_fd >= 0) readable.push_back(spec_.kernel_fd);
+    if (spec_.initrd_fd >= 0) readable.push_back(spec_.initrd_fd);
+    return TestJail(readable);
   }
   void TearDown() override {
     process_.reset();
@@ -53,7 +93,8 @@ class QemuVmTest : public ::testing::Test {
     auto command = BuildQemuCommand(spec_);
     EXPECT_TRUE(command) << command.error().message;
     if (!command) return nullptr;
-    auto process = QemuProcess::Spawn(io_, *command, dir_ / "qemu.log");
+    QemuJail jail = Jail();
+    auto process = QemuProcess::Spawn(io_, *command, dir_ / "qemu.log", jail);
     EXPECT_TRUE(process) << process.error().message;
     if (!process) return nullptr;
     process_ = std::move(*process);
@@ -93,6 +134,8 @@ class QemuVmTest : public ::testing::Test {
   boost::asio::io_context io_;
   std::filesystem::path dir_;
   VmSpec spec_;
+  UniqueFd qmp_listen_;
+  UniqueFd console_log_;
   std::unique_ptr<QemuProcess> process_;
   std::optional<ExitStatus> exit_;
   std::vector<std::string> events_;
@@ -103,8 +146,6 @@ TEST_F(QemuVmTest, PausedQemuRunsStopsAndQuitsOverSocketpairQmp) {
   ASSERT_TRUE(qmp);
   EXPECT_EQ(qmp->greeting().major, 7);
   EXPECT_EQ(Status(*qmp), "prelaunch");
-  EXPECT_EQ(ReadTextFileBounded(spec_.pidfile, 64).value_or(""),
-            std::to_string(process_->pid()) + "\n");
   ASSERT_TRUE(Execute(*qmp, "cont"));
   ASSERT_TRUE(RunUntil(io_, [&] { return SawEvent("RESUME"); }));
   EXPECT_EQ(Status(*qmp), "running");
@@ -115,6 +156,79 @@ TEST_F(QemuVmTest, PausedQemuRunsStopsAndQuitsOverSocketpairQmp) {
   ASSERT_TRUE(RunUntil(io_, [&] { return exit_.has_value(); })) << QemuLog();
   EXPECT_TRUE(SawEvent("SHUTDOWN"));
   EXPECT_EQ(exit_->exit_code, 0) << exit_->Describe();
+}
+
+std::string ProcStatus(pid_t pid, const std::string& key) {
+  auto text = ReadTextFileBounded("/proc/" + std::to_string(pid) + "/status", 1 << 16);
+  if (!text) return "?";
+  const auto at = text->find("\n" + key + ":");
+  if (at == std::string::npos) return "?";
+  const auto start = text->find_first_not_of(" \t", at + key.size() + 2);
+  return text->substr(start, text->find('\n', start) - start);
+}
+
+TEST_F(QemuVmTest, QemuRunsAsItsOwnUidWithoutCapabilitiesAndSandboxed) {
+  auto qmp = Launch();
+  ASSERT_TRUE(qmp);
+  const pid_t pid = process_->pid();
+  const std::string uid = std::to_string(2099990000 + ::getpid() % 9000);
+  EXPECT_EQ(ProcStatus(pid, "Uid"), uid + "\t" + uid + "\t" + uid + "\t" + uid);
+  EXPECT_EQ(ProcStatus(pid, "Gid"), uid + "\t" + uid + "\t" + uid + "\t" + uid);
+  EXPECT_EQ(ProcStatus(pid, "CapEff"), "0000000000000000");
+  EXPECT_EQ(ProcStatus(pid, "CapPrm"), "0000000000000000");
+  EXPECT_EQ(ProcStatus(pid, "NoNewPrivs"), "1");
+  EXPECT_EQ(ProcStatus(pid, "Seccomp"), "2");  // QEMU's -sandbox
+  EXPECT_EQ(ProcStatus(pid, "Groups"), "");
+}
+
+// SECURITY: a compromised QEMU, acting through its own monitor, can open nothing by path: not
+// the host's secrets, not another domain's disk, not a daemon socket, not the network.
+TEST_F(QemuVmTest, CompromisedQemuCannotOpenAnythingByPathThroughQmp) {
+  const auto other_disk = dir_ / "other-domain.img";
+  ASSERT_TRUE(WriteFileAtomic(other_disk, std::string(1 << 16, 'G')));
+  ::chmod(other_disk.c_str(), 0666);  // even a world-readable file stays out of reach
+  UniqueFd daemon_socket = ListenOn(dir_ / "daemon.sock");
+  ::chmod((dir_ / "daemon.sock").c_str(), 0777);
+  ::chmod(dir_.c_str(), 0755);
+  auto qmp = Launch();
+  ASSERT_TRUE(qmp);
+  int n = 0;
+  for (const std::string& path :
+       {other_disk.string(), std::string("/etc/shadow"), std::string("/etc/hostname"),
+        std::string("/proc/1/root/etc/hostname"), std::string("/proc/self/root/etc/hostname"),
+        (dir_ / "qmp.sock").string()}) {
+    auto opened = Execute(*qmp, "blockdev-add",
+                          {{"driver", "file"},
+                           {"node-name", "evil" + std::to_string(n++)},
+                           {"filename", path},
+                           {"read-only", true}});
+    EXPECT_FALSE(opened) << "QEMU opened " << path;
+  }
+  auto connect = Execute(
+      *qmp, "chardev-add",
+      {{"id", "c1"},
+       {"backend",
+        {{"type", "socket"},
+         {"data",
+          {{"addr", {{"type", "unix"}, {"data", {{"path", (dir_ / "daemon.sock").string()}}}}},
+           {"server", false}}}}}});
+  EXPECT_FALSE(connect) << "QEMU connected to a daemon socket";
+  auto write = Execute(*qmp, "chardev-add",
+                       {{"id", "c2"},
+                        {"backend", {{"type", "file"}, {"data", {{"out", (dir_ / "x").string()}}}}}});
+  EXPECT_FALSE(write);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x"));
+  auto tcp = Execute(
+      *qmp, "chardev-add",
+      {{"id", "c3"},
+       {"backend",
+        {{"type", "socket"},
+         {"data",
+          {{"addr", {{"type", "inet"}, {"data", {{"host", "127.0.0.1"}, {"port", "9"}}}}},
+           {"server", true},
+           {"wait", false}}}}}});
+  EXPECT_FALSE(tcp) << "QEMU listened on TCP";
+  EXPECT_EQ(Status(*qmp), "prelaunch");  // the refusals did not kill it
 }
 
 TEST_F(QemuVmTest, BadCommandAndBadArgumentsGiveErrors) {
@@ -158,14 +272,14 @@ TEST_F(QemuVmTest, SecondMonitorSocketAttachesAfterTheFirstClientIsGone) {
   ASSERT_TRUE(qmp);
   ASSERT_TRUE(Execute(*qmp, "cont"));
   {
-    auto first = QmpSyncClient::ConnectPath(spec_.qmp_socket_path);
+    auto first = QmpSyncClient::ConnectPath(QmpSocket());
     ASSERT_TRUE(first) << first.error().message;
     auto status = (*first)->Execute("query-status");
     ASSERT_TRUE(status) << status.error().message;
     EXPECT_EQ(status->value("status", "?"), "running");
   }
   qmp->Close();  // as if the daemon died: the socketpair monitor is gone
-  auto second = QmpSyncClient::ConnectPath(spec_.qmp_socket_path);
+  auto second = QmpSyncClient::ConnectPath(QmpSocket());
   ASSERT_TRUE(second) << second.error().message;
   auto adopted = QemuProcess::Adopt(io_, process_->identity());
   ASSERT_TRUE(adopted) << adopted.error().message;
@@ -187,7 +301,8 @@ TEST_F(QemuVmTest, QemuSurvivesItsOwnerBeingKilledAndIsAdoptedByIdentity) {
   ASSERT_GE(daemon, 0);
   if (daemon == 0) {  // the doomed daemon: spawn, report the identity, wait to be killed
     boost::asio::io_context io;
-    auto process = QemuProcess::Spawn(io, *command, dir_ / "qemu.log");
+    QemuJail jail = Jail();
+    auto process = QemuProcess::Spawn(io, *command, dir_ / "qemu.log", jail);
     ProcessIdentity identity = process ? (*process)->identity() : ProcessIdentity{};
     [[maybe_unused]] auto n = ::write(report[1], &identity, sizeof identity);
     ::pause();
@@ -204,7 +319,7 @@ TEST_F(QemuVmTest, QemuSurvivesItsOwnerBeingKilledAndIsAdoptedByIdentity) {
   ASSERT_TRUE(adopted) << adopted.error().message;
   std::optional<ExitStatus> status;
   (*adopted)->AsyncWaitExit([&](const ExitStatus& s) { status = s; });
-  auto qmp = QmpSyncClient::ConnectPath(spec_.qmp_socket_path);
+  auto qmp = QmpSyncClient::ConnectPath(QmpSocket());
   ASSERT_TRUE(qmp) << qmp.error().message;
   auto state = (*qmp)->Execute("query-status");
   ASSERT_TRUE(state) << state.error().message;
@@ -274,9 +389,12 @@ TEST_F(QemuVmTest, GuestBootsRunsACommandOnAFdPassedDiskAndPowersOff) {
   ASSERT_TRUE(disk_fd.valid());
   std::filesystem::remove(disk_path);  // QEMU cannot reach it by path any more
   auto [console_ours, console_theirs] = SocketPair();
-  spec_.kernel = *image / "vmlinuz";
-  spec_.initrd = *image / "initrd.img";
-  spec_.disks.push_back(DiskSpec{"root", disk_fd.get(), true, DiskFormat::kRaw});
+  UniqueFd kernel(::open((*image / "vmlinuz").c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd initrd(::open((*image / "initrd.img").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(kernel.valid() && initrd.valid());
+  spec_.kernel_fd = kernel.get();
+  spec_.initrd_fd = initrd.get();
+  spec_.disks.push_back(DiskSpec{"root", {DiskLayer{disk_fd.get(), DiskFormat::kRaw, false}}, true});
   spec_.console.fd = console_theirs.get();
   spec_.append = "console=ttyS0 shype.halt=1 shype.run=" + Base64("head -c 13 /dev/vda; echo");
   auto qmp = Launch();
@@ -289,7 +407,7 @@ TEST_F(QemuVmTest, GuestBootsRunsACommandOnAFdPassedDiskAndPowersOff) {
       << QemuLog();
   EXPECT_EQ(exit_->exit_code, 0);
   EXPECT_TRUE(SawEvent("SHUTDOWN"));
-  const std::string log = ReadTextFileBounded(spec_.console.log_file, 1 << 22).value_or("");
+  const std::string log = ReadTextFileBounded(ConsoleLog(), 1 << 22).value_or("");
   EXPECT_NE(log.find("SHYPE-GUEST-UP"), std::string::npos) << log;
   EXPECT_NE(log.find("SHYPE-DISK-OK"), std::string::npos) << log;
   EXPECT_NE(log.find("SHYPE-RUN-END rc=0"), std::string::npos) << log;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 namespace shype::vm {
@@ -44,8 +45,6 @@ class ArgvBuilder {
   QemuCommand command_;
 };
 
-std::string Path(const std::filesystem::path& path) { return EscapeQemuOptionValue(path.string()); }
-
 Result<void> CheckSpec(const VmSpec& spec) {
   if (!IsValidToken(spec.name, 64, true)) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -61,22 +60,29 @@ Result<void> CheckSpec(const VmSpec& spec) {
                 "VM '{}': memory {} MiB / {} vcpus out of range (>= 16 MiB, 1-255 vcpus)",
                 spec.name, spec.memory_mib, spec.vcpus);
   }
-  if (spec.kernel.empty() && !spec.initrd.empty()) {
-    return Fail(ErrorCode::kInvalidArgument, "VM '{}': an initrd needs a kernel", spec.name);
+  if (spec.console.fd >= 0 && spec.console.listen_fd >= 0) {
+    return Fail(ErrorCode::kInvalidArgument, "VM '{}': give the console fd or listen_fd, not both",
+                spec.name);
   }
-  const ConsoleSpec& console = spec.console;
-  const int transports = (console.fd >= 0 ? 1 : 0) + (console.connect_path.empty() ? 0 : 1) +
-                         (console.listen_path.empty() ? 0 : 1);
-  if (transports > 1) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "VM '{}': give the console one of fd, connect_path or listen_path", spec.name);
+  if (spec.kernel_fd < 0 && spec.initrd_fd >= 0) {
+    return Fail(ErrorCode::kInvalidArgument, "VM '{}': an initrd needs a kernel", spec.name);
   }
   std::set<std::string, std::less<>> ids;
   for (const DiskSpec& disk : spec.disks) {
-    if (!IsValidToken(disk.id, 32, false) || !ids.insert(disk.id).second || disk.fd < 0) {
+    const bool fds_ok = !disk.layers.empty() &&
+                        std::all_of(disk.layers.begin(), disk.layers.end(),
+                                    [](const DiskLayer& layer) { return layer.fd >= 0; });
+    if (!IsValidToken(disk.id, 32, false) || !ids.insert(disk.id).second || !fds_ok) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "VM '{}': disk '{}' needs a unique id of [A-Za-z0-9_-]{{1,32}} and an open fd",
+                  "VM '{}': disk '{}' needs a unique id of [A-Za-z0-9_-]{{1,32}} and open fds",
                   spec.name, disk.id);
+    }
+    for (std::size_t i = 0; i + 1 < disk.layers.size(); ++i) {
+      if (disk.layers[i].format != DiskFormat::kQcow2) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "VM '{}': disk '{}' layer {} is raw and cannot have a backing layer",
+                    spec.name, disk.id, i);
+      }
     }
   }
   return {};
@@ -91,7 +97,8 @@ void AddBase(const VmSpec& spec, ArgvBuilder& argv) {
   argv.Add("-vga", "none");
   argv.Add("-msg", "timestamp=on");
   argv.Add("-machine", "pc");
-  argv.Add("-accel", spec.accel == Accel::kKvm ? "kvm" : "tcg");
+  // tb-size bounds TCG's translation cache (default 1 GiB) so the cgroup memory limit holds.
+  argv.Add("-accel", spec.accel == Accel::kKvm ? "kvm" : "tcg,tb-size=64");
   if (spec.accel == Accel::kKvm) argv.Add("-cpu", "host");
   argv.Add("-m", std::to_string(spec.memory_mib));
   argv.Add("-smp", std::to_string(spec.vcpus));
@@ -100,9 +107,14 @@ void AddBase(const VmSpec& spec, ArgvBuilder& argv) {
   }
   if (spec.start_paused) argv.Add("-S");
   if (spec.no_reboot) argv.Add("-no-reboot");
-  if (!spec.pidfile.empty()) argv.Add("-pidfile", spec.pidfile.string());
-  if (!spec.kernel.empty()) argv.Add("-kernel", spec.kernel.string());
-  if (!spec.initrd.empty()) argv.Add("-initrd", spec.initrd.string());
+  // QEMU's x86 loader reads -kernel/-initrd with fopen() by name; /proc/self/fd/N names the
+  // inherited fd the daemon opened and checked (the jail's Landlock rule allows exactly it).
+  if (spec.kernel_fd >= 0) {
+    argv.Add("-kernel", fmt::format("/proc/self/fd/{}", argv.Inherit(spec.kernel_fd)));
+  }
+  if (spec.initrd_fd >= 0) {
+    argv.Add("-initrd", fmt::format("/proc/self/fd/{}", argv.Inherit(spec.initrd_fd)));
+  }
   if (!spec.append.empty()) argv.Add("-append", spec.append);
 }
 
@@ -111,47 +123,59 @@ void AddMonitors(const VmSpec& spec, ArgvBuilder& argv) {
     argv.Add("-chardev", fmt::format("socket,id=qmp0,fd={}", argv.Inherit(spec.qmp_fd)));
     argv.Add("-mon", "chardev=qmp0,mode=control");
   }
-  if (!spec.qmp_socket_path.empty()) {
-    argv.Add("-chardev",
-             fmt::format("socket,id=qmp1,path={},server=on,wait=off", Path(spec.qmp_socket_path)));
+  if (spec.qmp_listen_fd >= 0) {
+    argv.Add("-chardev", fmt::format("socket,id=qmp1,fd={},server=on,wait=off",
+                                     argv.Inherit(spec.qmp_listen_fd)));
     argv.Add("-mon", "chardev=qmp1,mode=control");
   }
 }
 
 void AddConsole(const ConsoleSpec& console, ArgvBuilder& argv) {
-  std::string chardev;
+  std::string chardev = "null,id=serial0";
   if (console.fd >= 0) {
     chardev = fmt::format("socket,id=serial0,fd={}", argv.Inherit(console.fd));
-  } else if (!console.connect_path.empty()) {
-    chardev =
-        fmt::format("socket,id=serial0,path={},server=off,reconnect=1", Path(console.connect_path));
-  } else if (!console.listen_path.empty()) {
-    chardev =
-        fmt::format("socket,id=serial0,path={},server=on,wait=off", Path(console.listen_path));
-  } else {
-    chardev = "null,id=serial0";
+  } else if (console.listen_fd >= 0) {
+    chardev = fmt::format("socket,id=serial0,fd={},server=on,wait=off",
+                          argv.Inherit(console.listen_fd));
   }
-  if (!console.log_file.empty()) {
-    chardev += fmt::format(",logfile={},logappend=on", Path(console.log_file));
+  if (console.log_fd >= 0) {
+    argv.Add("-add-fd", fmt::format("fd={},set={},opaque=console-log", argv.Inherit(console.log_fd),
+                                    kConsoleLogFdset));
+    chardev += fmt::format(",logfile=/dev/fdset/{},logappend=on", kConsoleLogFdset);
   }
   argv.Add("-chardev", std::move(chardev));
   argv.Add("-serial", "chardev:serial0");
 }
 
+// SECURITY: JSON -blockdev with every node explicit: the format is always given (no probing), a
+// qcow2 node's backing is the next layer or null (QEMU never opens a backing file by the name in
+// an image header), and every file node is an fdset of an fd the daemon opened.
 void AddDisks(const std::vector<DiskSpec>& disks, ArgvBuilder& argv) {
   int fdset = kFirstDiskFdset;
   for (const DiskSpec& disk : disks) {
-    const char* ro = disk.read_only ? ",read-only=on" : "";
-    const int child_fd = argv.Inherit(disk.fd);
-    argv.Add("-add-fd", fmt::format("fd={},set={},opaque=disk-{}-{}", child_fd, fdset, disk.id,
-                                    disk.read_only ? "ro" : "rw"));
-    argv.Add("-blockdev", fmt::format("driver=file,node-name=f-{},filename=/dev/fdset/{}{}",
-                                      disk.id, fdset, ro));
-    argv.Add("-blockdev", fmt::format("driver={},node-name=d-{},file=f-{}{}",
-                                      disk.format == DiskFormat::kQcow2 ? "qcow2" : "raw", disk.id,
-                                      disk.id, ro));
-    argv.Add("-device", fmt::format("virtio-blk-pci,drive=d-{},id=vd-{}", disk.id, disk.id));
-    ++fdset;
+    // Backing layers first: a node must exist before another names it as its backing.
+    for (std::size_t n = disk.layers.size(); n-- > 0;) {
+      const DiskLayer& layer = disk.layers[n];
+      const bool ro = n > 0 || disk.read_only;
+      argv.Add("-add-fd", fmt::format("fd={},set={},opaque=disk-{}-{}-{}", argv.Inherit(layer.fd),
+                                      fdset, disk.id, n, ro ? "ro" : "rw"));
+      nlohmann::json file = {{"driver", layer.block_device ? "host_device" : "file"},
+                             {"filename", fmt::format("/dev/fdset/{}", fdset)},
+                             {"node-name", fmt::format("f-{}-{}", disk.id, n)},
+                             {"read-only", ro}};
+      nlohmann::json node = {{"driver", layer.format == DiskFormat::kQcow2 ? "qcow2" : "raw"},
+                             {"node-name", fmt::format("d-{}-{}", disk.id, n)},
+                             {"file", std::move(file)},
+                             {"read-only", ro}};
+      if (layer.format == DiskFormat::kQcow2) {
+        node["backing"] = n + 1 < disk.layers.size()
+                              ? nlohmann::json(fmt::format("d-{}-{}", disk.id, n + 1))
+                              : nlohmann::json(nullptr);
+      }
+      argv.Add("-blockdev", node.dump());
+      ++fdset;
+    }
+    argv.Add("-device", fmt::format("virtio-blk-pci,drive=d-{}-0,id=vd-{}", disk.id, disk.id));
   }
 }
 

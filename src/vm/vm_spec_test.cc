@@ -3,6 +3,8 @@
 // Unit tests of the QEMU argv builder and the accelerator probe.
 #include "shype/vm/vm_spec.h"
 
+#include <nlohmann/json.hpp>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -30,8 +32,6 @@ VmSpec BaseSpec() {
   VmSpec spec;
   spec.name = "web1";
   spec.accel = Accel::kTcg;
-  spec.kernel = "/img/vmlinuz";
-  spec.initrd = "/img/initrd.img";
   spec.append = "console=ttyS0 shype.name=web1";
   return spec;
 }
@@ -44,62 +44,77 @@ TEST(VmSpecTest, BuildsPausedSandboxedCommandWithoutDefaults) {
     EXPECT_THAT(command->argv, Contains(flag));
   }
   EXPECT_THAT(command->argv, Not(Contains("-no-shutdown")));
+  EXPECT_THAT(command->argv, Not(Contains("-pidfile")));
   EXPECT_THAT(Values(*command, "-name"), ElementsAre("web1,process=shype-web1"));
   EXPECT_THAT(
       Values(*command, "-sandbox"),
       ElementsAre("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
-  EXPECT_THAT(Values(*command, "-accel"), ElementsAre("tcg"));
+  EXPECT_THAT(Values(*command, "-accel"), ElementsAre("tcg,tb-size=64"));
   EXPECT_THAT(Values(*command, "-m"), ElementsAre("128"));
   EXPECT_THAT(Values(*command, "-append"), ElementsAre("console=ttyS0 shype.name=web1"));
   EXPECT_THAT(Values(*command, "-serial"), ElementsAre("chardev:serial0"));
   EXPECT_TRUE(command->fds.empty());
 }
 
-TEST(VmSpecTest, PassesQmpAndConsoleAsInheritedFdsNumberedFromThree) {
+// SECURITY: no host path reaches QEMU's command line: everything is an inherited fd.
+TEST(VmSpecTest, PassesBootImagesQmpAndConsoleAsInheritedFdsNumberedFromThree) {
   VmSpec spec = BaseSpec();
+  spec.kernel_fd = 30;
+  spec.initrd_fd = 31;
   spec.qmp_fd = 17;
-  spec.console.fd = 9;
-  spec.console.log_file = "/run/d/console.log";
-  spec.qmp_socket_path = "/run/d/qmp.sock";
+  spec.qmp_listen_fd = 18;
+  spec.console.listen_fd = 9;
+  spec.console.log_fd = 10;
   auto command = BuildQemuCommand(spec);
   ASSERT_TRUE(command) << command.error().message;
-  ASSERT_EQ(command->fds.size(), 2U);
-  EXPECT_EQ(command->fds[0].parent_fd, 17);
-  EXPECT_EQ(command->fds[0].child_fd, 3);
-  EXPECT_EQ(command->fds[1].parent_fd, 9);
-  EXPECT_EQ(command->fds[1].child_fd, 4);
-  EXPECT_THAT(
-      Values(*command, "-chardev"),
-      ElementsAre("socket,id=qmp0,fd=3", "socket,id=qmp1,path=/run/d/qmp.sock,server=on,wait=off",
-                  "socket,id=serial0,fd=4,logfile=/run/d/console.log,logappend=on"));
+  ASSERT_EQ(command->fds.size(), 6U);
+  const int parents[] = {30, 31, 17, 18, 9, 10};
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(command->fds[i].parent_fd, parents[i]);
+    EXPECT_EQ(command->fds[i].child_fd, static_cast<int>(3 + i));
+  }
+  EXPECT_THAT(Values(*command, "-kernel"), ElementsAre("/proc/self/fd/3"));
+  EXPECT_THAT(Values(*command, "-initrd"), ElementsAre("/proc/self/fd/4"));
+  EXPECT_THAT(Values(*command, "-chardev"),
+              ElementsAre("socket,id=qmp0,fd=5", "socket,id=qmp1,fd=6,server=on,wait=off",
+                          "socket,id=serial0,fd=7,server=on,wait=off,logfile=/dev/fdset/1,"
+                          "logappend=on"));
+  EXPECT_THAT(Values(*command, "-add-fd"), ElementsAre("fd=8,set=1,opaque=console-log"));
   EXPECT_THAT(Values(*command, "-mon"),
               ElementsAre("chardev=qmp0,mode=control", "chardev=qmp1,mode=control"));
+  for (const std::string& arg : command->argv) {
+    EXPECT_EQ(arg.find("path="), std::string::npos) << arg;
+  }
 }
 
-TEST(VmSpecTest, AttachesDisksThroughFdsetsWithMatchingReadOnlyNodes) {
+// SECURITY: every node explicit: format given, backing named or null, files as fdsets.
+TEST(VmSpecTest, GivesDiskChainsExplicitlyWithBackingNullAtTheEnd) {
   VmSpec spec = BaseSpec();
-  spec.disks.push_back(DiskSpec{"root", 20, false, DiskFormat::kQcow2});
-  spec.disks.push_back(DiskSpec{"data", 21, true, DiskFormat::kRaw});
+  spec.disks.push_back(DiskSpec{
+      "root", {DiskLayer{20, DiskFormat::kQcow2, false}, DiskLayer{21, DiskFormat::kRaw, false}},
+      false});
+  spec.disks.push_back(DiskSpec{"data", {DiskLayer{22, DiskFormat::kQcow2, false}}, true});
   auto command = BuildQemuCommand(spec);
   ASSERT_TRUE(command) << command.error().message;
   EXPECT_THAT(Values(*command, "-add-fd"),
-              ElementsAre("fd=3,set=1,opaque=disk-root-rw", "fd=4,set=2,opaque=disk-data-ro"));
-  EXPECT_THAT(Values(*command, "-blockdev"),
-              ElementsAre("driver=file,node-name=f-root,filename=/dev/fdset/1",
-                          "driver=qcow2,node-name=d-root,file=f-root",
-                          "driver=file,node-name=f-data,filename=/dev/fdset/2,read-only=on",
-                          "driver=raw,node-name=d-data,file=f-data,read-only=on"));
-  EXPECT_THAT(Values(*command, "-device"), ElementsAre("virtio-blk-pci,drive=d-root,id=vd-root",
-                                                       "virtio-blk-pci,drive=d-data,id=vd-data"));
-}
-
-TEST(VmSpecTest, EscapesCommasInPathsInsideOptionStrings) {
-  VmSpec spec = BaseSpec();
-  spec.console.listen_path = "/run/a,b/console.sock";
-  auto command = BuildQemuCommand(spec);
-  ASSERT_TRUE(command) << command.error().message;
-  EXPECT_THAT(Values(*command, "-chardev"),
-              ElementsAre("socket,id=serial0,path=/run/a,,b/console.sock,server=on,wait=off"));
+              ElementsAre("fd=3,set=2,opaque=disk-root-1-ro", "fd=4,set=3,opaque=disk-root-0-rw",
+                          "fd=5,set=4,opaque=disk-data-0-ro"));
+  EXPECT_EQ(command->fds[0].parent_fd, 21);  // the backing layer comes first
+  std::vector<nlohmann::json> nodes;
+  for (const auto& text : Values(*command, "-blockdev")) nodes.push_back(nlohmann::json::parse(text));
+  ASSERT_EQ(nodes.size(), 3U);
+  EXPECT_EQ(nodes[0]["driver"], "raw");
+  EXPECT_EQ(nodes[0]["node-name"], "d-root-1");
+  EXPECT_EQ(nodes[0]["read-only"], true);
+  EXPECT_FALSE(nodes[0].contains("backing"));
+  EXPECT_EQ(nodes[0]["file"]["filename"], "/dev/fdset/2");
+  EXPECT_EQ(nodes[1]["driver"], "qcow2");
+  EXPECT_EQ(nodes[1]["backing"], "d-root-1");
+  EXPECT_EQ(nodes[1]["read-only"], false);
+  EXPECT_EQ(nodes[2]["backing"], nullptr);
+  EXPECT_EQ(nodes[2]["file"]["read-only"], true);
+  EXPECT_THAT(Values(*command, "-device"), ElementsAre("virtio-blk-pci,drive=d-root-0,id=vd-root",
+                                                       "virtio-blk-pci,drive=d-data-0,id=vd-data"));
 }
 
 TEST(VmSpecTest, RejectsNamesThatCouldInjectOptions) {
@@ -117,15 +132,19 @@ TEST(VmSpecTest, RejectsUnresolvedAccelDuplicateDisksAndTwoConsoleTransports) {
   unresolved.accel = Accel::kAuto;
   EXPECT_FALSE(BuildQemuCommand(unresolved));
   VmSpec duplicate = BaseSpec();
-  duplicate.disks = {DiskSpec{"d", 5, false, DiskFormat::kRaw},
-                     DiskSpec{"d", 6, false, DiskFormat::kRaw}};
+  duplicate.disks = {DiskSpec{"d", {DiskLayer{5, DiskFormat::kRaw, false}}, false},
+                     DiskSpec{"d", {DiskLayer{6, DiskFormat::kRaw, false}}, false}};
   EXPECT_FALSE(BuildQemuCommand(duplicate));
   VmSpec no_fd = BaseSpec();
-  no_fd.disks = {DiskSpec{"d", -1, false, DiskFormat::kRaw}};
+  no_fd.disks = {DiskSpec{"d", {DiskLayer{-1, DiskFormat::kRaw, false}}, false}};
   EXPECT_FALSE(BuildQemuCommand(no_fd));
+  VmSpec raw_with_backing = BaseSpec();
+  raw_with_backing.disks = {DiskSpec{
+      "d", {DiskLayer{5, DiskFormat::kRaw, false}, DiskLayer{6, DiskFormat::kRaw, false}}, false}};
+  EXPECT_FALSE(BuildQemuCommand(raw_with_backing));
   VmSpec two = BaseSpec();
   two.console.fd = 5;
-  two.console.listen_path = "/run/x.sock";
+  two.console.listen_fd = 6;
   EXPECT_FALSE(BuildQemuCommand(two));
 }
 

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "shype/common/result.h"
+#include "shype/vm/jail.h"
 #include "shype/vm/vm_spec.h"
 
 namespace shype::vm {
@@ -50,10 +51,19 @@ class QemuProcess {
  public:
   using ExitHandler = std::function<void(const ExitStatus&)>;
 
-  // Starts `command` (argv[0] searched in PATH) in a new session. The child inherits exactly
-  // command.fds (renumbered to their child_fd), /dev/null as stdin and `log_file` (created 0600,
-  // appended) as stdout and stderr. Errors: kNotFound (binary), kIo (log file, fork, pidfd).
+  // Starts `command` (argv[0] searched in PATH) in a new session, confined by `jail`: the child
+  // joins the jail's cgroups, gets a private mount namespace with the jail's hidden dirs, drops
+  // to the jail's uid/gid with no groups and no capabilities, sets no_new_privs and enforces the
+  // Landlock ruleset, all before execve. It inherits exactly command.fds (renumbered to their
+  // child_fd), /dev/null as stdin and `log_file` (created 0600, appended) as stdout and stderr.
+  // Errors: kInvalidArgument (jail uid/gid 0 or no ruleset), kNotFound (binary), kIo (log file,
+  // fork, pidfd, a jail step failing in the child: the message names the step).
   [[nodiscard]] static Result<std::unique_ptr<QemuProcess>> Spawn(
+      boost::asio::io_context& io, const QemuCommand& command,
+      const std::filesystem::path& log_file, QemuJail& jail);
+  // As Spawn, but unconfined (runs as the caller, with its privileges): for tests of process
+  // handling with programs other than QEMU only.
+  [[nodiscard]] static Result<std::unique_ptr<QemuProcess>> UnsafeSpawnUnconfined(
       boost::asio::io_context& io, const QemuCommand& command,
       const std::filesystem::path& log_file);
 
@@ -83,6 +93,9 @@ class QemuProcess {
   ProcessIdentity Release();
 
  private:
+  [[nodiscard]] static Result<std::unique_ptr<QemuProcess>> SpawnWith(
+      boost::asio::io_context& io, const QemuCommand& command,
+      const std::filesystem::path& log_file, const QemuJail* jail);
   QemuProcess(boost::asio::io_context& io, int pidfd, ProcessIdentity identity, bool is_child);
   void OnPidfdReadable(const boost::system::error_code& ec);
   ExitStatus Reap(bool block);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // VmSpec describes one QEMU domain; BuildQemuCommand turns it into an argv plus the exact set of
-// file descriptors the child inherits. Shared things (disks, QMP, console) reach QEMU only as
-// inherited fds. Pure functions, except ResolveAccel which probes the host (paths injectable).
+// file descriptors the child inherits. SECURITY: a VmSpec holds no host paths at all: the kernel,
+// initrd, disks (every layer of a backing chain), QMP, console and its log reach QEMU only as
+// inherited fds, so QEMU opens nothing by path. Pure functions, except ResolveAccel which probes
+// the host (paths injectable).
 #pragma once
 
 #include <cstdint>
@@ -32,21 +34,29 @@ struct AccelProbe {
 // read-write; otherwise kKvm. An explicit kKvm/kTcg is returned unchanged.
 Accel ResolveAccel(Accel requested, const AccelProbe& probe = {});
 
-// A disk the daemon opened (and checked) itself; QEMU reaches it only through /dev/fdset/K.
-struct DiskSpec {
-  std::string id;  // [A-Za-z0-9_-]{1,32}; node names f-<id>/d-<id>, device vd-<id>
-  int fd = -1;     // open in the parent; its access mode must match read_only
-  bool read_only = false;
+// One file of a disk: the fd the daemon opened (and checked) itself; QEMU reaches it only through
+// /dev/fdset/K. Its access mode must match read_only.
+struct DiskLayer {
+  int fd = -1;
   DiskFormat format = DiskFormat::kRaw;
+  bool block_device = false;  // host_device instead of file
 };
 
-// The serial console (ttyS0). Exactly one of fd / connect_path / listen_path, or none of them
-// (then only the log file, if any, receives the output).
+// A guest disk: the top image and, for qcow2, its backing chain given explicitly (layers[1] is
+// the backing file of layers[0], ...). The last qcow2 layer gets "backing": null, so QEMU never
+// opens a backing file named in an image header. Backing layers are always read-only.
+struct DiskSpec {
+  std::string id;  // [A-Za-z0-9_-]{1,32}; node names f-<id>-<n>/d-<id>-<n>, device vd-<id>
+  std::vector<DiskLayer> layers;
+  bool read_only = false;  // of the top layer
+};
+
+// The serial console (ttyS0): a listening socket the daemon bound (QEMU accepts on it) and/or a
+// log file the daemon opened for appending (QEMU writes all console output to it).
 struct ConsoleSpec {
-  int fd = -1;                         // one end of a socketpair kept by the daemon
-  std::filesystem::path connect_path;  // QEMU connects (reconnect=1) to a server the daemon runs
-  std::filesystem::path listen_path;   // QEMU listens (server=on,wait=off) in the domain run dir
-  std::filesystem::path log_file;      // QEMU appends all console output here (logfile=)
+  int fd = -1;         // or: a connected socket (one end of a socketpair kept by the daemon)
+  int listen_fd = -1;  // a bound AF_UNIX SOCK_STREAM socket: server=on,wait=off
+  int log_fd = -1;     // O_WRONLY|O_APPEND; passed as an fdset and used as logfile=/dev/fdset/K
 };
 
 struct VmSpec {
@@ -55,14 +65,13 @@ struct VmSpec {
   std::uint32_t vcpus = 1;
   Accel accel = Accel::kTcg;  // must be resolved (kKvm or kTcg); see ResolveAccel
   std::filesystem::path qemu_binary = "qemu-system-x86_64";  // a bare name is searched in PATH
-  std::filesystem::path kernel;
-  std::filesystem::path initrd;
+  int kernel_fd = -1;  // read as /proc/self/fd/N (QEMU's loader takes a path, not an fdset)
+  int initrd_fd = -1;
   std::string append;
   std::vector<DiskSpec> disks;
   ConsoleSpec console;
-  int qmp_fd = -1;                        // socketpair end: -chardev socket,fd=N as monitor qmp0
-  std::filesystem::path qmp_socket_path;  // second monitor qmp1 for re-attaching after a restart
-  std::filesystem::path pidfile;
+  int qmp_fd = -1;         // socketpair end: -chardev socket,fd=N as monitor qmp0
+  int qmp_listen_fd = -1;  // bound unix socket: monitor qmp1 for re-attaching after a restart
   bool start_paused = true;  // -S: nothing runs until QMP "cont"
   bool no_reboot = false;    // a guest reboot makes QEMU exit instead of rebooting in place
   bool sandbox = true;       // -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,...
@@ -79,8 +88,10 @@ struct QemuCommand {
   std::vector<FdMapping> fds;     // child fds are 3, 4, ... in order; nothing else is inherited
 };
 
-// Fixed fdset ids: disk i (0-based) uses set kFirstDiskFdset + i; hotplug should use ids above.
-inline constexpr int kFirstDiskFdset = 1;
+// Fixed fdset ids: the console log uses kConsoleLogFdset; the files of the disks use sets
+// kFirstDiskFdset, kFirstDiskFdset + 1, ... in order; hotplug should use ids above those.
+inline constexpr int kConsoleLogFdset = 1;
+inline constexpr int kFirstDiskFdset = 2;
 
 // Builds QEMU's argv for `spec`. There is no -no-shutdown: a guest poweroff (or QMP quit) ends
 // the QEMU process, which the owner observes as a process exit. Errors: kInvalidArgument (bad name,
