@@ -66,6 +66,32 @@ void ResolveLabel(const config::DomainConfig& config, const ActivePolicy& active
   plan.permitted = true;
 }
 
+// SECURITY: a label applies to the object it was bound to, and an object has one label: the
+// opened object's identity must be the labeled one, and no other name may label it.
+bool CheckIdentity(store::StateStore& store, const std::optional<store::ResourceLabel>& stored,
+                   ResourceUse& use) {
+  if (!use.object) return true;
+  const ObjectIdentity& id = use.object->identity;
+  if (stored && stored->identity && *stored->identity != id) {
+    use.reason = fmt::format(
+        "'{}' is not the object that was labeled (it was {}, it is now {}); label it again", use.path,
+        stored->identity->ToString(), id.ToString());
+    return false;
+  }
+  auto other = store.FindOtherNameOf(id, use.resource);
+  if (!other) {
+    use.reason = other.error().message;
+    return false;
+  }
+  if (*other) {
+    use.reason = fmt::format("'{}' is another name (hard link or mount) of '{}', labeled {}:{}:{}",
+                             use.path, (*other)->resource, (*other)->policy_type,
+                             (*other)->policy, (*other)->label);
+    return false;
+  }
+  return true;
+}
+
 void Decide(const ActivePolicy& active, store::StateStore& store, const DomainPlan& plan,
             ResourceUse& use) {
   auto stored = store.GetResourceLabel(use.resource);
@@ -73,6 +99,7 @@ void Decide(const ActivePolicy& active, store::StateStore& store, const DomainPl
     use.reason = stored.error().message;
     return;
   }
+  if (!CheckIdentity(store, *stored, use)) return;
   use.res_policy = active.name();
   if (*stored) {
     use.res_policy_type = (*stored)->policy_type;
@@ -105,6 +132,86 @@ void Decide(const ActivePolicy& active, store::StateStore& store, const DomainPl
   if (!use.permitted) use.reason = "the domain and the resource share no STE type";
 }
 
+enforce::ImageFormat FormatOf(const config::DiskSpec& disk) {
+  // SECURITY: no probing: a disk without a format is raw, whatever its first bytes say.
+  return disk.format.value_or(config::DiskFormat::kRaw) == config::DiskFormat::kQcow2
+             ? enforce::ImageFormat::kQcow2
+             : enforce::ImageFormat::kRaw;
+}
+
+ResourceUse DiskUse(const config::DiskSpec& disk, std::size_t index, std::string resource,
+                    std::string path) {
+  ResourceUse use;
+  use.kind = acm::ResourceKind::kDisk;
+  use.disk.emplace(disk);
+  use.disk_index = index;
+  use.format = FormatOf(disk);
+  use.resource = std::move(resource);
+  use.path = std::move(path);
+  return use;
+}
+
+// Opens the disk and every file of its backing chain; each becomes a resource of the plan.
+void PlanDisk(const ActivePolicy& active, store::StateStore& store, std::size_t index,
+              const config::DiskSpec& disk, DomainPlan& plan) {
+  auto name = config::UnifyResourceName(disk.resource, /*must_exist=*/true);
+  if (!name) {
+    plan.resources.push_back(DiskUse(disk, index, disk.resource, ""));
+    plan.resources.back().reason = name.error().message;
+    return;
+  }
+  const bool block = name->rfind("phy:", 0) == 0;
+  const std::string path = name->substr(name->find(':') + 1);
+  auto chain = enforce::OpenDiskChain(
+      path, FormatOf(disk), block ? ObjectIdentity::Kind::kBlockDevice : ObjectIdentity::Kind::kFile,
+      disk.mode != config::DiskMode::kRead);
+  if (!chain) {
+    plan.resources.push_back(DiskUse(disk, index, *name, path));
+    plan.resources.back().reason = chain.error().message;
+    return;
+  }
+  for (std::size_t layer = 0; layer < chain->size(); ++layer) {
+    enforce::ChainLayer& link = (*chain)[layer];
+    plan.resources.push_back(DiskUse(disk, index,
+                                     (layer == 0 && block ? "phy:" : "file:") + link.object.path,
+                                     link.object.path));
+    ResourceUse& each = plan.resources.back();
+    each.layer = layer;
+    each.format = link.format;
+    each.object = std::make_shared<enforce::OpenedObject>(std::move(link.object));
+    Decide(active, store, plan, each);
+  }
+}
+
+// Opens the kernel and ramdisk from the image directories. Unlabeled boot images are trusted
+// objects outside the coalitions; a labeled one (a coalition's private kernel) must be permitted.
+Result<void> PlanBootImages(const config::DomainConfig& config, const ActivePolicy& active,
+                            store::StateStore& store, const enforce::BootImages& images,
+                            DomainPlan& plan) {
+  for (const char* what : {"kernel", "ramdisk"}) {
+    auto name = config.GetString(what);
+    if (!name || !*name) continue;
+    auto object = images.OpenImage(what, **name);
+    if (!object) return Fail(object.error());
+    auto shared = std::make_shared<enforce::OpenedObject>(std::move(*object));
+    (std::string_view(what) == "kernel" ? plan.kernel : plan.ramdisk) = shared;
+    ResourceUse use;
+    use.kind = acm::ResourceKind::kDisk;
+    use.resource = "file:" + shared->path;
+    use.path = shared->path;
+    use.object = shared;
+    use.boot = what;
+    auto stored = store.GetResourceLabel(use.resource);
+    if (!stored) return Fail(stored.error());
+    auto other = store.FindOtherNameOf(shared->identity, use.resource);
+    if (!other) return Fail(other.error());
+    if (!*stored && !*other) continue;  // an unlabeled, shared boot image
+    Decide(active, store, plan, use);
+    plan.resources.push_back(std::move(use));
+  }
+  return {};
+}
+
 }  // namespace
 
 bool DomainPlan::resources_permitted() const {
@@ -113,7 +220,7 @@ bool DomainPlan::resources_permitted() const {
 }
 
 Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const ActivePolicy& active,
-                              store::StateStore& store) {
+                              store::StateStore& store, const enforce::BootImages* images) {
   if (auto v = config.Validate(); !v) return Fail(v.error());
   DomainPlan plan;
   plan.name = *config.Name();
@@ -123,22 +230,9 @@ Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const ActivePo
   const std::vector<config::DiskSpec> disks = *config.Disks();
   const std::vector<config::VifSpec> vifs = *config.Vifs();
   const std::vector<config::ShmSpec> shms = *config.Shms();
-  for (const auto& disk : disks) {
-    ResourceUse use;
-    use.kind = acm::ResourceKind::kDisk;
-    use.disk = disk;
-    auto name = config::UnifyResourceName(disk.resource, /*must_exist=*/true);
-    if (!name) {
-      use.resource = disk.resource;
-      use.reason = name.error().message;
-    } else {
-      use.resource = *name;
-      // The unified name is "<type>:<canonical path>" with a "tap:<sub>:" or one-word prefix.
-      std::size_t at = name->rfind("tap:", 0) == 0 ? name->find(':', 4) : name->find(':');
-      use.path = name->substr(at + 1);
-      Decide(active, store, plan, use);
-    }
-    plan.resources.push_back(std::move(use));
+  for (std::size_t i = 0; i < disks.size(); ++i) PlanDisk(active, store, i, disks[i], plan);
+  if (images != nullptr) {
+    if (auto r = PlanBootImages(config, active, store, *images, plan); !r) return Fail(r.error());
   }
   auto add_named = [&](acm::ResourceKind kind, std::string resource) {
     ResourceUse use;

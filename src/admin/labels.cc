@@ -5,10 +5,26 @@
 
 #include "shype/admin/admin.h"
 #include "shype/config/resource_name.h"
+#include "shype/enforce/object.h"
 #include "shype/policy/label_map.h"
 
 namespace shype::admin {
 namespace {
+
+// The identity of the object a file:/phy: resource names, if it exists: the label is bound to
+// it. Errors: the object exists but may not be a resource (a pseudo file, a FIFO, ...).
+Result<std::optional<ObjectIdentity>> IdentityOf(const std::string& resource) {
+  const bool block = resource.rfind("phy:", 0) == 0;
+  if (!block && resource.rfind("file:", 0) != 0) return std::optional<ObjectIdentity>();
+  auto object = enforce::OpenObject(
+      resource.substr(resource.find(':') + 1),
+      block ? ObjectIdentity::Kind::kBlockDevice : ObjectIdentity::Kind::kFile, false);
+  if (!object) {
+    if (object.error().code == ErrorCode::kNotFound) return std::optional<ObjectIdentity>();
+    return Fail(object.error().WithContext(fmt::format("cannot label '{}'", resource)));
+  }
+  return std::optional<ObjectIdentity>(object->identity);
+}
 
 using api::Json;
 
@@ -100,7 +116,7 @@ Result<Json> Admin::AddResourceLabel(const Json& params) {
                 "policy",
                 policy, active.name());
   }
-  store::ResourceLabel record{*resource, "ACM", policy, *label};
+  store::ResourceLabel record{*resource, "ACM", policy, *label, {}};
   const policy::LabelMap& map = active.compiled.map;
   if (*label == policy::kInaccessibleLabel) {
     // __INACCESSIBLE__ belongs to no policy (xm stored it under policy "*").
@@ -115,6 +131,9 @@ Result<Json> Admin::AddResourceLabel(const Json& params) {
     return Fail(ErrorCode::kNotFound, "Label '{}' not found in policy '{}'", *label, policy);
   }
   if (auto r = CheckNotInUse(*resource); !r) return Fail(r.error());
+  auto identity = IdentityOf(*resource);
+  if (!identity) return Fail(identity.error());
+  record.identity = *identity;
   if (auto r = store_.AddResourceLabel(record); !r) return Fail(r.error());
   return LabelJson(record);
 }

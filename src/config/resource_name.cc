@@ -85,7 +85,9 @@ Result<std::string> UnifyTap(std::string_view spec, std::string_view rest, bool 
   if (path.find(':') != std::string_view::npos) {
     return Invalid(spec, "a tap path may not contain ':'");
   }
-  return UnifyFile(spec, fmt::format("tap:{}", sub), path, must_exist);
+  // SECURITY: tap:<sub>:X is another spelling of the file X: it gets X's one name (file:X), so
+  // one file can never carry two labels.
+  return UnifyFile(spec, "file", path, must_exist);
 }
 
 Result<std::string> UnifyVlan(std::string_view spec, std::string_view id) {

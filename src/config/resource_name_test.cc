@@ -35,7 +35,9 @@ TEST_F(ResourceNameTest, FileResolvesSymlinksAndDotDot) {
   EXPECT_EQ(*UnifyResourceName("file:" + Path("a.img"), true), "file:" + Path("a.img"));
   EXPECT_EQ(*UnifyResourceName("file:" + Path("link.img"), true), "file:" + Path("a.img"));
   EXPECT_EQ(*UnifyResourceName("file:" + Path("sub/../link.img"), false), "file:" + Path("a.img"));
-  EXPECT_EQ(*UnifyResourceName("tap:aio:" + Path("link.img"), true), "tap:aio:" + Path("a.img"));
+  // One file, one name: tap:<sub>:X is file:X (so it cannot carry a second label).
+  EXPECT_EQ(*UnifyResourceName("tap:aio:" + Path("link.img"), true), "file:" + Path("a.img"));
+  EXPECT_EQ(*UnifyResourceName("tap:qcow2:" + Path("a.img"), false), "file:" + Path("a.img"));
 }
 
 TEST_F(ResourceNameTest, MissingFileIsAcceptedOnlyWithoutMustExist) {

@@ -29,8 +29,21 @@ CREATE TABLE IF NOT EXISTS active_policy(
   FOREIGN KEY(name, version) REFERENCES policies(name, version));
 CREATE TABLE IF NOT EXISTS resource_labels(
   resource TEXT PRIMARY KEY, policy_type TEXT NOT NULL, policy TEXT NOT NULL,
-  label TEXT NOT NULL, labeled_at INTEGER NOT NULL);
+  label TEXT NOT NULL, labeled_at INTEGER NOT NULL, identity TEXT NOT NULL DEFAULT '');
 )sql";
+
+// Databases made before labels were bound to objects get the identity column ('' = unknown).
+Result<void> AddIdentityColumn(Database& db) {
+  auto stmt = db.Prepare("SELECT COUNT(*) FROM pragma_table_info('resource_labels') "
+                         "WHERE name = 'identity'");
+  if (!stmt) return Fail(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return Fail(row.error());
+  if (*row && stmt->ColumnInt(0) > 0) return {};
+  return db.Exec("ALTER TABLE resource_labels ADD COLUMN identity TEXT NOT NULL DEFAULT ''");
+}
+
+constexpr const char* kLabelColumns = "resource, policy_type, policy, label, identity";
 
 std::int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -45,7 +58,7 @@ PolicyRecord ReadRecord(const Statement& stmt) {
 
 ResourceLabel ReadLabel(const Statement& stmt) {
   return ResourceLabel{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2),
-                       stmt.ColumnText(3)};
+                       stmt.ColumnText(3), ObjectIdentity::Parse(stmt.ColumnText(4))};
 }
 
 }  // namespace
@@ -84,6 +97,7 @@ Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
   // damaged -wal can cost nothing acknowledged.
   if (auto r = db->Exec("PRAGMA wal_autocheckpoint=1"); !r) return Fail(r.error());
   if (auto r = db->Exec(kSchema); !r) return Fail(r.error());
+  if (auto r = AddIdentityColumn(*db); !r) return Fail(r.error());
   return StateStore(dir, std::move(*db));
 }
 
@@ -204,22 +218,47 @@ Result<void> StateStore::AddResourceLabel(const ResourceLabel& label) {
     return Fail(ErrorCode::kConflict, "'{}' is already labeled with '{}:{}:{}'.", label.resource,
                 (*current)->policy_type, (*current)->policy, (*current)->label);
   }
+  if (label.identity) {
+    // SECURITY: one object, one label, whatever its spelling (hard link, bind mount).
+    auto other = FindOtherNameOf(*label.identity, label.resource);
+    if (!other) return Fail(other.error());
+    if (*other) {
+      return Fail(ErrorCode::kConflict,
+                  "'{}' is the same object as '{}', already labeled with '{}:{}:{}'; one object "
+                  "has one label (relabel '{}' instead)",
+                  label.resource, (*other)->resource, (*other)->policy_type, (*other)->policy,
+                  (*other)->label, (*other)->resource);
+    }
+  }
   auto insert = db_.Prepare(
-      "INSERT INTO resource_labels(resource, policy_type, policy, label, labeled_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5)");
+      "INSERT INTO resource_labels(resource, policy_type, policy, label, labeled_at, identity) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!insert) return Fail(insert.error());
   insert->Bind(1, label.resource)
       .Bind(2, label.policy_type)
       .Bind(3, label.policy)
       .Bind(4, label.label)
-      .Bind(5, Now());
+      .Bind(5, Now())
+      .Bind(6, label.identity ? label.identity->ToString() : std::string());
   if (auto r = insert->Run(); !r) return r;
   return tx->Commit();
 }
 
+Result<std::optional<ResourceLabel>> StateStore::FindOtherNameOf(const ObjectIdentity& identity,
+                                                                 const std::string& except) {
+  auto stmt = db_.Prepare(fmt::format(
+      "SELECT {} FROM resource_labels WHERE identity = ?1 AND resource != ?2", kLabelColumns));
+  if (!stmt) return Fail(stmt.error());
+  stmt->Bind(1, identity.ToString()).Bind(2, except);
+  auto row = stmt->Step();
+  if (!row) return Fail(row.error());
+  if (!*row) return std::optional<ResourceLabel>();
+  return std::optional<ResourceLabel>(ReadLabel(*stmt));
+}
+
 Result<std::optional<ResourceLabel>> StateStore::GetResourceLabel(const std::string& resource) {
   auto stmt = db_.Prepare(
-      "SELECT resource, policy_type, policy, label FROM resource_labels WHERE resource = ?1");
+      fmt::format("SELECT {} FROM resource_labels WHERE resource = ?1", kLabelColumns));
   if (!stmt) return Fail(stmt.error());
   stmt->Bind(1, resource);
   auto row = stmt->Step();
@@ -239,7 +278,7 @@ Result<void> StateStore::RemoveResourceLabel(const std::string& resource) {
 
 Result<std::vector<ResourceLabel>> StateStore::ResourceLabels() {
   auto stmt = db_.Prepare(
-      "SELECT resource, policy_type, policy, label FROM resource_labels ORDER BY resource");
+      fmt::format("SELECT {} FROM resource_labels ORDER BY resource", kLabelColumns));
   if (!stmt) return Fail(stmt.error());
   std::vector<ResourceLabel> out;
   for (;;) {

@@ -73,7 +73,7 @@ TEST_F(StateStoreTest, RefusesSameVersionWithDifferentContent) {
 TEST_F(StateStoreTest, ResourceLabelRoundTrip) {
   auto store = StateStore::Open(dir_);
   ASSERT_TRUE(store);
-  ResourceLabel label{"file:/img/a.img", "ACM", "demo", "res_Bank"};
+  ResourceLabel label{"file:/img/a.img", "ACM", "demo", "res_Bank", {}};
   ASSERT_TRUE(store->AddResourceLabel(label));
   auto again = store->AddResourceLabel(label);
   ASSERT_FALSE(again);
@@ -92,9 +92,9 @@ TEST_F(StateStoreTest, ResourceLabelRoundTrip) {
 TEST_F(StateStoreTest, ActivationAppliesResourceChangesAtomically) {
   auto store = StateStore::Open(dir_);
   ASSERT_TRUE(store);
-  ASSERT_TRUE(store->AddResourceLabel({"vnet:a", "ACM", "demo", "old"}));
+  ASSERT_TRUE(store->AddResourceLabel({"vnet:a", "ACM", "demo", "old", {}}));
   ASSERT_TRUE(store->InstallPolicy({"demo", "2.0", "dd", 0}, Files("x"), true,
-                                   {{"vnet:a", "INV_ACM", "demo", "old"}}));
+                                   {{"vnet:a", "INV_ACM", "demo", "old", {}}}));
   EXPECT_EQ((*store->GetResourceLabel("vnet:a"))->policy_type, "INV_ACM");
 }
 
@@ -111,7 +111,7 @@ TEST_F(StateStoreTest, ConcurrentWritersFromManyProcessesLoseNothing) {
       int failures = store ? 0 : 1;
       for (int i = 0; store && i < kLabelsEach; ++i) {
         auto r = store->AddResourceLabel(
-            {fmt::format("vnet:p{}-{}", p, i), "ACM", "demo", fmt::format("l{}", i)});
+            {fmt::format("vnet:p{}-{}", p, i), "ACM", "demo", fmt::format("l{}", i), {}});
         if (!r) ++failures;
       }
       ::_exit(failures == 0 ? 0 : 1);

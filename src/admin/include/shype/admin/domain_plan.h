@@ -3,6 +3,9 @@
 // DomainPlan is a domain configuration checked against the active policy and the resource
 // labels: the domain's label and ssidref, and every resource it would use with that resource's
 // label, ssidref and the STE decision. Dry-run prints it; shyped creates a domain from it.
+// SECURITY: disks (every file of a backing chain) and boot images are opened while planning and
+// the plan holds the opened fds: the decision is on what was opened (identity + canonical path),
+// and shyped hands exactly those fds to QEMU, so nothing can be swapped in between.
 #pragma once
 
 #include <cstdint>
@@ -13,14 +16,22 @@
 #include "shype/acm/types.h"
 #include "shype/admin/active_policy.h"
 #include "shype/config/domain_config.h"
+#include "shype/enforce/boot_images.h"
+#include "shype/enforce/disk_chain.h"
 
 namespace shype::admin {
 
 struct ResourceUse {
   std::string resource;  // unified name, e.g. "file:/img/a.img", "vnet:bank"
   acm::ResourceKind kind = acm::ResourceKind::kDisk;
-  std::optional<config::DiskSpec> disk;  // for disks
-  std::string path;                      // for disks: the canonical path that was checked
+  std::optional<config::DiskSpec> disk;  // for disks (each layer of its chain) and boot images
+  std::string path;                      // for files: the canonical path that was checked
+  // For files: the object opened and checked (shared by copies of the plan).
+  std::shared_ptr<enforce::OpenedObject> object;
+  enforce::ImageFormat format = enforce::ImageFormat::kRaw;
+  std::size_t disk_index = 0;  // which disk of the config a layer belongs to
+  std::size_t layer = 0;       // 0: the disk image itself; 1, 2, ...: its backing files
+  std::string boot;            // "kernel" / "ramdisk" for a labeled boot image, else empty
   std::string res_policy_type = "ACM";
   std::string res_policy;
   std::string res_label = "__UNLABELED__";
@@ -37,12 +48,19 @@ struct DomainPlan {
   bool permitted = false;  // the label itself (exists, right policy, authorized)
   std::string reason;
   std::vector<ResourceUse> resources;
+  // The boot images, opened from the image directories (when PlanDomain was given them).
+  std::shared_ptr<enforce::OpenedObject> kernel;
+  std::shared_ptr<enforce::OpenedObject> ramdisk;
   bool resources_permitted() const;
 };
 
 // Checks `config` against `active` and the resource labels in `store`. Never fails on a policy
 // denial (that is in the plan); errors only for an invalid config (kInvalidArgument) or I/O.
+// With `images`, the kernel and ramdisk are opened from the image directories too (an image that
+// is not there is an error: kPermissionDenied / kNotFound); a labeled boot image becomes a
+// resource of the plan that the domain must be permitted.
 [[nodiscard]] Result<DomainPlan> PlanDomain(const config::DomainConfig& config,
-                                            const ActivePolicy& active, store::StateStore& store);
+                                            const ActivePolicy& active, store::StateStore& store,
+                                            const enforce::BootImages* images = nullptr);
 
 }  // namespace shype::admin

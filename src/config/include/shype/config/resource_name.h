@@ -15,7 +15,8 @@ namespace shype::config {
 //   phy:<path>        relative paths get "/dev/" prepended; with `must_exist` the path is resolved
 //                     (symlinks followed) and must be a block device;
 //   file:<path>       absolute path, resolved (realpath); with `must_exist` a regular file;
-//   tap:<sub>:<path>  as file:, <sub> = [a-z0-9]+ (aio, qcow2, ...);
+//   tap:<sub>:<path>  <sub> = [a-z0-9]+ (aio, qcow2, ...): the same file as file:<path>, so it
+//                     unifies to file:<canonical path> (one file has one name and one label);
 //   vlan:<n>          1..4095, written in decimal without leading zeros;
 //   vnet:<name>, shm:<name>  name = [A-Za-z0-9_.-]{1,64}.
 // Labeling uses must_exist=false (so `phy:ram0` is stored as `phy:/dev/ram0`); access checks use

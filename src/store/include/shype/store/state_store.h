@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "shype/common/object_identity.h"
 #include "shype/common/result.h"
 #include "shype/store/sqlite.h"
 
@@ -29,6 +30,9 @@ struct ResourceLabel {
   std::string policy_type = "ACM";  // "ACM", or "INV_ACM" once a policy change invalidated it
   std::string policy;
   std::string label;
+  // The object the label is bound to (file: device + inode, phy: device number), when it
+  // existed at labeling time. A label is never applied to another object at the same path.
+  std::optional<ObjectIdentity> identity;
   friend bool operator==(const ResourceLabel&, const ResourceLabel&) = default;
 };
 
@@ -67,8 +71,13 @@ class StateStore {
   // Forgets the active policy (the DEFAULT policy applies again); history is kept.
   [[nodiscard]] Result<void> ClearActivePolicy(const std::vector<ResourceLabel>& resource_changes);
 
-  // Labels a resource. Errors: kConflict "'R' is already labeled with 'ACM:P:L'.".
+  // Labels a resource. Errors: kConflict "'R' is already labeled with 'ACM:P:L'.", or when the
+  // object (label.identity) is already labeled under another name: one object, one label.
   [[nodiscard]] Result<void> AddResourceLabel(const ResourceLabel& label);
+  // The label bound to `identity` under a name other than `except`, if any (a second name of a
+  // labeled object: hard link, other mount).
+  [[nodiscard]] Result<std::optional<ResourceLabel>> FindOtherNameOf(
+      const ObjectIdentity& identity, const std::string& except);
   [[nodiscard]] Result<std::optional<ResourceLabel>> GetResourceLabel(const std::string& resource);
   // Removes a resource's label. Errors: kNotFound "Resource not labeled".
   [[nodiscard]] Result<void> RemoveResourceLabel(const std::string& resource);
