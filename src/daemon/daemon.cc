@@ -55,6 +55,7 @@ Daemon::~Daemon() {
 Result<void> Daemon::Start() {
   if (auto r = TakeLocks(); !r) return r;
   if (auto r = LoadState(); !r) return r;
+  if (auto r = PrepareJails(); !r) return r;
   if (auto r = Recover(); !r) return r;
   RegisterRoutes();
   if (auto r = server_.Listen(api::SocketPath(options_.state_dir)); !r) return r;

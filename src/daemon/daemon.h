@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,9 @@
 #include "shype/admin/admin.h"
 #include "shype/admin/domain_plan.h"
 #include "shype/common/unique_fd.h"
+#include "shype/enforce/boot_images.h"
 #include "shype/store/state_store.h"
+#include "shype/vm/jail.h"
 #include "shype/vm/qemu_process.h"
 #include "shype/vm/qmp_client.h"
 #include "shype/vm/vm_spec.h"
@@ -37,6 +40,11 @@ struct Options {
   // For isolated tests only: no host-wide lock, so the Chinese Wall holds only among this
   // instance's domains. Logged at start and shown by `list`.
   bool isolated_instance = false;
+  // Where boot images (kernel, initrd) may come from; empty: STATE/images.
+  std::vector<std::filesystem::path> image_dirs;
+  // Domain N's QEMU runs as uid/gid qemu_uid_base + N (an isolated instance offsets the base
+  // so two instances never share a uid).
+  std::uint32_t qemu_uid_base = 2100000000;
 };
 
 class Daemon final : public admin::LiveSystem {
@@ -97,6 +105,12 @@ class Daemon final : public admin::LiveSystem {
   [[nodiscard]] Result<void> TakeLocks();
   // Opens the store (state checks) and loads the active policy into the ACM.
   [[nodiscard]] Result<void> LoadState();
+  // Opens the boot image directories and checks QEMU can be confined (Landlock).
+  [[nodiscard]] Result<void> PrepareJails();
+  // The jail for domain `id`'s QEMU (uid/gid, Landlock ruleset readable on `readable_fds`,
+  // cgroups with limits from its memory size). Errors: kUnavailable, kIo.
+  [[nodiscard]] Result<vm::QemuJail> MakeJail(const DomainRecord& record, vm::Accel accel,
+                                              std::span<const int> readable_fds);
   [[nodiscard]] Result<void> Recover();
   // Refuses when a running domain's record names a policy the store does not know (lost state).
   [[nodiscard]] Result<void> CheckRecordsKnown(const std::vector<DomainRecord>& records);
@@ -128,6 +142,7 @@ class Daemon final : public admin::LiveSystem {
   // The policy the ACM enforces, as admin's view of it (label map, XML header); replaced on
   // every committed update so domain plans and ACM decisions always use the same policy.
   std::optional<admin::ActivePolicy> active_;
+  std::optional<enforce::BootImages> boot_images_;
   HttpServer server_{io_};
   std::map<std::string, std::unique_ptr<Domain>> domains_;
   std::uint32_t next_id_ = 1;

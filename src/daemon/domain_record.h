@@ -30,6 +30,9 @@ struct DomainRecord {
   std::string config_path;
   std::vector<std::string> resources;  // unified names of the resources the domain uses
   std::int64_t created_at = 0;         // Unix seconds
+  // The uid/gid QEMU runs as (unique per host); also names its cgroups (shype/<uid>). Recorded
+  // before QEMU is spawned, so a half-created domain's processes can always be found.
+  std::uint32_t uid = 0;
 };
 
 [[nodiscard]] Result<void> SaveDomainRecord(const std::filesystem::path& dir,

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -44,13 +45,42 @@ vm::Accel ToVmAccel(config::Accel accel) {
   return vm::Accel::kTcg;
 }
 
-Result<void> CheckReadableFile(const std::string& what, const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return Fail(ErrorCode::kInvalidArgument, "{} '{}' does not exist or is not a regular file",
-                what, path);
+// Binds a listening unix socket at `path` (mode 0600) for QEMU to accept on: QEMU gets the fd,
+// never the path.
+Result<UniqueFd> ListenUnix(const std::filesystem::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.native().size() >= sizeof addr.sun_path) {
+    return Fail(ErrorCode::kInvalidArgument, "socket path '{}' is too long", path.string());
   }
-  return {};
+  std::memcpy(addr.sun_path, path.c_str(), path.native().size());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::chmod(path.c_str(), 0600) != 0 || ::listen(fd.get(), 4) != 0) {
+    return Fail(ErrorCode::kIo, "cannot listen on '{}': {}", path.string(), std::strerror(errno));
+  }
+  return fd;
+}
+
+vm::DiskFormat ToVmFormat(enforce::ImageFormat format) {
+  return format == enforce::ImageFormat::kQcow2 ? vm::DiskFormat::kQcow2 : vm::DiskFormat::kRaw;
+}
+
+// The disks of `plan` as QEMU sees them: each disk's chain of opened fds, in layer order.
+std::vector<vm::DiskSpec> DisksOf(const admin::DomainPlan& plan) {
+  std::vector<vm::DiskSpec> disks;
+  for (const auto& use : plan.resources) {
+    if (!use.disk || !use.object || !use.boot.empty()) continue;
+    if (use.layer == 0) {
+      vm::DiskSpec disk;
+      disk.id = fmt::format("disk{}", use.disk_index);
+      disk.read_only = use.disk->mode == config::DiskMode::kRead;
+      disks.push_back(std::move(disk));
+    }
+    disks.back().layers.push_back(vm::DiskLayer{use.object->fd.get(), ToVmFormat(use.format),
+                                                use.resource.rfind("phy:", 0) == 0});
+  }
+  return disks;
 }
 
 }  // namespace
@@ -59,7 +89,7 @@ Result<void> CheckReadableFile(const std::string& what, const std::string& path)
 // records the domain and its resource sharings there. On any denial nothing stays recorded.
 Result<admin::DomainPlan> Daemon::Admit(const config::DomainConfig& config, DomainId id) {
   const admin::ActivePolicy* active = &*active_;
-  auto plan = admin::PlanDomain(config, *active, *store_);
+  auto plan = admin::PlanDomain(config, *active, *store_, &*boot_images_);
   if (!plan) return Fail(plan.error());
   if (!plan->permitted) {
     AuditDenial(acm::Hook::kDomainCreate, plan->name, plan->reason);
@@ -110,12 +140,6 @@ asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
   }
   auto kernel = config->GetString("kernel");
   if (!*kernel) co_return Fail(ErrorCode::kInvalidArgument, "{}: 'kernel' is required", *path);
-  if (auto r = CheckReadableFile("kernel", **kernel); !r)
-    co_return Fail(r.error().WithContext(*path));
-  if (auto ramdisk = config->GetString("ramdisk"); *ramdisk) {
-    if (auto r = CheckReadableFile("ramdisk", **ramdisk); !r)
-      co_return Fail(r.error().WithContext(*path));
-  }
   if (auto extra = config->GetString("extra");
       *extra && (*extra)->find("shype.label=") != std::string::npos) {
     co_return Fail(ErrorCode::kInvalidArgument,
@@ -132,7 +156,7 @@ asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
   auto t0 = std::chrono::steady_clock::now();
   auto plan = Admit(*config, id);
   auto t1 = std::chrono::steady_clock::now();
-  if (!plan) co_return Fail(plan.error());
+  if (!plan) co_return Fail(plan.error().WithContext(*path));
   auto domain = std::make_unique<Domain>();
   domain->run_dir = options_.state_dir / "run" / name;
   domain->record.id = id.value();
@@ -145,6 +169,7 @@ asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
   domain->record.config_path = *path;
   domain->record.created_at = UnixNow();
   for (const auto& use : plan->resources) domain->record.resources.push_back(use.resource);
+  domain->record.uid = options_.qemu_uid_base + id.value();
   domain->state = "creating";
   Domain& d = *domain;
   domains_[name] = std::move(domain);
@@ -152,6 +177,10 @@ asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
   if (!launched) {
     if (d.process) (void)d.process->Signal(SIGKILL);
     d.process.reset();
+    if (d.record.uid != 0) {
+      vm::DomainCgroup::KillAll(std::to_string(d.record.uid));
+      vm::DomainCgroup::Remove(std::to_string(d.record.uid));
+    }
     (void)acm_->DomainDestroy(id);
     if (d.created_run_dir) {
       std::error_code ec;
@@ -196,56 +225,43 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   spec.qemu_binary = options_.qemu;
   auto accel = config.Accelerator();
   spec.accel = vm::ResolveAccel(accel->has_value() ? ToVmAccel(**accel) : options_.accel);
-  spec.kernel = **config.GetString("kernel");
-  if (auto ramdisk = config.GetString("ramdisk"); *ramdisk) spec.initrd = **ramdisk;
+  // SECURITY: QEMU gets fds only: boot images and every disk layer were opened and checked while
+  // planning; the sockets and the console log are made here. It opens nothing by path.
+  if (!plan.kernel) co_return Fail(ErrorCode::kInternal, "the plan has no kernel");
+  spec.kernel_fd = plan.kernel->fd.get();
+  if (plan.ramdisk) spec.initrd_fd = plan.ramdisk->fd.get();
   spec.append = config.GetString("extra")->value_or("") +
                 fmt::format(" shype.label={}:{}", d.record.policy, d.record.label);
-  // SECURITY: shyped opens every disk itself, after the ACM permitted it; QEMU gets only the fd.
-  std::vector<UniqueFd> disk_fds;
-  for (std::size_t i = 0; i < plan.resources.size(); ++i) {
-    const auto& use = plan.resources[i];
-    if (!use.disk) continue;
-    bool read_only = use.disk->mode == config::DiskMode::kRead;
-    const std::string& file = use.path;
-    // SECURITY: `file` is the path the label check resolved (no symlinks then); O_NOFOLLOW keeps
-    // a symlink swapped in since from redirecting the open to another file.
-    int fd = ::open(file.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-      co_return Fail(ErrorCode::kIo, "cannot open disk '{}': {}", file, std::strerror(errno));
-    }
-    disk_fds.emplace_back(fd);
-    struct stat st {};
-    bool is_block = use.resource.rfind("phy:", 0) == 0;
-    if (::fstat(fd, &st) != 0 || (is_block ? !S_ISBLK(st.st_mode) : !S_ISREG(st.st_mode))) {
-      co_return Fail(ErrorCode::kInvalidArgument, "disk '{}' is not a {}", file,
-                     is_block ? "block device" : "regular file");
-    }
-    vm::DiskSpec disk;
-    disk.id = fmt::format("disk{}", i);
-    disk.fd = fd;
-    disk.read_only = read_only;
-    disk.format = use.disk->format == config::DiskFormat::kQcow2 ? vm::DiskFormat::kQcow2
-                                                                 : vm::DiskFormat::kRaw;
-    spec.disks.push_back(disk);
-  }
+  spec.disks = DisksOf(plan);
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     co_return Fail(ErrorCode::kIo, "socketpair: {}", std::strerror(errno));
   }
   UniqueFd ours(pair[0]), theirs(pair[1]);
   spec.qmp_fd = theirs.get();
-  spec.qmp_socket_path = d.run_dir / "qmp.sock";
-  spec.console.listen_path = d.run_dir / "console.sock";
-  spec.console.log_file = d.run_dir / "console.log";
-  spec.pidfile = d.run_dir / "qemu.pid";
+  auto qmp_listen = ListenUnix(d.run_dir / "qmp.sock");
+  if (!qmp_listen) co_return Fail(qmp_listen.error());
+  auto console_listen = ListenUnix(d.run_dir / "console.sock");
+  if (!console_listen) co_return Fail(console_listen.error());
+  UniqueFd console_log(::open((d.run_dir / "console.log").c_str(),
+                              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!console_log.valid()) {
+    co_return Fail(ErrorCode::kIo, "cannot create the console log: {}", std::strerror(errno));
+  }
+  spec.qmp_listen_fd = qmp_listen->get();
+  spec.console.listen_fd = console_listen->get();
+  spec.console.log_fd = console_log.get();
   spec.start_paused = true;
   auto command = vm::BuildQemuCommand(spec);
   if (!command) co_return Fail(command.error());
-  auto process = vm::QemuProcess::Spawn(io_, *command, d.run_dir / "qemu.log");
+  std::vector<int> readable{spec.kernel_fd};
+  if (spec.initrd_fd >= 0) readable.push_back(spec.initrd_fd);
+  auto jail = MakeJail(d.record, spec.accel, readable);
+  if (!jail) co_return Fail(jail.error());
+  auto process = vm::QemuProcess::Spawn(io_, *command, d.run_dir / "qemu.log", *jail);
   if (!process) co_return Fail(process.error());
   d.process = std::move(*process);
   theirs.Reset();
-  disk_fds.clear();
   d.record.pid = d.process->pid();
   d.record.start_time = d.process->identity().start_time;
   d.started = std::chrono::steady_clock::now();
@@ -299,6 +315,7 @@ void Daemon::Release(const std::string& name, const std::string& why) {
   if (!released) log::Warn("domain {}: ACM release: {}", name, released.error().message);
   std::error_code ec;
   std::filesystem::remove_all(d.run_dir, ec);
+  if (d.record.uid != 0) vm::DomainCgroup::Remove(std::to_string(d.record.uid));
   log::Info("domain {} (id {}) ended: {}", name, d.record.id, why);
   domains_.erase(it);
 }

@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   app.add_option("--accel", accel, "default accelerator: auto, kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   app.add_option("--qemu", qemu, "QEMU binary");
+  std::vector<std::string> image_dirs;
+  app.add_option("--image-dir", image_dirs,
+                 "directory boot images (kernel, initrd) may come from; repeatable (default: "
+                 "STATE/images)");
   app.add_option("--log-level", log_level, "debug, info, warn, error");
   app.add_flag("--json-logs", json_logs, "structured (JSON lines) logs");
   app.add_flag("--isolated-instance", isolated,
@@ -40,6 +44,7 @@ int main(int argc, char** argv) {
   options.state_dir = shype::store::ResolveStateDir(state_dir);
   options.accel = *shype::vm::ParseAccel(accel);
   options.qemu = qemu;
+  for (const auto& dir : image_dirs) options.image_dirs.emplace_back(dir);
   options.api_limits = api_options.Limits();
   options.isolated_instance = isolated;
   shype::daemon::Daemon daemon(io, options);
