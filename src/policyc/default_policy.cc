@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "shype/policyc/policy_document.h"
 #include "shype/policyc/policy_error.h"
 
 namespace shype::policyc {

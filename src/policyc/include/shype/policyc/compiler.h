@@ -12,6 +12,7 @@
 #include "shype/common/result.h"
 #include "shype/policy/binary_policy.h"
 #include "shype/policy/label_map.h"
+#include "shype/policyc/compiled_policy.h"
 #include "shype/policyc/policy_document.h"
 
 namespace shype::policyc {
@@ -19,29 +20,6 @@ namespace shype::policyc {
 struct CompileOptions {
   // Directory named by the map file's POLICFILE/BINARYFILE lines (Xen's policies dir).
   std::string policies_dir = "/var/lib/xend/security/policies";
-};
-
-struct LabelRename {
-  std::string from;  // the label's name in the policy being replaced
-  std::string to;    // its name in this policy
-};
-
-struct LabelTypes {
-  std::string name;
-  std::vector<std::string> ste_types;     // document order
-  std::vector<std::string> chwall_types;  // document order
-};
-
-struct CompiledPolicy {
-  policy::BinaryPolicy binary;
-  std::vector<std::uint8_t> bytes;  // SerializeBinaryPolicy(binary)
-  policy::LabelMap map;
-  std::string map_text;  // Xen's `<policy>.map` file, byte for byte
-  PolicyHeaderInfo header;
-  std::vector<LabelRename> vm_renames;
-  std::vector<LabelRename> resource_renames;
-  std::vector<LabelTypes> vm_label_types;        // document order
-  std::vector<LabelTypes> resource_label_types;  // document order
 };
 
 // Compiles `doc` (spec §3.7 ordering, §3.2 codes and offsets, §3.8 map file). An STE-only policy

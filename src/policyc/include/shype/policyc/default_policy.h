@@ -8,7 +8,7 @@
 #include <string>
 
 #include "shype/common/result.h"
-#include "shype/policyc/policy_document.h"
+#include "shype/policyc/policy_header.h"
 
 namespace shype::policyc {
 

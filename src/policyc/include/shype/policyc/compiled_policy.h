@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// CompiledPolicy is what compiling a policy XML gives: the version-4 binary policy (and its
+// bytes), the label map and the `.map` file text, the header and the renames a policy update
+// needs. Plain values with no XML in them, so the reference monitor can hold one (built from the
+// bounded readers) without linking the compiler. Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shype/policy/binary_policy.h"
+#include "shype/policy/label_map.h"
+#include "shype/policyc/policy_header.h"
+
+namespace shype::policyc {
+
+struct LabelRename {
+  std::string from;  // the label's name in the policy being replaced
+  std::string to;    // its name in this policy
+};
+
+struct LabelTypes {
+  std::string name;
+  std::vector<std::string> ste_types;     // document order
+  std::vector<std::string> chwall_types;  // document order
+};
+
+struct CompiledPolicy {
+  policy::BinaryPolicy binary;
+  std::vector<std::uint8_t> bytes;  // SerializeBinaryPolicy(binary)
+  policy::LabelMap map;
+  std::string map_text;  // Xen's `<policy>.map` file, byte for byte
+  PolicyHeaderInfo header;
+  std::vector<LabelRename> vm_renames;
+  std::vector<LabelRename> resource_renames;
+  std::vector<LabelTypes> vm_label_types;        // document order
+  std::vector<LabelTypes> resource_label_types;  // document order
+};
+
+}  // namespace shype::policyc
