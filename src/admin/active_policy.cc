@@ -1,21 +1,65 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Loading the active policy from the state directory.
+// Loading the active policy from the state directory, without compiling anything.
 #include "shype/admin/active_policy.h"
+
+#include <algorithm>
 
 #include "shype/common/file.h"
 #include "shype/policy/binary_policy.h"
 #include "shype/policy/label_map.h"
+#include "shype/policyc/builtin_default.h"
+#include "shype/policyc/compiled_package.h"
 #include "shype/policyc/default_policy.h"
 
 namespace shype::admin {
+namespace {
 
-Result<policyc::CompiledPolicy> CompileXml(std::string_view xml, std::string_view source) {
-  auto doc = policyc::ParsePolicyXml(
-      std::span(reinterpret_cast<const std::uint8_t*>(xml.data()), xml.size()), source);
-  if (!doc) return Fail(doc.error());
-  return policyc::CompilePolicy(*doc);
+// The stored policy's binary and map through the bounded readers, tied to the record and the
+// stored XML.
+Result<policyc::CompiledPolicy> ReadStored(const store::PolicyRecord& record,
+                                           const store::PolicyFiles& files) {
+  const std::string what = fmt::format("policy '{}' version {}", record.name, record.version);
+  auto binary = policy::ParseBinaryPolicy(files.binary);
+  if (!binary) return Fail(binary.error().WithContext("the stored binary of " + what));
+  auto map = policy::ParseMapFile(files.map);
+  if (!map) return Fail(map.error().WithContext("the stored map file of " + what));
+  if (auto r = policy::CheckMapMatchesBinary(*map, *binary); !r) {
+    return Fail(r.error().WithContext("the stored map and binary of " + what));
+  }
+  // SECURITY: the monitor decides with the stored binary; refuse one that is not the compiled
+  // form of the stored XML (a tampered or half-written state directory): the binary carries the
+  // SHA-1 of the XML bytes it was compiled from.
+  const std::vector<std::uint8_t> hash = Sha1(files.xml);
+  if (!std::equal(hash.begin(), hash.end(), binary->xml_hash.begin(), binary->xml_hash.end())) {
+    return Fail(ErrorCode::kPolicyInvalid,
+                "the stored binary of {} was not compiled from its stored XML (XML SHA-1 {}, the "
+                "binary records {}); reinstall the policy with setpolicy",
+                what, HexEncode(hash), HexEncode(binary->xml_hash));
+  }
+  const std::string version =
+      fmt::format("{}.{}", binary->xml_version.major, binary->xml_version.minor);
+  if (binary->name != record.name || policyc::ParsePolicyVersion(record.version) != binary->xml_version ||
+      record.hash_hex != HexEncode(binary->xml_hash)) {
+    return Fail(ErrorCode::kPolicyInvalid,
+                "the stored binary is policy '{}' version {} (reference {}), but the store records {} "
+                "(reference {}); "
+                "reinstall the policy with setpolicy",
+                binary->name, version, HexEncode(binary->xml_hash), what, record.hash_hex);
+  }
+  policyc::CompiledPolicy out;
+  out.bytes = policy::SerializeBinaryPolicy(*binary);
+  out.binary = std::move(*binary);
+  out.map = std::move(*map);
+  out.map_text.assign(files.map.begin(), files.map.end());
+  out.header.name = record.name;
+  out.header.version = record.version;
+  out.header.numbers = out.binary.xml_version;
+  out.header.is_default = false;  // setpolicy refuses DEFAULT; a reset clears the record
+  return out;
 }
+
+}  // namespace
 
 Result<std::shared_ptr<const acm::PolicySnapshot>> MakeSnapshot(
     const policyc::CompiledPolicy& compiled, PolicySeqno seqno) {
@@ -31,33 +75,18 @@ Result<ActivePolicy> LoadActivePolicy(store::StateStore& store) {
   if (!record) return Fail(record.error());
   ActivePolicy active;
   if (!*record) {
+    auto builtin = policyc::BuiltinDefaultPolicy();
+    if (!builtin) return Fail(builtin.error());
+    active.compiled = std::move(*builtin);
     active.xml = policyc::DefaultPolicyXml();
-    auto compiled = CompileXml(active.xml, "DEFAULT");
-    if (!compiled) return Fail(compiled.error().WithContext("built-in DEFAULT policy"));
-    active.compiled = std::move(*compiled);
   } else {
     active.record = **record;
     auto files = store.ReadPolicyFiles(**record);
     if (!files) return Fail(files.error());
+    auto stored = ReadStored(**record, *files);
+    if (!stored) return Fail(stored.error());
     active.xml.assign(files->xml.begin(), files->xml.end());
-    auto compiled =
-        CompileXml(active.xml, fmt::format("{} {}", (*record)->name, (*record)->version));
-    if (!compiled) return Fail(compiled.error());
-    // SECURITY: the monitor decides with the stored binary; refuse one that is not what the
-    // stored XML compiles to (a tampered or half-written state directory).
-    auto binary = policy::ParseBinaryPolicy(files->binary);
-    if (!binary) return Fail(binary.error().WithContext("stored binary policy"));
-    if (*binary != compiled->binary) {
-      return Fail(ErrorCode::kPolicyInvalid,
-                  "the stored binary of policy '{}' version {} does not match its XML; reinstall "
-                  "it with setpolicy",
-                  (*record)->name, (*record)->version);
-    }
-    auto map = policy::ParseMapFile(files->map);
-    if (!map) return Fail(map.error().WithContext("stored map file"));
-    compiled->binary = std::move(*binary);
-    compiled->map = std::move(*map);
-    active.compiled = std::move(*compiled);
+    active.compiled = std::move(*stored);
   }
   auto snapshot = MakeSnapshot(active.compiled, PolicySeqno{1});
   if (!snapshot) return Fail(snapshot.error());

@@ -13,6 +13,7 @@
 
 #include "shype/common/file.h"
 #include "shype/policy/dump.h"
+#include "shype/policyc/builtin_default.h"
 #include "shype/policyc/default_policy.h"
 
 namespace shype::admin {
@@ -51,7 +52,10 @@ Result<std::vector<store::ResourceLabel>> ResourceChanges(store::StateStore& sto
           r.resource, r.label, r.policy, next.name(), r.label));
       continue;
     }
-    changes.push_back({r.resource, "ACM", next.name(), label});
+    store::ResourceLabel change = r;  // the same resource (and object), relabeled
+    change.policy = next.name();
+    change.label = std::move(label);
+    changes.push_back(std::move(change));
   }
   return changes;
 }
@@ -114,6 +118,15 @@ Result<Json> Admin::Call(std::string_view op, const Json& params) {
               store_.dir().string());
 }
 
+Result<PolicyCompiler*> Admin::Compiler() {
+  if (compiler_ != nullptr) return compiler_;
+  auto helper = PolicyCompilerBesideSelf();
+  if (!helper) return Fail(helper.error());
+  own_compiler_ = std::make_unique<SandboxedPolicyCompiler>(std::move(*helper));
+  compiler_ = own_compiler_.get();
+  return compiler_;
+}
+
 Result<const ActivePolicy*> Admin::Current() {
   if (live_ != nullptr) return &live_->Active();
   auto loaded = LoadActivePolicy(store_);
@@ -149,9 +162,13 @@ Result<Json> Admin::SetPolicy(const Json& params) {
   auto current_or = Current();
   if (!current_or) return Fail(current_or.error());
   const ActivePolicy& current = **current_or;
+  auto compiler = Compiler();
+  if (!compiler) return Fail(compiler.error());
   ActivePolicy next;
   next.xml = *xml;
-  auto compiled = CompileXml(*xml, *source);
+  // SECURITY: the XML is compiled outside this process (shyped links no XML parser); what
+  // comes back has been through the bounded readers.
+  auto compiled = (*compiler)->Compile(*xml, *source);
   if (!compiled) return Fail(compiled.error());
   next.compiled = std::move(*compiled);
   if (next.is_default()) {
@@ -211,7 +228,7 @@ Result<Json> Admin::ResetPolicy() {
   if (!current.is_default()) dom0_from = std::string(current.compiled.map.bootstrap_label());
   ActivePolicy next;
   next.xml = policyc::DefaultPolicyXml(dom0_from);
-  auto compiled = CompileXml(next.xml, "DEFAULT");
+  auto compiled = policyc::BuiltinDefaultPolicy(dom0_from);  // no XML parsed
   if (!compiled) return Fail(compiled.error());
   next.compiled = std::move(*compiled);
   auto snapshot = MakeSnapshot(next.compiled, PolicySeqno{1});
@@ -234,7 +251,9 @@ Result<Json> Admin::ResetPolicy() {
   std::vector<store::ResourceLabel> changes;
   for (const auto& r : *labeled) {
     if (r.policy_type == "ACM" && r.policy == current.name() && !current.is_default()) {
-      changes.push_back({r.resource, "INV_ACM", r.policy, r.label});
+      store::ResourceLabel change = r;
+      change.policy_type = "INV_ACM";
+      changes.push_back(std::move(change));
     }
   }
   return Commit(next, false, changes);

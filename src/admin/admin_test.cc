@@ -41,7 +41,7 @@ class AdminTest : public ::testing::Test {
     auto s = store::StateStore::Open(dir_);
     ASSERT_TRUE(s) << s.error().message;
     store_.emplace(std::move(*s));
-    admin_.emplace(*store_);
+    admin_.emplace(*store_, nullptr, &compiler_);
     for (const char* img : {"pepsi.img", "coke.img", "free.img"}) {
       std::ofstream(dir_ / img) << "disk";
     }
@@ -69,6 +69,8 @@ class AdminTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::optional<store::StateStore> store_;
+  // The sandboxed compiler shyped uses, from the build tree (the test is not beside it).
+  SandboxedPolicyCompiler compiler_{std::filesystem::path(SHYPE_BINARY_DIR) / "bin/shype-policyc"};
   std::optional<Admin> admin_;
 };
 
@@ -171,6 +173,52 @@ TEST_F(AdminTest, ResetInvalidatesResourceLabelsOfTheOldPolicy) {
   EXPECT_EQ(Call("resource.label.get", {{"resource", Img("pepsi.img")}})["policy_type"], "INV_ACM");
   EXPECT_NE(Call("policy.dump")["text"].get<std::string>().find("POLICY REFERENCE = DEFAULT."),
             std::string::npos);
+}
+
+// The stored policy is read back without compiling: the binary and map through the bounded
+// readers, and the stored XML checked against the SHA-1 the binary carries.
+TEST_F(AdminTest, StoredPolicyIsCheckedAgainstItsXmlWithoutCompiling) {
+  SetTestPolicy();
+  const std::filesystem::path pdir = dir_ / "policies" / "example.test" / "1.0";
+  auto loaded = LoadActivePolicy(*store_);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->compiled.header.version, "1.0");
+  auto xml = ReadFileBounded(pdir / "policy.xml", 1U << 20);
+  auto binary = ReadFileBounded(pdir / "policy.bin", 1U << 20);
+  ASSERT_TRUE(xml && binary);
+
+  std::vector<std::uint8_t> edited = *xml;
+  edited.push_back(' ');  // the same policy to a parser, other bytes to the hash
+  ASSERT_TRUE(WriteFileAtomic(pdir / "policy.xml", edited));
+  auto r = LoadActivePolicy(*store_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("was not compiled from its stored XML"), std::string::npos)
+      << r.error().message;
+
+  ASSERT_TRUE(WriteFileAtomic(pdir / "policy.xml", *xml));
+  ASSERT_TRUE(WriteFileAtomic(pdir / "policy.bin", std::string_view("garbage")));
+  r = LoadActivePolicy(*store_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("the stored binary of policy 'example.test' version 1.0"),
+            std::string::npos)
+      << r.error().message;
+}
+
+// A compiler whose output the bounded readers refuse installs nothing.
+TEST_F(AdminTest, SetPolicyRefusesGarbageFromTheCompilerAndChangesNothing) {
+  const std::filesystem::path bin = dir_.string() + "-helper";
+  std::filesystem::create_directories(bin);
+  std::filesystem::permissions(bin, std::filesystem::perms(0755));
+  std::ofstream(bin / "garbage") << "#!/bin/sh\necho garbage\n";
+  std::filesystem::permissions(bin / "garbage", std::filesystem::perms(0755));
+  SandboxedPolicyCompiler garbage(bin / "garbage");
+  Admin admin(*store_, nullptr, &garbage);
+  auto r = admin.Call("policy.set", {{"xml", ReadShared("test-security_policy.xml")}});
+  std::filesystem::remove_all(bin);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("produced output shyped refuses"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(Call("policy.get")["name"], "DEFAULT");
 }
 
 }  // namespace

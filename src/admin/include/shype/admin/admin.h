@@ -7,12 +7,14 @@
 // Not thread-safe: one Admin per thread (shyped calls it from its io thread only).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "shype/admin/active_policy.h"
+#include "shype/admin/policy_compiler.h"
 #include "shype/api/wire.h"
 #include "shype/store/state_store.h"
 
@@ -45,8 +47,11 @@ class LiveSystem {
 
 class Admin {
  public:
-  explicit Admin(store::StateStore& store, LiveSystem* live = nullptr)
-      : store_(store), live_(live) {}
+  // `compiler` compiles setpolicy's XML; nullptr: the sandboxed shype-policyc installed beside
+  // the running executable (found on first use).
+  explicit Admin(store::StateStore& store, LiveSystem* live = nullptr,
+                 PolicyCompiler* compiler = nullptr)
+      : store_(store), live_(live), compiler_(compiler) {}
 
   // Runs API operation `op` (api/endpoints.h) with `params`. Errors as documented per op in
   // docs/api.md; a failed operation changes nothing.
@@ -69,12 +74,15 @@ class Admin {
   // The enforced policy: shyped's (live), else loaded from the store. Valid until the next call
   // or a committed update.
   [[nodiscard]] Result<const ActivePolicy*> Current();
+  [[nodiscard]] Result<PolicyCompiler*> Compiler();
   [[nodiscard]] Result<void> CheckNotInUse(const std::string& resource) const;
   [[nodiscard]] Result<api::Json> Commit(const ActivePolicy& next, bool check_only,
                                          const std::vector<store::ResourceLabel>& changes);
 
   store::StateStore& store_;
   LiveSystem* live_;
+  PolicyCompiler* compiler_;
+  std::unique_ptr<PolicyCompiler> own_compiler_;  // the default, when none was given
   std::optional<ActivePolicy> loaded_;  // offline: the policy Current() loaded
 };
 
