@@ -3,9 +3,11 @@
 // The two backends: the live daemon over its socket, and the offline admin service.
 #include "backend.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 
 #include "shype/admin/admin.h"
 #include "shype/api/client.h"
@@ -34,13 +36,20 @@ class RemoteBackend final : public Backend {
 
 class LocalBackend final : public Backend {
  public:
-  explicit LocalBackend(store::StateStore store) : store_(std::move(store)), admin_(store_) {}
+  explicit LocalBackend(std::filesystem::path dir) : dir_(std::move(dir)) {}
   Result<api::Json> Call(std::string_view op, const api::Json& params) override {
     auto endpoint = api::FindEndpoint(op);
     if (!endpoint || endpoint->method != "GET") {
       if (auto r = LockForWrites(); !r) return Fail(r.error());
     }
-    return admin_.Call(op, params);
+    // Opened after the lock for a write: opening may itself write (a fresh database's schema).
+    if (!admin_) {
+      auto store = store::StateStore::Open(dir_);
+      if (!store) return Fail(store.error());
+      store_.emplace(std::move(*store));
+      admin_.emplace(*store_);
+    }
+    return admin_->Call(op, params);
   }
   bool live() const override { return false; }
 
@@ -50,15 +59,19 @@ class LocalBackend final : public Backend {
   // command said it succeeded). Held until the command exits.
   Result<void> LockForWrites() {
     if (lock_.valid()) return {};
+    std::error_code ec;
+    if (!std::filesystem::exists(dir_, ec)) {
+      std::filesystem::create_directories(dir_.parent_path(), ec);
+      ::mkdir(dir_.c_str(), 0700);
+    }
     std::string holder = fmt::format("shype pid={} (offline command)", ::getpid());
-    auto lock = store::TakeLock(store_.dir() / "shyped.lock", holder, std::chrono::seconds(10));
-    if (!lock && store::ReadLockHolder(store_.dir() / "shyped.lock")
-                         .starts_with(store::kDaemonHolder)) {
+    auto lock = store::TakeLock(dir_ / "shyped.lock", holder, std::chrono::seconds(10));
+    if (!lock &&
+        store::ReadLockHolder(dir_ / "shyped.lock").starts_with(store::kDaemonHolder)) {
       return Fail(ErrorCode::kConflict,
                   "shyped is running on '{}' (or starting; {}): changes go through it; run the "
                   "command again once it serves on {}",
-                  store_.dir().string(), lock.error().message,
-                  api::SocketPath(store_.dir()).string());
+                  dir_.string(), lock.error().message, api::SocketPath(dir_).string());
     }
     if (!lock) {
       return Fail(lock.error().WithContext(
@@ -68,9 +81,10 @@ class LocalBackend final : public Backend {
     return {};
   }
 
-  store::StateStore store_;
-  admin::Admin admin_;
+  std::filesystem::path dir_;
   UniqueFd lock_;
+  std::optional<store::StateStore> store_;
+  std::optional<admin::Admin> admin_;
 };
 
 }  // namespace
@@ -78,9 +92,7 @@ class LocalBackend final : public Backend {
 Result<std::unique_ptr<Backend>> OpenBackend(const std::filesystem::path& state_dir) {
   std::filesystem::path socket = api::SocketPath(state_dir);
   if (api::Client(socket).DaemonRunning()) return std::make_unique<RemoteBackend>(socket);
-  auto store = store::StateStore::Open(state_dir);
-  if (!store) return Fail(store.error());
-  return std::make_unique<LocalBackend>(std::move(*store));
+  return std::make_unique<LocalBackend>(state_dir);
 }
 
 }  // namespace shype::cli
