@@ -22,7 +22,7 @@ wait_line() {  # wait_line FILE PATTERN: until FILE has a line matching PATTERN 
   for _ in $(seq 1 6000); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.01; done; return 1
 }
 
-"$B/shyped" --state-dir "$SHYPE_STATE_DIR" --accel tcg --log-level warn --isolated-instance >"$T/shyped.log" 2>&1 &
+"$B/shyped" --state-dir "$SHYPE_STATE_DIR" --accel tcg --log-level warn --isolated-instance --image-dir "$G" >"$T/shyped.log" 2>&1 &
 D=$!
 for _ in $(seq 1 100); do "$B/shype" list >/dev/null 2>&1 && break; sleep 0.05; done
 "$B/shype" setpolicy "$ROOT/examples/policies/shype-demo.xml" >/dev/null

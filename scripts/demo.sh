@@ -40,7 +40,7 @@ guest() {  # guest NAME LABEL [disk]
 }
 
 step "Start shyped (state in \$DEMO/state, guests under TCG here)"
-"$B/shyped" --state-dir "$SHYPE_STATE_DIR" --accel auto --isolated-instance >"$DEMO/shyped.log" 2>&1 &
+"$B/shyped" --state-dir "$SHYPE_STATE_DIR" --accel auto --isolated-instance --image-dir "$ROOT/build/guest" >"$DEMO/shyped.log" 2>&1 &
 DAEMON=$!
 for _ in $(seq 1 100); do [ -S "$SHYPE_STATE_DIR/shyped.sock" ] && "$B/shype" list >/dev/null 2>&1 && break; sleep 0.1; done
 "$B/shype" list >/dev/null 2>&1 || { echo "shyped did not start:"; cat "$DEMO/shyped.log"; exit 1; }

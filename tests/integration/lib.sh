@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_daemon() {
-  "$BUILD/bin/shyped" --state-dir "$SHYPE_STATE_DIR" --accel tcg --isolated-instance "$@" >>"$T/shyped.log" 2>&1 &
+  "$BUILD/bin/shyped" --state-dir "$SHYPE_STATE_DIR" --accel tcg --isolated-instance --image-dir "$GUEST" "$@" >>"$T/shyped.log" 2>&1 &
   DAEMON_PID=$!
   for _ in $(seq 1 300); do
     [ -S "$SHYPE_STATE_DIR/shyped.sock" ] && shype list >/dev/null 2>&1 && return 0
