@@ -33,13 +33,15 @@ std::vector<int> NumericEntries(const std::filesystem::path& dir) {
   return out;
 }
 
-// True if `pid` is a QEMU of domain `name` run from `run_dir`: its comm is "shype-<name>" (cut to
-// 15 bytes, as QEMU's -name process= sets it) and its command line or one of its open files
-// names the run directory (two isolated instances may both run a domain of that name).
-bool IsDomainQemu(int pid, const std::string& name, const std::filesystem::path& run_dir) {
+// True if `pid` is a QEMU of the domain run from `run_dir`: its comm is one of `comms` (QEMU's
+// "shype-<name>" from -name process=, the binary's name before QEMU sets it, or "shyped" for a
+// child not yet exec'd) and its command line or one of its open files names the run directory
+// (two isolated instances may both run a domain of that name; a viewer of its log is no QEMU).
+bool IsDomainQemu(int pid, const std::set<std::string>& comms,
+                  const std::filesystem::path& run_dir) {
   std::filesystem::path proc = fmt::format("/proc/{}", pid);
   auto comm = ReadTextFileBounded(proc / "comm", 64);
-  if (!comm || comm->substr(0, comm->find('\n')) != ("shype-" + name).substr(0, 15)) return false;
+  if (!comm || comms.count(comm->substr(0, comm->find('\n'))) == 0) return false;
   const std::string prefix = run_dir.string() + "/";
   if (auto cmdline = ReadTextFileBounded(proc / "cmdline", 1U << 20);
       cmdline && cmdline->find(prefix) != std::string::npos) {
@@ -112,8 +114,10 @@ Result<void> Daemon::RemoveHalfCreated(const std::filesystem::path& dir, const s
   if (recorded_pid > 0 && vm::ReadProcessStartTime(recorded_pid).value_or(0) == recorded_start) {
     pids.insert(recorded_pid);
   }
+  const std::set<std::string> comms{("shype-" + name).substr(0, 15),
+                                     options_.qemu.filename().string().substr(0, 15), "shyped"};
   for (int pid : NumericEntries("/proc")) {
-    if (IsDomainQemu(pid, name, dir)) pids.insert(pid);
+    if (pid != ::getpid() && IsDomainQemu(pid, comms, dir)) pids.insert(pid);
   }
   // TODO(#12): the lead's per-domain pids cgroup (/sys/fs/cgroup/pids/shype/<name>) lists them
   // too; its members pass the same check above.

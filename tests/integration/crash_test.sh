@@ -37,11 +37,13 @@ qemu_of() {
   done
 }
 
-# ghost_process RUN_DIR: a stand-in QEMU of a domain named "ghost" (comm "shype-ghost", its
-# command line naming RUN_DIR), as a QEMU looks whose pid no file recorded yet.
-mkdir -p "$T/bin" && printf '#!/bin/bash\nread -rt 300 _ <>"$2"\n' >"$T/bin/shype-ghost"
-chmod +x "$T/bin/shype-ghost"; mkfifo "$T/ghost.fifo"
-ghost_process() { "$T/bin/shype-ghost" "$1/qmp.sock" "$T/ghost.fifo" & GHOST=$!; EXTRA_PIDS="${EXTRA_PIDS:-} $GHOST"; }
+# stand_in COMM [ARG] (env HOLD=FILE): a process named COMM that keeps FILE open (if given) and
+# waits, as a QEMU looks whose pid no file recorded yet; its pid in $STAND_IN.
+mkdir -p "$T/bin" && mkfifo "$T/ghost.fifo"
+stand_in() {
+  [ -x "$T/bin/$1" ] || { printf '#!/bin/bash\n[ -n "${HOLD:-}" ] && exec 3>>"$HOLD"\nread -rt 300 _ <>"%s"\n' "$T/ghost.fifo" >"$T/bin/$1"; chmod +x "$T/bin/$1"; }
+  "$T/bin/$1" "${@:2}" & STAND_IN=$!; EXTRA_PIDS="${EXTRA_PIDS:-} $STAND_IN"
+}
 
 start_daemon "${IMAGES[@]}"
 expect_rc 0 "setpolicy installs the demo policy" -- shype setpolicy "$POLICY"
@@ -50,15 +52,21 @@ expect_rc 0 "label the bank disk" -- shype addlabel res_Bank res "file:$T/bank.i
 
 # --- a run directory without a record (kill -9 between mkdir and domain.json) ---
 kill9_daemon
-mkdir -p "$STATE/run/ghost" && : >"$STATE/run/ghost/.domain.json.tmp-1-abc"
-ghost_process "$STATE/run/ghost"; GHOST_QEMU=$GHOST
-mkdir -p "$T/other/run/ghost"; ghost_process "$T/other/run/ghost"; DECOY=$GHOST
+mkdir -p "$STATE/run/ghost" "$STATE/run/ghost2" "$T/other/run/ghost"
+: >"$STATE/run/ghost/.domain.json.tmp-1-abc"
+stand_in shype-ghost "$STATE/run/ghost/qmp.sock"; GHOST_QEMU=$STAND_IN  # named, path in argv
+HOLD="$STATE/run/ghost2/qemu.log" stand_in qemu-system-x86_64; GHOST2_QEMU=$STAND_IN  # not renamed yet
+HOLD="$STATE/run/ghost2/console.log" stand_in viewer; VIEWER=$STAND_IN  # a person's log viewer
+stand_in shype-ghost "$T/other/run/ghost/qmp.sock"; DECOY=$STAND_IN  # another instance's domain
 sleep 0.2
 start_daemon "${IMAGES[@]}"
 pass "shyped restarts over a run directory without domain.json"
 [ -e "$STATE/run/ghost" ] && fail "the record-less run directory lingers" || pass "the record-less run directory is removed"
 sleep 0.2
 alive "$GHOST_QEMU" && fail "the domain's unrecorded QEMU still runs" || pass "the domain's unrecorded QEMU (found by comm + run dir) was killed"
+alive "$GHOST2_QEMU" && fail "a QEMU not yet renamed still runs" || pass "a QEMU not yet renamed (found by an open file in its run dir) was killed"
+[ -e "$STATE/run/ghost2" ] && fail "run/ghost2 lingers" || pass "run/ghost2 is removed"
+alive "$VIEWER" && pass "a log viewer of the run dir is left alone" || fail "a log viewer was killed"
 alive "$DECOY" && pass "a same-named process of another instance is left alone" || fail "another instance's process was killed"
 expect_rc 0 "audit" -- shype audit --json
 expect_out "removed half-created domain 'ghost' \(no domain.json; 1 QEMU" "the cleanup is audited"
