@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   app.add_option("--qemu", qemu, "QEMU binary");
   std::vector<std::string> image_dirs;
+  std::uint32_t qemu_uid_base = 2100000000;
+  app.add_option("--qemu-uid-base", qemu_uid_base,
+                 "domain N's QEMU runs as uid/gid BASE+N (default 2100000000)")
+      ->check(CLI::Range(1000U, 4000000000U));
   app.add_option("--image-dir", image_dirs,
                  "directory boot images (kernel, initrd) may come from; repeatable (default: "
                  "STATE/images)");
@@ -45,6 +49,7 @@ int main(int argc, char** argv) {
   options.accel = *shype::vm::ParseAccel(accel);
   options.qemu = qemu;
   for (const auto& dir : image_dirs) options.image_dirs.emplace_back(dir);
+  options.qemu_uid_base = qemu_uid_base;
   options.api_limits = api_options.Limits();
   options.isolated_instance = isolated;
   shype::daemon::Daemon daemon(io, options);
