@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // RunSandboxed: fork, confine (rlimits, ids, no_new_privs, Landlock), exec; then feed stdin and
-// collect stdout/stderr with a deadline and bounds. Landlock through its raw syscalls: this
-// machine's <linux/landlock.h> predates the net and scope fields, so the ABI structs are here.
+// collect stdout/stderr with a deadline and bounds. The Landlock ruleset is common/landlock.h's
+// (shared with the QEMU jail).
 #include "shype/admin/sandbox.h"
 
 #include <fcntl.h>
-#include <linux/landlock.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,84 +18,36 @@
 #include <csignal>
 #include <cstring>
 
+#include "shype/common/landlock.h"
 #include "shype/common/unique_fd.h"
 
 namespace shype::admin {
 namespace {
 
-// Landlock ABI values (include/uapi/linux/landlock.h of Linux 6.12+).
-constexpr std::uint64_t kFsAbi1 = (1ULL << 13) - 1;  // EXECUTE .. MAKE_SYM
-constexpr std::uint64_t kFsRefer = 1ULL << 13;       // ABI 2
-constexpr std::uint64_t kFsTruncate = 1ULL << 14;    // ABI 3
-constexpr std::uint64_t kFsIoctlDev = 1ULL << 15;    // ABI 5
-constexpr std::uint64_t kNetBindTcp = 1ULL << 0;     // ABI 4
-constexpr std::uint64_t kNetConnectTcp = 1ULL << 1;  // ABI 4
-constexpr std::uint64_t kScopeAbstractUnixSocket = 1ULL << 0;  // ABI 6
-constexpr std::uint64_t kScopeSignal = 1ULL << 1;              // ABI 6
-
-struct RulesetAttr {
-  std::uint64_t handled_access_fs = 0;
-  std::uint64_t handled_access_net = 0;
-  std::uint64_t scoped = 0;
-};
-
 constexpr int kFirstChildFd = 10;  // the child's fds are moved here before dup2 onto 0..2
 constexpr int kExitSetupFailed = 126;
-
-Result<void> AddPathRule(int ruleset, const std::filesystem::path& path, std::uint64_t access) {
-  UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
-  if (!fd.valid()) {
-    return Fail(ErrorCode::kUnavailable, "sandbox: cannot open '{}' for a Landlock rule: {}",
-                path.string(), std::strerror(errno));
-  }
-  landlock_path_beneath_attr rule{};
-  rule.allowed_access = access;
-  rule.parent_fd = fd.get();
-  if (::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0) {
-    return Fail(ErrorCode::kUnavailable, "sandbox: cannot add the Landlock rule for '{}': {}",
-                path.string(), std::strerror(errno));
-  }
-  return {};
-}
 
 // SECURITY: every file-system right the ABI knows is handled (denied unless a rule allows it);
 // the rules allow reading and executing /usr (libraries, an interpreter), reading the loader
 // cache, and executing the helper itself. TCP bind/connect are handled with no rule (denied);
-// abstract unix sockets and signals are scoped to the sandbox.
-Result<UniqueFd> BuildRuleset(std::string_view what, const std::filesystem::path& exe) {
-  const int abi = LandlockAbi();
-  if (abi < 1) {
+// abstract unix sockets and signals are scoped to the sandbox (common/landlock.h).
+Result<LandlockRuleset> BuildRuleset(std::string_view what, const std::filesystem::path& exe) {
+  auto ruleset = LandlockRuleset::Create();
+  if (!ruleset) {
     return Fail(ErrorCode::kUnavailable,
-                "{} cannot run: Landlock is not available on this kernel (it confines the "
-                "helper); enable it (CONFIG_SECURITY_LANDLOCK, lsm=...,landlock)",
-                what);
+                "{} cannot run: the kernel's Landlock (which confines it) is unavailable: {}", what,
+                ruleset.error().message);
   }
-  RulesetAttr attr;
-  attr.handled_access_fs = kFsAbi1 | (abi >= 2 ? kFsRefer : 0) | (abi >= 3 ? kFsTruncate : 0) |
-                           (abi >= 5 ? kFsIoctlDev : 0);
-  std::size_t size = sizeof(std::uint64_t);
-  if (abi >= 4) {
-    attr.handled_access_net = kNetBindTcp | kNetConnectTcp;
-    size = 2 * sizeof(std::uint64_t);
+  auto usr = ruleset->AllowPath("/usr", landlock::kRead | landlock::kExecute);
+  auto cache = ruleset->AllowPath("/etc/ld.so.cache", landlock::kReadFile);
+  auto helper = ruleset->AllowPath(exe, landlock::kReadFile | landlock::kExecute);
+  for (const auto* r : {&usr, &cache, &helper}) {
+    if (!*r) return Fail(ErrorCode::kUnavailable, "sandbox: {}", r->error().message);
   }
-  if (abi >= 6) {
-    attr.scoped = kScopeAbstractUnixSocket | kScopeSignal;
-    size = sizeof attr;
+  if (!*helper) {
+    return Fail(ErrorCode::kUnavailable, "{} cannot run: '{}' does not exist", what, exe.string());
   }
-  UniqueFd ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, size, 0)));
-  if (!ruleset.valid()) {
-    return Fail(ErrorCode::kUnavailable, "sandbox: cannot create a Landlock ruleset (ABI {}): {}",
-                abi, std::strerror(errno));
-  }
-  const std::uint64_t read_exec = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE;
-  if (auto r = AddPathRule(ruleset.get(), "/usr", read_exec | LANDLOCK_ACCESS_FS_READ_DIR); !r) {
-    return Fail(r.error());
-  }
-  if (auto r = AddPathRule(ruleset.get(), "/etc/ld.so.cache", LANDLOCK_ACCESS_FS_READ_FILE); !r) {
-    return Fail(r.error());
-  }
-  if (auto r = AddPathRule(ruleset.get(), exe, read_exec); !r) return Fail(r.error());
-  return ruleset;
+  return std::move(*ruleset);
 }
 
 // What the child needs, prepared before fork: after fork only async-signal-safe calls are made.
@@ -152,8 +103,7 @@ void WriteStr(const char* s) {
     if (::syscall(SYS_setresgid, s.gid, s.gid, s.gid) != 0) Die("setresgid");
     if (::syscall(SYS_setresuid, s.uid, s.uid, s.uid) != 0) Die("setresuid");
   }
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Die("PR_SET_NO_NEW_PRIVS");
-  if (::syscall(SYS_landlock_restrict_self, s.ruleset, 0) != 0) Die("landlock_restrict_self");
+  if (!LandlockRestrictSelf(s.ruleset)) Die("no_new_privs + landlock_restrict_self");
   if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) Die("close_range");  // the fd set is 0..2
   ::execve(s.exe, s.argv, s.envp);
   Die("execve");
@@ -313,12 +263,6 @@ Result<std::pair<UniqueFd, UniqueFd>> Channel(bool socket) {
 
 }  // namespace
 
-int LandlockAbi() {
-  const long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0,
-                             LANDLOCK_CREATE_RULESET_VERSION);
-  return abi < 0 ? 0 : static_cast<int>(abi);
-}
-
 Result<SandboxResult> RunSandboxed(std::string_view what, const std::filesystem::path& exe,
                                    const std::vector<std::string>& args,
                                    std::span<const std::uint8_t> input,
@@ -344,7 +288,7 @@ Result<SandboxResult> RunSandboxed(std::string_view what, const std::filesystem:
   setup.in = in->second.get();
   setup.out = out->second.get();
   setup.err = err->second.get();
-  setup.ruleset = ruleset->get();
+  setup.ruleset = ruleset->fd();
   setup.drop_ids = ::geteuid() == 0;
   setup.uid = limits.uid;
   setup.gid = limits.gid;
@@ -362,7 +306,6 @@ Result<SandboxResult> RunSandboxed(std::string_view what, const std::filesystem:
   in->second.Reset();
   out->second.Reset();
   err->second.Reset();
-  ruleset->Reset();
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd.valid()) {
     ::kill(pid, SIGKILL);

@@ -16,6 +16,7 @@
 
 #include "shype/admin/policy_compiler.h"
 #include "shype/common/file.h"
+#include "shype/common/landlock.h"
 #include "shype/common/unique_fd.h"
 #include "shype/policyc/compiler.h"
 #include "shype/policyc/policy_error.h"
@@ -36,7 +37,7 @@ std::string Text(const std::vector<std::uint8_t>& v) { return std::string(v.begi
 class SandboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (LandlockAbi() < 1) GTEST_SKIP() << "Landlock unavailable: RunSandboxed refuses to run";
+    if (LandlockRuleset::Abi() < 1) GTEST_SKIP() << "Landlock unavailable: RunSandboxed refuses to run";
     dir_ = fs::temp_directory_path() /
            fmt::format("shype-sandbox-{}-{}", ::getpid(),
                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -66,6 +67,15 @@ TEST_F(SandboxTest, PassesStdinToTheHelperAndCollectsItsOutput) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->exit_code, 0);
   EXPECT_EQ(Text(r->out), input);
+}
+
+TEST_F(SandboxTest, RefusesAMissingHelper) {
+  auto r = RunSandboxed("the policy compiler", dir_ / "shype-policyc", {}, {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("the policy compiler cannot run: '" +
+                                   (dir_ / "shype-policyc").string() + "' does not exist"),
+            std::string::npos)
+      << r.error().message;
 }
 
 TEST_F(SandboxTest, RefusesAHelperThatWritesTooMuch) {
@@ -158,7 +168,7 @@ TEST_F(SandboxTest, PolicyCompilerCannotOpenCreateOrConnect) {
   ASSERT_TRUE(create) << create.error().message;
   EXPECT_EQ(Text(create->out), "denied: Permission denied\n");
 
-  if (LandlockAbi() < 4) GTEST_SKIP() << "Landlock ABI < 4: TCP is not restricted";
+  if (LandlockRuleset::Abi() < 4) GTEST_SKIP() << "Landlock ABI < 4: TCP is not restricted";
   UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

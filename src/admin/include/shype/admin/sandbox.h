@@ -40,9 +40,6 @@ struct SandboxResult {
   std::string err;              // stderr, with bytes other than printable ASCII, \n, \t escaped
 };
 
-// The Landlock ABI of the running kernel (0 when Landlock is unavailable or disabled).
-int LandlockAbi();
-
 // Runs `exe` with `args` (argv[1...]) and an empty environment in the sandbox, writes `input` to
 // its stdin and collects stdout and stderr. Errors (the helper is killed and reaped first):
 // kUnavailable when the sandbox cannot be set up (no Landlock, cannot fork); kInternal when the
