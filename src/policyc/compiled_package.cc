@@ -270,15 +270,6 @@ Result<CompiledPolicy> ParseCompiledPackage(std::span<const std::uint8_t> packag
     return Fail(ErrorCode::kPolicyInvalid,
                 "compiled policy package: the binary does not serialize back to its own bytes");
   }
-  // SECURITY: the binary must be of the XML shyped was given (and will store for the record).
-  const std::vector<std::uint8_t> hash = Sha1(xml);
-  if (!std::equal(hash.begin(), hash.end(), out.binary.xml_hash.begin(),
-                  out.binary.xml_hash.end())) {
-    return Fail(ErrorCode::kPolicyInvalid,
-                "compiled policy package: the binary's XML hash {} is not the SHA-1 {} of the "
-                "policy XML sent to the compiler",
-                HexEncode(out.binary.xml_hash), HexEncode(hash));
-  }
   auto map_bytes = in.Bytes("map", kMaxMapFileBytes);
   if (!map_bytes) return Fail(map_bytes.error());
   out.map_text.assign(reinterpret_cast<const char*>(map_bytes->data()), map_bytes->size());
@@ -299,6 +290,16 @@ Result<CompiledPolicy> ParseCompiledPackage(std::span<const std::uint8_t> packag
   if (!in.done()) {
     return Fail(ErrorCode::kPolicyInvalid, "compiled policy package: trailing bytes after the "
                                            "resource renames");
+  }
+  // SECURITY: the binary must be of the XML shyped was given (and will store for the record).
+  // Checked last so that fuzzing reaches every other check.
+  const std::vector<std::uint8_t> hash = Sha1(xml);
+  if (!std::equal(hash.begin(), hash.end(), out.binary.xml_hash.begin(),
+                  out.binary.xml_hash.end())) {
+    return Fail(ErrorCode::kPolicyInvalid,
+                "compiled policy package: the binary's XML hash {} is not the SHA-1 {} of the "
+                "policy XML sent to the compiler",
+                HexEncode(out.binary.xml_hash), HexEncode(hash));
   }
   return out;
 }
