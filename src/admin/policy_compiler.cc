@@ -9,12 +9,21 @@
 #include <span>
 
 #include "shype/policyc/compiled_package.h"
+#include "shype/policyc/policy_error.h"
 
 namespace shype::admin {
 
 Result<policyc::CompiledPolicy> SandboxedPolicyCompiler::Compile(std::string_view xml,
                                                                  std::string_view source) {
   const std::span bytes(reinterpret_cast<const std::uint8_t*>(xml.data()), xml.size());
+  // The compiler's own first check, made here too so that an oversized policy is named with its
+  // real size and never piped anywhere.
+  if (bytes.size() > policyc::kMaxPolicyXmlBytes) {
+    return Fail(policyc::MakePolicyError(
+        policyc::PolicyErrorCategory::kBadXml, source, 1, "document",
+        fmt::format("the policy is {} bytes; at most {} are accepted", bytes.size(),
+                    policyc::kMaxPolicyXmlBytes)));
+  }
   // The source name only labels messages; bound it (it travels as an argument).
   std::string name(source.substr(0, policyc::kMaxNameBytes));
   auto run = RunSandboxed("the policy compiler (" + helper_.string() + ")", helper_,

@@ -215,6 +215,25 @@ TEST_F(SandboxedCompilerTest, PassesThePolicyErrorWithItsCategory) {
       << r.error().message;
 }
 
+TEST_F(SandboxedCompilerTest, RefusesAnOversizedPolicyWithItsSize) {
+  const std::string huge(policyc::kMaxPolicyXmlBytes + 10, ' ');
+  auto r = SandboxedPolicyCompiler(kHelper).Compile(huge, "huge.xml");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(policyc::PolicyErrorCategoryOf(r.error()), policyc::PolicyErrorCategory::kBadXml);
+  EXPECT_NE(r.error().message.find(std::to_string(huge.size()) + " bytes"), std::string::npos)
+      << r.error().message;
+}
+
+// The helper's own bound, when more than it accepts reaches it: it stops reading, shyped stops
+// writing (EPIPE, never SIGPIPE) and reports the helper's refusal.
+TEST_F(SandboxedCompilerTest, HelperRefusesOversizedInputWithoutHanging) {
+  const std::string huge(policyc::kMaxPolicyXmlBytes + 10, ' ');
+  auto r = RunSandboxed("shype-policyc", kHelper, {"--source", "huge.xml"}, Bytes(huge));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_code, 1);
+  EXPECT_NE(r->err.find("at most 16777216 are accepted [BAD_XML]"), std::string::npos) << r->err;
+}
+
 TEST_F(SandboxedCompilerTest, RefusesAHelperThatFails) {
   auto r = SandboxedPolicyCompiler(Script("fails", "echo 'out of luck' >&2; exit 7"))
                .Compile(Xml("ste-only.xml"), "p.xml");
