@@ -32,12 +32,14 @@ constexpr int kExitSetupFailed = 126;
 // cache, and executing the helper itself. TCP bind/connect are handled with no rule (denied);
 // abstract unix sockets and signals are scoped to the sandbox (common/landlock.h).
 Result<LandlockRuleset> BuildRuleset(std::string_view what, const std::filesystem::path& exe) {
-  auto ruleset = LandlockRuleset::Create();
-  if (!ruleset) {
+  if (LandlockRuleset::Abi() < 1) {
     return Fail(ErrorCode::kUnavailable,
-                "{} cannot run: the kernel's Landlock (which confines it) is unavailable: {}", what,
-                ruleset.error().message);
+                "{} cannot run: this kernel has no Landlock, which confines it; enable it "
+                "(CONFIG_SECURITY_LANDLOCK, lsm=...,landlock)",
+                what);
   }
+  auto ruleset = LandlockRuleset::Create();
+  if (!ruleset) return Fail(ruleset.error().WithContext(fmt::format("{} cannot run", what)));
   auto usr = ruleset->AllowPath("/usr", landlock::kRead | landlock::kExecute);
   auto cache = ruleset->AllowPath("/etc/ld.so.cache", landlock::kReadFile);
   auto helper = ruleset->AllowPath(exe, landlock::kReadFile | landlock::kExecute);
