@@ -19,7 +19,7 @@ Result<Json> Admin::DryRun(const Json& params) {
   auto active_or = Current();
   if (!active_or) return Fail(active_or.error());
   const ActivePolicy& active = **active_or;
-  auto plan = PlanDomain(*config, active, store_);
+  auto plan = PlanDomain(*config, active, store_, live_ != nullptr ? live_->BootImages() : nullptr);
   if (!plan) return Fail(plan.error());
   Json report;
   report["domain"] = {{"name", plan->name},           {"label", plan->label},

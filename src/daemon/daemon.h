@@ -67,6 +67,9 @@ class Daemon final : public admin::LiveSystem {
   std::string ChineseWallConflict(Ssidref ssidref) const override;
   std::string DumpLivePolicy() const override;
   api::Json Statistics() const override;
+  const enforce::BootImages* BootImages() const override {
+    return boot_images_ ? &*boot_images_ : nullptr;
+  }
 
  private:
   struct Domain {
@@ -98,6 +101,20 @@ class Daemon final : public admin::LiveSystem {
   Result<api::Json> List() const;
   Result<api::Json> Info(const std::string& name) const;
   Result<api::Json> ConsoleLog(const std::string& name) const;
+  // Undoes a create that did not finish: kills its QEMU (and its cgroup), removes its run
+  // directory, forgets it, releases its ACM admission and sharings.
+  void AbortCreate(const std::string& name, DomainId id);
+  struct CreateRollback {
+    CreateRollback(Daemon* daemon, std::string domain, DomainId domain_id)
+        : self(daemon), name(std::move(domain)), id(domain_id) {}
+    Daemon* self;
+    std::string name;
+    DomainId id;
+    bool armed = true;
+    CreateRollback(const CreateRollback&) = delete;
+    CreateRollback& operator=(const CreateRollback&) = delete;
+    ~CreateRollback();
+  };
   void WatchDomain(Domain& domain);
   void OnQmpEvent(const std::string& name, const vm::QmpEvent& event);
   void Release(const std::string& name, const std::string& why);

@@ -173,22 +173,12 @@ asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
   domain->state = "creating";
   Domain& d = *domain;
   domains_[name] = std::move(domain);
+  // SECURITY: whatever ends this coroutine before the domain runs (an error, an exception, the
+  // coroutine being destroyed) undoes everything admitted and spawned for it.
+  CreateRollback rollback{this, name, id};
   auto launched = co_await Launch(d, *config, *plan);
-  if (!launched) {
-    if (d.process) (void)d.process->Signal(SIGKILL);
-    d.process.reset();
-    if (d.record.uid != 0) {
-      vm::DomainCgroup::KillAll(std::to_string(d.record.uid));
-      vm::DomainCgroup::Remove(std::to_string(d.record.uid));
-    }
-    (void)acm_->DomainDestroy(id);
-    if (d.created_run_dir) {
-      std::error_code ec;
-      std::filesystem::remove_all(d.run_dir, ec);
-    }
-    domains_.erase(name);
-    co_return Fail(launched.error());
-  }
+  if (!launched) co_return Fail(launched.error());
+  rollback.armed = false;
   // Look the domain up again: nothing may be assumed about it across a suspension.
   Domain* started = Find(name);
   if (started == nullptr || started->record.id != id.value()) {
@@ -291,6 +281,29 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   co_return SaveDomainRecord(d.run_dir, d.record);
 }
 
+Daemon::CreateRollback::~CreateRollback() {
+  if (armed) self->AbortCreate(name, id);
+}
+
+void Daemon::AbortCreate(const std::string& name, DomainId id) {
+  auto it = domains_.find(name);
+  if (it != domains_.end() && it->second->record.id == id.value()) {
+    Domain& d = *it->second;
+    if (d.process) (void)d.process->Signal(SIGKILL);
+    d.process.reset();  // kills and reaps
+    if (d.record.uid != 0) {
+      vm::DomainCgroup::KillAll(std::to_string(d.record.uid));
+      vm::DomainCgroup::Remove(std::to_string(d.record.uid));
+    }
+    if (d.created_run_dir) {
+      std::error_code ec;
+      std::filesystem::remove_all(d.run_dir, ec);
+    }
+    domains_.erase(it);
+  }
+  (void)acm_->DomainDestroy(id);
+}
+
 void Daemon::WatchDomain(Domain& d) {
   std::string name = d.record.name;
   d.process->AsyncWaitExit(
@@ -323,6 +336,12 @@ void Daemon::Release(const std::string& name, const std::string& why) {
 asio::awaitable<Result<Json>> Daemon::Destroy(const std::string& name) {
   Domain* d = Find(name);
   if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
+  if (!d->process || d->state == "creating") {
+    co_return Fail(ErrorCode::kConflict,
+                   "domain '{}' is still being created; its create either starts it or undoes "
+                   "everything; try again in a moment",
+                   name);
+  }
   if (auto r = d->process->Signal(SIGKILL); !r && r.error().code != ErrorCode::kUnavailable) {
     co_return Fail(r.error());
   }

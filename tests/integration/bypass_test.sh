@@ -8,7 +8,9 @@
 # disks; and a compromised QEMU using its monitor to open files and sockets. At most 1 guest.
 source "$(dirname "$0")/lib.sh"
 
-start_daemon
+mkdir -p "$T/images"
+cp "$GUEST/vmlinuz" "$T/images/game-vmlinuz"
+start_daemon --image-dir "$T/images"
 expect_rc 0 "setpolicy installs the demo policy" -- shype setpolicy "$SRC/examples/policies/shype-demo.xml"
 mkdir -p "$T/img"
 printf 'BANK-DISK-MAGIC' | dd of="$T/img/bank.img" bs=1M count=1 conv=sync status=none
@@ -51,6 +53,12 @@ sed -i "s|^ramdisk = .*|ramdisk = \"$EXTRA_LINK\"|" "$T/boot.cfg"
 expect_rc 2 "a symlink in the image directory to the Game disk is refused" -- shype create "$T/boot.cfg"
 expect_out "ramdisk: cannot open .*the path leaves the directory" "the refusal names the ramdisk and why"
 rm -f "$EXTRA_LINK"
+expect_rc 0 "label a Game-private kernel in an image directory" -- shype addlabel res_Game res "file:$T/images/game-vmlinuz"
+domain_config boot Bank >/dev/null
+sed -i "s|^kernel = .*|kernel = \"$T/images/game-vmlinuz\"|" "$T/boot.cfg"
+refused "$T/boot.cfg" "a Bank domain booting the Game-labeled kernel" "game-vmlinuz.*res_Game|res_Game"
+expect_rc 1 "dry-run of it" -- shype dry-run "$T/boot.cfg"
+expect_out "images/game-vmlinuz: DENIED" "dry-run shows the labeled boot image denied"
 
 # --- /proc and /sys as disks ---
 for target in /proc/self/environ /proc/version /sys/kernel/notes; do

@@ -16,6 +16,7 @@
 #include "shype/admin/active_policy.h"
 #include "shype/admin/policy_compiler.h"
 #include "shype/api/wire.h"
+#include "shype/enforce/boot_images.h"
 #include "shype/store/state_store.h"
 
 namespace shype::admin {
@@ -43,6 +44,8 @@ class LiveSystem {
   // xm dumppolicy of the live policy (with running types and conflict aggregate).
   virtual std::string DumpLivePolicy() const = 0;
   virtual api::Json Statistics() const = 0;
+  // The image directories boot images come from (dry-run opens kernel and ramdisk there too).
+  virtual const enforce::BootImages* BootImages() const { return nullptr; }
 };
 
 class Admin {
