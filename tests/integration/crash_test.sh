@@ -222,4 +222,26 @@ mv "$T/labels.db.saved" "$STATE/labels.db"
 start_daemon "${IMAGES[@]}"
 expect_rc 0 "getpolicy after the restore" -- shype getpolicy
 expect_out "Policy name +: shype.demo" "the installed policy is active again"
+
+# --- setpolicy racing a starting shyped: what the command reports is what shyped enforces ---
+VERSION=1.0
+for i in $(seq 1 6); do
+  kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
+  NEXT="1.$i"
+  sed -e "s|<Version>1.0</Version>|<Version>$NEXT</Version><FromPolicy><PolicyName>shype.demo</PolicyName><Version>$VERSION</Version></FromPolicy>|" \
+    "$POLICY" >"$T/race.xml"
+  "$BUILD/bin/shyped" --state-dir "$STATE" --accel tcg --isolated-instance "${IMAGES[@]}" >>"$T/shyped.log" 2>&1 &
+  DAEMON_PID=$!
+  sleep "$(printf '0.%03d' $((RANDOM % 40)))"
+  SET="$(shype setpolicy "$T/race.xml" 2>&1)"; RC=$?
+  for _ in $(seq 1 100); do shype list >/dev/null 2>&1 && break; sleep 0.1; done
+  GOT="$(shype getpolicy | sed -n 's/^Version of XML policy *: *//p')"
+  if [ "$RC" = 0 ] && [ "$GOT" = "$NEXT" ]; then
+    pass "race $i: setpolicy succeeded and shyped enforces $NEXT"; VERSION="$NEXT"
+  elif [ "$RC" != 0 ] && [ "$GOT" = "$VERSION" ] && grep -q "shyped is running on" <<<"$SET"; then
+    pass "race $i: setpolicy was refused while shyped started, which kept $VERSION"
+  else
+    fail "race $i: setpolicy said (exit $RC) '$SET' but shyped enforces '$GOT' (before: $VERSION)"
+  fi
+done
 finish
