@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cstdint>
+#include <limits>
 
 #include "shype/api/text.h"
 
@@ -45,6 +47,22 @@ Result<http::request<http::string_body>> MakeRequest(std::string_view method,
   }
   req.prepare_payload();
   return req;
+}
+
+// Reads the next piece of a streamed body onto `out`; false at its end or on an error.
+bool ReadMore(Socket& socket, beast::flat_buffer& buffer,
+              http::response_parser<http::buffer_body>& parser, std::string& out) {
+  if (parser.is_done()) return false;
+  char chunk[4096];
+  parser.get().body().data = chunk;
+  parser.get().body().size = sizeof chunk;
+  boost::system::error_code ec;
+  // read_some: hand over each chunk as it arrives (read() would wait to fill the buffer).
+  http::read_some(socket, buffer, parser, ec);
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) return false;
+  out.append(chunk, sizeof chunk - parser.get().body().size);
+  return true;
 }
 
 }  // namespace
@@ -95,23 +113,19 @@ Result<void> Client::Stream(std::string_view target,
   if (ec) return Fail(ErrorCode::kUnavailable, "cannot send request to shyped: {}", ec.message());
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  // Unbounded (a stream may run for days); not boost::none: Boost 1.74 compares a Content-Length
+  // against an empty optional as "over the limit".
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   http::read_header(socket, buffer, parser, ec);
   if (ec) return Fail(ErrorCode::kUnavailable, "no reply from shyped: {}", ec.message());
-  if (parser.get().result_int() / 100 != 2) {
-    return Fail(ErrorCode::kInternal, "shyped refused the stream: HTTP {}",
-                parser.get().result_int());
+  if (unsigned status = parser.get().result_int(); status / 100 != 2) {
+    std::string body;
+    while (body.size() < (64U << 10) && ReadMore(socket, buffer, parser, body)) {
+    }
+    return Fail(ErrorFromJson(Json::parse(body, nullptr, false), status));
   }
   std::string pending;
-  char chunk[4096];
-  while (!parser.is_done()) {
-    parser.get().body().data = chunk;
-    parser.get().body().size = sizeof chunk;
-    // read_some: hand over each chunk as it arrives (read() would wait to fill the buffer).
-    http::read_some(socket, buffer, parser, ec);
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) break;
-    pending.append(chunk, sizeof chunk - parser.get().body().size);
+  while (ReadMore(socket, buffer, parser, pending)) {
     for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
       if (!on_line(std::string_view(pending).substr(0, nl))) return {};
       pending.erase(0, nl + 1);

@@ -153,6 +153,18 @@ TEST_F(HttpServerTest, StreamsLines) {
   EXPECT_EQ(StreamLines(), (std::vector<std::string>{"line0", "line1", "line2"}));
 }
 
+TEST_F(HttpServerTest, ARefusedStreamGivesTheServersError) {
+  api::Client client(socket_);
+  auto missing = client.Stream("/v1/nothing", [](std::string_view) { return true; });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(missing.error().message, "GET /v1/nothing: no such endpoint");
+  auto bad = client.Stream("/v1/lines?tail=%FF", [](std::string_view) { return true; });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind("query parameter 'tail' is not valid UTF-8", 0), 0U)
+      << bad.error().message;
+}
+
 TEST_F(HttpServerTest, SecondServerOnTheSameSocketIsRefused) {
   asio::io_context other;
   HttpServer second(other);
