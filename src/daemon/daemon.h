@@ -133,10 +133,10 @@ class Daemon final : public admin::LiveSystem {
   [[nodiscard]] Result<void> CheckRecordsKnown(const std::vector<DomainRecord>& records);
   [[nodiscard]] Result<void> RecoverOne(const std::filesystem::path& dir);
   // Removes a run directory whose domain never ran (no record, or still "creating"), after
-  // killing any QEMU of it; audited. Errors: kIo when a QEMU of it cannot be stopped.
+  // killing any QEMU of it (its cgroup when `uid` is known, the recorded pid, and any process
+  // that is its QEMU); audited. Errors: kIo when a QEMU of it cannot be stopped.
   [[nodiscard]] Result<void> RemoveHalfCreated(const std::filesystem::path& dir,
-                                               const std::string& name, int recorded_pid,
-                                               std::uint64_t recorded_start,
+                                               const std::string& name, const DomainRecord& record,
                                                const std::string& why);
   void AuditDenial(acm::Hook hook, const std::string& subject, const std::string& reason);
   Domain* Find(const std::string& name);

@@ -106,21 +106,28 @@ Result<void> Daemon::CheckRecordsKnown(const std::vector<DomainRecord>& records)
 }
 
 Result<void> Daemon::RemoveHalfCreated(const std::filesystem::path& dir, const std::string& name,
-                                       int recorded_pid, std::uint64_t recorded_start,
-                                       const std::string& why) {
-  // Every QEMU of the domain: the recorded pid (if it is still that process), QEMU's pidfile,
-  // and any process that is this domain's QEMU though no file names it yet.
+                                       const DomainRecord& record, const std::string& why) {
+  // Every QEMU of the domain: its cgroup's processes (the uid is recorded before the spawn), the
+  // recorded pid (if it is still that process), and any process that is this domain's QEMU
+  // though no record names it yet.
+  int in_cgroup = 0;
+  if (record.uid != 0) {
+    std::string key = std::to_string(record.uid);
+    in_cgroup = vm::DomainCgroup::KillAll(key);
+    for (int i = 0; i < 100 && vm::DomainCgroup::KillAll(key) > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    vm::DomainCgroup::Remove(key);
+  }
   std::set<int> pids;
-  if (recorded_pid > 0 && vm::ReadProcessStartTime(recorded_pid).value_or(0) == recorded_start) {
-    pids.insert(recorded_pid);
+  if (record.pid > 0 && vm::ReadProcessStartTime(record.pid).value_or(0) == record.start_time) {
+    pids.insert(record.pid);
   }
   const std::set<std::string> comms{("shype-" + name).substr(0, 15),
                                      options_.qemu.filename().string().substr(0, 15), "shyped"};
   for (int pid : NumericEntries("/proc")) {
     if (pid != ::getpid() && IsDomainQemu(pid, comms, dir)) pids.insert(pid);
   }
-  // TODO(#12): the lead's per-domain pids cgroup (/sys/fs/cgroup/pids/shype/<name>) lists them
-  // too; its members pass the same check above.
   for (int pid : pids) {
     if (::kill(pid, SIGKILL) != 0 && errno != ESRCH) {
       return Fail(ErrorCode::kIo,
@@ -144,9 +151,10 @@ Result<void> Daemon::RemoveHalfCreated(const std::filesystem::path& dir, const s
     return Fail(ErrorCode::kIo, "recovery: cannot remove '{}' of half-created domain '{}': {}",
                 dir.string(), name, ec.message());
   }
-  std::string reason = fmt::format("recovery: removed half-created domain '{}' ({}; {} QEMU "
-                                   "process(es) killed)",
-                                   name, why, pids.size());
+  std::size_t killed = std::max(pids.size(), static_cast<std::size_t>(in_cgroup));
+  std::string reason = fmt::format(
+      "recovery: removed half-created domain '{}' ({}; {} QEMU process(es) killed)", name, why,
+      killed);
   log::Warn("{}", reason);
   AuditDenial(acm::Hook::kDomainCreate, name, reason);
   return {};
@@ -157,7 +165,7 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   auto record = LoadDomainRecord(dir);
   if (!record && record.error().code == ErrorCode::kNotFound) {
     // A create killed between mkdir and its first record: the guest never ran.
-    return RemoveHalfCreated(dir, dir.filename().string(), 0, 0, "no domain.json");
+    return RemoveHalfCreated(dir, dir.filename().string(), DomainRecord{}, "no domain.json");
   }
   if (!record) {
     // SECURITY: a record that cannot be read may describe a running QEMU; forgetting it would
@@ -170,7 +178,7 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   if (record->state != "running") {
     // Half-created: the guest never ran. Nothing of it may linger, including a QEMU whose pid
     // was not recorded yet.
-    return RemoveHalfCreated(dir, record->name, record->pid, record->start_time,
+    return RemoveHalfCreated(dir, record->name, *record,
                              "its record says '" + record->state + "'");
   }
   vm::ProcessIdentity identity{record->pid, record->start_time};
@@ -185,6 +193,7 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   if (!process) {
     log::Info("recovery: domain {} ended while shyped was down ({})", record->name,
               process.error().message);
+    if (record->uid != 0) vm::DomainCgroup::Remove(std::to_string(record->uid));
     std::filesystem::remove_all(dir, ec);
     return {};
   }

@@ -119,14 +119,20 @@ flock 9
 # --- kill -9 of shyped at random points of a create ---
 domain_config crash1 Bank "disk = [ 'file:$T/bank.img,xvda,w' ]" >/dev/null
 for i in $(seq 1 10); do
-  delay=$((RANDOM % 301))
+  delay=$((RANDOM % 301))  # the last two wait longer, for creates that completed
+  [ "$i" -gt 8 ] && delay=$((300 + RANDOM % 700))
   shype create "$T/crash1.cfg" >"$T/create.log" 2>&1 &
   CREATE=$!
-  sleep "$(printf '0.%03d' "$delay")"
+  sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
   kill9_daemon
   wait "$CREATE" 2>/dev/null
   at="none"; [ -d "$STATE/run/crash1" ] && at="run dir"
-  [ -f "$STATE/run/crash1/domain.json" ] && at="$(sed -n 's/.*"state": *"\([a-z]*\)".*/\1/p' "$STATE/run/crash1/domain.json")"
+  UID_AT=""
+  if [ -f "$STATE/run/crash1/domain.json" ]; then
+    at="$(sed -n 's/.*"state": *"\([a-z]*\)".*/\1/p' "$STATE/run/crash1/domain.json")"
+    UID_AT="$(sed -n 's/.*"uid": *\([0-9]*\).*/\1/p' "$STATE/run/crash1/domain.json")"
+  fi
+  [ -n "$UID_AT" ] && [ -d "/sys/fs/cgroup/pids/shype/$UID_AT" ] && at="$at, cgroup shype/$UID_AT"
   echo "# iteration $i: kill -9 after ${delay} ms, left: $at"
   start_daemon "${IMAGES[@]}"
   OUT="$(shype list --json)"
@@ -146,6 +152,9 @@ for i in $(seq 1 10); do
   ORPHANS="$(qemu_of crash1)"
   if [ -n "$ORPHANS" ]; then fail "iteration $i: an orphan QEMU of crash1 runs: pid $ORPHANS"
   else pass "iteration $i: no orphan QEMU"; fi
+  if [ -n "$UID_AT" ] && [ "$UID_AT" != 0 ] && [ -d /sys/fs/cgroup/pids/shype ]; then
+    [ -d "/sys/fs/cgroup/pids/shype/$UID_AT" ] && fail "iteration $i: the cgroup shype/$UID_AT lingers" || pass "iteration $i: no leftover cgroup"
+  fi
   expect_rc 0 "iteration $i: crash1 can be created again" -- shype create "$T/crash1.cfg"
   expect_rc 0 "iteration $i: destroy crash1" -- shype destroy crash1
 done
