@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Confining QEMU: the boot image directories, and each domain's jail (own uid/gid, Landlock,
-// hidden host directories, cgroup limits) made before its QEMU is spawned.
+// allow-list root, cgroup limits) made before its QEMU is spawned.
 #include <functional>
 
 #include "daemon.h"
@@ -45,7 +45,7 @@ Result<void> Daemon::PrepareJails() {
     const auto slot = std::hash<std::string>{}(options_.state_dir.string()) % 999 + 1;
     options_.qemu_uid_base += static_cast<std::uint32_t>(slot) * 100000U;
   }
-  log::Info("QEMU runs confined: uid/gid {}+N, Landlock ABI {}, private mount namespace",
+  log::Info("QEMU runs confined: uid/gid {}+N, Landlock ABI {}, own mount/net/IPC namespaces",
             options_.qemu_uid_base, abi);
   return {};
 }
@@ -64,10 +64,7 @@ Result<vm::QemuJail> Daemon::MakeJail(const DomainRecord& record, vm::Accel acce
   jail.uid = record.uid;
   jail.gid = record.uid;
   jail.ruleset.emplace(std::move(*ruleset));
-  for (auto& dir : vm::DefaultHiddenDirs()) {
-    // The QEMU binary itself must stay visible (a --qemu under /opt, say).
-    if (resolved.string().rfind(dir.string() + "/", 0) != 0) jail.hidden_dirs.push_back(dir);
-  }
+  jail.root.emplace(vm::MakeJailRoot(resolved, accel));
   auto group = vm::DomainCgroup::Create(std::to_string(record.uid),
                                         (record.memory_mib + kQemuOverheadMiB) << 20,
                                         kMaxQemuTasks);

@@ -54,8 +54,43 @@ std::vector<fs::path> GroupDirs(const std::string& key, const fs::path& root) {
 
 }  // namespace
 
-std::vector<fs::path> DefaultHiddenDirs() {
-  return {"/tmp", "/run", "/var", "/home", "/root", "/srv", "/mnt", "/media", "/boot", "/opt"};
+JailRoot MakeJailRoot(const fs::path& qemu_binary, Accel accel) {
+  JailRoot root;
+  auto at = [&](const std::string& path) { return root.staging + path; };
+  auto add = [&](RootStep::Kind kind, const std::string& path, std::string source = {}) {
+    root.steps.push_back(RootStep{kind, at(path), std::move(source)});
+  };
+  std::error_code ec;
+  add(RootStep::Kind::kBindDir, "/usr", "/usr");
+  for (const char* top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
+    const auto status = fs::symlink_status(top, ec);
+    if (ec || !fs::exists(status)) continue;
+    if (fs::is_symlink(status)) {
+      add(RootStep::Kind::kSymlink, top, fs::read_symlink(top, ec).string());
+    } else if (fs::is_directory(status)) {
+      add(RootStep::Kind::kBindDir, top, top);
+    }
+  }
+  add(RootStep::Kind::kMkdir, "/etc");
+  if (fs::exists("/etc/ld.so.cache", ec)) {
+    add(RootStep::Kind::kBindFile, "/etc/ld.so.cache", "/etc/ld.so.cache");
+  }
+  add(RootStep::Kind::kMkdir, "/dev");
+  for (const char* dev : {"/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"}) {
+    add(RootStep::Kind::kBindFile, dev, dev);
+  }
+  if (accel == Accel::kKvm) add(RootStep::Kind::kBindFile, "/dev/kvm", "/dev/kvm");
+  add(RootStep::Kind::kProc, "/proc");
+  const std::string binary = qemu_binary.string();
+  if (binary.rfind("/usr/", 0) != 0) {
+    std::string dir;
+    for (const auto& part : qemu_binary.parent_path().relative_path()) {
+      dir += "/" + part.string();
+      add(RootStep::Kind::kMkdir, dir);
+    }
+    add(RootStep::Kind::kBindFile, binary, binary);
+  }
+  return root;
 }
 
 Result<LandlockRuleset> MakeQemuRuleset(const fs::path& qemu_binary, Accel accel,

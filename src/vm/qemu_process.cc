@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <sstream>
@@ -45,9 +46,9 @@ const char* ChildStepName(ChildStep step) {
     case ChildStep::kCgroup:
       return "joining the domain's cgroup";
     case ChildStep::kMountNs:
-      return "creating a private mount namespace";
+      return "creating private mount, network and IPC namespaces";
     case ChildStep::kHide:
-      return "hiding host directories";
+      return "building the jail's root file system";
     case ChildStep::kLandlock:
       return "enforcing the Landlock ruleset";
     case ChildStep::kIds:
@@ -65,7 +66,6 @@ struct ChildPlan {
   std::vector<int> sources;  // parent fds; sources[i] becomes fd i in the child
   int error_pipe = -1;       // CLOEXEC write end: receives {step, errno} if set-up or exec fails
   const QemuJail* jail = nullptr;
-  std::vector<const char*> hidden;  // jail->hidden_dirs as C strings
 };
 
 [[noreturn]] void ChildFail(int error_pipe, ChildStep step) {
@@ -86,6 +86,64 @@ bool WritePid(int fd) {
   return ::write(fd, text, static_cast<std::size_t>(len)) == len;
 }
 
+bool MakeMountPoint(const char* path, bool directory) {
+  if (directory) return ::mkdir(path, 0755) == 0 || errno == EEXIST;
+  const int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+bool BindReadOnly(const char* source, const char* target, bool directory, bool device) {
+  if (!MakeMountPoint(target, directory) ||
+      ::mount(source, target, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    return false;
+  }
+  if (device) return true;  // device nodes stay usable; the tmpfs root is read-only anyway
+  return ::mount(nullptr, target, nullptr,
+                 MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) == 0;
+}
+
+// Builds the allow-list root in a fresh tmpfs and pivots into it (async-signal-safe: syscalls on
+// precomputed paths only).
+bool BuildRoot(const JailRoot& root) {
+  const char* staging = root.staging.c_str();
+  if (::mount("shype-root", staging, "tmpfs", MS_NOSUID, "size=64k,mode=0755") != 0) return false;
+  for (const RootStep& step : root.steps) {
+    const char* target = step.target.c_str();
+    bool ok = false;
+    switch (step.kind) {
+      case RootStep::Kind::kMkdir:
+        ok = MakeMountPoint(target, true);
+        break;
+      case RootStep::Kind::kBindDir:
+        ok = BindReadOnly(step.source.c_str(), target, true, false);
+        break;
+      case RootStep::Kind::kBindFile:
+        ok = BindReadOnly(step.source.c_str(), target, false,
+                          step.source.rfind("/dev/", 0) == 0);
+        break;
+      case RootStep::Kind::kSymlink:
+        ok = ::symlink(step.source.c_str(), target) == 0;
+        break;
+      case RootStep::Kind::kProc:
+        ok = MakeMountPoint(target, true) &&
+             ::mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     "hidepid=invisible") == 0;
+        break;
+    }
+    if (!ok) return false;
+  }
+  char old_root[256];
+  const int n = std::snprintf(old_root, sizeof old_root, "%s/.old", staging);
+  if (n <= 0 || n >= static_cast<int>(sizeof old_root) || ::mkdir(old_root, 0700) != 0 ||
+      ::syscall(SYS_pivot_root, staging, old_root) != 0 || ::chdir("/") != 0 ||
+      ::umount2("/.old", MNT_DETACH) != 0 || ::rmdir("/.old") != 0) {
+    return false;
+  }
+  return ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID, nullptr) == 0;
+}
+
 // SECURITY: the jail, in the only order that works: cgroups and mounts need root, Landlock
 // forbids mounting once enforced, and the uid drop (which clears every capability) comes last.
 void EnterJail(const ChildPlan& plan) {
@@ -93,17 +151,13 @@ void EnterJail(const ChildPlan& plan) {
   for (const UniqueFd& procs : jail.cgroup_procs) {
     if (!WritePid(procs.get())) ChildFail(plan.error_pipe, ChildStep::kCgroup);
   }
-  if (::unshare(CLONE_NEWNS) != 0 ||
+  // SECURITY: its own network namespace (no interface but a down loopback: no UDP, no TCP, no
+  // abstract sockets shared with the host) and IPC namespace (no SysV IPC with other QEMUs).
+  if (::unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC) != 0 ||
       ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     ChildFail(plan.error_pipe, ChildStep::kMountNs);
   }
-  for (const char* dir : plan.hidden) {
-    if (::mount("shype-hidden", dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "size=4k,mode=0555") != 0 &&
-        errno != ENOENT) {
-      ChildFail(plan.error_pipe, ChildStep::kHide);
-    }
-  }
+  if (!BuildRoot(*jail.root)) ChildFail(plan.error_pipe, ChildStep::kHide);
   if (!LandlockRestrictSelf(jail.ruleset->fd())) ChildFail(plan.error_pipe, ChildStep::kLandlock);
 }
 
@@ -248,9 +302,9 @@ Result<std::unique_ptr<QemuProcess>> QemuProcess::Spawn(asio::io_context& io,
                                                         const QemuCommand& command,
                                                         const std::filesystem::path& log_file,
                                                         QemuJail& jail) {
-  if (jail.uid == 0 || jail.gid == 0 || !jail.ruleset) {
+  if (jail.uid == 0 || jail.gid == 0 || !jail.ruleset || !jail.root) {
     return Fail(ErrorCode::kInvalidArgument,
-                "a QEMU jail needs a non-root uid and gid and a Landlock ruleset");
+                "a QEMU jail needs a non-root uid and gid, a Landlock ruleset and a root");
   }
   return SpawnWith(io, command, log_file, &jail);
 }
@@ -280,9 +334,6 @@ Result<std::unique_ptr<QemuProcess>> QemuProcess::SpawnWith(asio::io_context& io
   plan.sources = {devnull.get(), log.get(), log.get()};
   for (const FdMapping& fd : command.fds) plan.sources.push_back(fd.parent_fd);
   plan.jail = jail;
-  if (jail != nullptr) {
-    for (const auto& dir : jail->hidden_dirs) plan.hidden.push_back(dir.c_str());
-  }
   auto pid = ForkExec(plan);
   if (!pid) return Fail(pid.error());
   const int pidfd = PidfdOpen(*pid);

@@ -5,8 +5,10 @@
 // errors, a compromised QEMU (its QMP used as an attacker would) failing to open anything by
 // path; and, when the guest image exists, a boot with kernel, initrd and disk passed as fds.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -51,11 +53,12 @@ QemuJail TestJail(std::vector<int> readable) {
   QemuJail jail;
   auto binary = FindExecutable("qemu-system-x86_64");
   EXPECT_TRUE(binary);
-  auto ruleset = MakeQemuRuleset(std::filesystem::canonical(*binary), Accel::kTcg, readable);
+  const auto qemu = std::filesystem::canonical(*binary);
+  auto ruleset = MakeQemuRuleset(qemu, Accel::kTcg, readable);
   EXPECT_TRUE(ruleset) << ruleset.error().message;
   if (ruleset) jail.ruleset.emplace(std::move(*ruleset));
   jail.uid = jail.gid = 2099990000 + static_cast<uid_t>(::getpid() % 9000);
-  jail.hidden_dirs = DefaultHiddenDirs();
+  jail.root.emplace(MakeJailRoot(qemu, Accel::kTcg));
   return jail;
 }
 
@@ -228,6 +231,36 @@ TEST_F(QemuVmTest, CompromisedQemuCannotOpenAnythingByPathThroughQmp) {
            {"server", true},
            {"wait", false}}}}}});
   EXPECT_FALSE(tcp) << "QEMU listened on TCP";
+  // UDP (Landlock has no UDP rules): the network namespace has no usable interface.
+  for (const char* host : {"127.0.0.1", "8.8.8.8"}) {
+    auto udp = Execute(*qmp, "chardev-add",
+                       {{"id", std::string("u") + host},
+                        {"backend",
+                         {{"type", "udp"},
+                          {"data",
+                           {{"remote", {{"type", "inet"}, {"data", {{"host", host}, {"port", "6002"}}}}}}}}}});
+    if (udp) {
+      // A UDP chardev may be created unconnected; it must not be able to send: nothing routes.
+      auto info = Execute(*qmp, "human-monitor-command", {{"command-line", "info network"}});
+      ADD_FAILURE() << "QEMU created a UDP chardev to " << host;
+    }
+  }
+  // A world-writable unix socket outside the directories a deny-list would hide (e.g. /dev/shm,
+  // the source tree): not in the jail's root at all; migrate would send the guest's RAM there.
+  const std::filesystem::path shm = fmt::format("/dev/shm/shype-test-{}.sock", ::getpid());
+  UniqueFd shm_socket = ListenOn(shm);
+  ::chmod(shm.c_str(), 0777);
+  auto to_shm = Execute(
+      *qmp, "chardev-add",
+      {{"id", "c4"},
+       {"backend",
+        {{"type", "socket"},
+         {"data", {{"addr", {{"type", "unix"}, {"data", {{"path", shm.string()}}}}}, {"server", false}}}}}});
+  EXPECT_FALSE(to_shm) << "QEMU connected to " << shm;
+  (void)Execute(*qmp, "migrate", {{"uri", "unix:" + shm.string()}});
+  pollfd pending{shm_socket.get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&pending, 1, 500), 0) << "QEMU's migration reached " << shm;
+  std::filesystem::remove(shm);
   EXPECT_EQ(Status(*qmp), "prelaunch");  // the refusals did not kill it
 }
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // QemuJail is what confines one QEMU process: its own unprivileged uid/gid with no
-// supplementary groups (so no capabilities), no_new_privs, a private mount namespace in which
-// host directories are hidden under empty read-only tmpfs, a Landlock ruleset that lets it read
-// only its own binary, libraries, firmware/ROMs and the fds it was given, no TCP, and cgroup
-// limits on memory and tasks. Built in the daemon before fork; applied by the child before exec.
+// supplementary groups (so no capabilities), no_new_privs, private mount, network and IPC
+// namespaces with a root file system that holds only what QEMU needs (read-only /usr, a few
+// device nodes, its own /proc), a Landlock ruleset that lets it read only its own binary,
+// libraries, firmware/ROMs and the fds it was given, no TCP, and cgroup limits on memory and
+// tasks. Built in the daemon before fork; applied by the child before exec.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <span>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,17 +24,35 @@
 
 namespace shype::vm {
 
+// One step of building the jail's root in the child (all paths precomputed by the daemon).
+struct RootStep {
+  enum class Kind : std::uint8_t { kMkdir, kBindDir, kBindFile, kSymlink, kProc };
+  Kind kind = Kind::kMkdir;
+  std::string target;  // inside the new root (already prefixed with the staging directory)
+  std::string source;  // host path to bind, or the symlink's contents
+};
+
+// The jail's root file system: an empty tmpfs mounted at `staging` (in the child's own mount
+// namespace), the steps run in order, then pivot_root into it and the tmpfs made read-only.
+// SECURITY: an allow-list: no host directory with other domains' files or sockets exists there.
+struct JailRoot {
+  std::string staging = "/tmp";
+  std::vector<RootStep> steps;
+};
+
+// The root for QEMU `qemu_binary` (resolved) with `accel`: /usr read-only, /bin /sbin /lib*
+// as on the host (symlinks copied, directories bound read-only), /etc/ld.so.cache, /dev/null,
+// /dev/zero, /dev/urandom, /dev/random (+ /dev/kvm for KVM), a /proc that shows only QEMU's
+// own processes (hidepid=invisible); a binary outside /usr is bound at its own path.
+JailRoot MakeJailRoot(const std::filesystem::path& qemu_binary, Accel accel);
+
 struct QemuJail {
   uid_t uid = 0;  // must not be 0
   gid_t gid = 0;  // must not be 0
   std::optional<LandlockRuleset> ruleset;
-  std::vector<std::filesystem::path> hidden_dirs;  // empty tmpfs mounted over each that exists
-  std::vector<UniqueFd> cgroup_procs;              // cgroup.procs files the child joins
+  std::optional<JailRoot> root;        // required by QemuProcess::Spawn
+  std::vector<UniqueFd> cgroup_procs;  // cgroup.procs files the child joins
 };
-
-// Host directories a confined QEMU never needs and that hold other domains' files, sockets
-// and state: /tmp, /run, /var, /home, /root, /srv, /mnt, /media, /boot, /opt.
-std::vector<std::filesystem::path> DefaultHiddenDirs();
 
 // Builds the Landlock ruleset for QEMU `qemu_binary` (resolved path) with `accel`: read+execute
 // on the binary and /usr/lib*, read on its firmware/ROM directories and /etc/ld.so.cache,

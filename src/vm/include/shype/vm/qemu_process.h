@@ -52,7 +52,7 @@ class QemuProcess {
   using ExitHandler = std::function<void(const ExitStatus&)>;
 
   // Starts `command` (argv[0] searched in PATH) in a new session, confined by `jail`: the child
-  // joins the jail's cgroups, gets a private mount namespace with the jail's hidden dirs, drops
+  // joins the jail's cgroups, gets private mount/network/IPC namespaces and the jail's root, drops
   // to the jail's uid/gid with no groups and no capabilities, sets no_new_privs and enforces the
   // Landlock ruleset, all before execve. It inherits exactly command.fds (renumbered to their
   // child_fd), /dev/null as stdin and `log_file` (created 0600, appended) as stdout and stderr.
