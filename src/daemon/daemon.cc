@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <charconv>
 #include <cstring>
 #include <set>
 #include <span>
@@ -151,6 +152,36 @@ void Daemon::Stop() {
   if (audit_log_) audit_log_->Close();
 }
 
+namespace {
+
+struct AuditQuery {
+  std::size_t tail = 100;
+  bool follow = false;
+};
+
+// The audit stream's query: tail = 0..1000000 lines (default 100), follow = true|false.
+Result<AuditQuery> ParseAuditQuery(const Request& r) {
+  AuditQuery q;
+  if (auto it = r.params.find("tail"); it != r.params.end()) {
+    const std::string& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), q.tail);
+    if (ec != std::errc() || end != text.data() + text.size() || q.tail > 1000000) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "query parameter 'tail' must be a number of lines 0..1000000, got '{}'", text);
+    }
+  }
+  if (auto it = r.params.find("follow"); it != r.params.end()) {
+    if (it->second != "true" && it->second != "false") {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "query parameter 'follow' must be true or false, got '{}'", it->second);
+    }
+    q.follow = it->second == "true";
+  }
+  return q;
+}
+
+}  // namespace
+
 void Daemon::RegisterRoutes() {
   server_.SetLimits(options_.api_limits);
   for (const api::Endpoint& e : api::Endpoints()) {
@@ -174,13 +205,13 @@ void Daemon::RegisterRoutes() {
   server_.StreamRoute(
       "GET", "/v1/audit",
       [this](const Request& r, const LineWriter& write) -> asio::awaitable<void> {
-        std::size_t tail = 100;
-        if (auto it = r.params.find("tail"); it != r.params.end()) {
-          tail = static_cast<std::size_t>(std::strtoul(it->second.c_str(), nullptr, 10));
-        }
-        auto follow = r.params.find("follow");
-        bool on = follow != r.params.end() && follow->second == "true";
-        co_await audit_log_->Follow(tail, on, write);
+        AuditQuery q = ParseAuditQuery(r).value_or(AuditQuery{});  // checked before the stream
+        co_await audit_log_->Follow(q.tail, q.follow, write);
+      },
+      [](const Request& r) -> Result<void> {
+        auto q = ParseAuditQuery(r);
+        if (!q) return Fail(q.error());
+        return {};
       });
 }
 

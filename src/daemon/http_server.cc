@@ -70,11 +70,14 @@ struct HttpServer::Connection {
 };
 
 void HttpServer::Route(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back(Entry{std::move(method), api::SplitPath(pattern), std::move(handler), nullptr});
+  routes_.push_back(
+      Entry{std::move(method), api::SplitPath(pattern), std::move(handler), nullptr, nullptr});
 }
 
-void HttpServer::StreamRoute(std::string method, std::string pattern, StreamHandler handler) {
-  routes_.push_back(Entry{std::move(method), api::SplitPath(pattern), nullptr, std::move(handler)});
+void HttpServer::StreamRoute(std::string method, std::string pattern, StreamHandler handler,
+                             StreamCheck check) {
+  routes_.push_back(Entry{std::move(method), api::SplitPath(pattern), nullptr, std::move(handler),
+                          std::move(check)});
 }
 
 HttpServer::Routed HttpServer::Resolve(Request& request) const {
@@ -227,32 +230,15 @@ asio::awaitable<bool> HttpServer::ServeOne(Connection& c) {
   }
   HttpRequest& req = parser.get();
   Request request;
-  request.method = std::string(req.method_string());
-  unsigned status = 200;
+  Routed routed = Prepare(req, request);
+  unsigned status = routed.status;
   api::Json reply;
-  Routed routed;
-  std::string target(req.target());
-  if (auto bytes = api::CheckTargetBytes(target); !bytes) {
-    routed = Routed{nullptr, 400, bytes.error()};
-  } else {
-    std::size_t q = target.find('?');
-    request.path = target.substr(0, q);
-    auto query = api::ParseQuery(q == std::string::npos ? "" : target.substr(q + 1));
-    if (query) request.params = std::move(*query);
-    routed = query ? Resolve(request) : Routed{nullptr, 400, query.error()};
-  }
   if (routed.entry == nullptr) {
-    status = routed.status;
     reply = api::ErrorToJson(routed.error);
-  } else if (auto body = api::ParseJsonBody(req.body()); !body) {
-    status = 400;
-    reply = api::ErrorToJson(body.error());
   } else if (routed.entry->stream) {
-    request.body = std::move(*body);
     co_await ServeStream(c, *routed.entry, request, req.version());
     co_return false;
   } else {
-    request.body = std::move(*body);
     Result<api::Json> result = co_await CallHandler(*routed.entry, request);
     status = result ? 200 : api::HttpStatusFor(result.error().code);
     reply = result ? std::move(*result) : api::ErrorToJson(result.error());
@@ -262,6 +248,31 @@ asio::awaitable<bool> HttpServer::ServeOne(Connection& c) {
   c.stream.expires_after(limits_.write_timeout);
   co_await http::async_write(c.stream, res, asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec && keep_alive;
+}
+
+// Checks the target, query and body of `req` into `request` and finds its route (null: the
+// returned status and error are the reply).
+HttpServer::Routed HttpServer::Prepare(const HttpRequest& req, Request& request) const {
+  request.method = std::string(req.method_string());
+  std::string target(req.target());
+  if (auto bytes = api::CheckTargetBytes(target); !bytes)
+    return Routed{nullptr, 400, bytes.error()};
+  std::size_t q = target.find('?');
+  request.path = target.substr(0, q);
+  auto query = api::ParseQuery(q == std::string::npos ? "" : target.substr(q + 1));
+  if (!query) return Routed{nullptr, 400, query.error()};
+  request.params = std::move(*query);
+  Routed routed = Resolve(request);
+  if (routed.entry == nullptr) return routed;
+  auto body = api::ParseJsonBody(req.body());
+  if (!body) return Routed{nullptr, 400, body.error()};
+  request.body = std::move(*body);
+  if (routed.entry->check) {
+    if (auto checked = routed.entry->check(request); !checked) {
+      return Routed{nullptr, api::HttpStatusFor(checked.error().code), checked.error()};
+    }
+  }
+  return routed;
 }
 
 asio::awaitable<Result<api::Json>> HttpServer::CallHandler(const Entry& entry,

@@ -12,6 +12,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -58,6 +60,8 @@ using Handler = std::function<boost::asio::awaitable<Result<api::Json>>(const Re
 using LineWriter = std::function<boost::asio::awaitable<bool>(const std::string&)>;
 using StreamHandler =
     std::function<boost::asio::awaitable<void>(const Request&, const LineWriter& write_line)>;
+// Checks a stream's request before the stream starts; an error is its (non-2xx) reply.
+using StreamCheck = std::function<Result<void>(const Request&)>;
 
 class HttpServer {
  public:
@@ -68,7 +72,8 @@ class HttpServer {
 
   // Registers `handler` for `method` and a pattern like "/v1/domains/{name}/pause".
   void Route(std::string method, std::string pattern, Handler handler);
-  void StreamRoute(std::string method, std::string pattern, StreamHandler handler);
+  void StreamRoute(std::string method, std::string pattern, StreamHandler handler,
+                   StreamCheck check = nullptr);
   // Replaces the limits; call before Listen().
   void SetLimits(const ServerLimits& limits) { limits_ = limits; }
 
@@ -85,6 +90,7 @@ class HttpServer {
     std::vector<std::string> segments;
     Handler handler;
     StreamHandler stream;
+    StreamCheck check;
   };
   struct Connection;  // http_server.cc
   struct Routed {
@@ -103,6 +109,8 @@ class HttpServer {
   boost::asio::awaitable<Result<api::Json>> CallHandler(const Entry& entry,
                                                         const Request& request) const;
   Routed Resolve(Request& request) const;
+  Routed Prepare(const boost::beast::http::request<boost::beast::http::string_body>& req,
+                 Request& request) const;
 
   boost::asio::io_context& io_;
   ServerLimits limits_;

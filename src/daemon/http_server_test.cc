@@ -51,16 +51,21 @@ class HttpServerTest : public ::testing::Test {
       if (!field) co_return Fail(field.error());
       co_return Fail(ErrorCode::kConflict, "already running: {}", *field);
     });
-    server_.StreamRoute("GET", "/v1/lines",
-                        [this](const Request&, const LineWriter& write) -> asio::awaitable<void> {
-                          asio::steady_timer pause(io_);
-                          for (int i = 0; i < 3; ++i) {
-                            const std::string line = fmt::format("line{}", i);
-                            co_await write(line);
-                            pause.expires_after(stream_pause_.load());
-                            co_await pause.async_wait(asio::use_awaitable);
-                          }
-                        });
+    server_.StreamRoute(
+        "GET", "/v1/lines",
+        [this](const Request&, const LineWriter& write) -> asio::awaitable<void> {
+          asio::steady_timer pause(io_);
+          for (int i = 0; i < 3; ++i) {
+            const std::string line = fmt::format("line{}", i);
+            co_await write(line);
+            pause.expires_after(stream_pause_.load());
+            co_await pause.async_wait(asio::use_awaitable);
+          }
+        },
+        [](const Request& r) -> Result<void> {
+          if (r.params.count("refuse") == 0) return {};
+          return Fail(ErrorCode::kInvalidArgument, "lines refused: {}", r.params.at("refuse"));
+        });
     server_.Route("POST", "/v1/count",
                   [this](const Request& r) -> asio::awaitable<Result<api::Json>> {
                     ++calls_;
@@ -159,6 +164,10 @@ TEST_F(HttpServerTest, ARefusedStreamGivesTheServersError) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(missing.error().message, "GET /v1/nothing: no such endpoint");
+  auto refused = client.Stream("/v1/lines?refuse=why", [](std::string_view) { return true; });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(refused.error().message, "lines refused: why");
   auto bad = client.Stream("/v1/lines?tail=%FF", [](std::string_view) { return true; });
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message.rfind("query parameter 'tail' is not valid UTF-8", 0), 0U)

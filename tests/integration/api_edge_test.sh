@@ -120,6 +120,10 @@ expect_out "^HTTP/1.1 400 .*byte 0xFF at offset 12" "a raw 0xFF byte in the targ
 BODY="$(printf '{"config": "x", "path": "\xff.cfg"}')"
 OUT="$("${RAW[@]}" send "$SOCK" "$(printf 'POST /v1/domains HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s' "${#BODY}" "$BODY" | od -An -tx1 | tr -d ' \n')")"
 expect_out "^HTTP/1.1 400 .*the request body is not valid UTF-8 text" "a non-UTF-8 byte in a body is a clean 400"
+api GET "/v1/audit?tail=abc"
+expect_out "^400 .*query parameter 'tail' must be a number of lines" "a bad audit tail is a 400, not a silent 0"
+expect_rc 2 "shype audit -n -1 is refused by shyped" -- shype audit -n -1
+expect_out "query parameter 'tail' must be a number of lines 0..1000000, got '-1'" "the CLI shows why"
 serving "shyped still serves after the bad bytes"
 
 # --- the CLI with a Latin-1 file name, Latin-1 contents, a Latin-1 resource name ---
