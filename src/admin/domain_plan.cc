@@ -72,6 +72,13 @@ bool CheckIdentity(store::StateStore& store, const std::optional<store::Resource
                    ResourceUse& use) {
   if (!use.object) return true;
   const ObjectIdentity& id = use.object->identity;
+  if (stored && !stored->identity) {
+    use.reason = fmt::format(
+        "the label of '{}' is bound to no object (it was made before labels were bound to files); "
+        "label it again: shype rmlabel res {} && shype addlabel {} res {}",
+        use.path, use.resource, stored->label, use.resource);
+    return false;
+  }
   if (stored && stored->identity && *stored->identity != id) {
     use.reason = fmt::format(
         "'{}' is not the object that was labeled (it was {}, it is now {}); label it again", use.path,

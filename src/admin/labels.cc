@@ -11,8 +11,9 @@
 namespace shype::admin {
 namespace {
 
-// The identity of the object a file:/phy: resource names, if it exists: the label is bound to
-// it. Errors: the object exists but may not be a resource (a pseudo file, a FIFO, ...).
+// The identity of the object a file:/phy: resource names (nullopt for vnet:, shm:, vlan:): the
+// label is bound to it. Errors: kNotFound (nothing there), or the object may not be a resource
+// (a pseudo file, a FIFO, a symlink in its path, ...).
 Result<std::optional<ObjectIdentity>> IdentityOf(const std::string& resource) {
   const bool block = resource.rfind("phy:", 0) == 0;
   if (!block && resource.rfind("file:", 0) != 0) return std::optional<ObjectIdentity>();
@@ -20,7 +21,14 @@ Result<std::optional<ObjectIdentity>> IdentityOf(const std::string& resource) {
       resource.substr(resource.find(':') + 1),
       block ? ObjectIdentity::Kind::kBlockDevice : ObjectIdentity::Kind::kFile, false);
   if (!object) {
-    if (object.error().code == ErrorCode::kNotFound) return std::optional<ObjectIdentity>();
+    // SECURITY: a label is bound to an object; a label for a path with nothing there would
+    // later apply to whatever appears (a hard link of another coalition's disk, say).
+    if (object.error().code == ErrorCode::kNotFound) {
+      return Fail(ErrorCode::kNotFound,
+                  "cannot label '{}': it does not exist; a resource label is bound to the file "
+                  "or device itself, so create it first, then label it",
+                  resource);
+    }
     return Fail(object.error().WithContext(fmt::format("cannot label '{}'", resource)));
   }
   return std::optional<ObjectIdentity>(object->identity);

@@ -4,9 +4,13 @@
 #include "shype/enforce/object.h"
 
 #include <fcntl.h>
+#include <linux/loop.h>
+#include <linux/major.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -111,6 +115,16 @@ Result<OpenedObject> Open2(int dir_fd, const std::string& shown, const std::stri
   object.identity = block ? ObjectIdentity{kind, static_cast<std::uint64_t>(st.st_rdev), 0}
                           : ObjectIdentity{kind, static_cast<std::uint64_t>(st.st_dev),
                                            static_cast<std::uint64_t>(st.st_ino)};
+  if (block && major(st.st_rdev) == LOOP_MAJOR) {
+    // SECURITY: a loop device is another name of its backing file: it has the file's identity,
+    // so it can never carry a label of its own.
+    loop_info64 info{};
+    if (::ioctl(object.fd.get(), LOOP_GET_STATUS64, &info) != 0) {
+      return Fail(ErrorCode::kInvalidArgument, "loop device '{}' has no backing file ({})", shown,
+                  std::strerror(errno));
+    }
+    object.identity = ObjectIdentity{ObjectIdentity::Kind::kFile, info.lo_device, info.lo_inode};
+  }
   object.size = static_cast<std::uint64_t>(st.st_size);
   const int flags = ::fcntl(object.fd.get(), F_GETFL);
   if (flags < 0 || ::fcntl(object.fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {

@@ -40,7 +40,10 @@ Result<void> AddIdentityColumn(Database& db) {
   auto row = stmt->Step();
   if (!row) return Fail(row.error());
   if (*row && stmt->ColumnInt(0) > 0) return {};
-  return db.Exec("ALTER TABLE resource_labels ADD COLUMN identity TEXT NOT NULL DEFAULT ''");
+  auto added = db.Exec("ALTER TABLE resource_labels ADD COLUMN identity TEXT NOT NULL DEFAULT ''");
+  // Another process opening the same old database may have added it first.
+  if (!added && added.error().message.find("duplicate column") != std::string::npos) return {};
+  return added;
 }
 
 constexpr const char* kLabelColumns = "resource, policy_type, policy, label, identity";

@@ -78,6 +78,28 @@ domain_config alias Bank "disk = [ 'file:$T/img/alias.img,xvda,w' ]" >/dev/null
 refused "$T/alias.cfg" "a Bank domain using a hard link of the Game disk" "another name"
 domain_config tap Bank "disk = [ 'tap:aio:$T/img/game.img,xvda,w' ]" >/dev/null
 refused "$T/tap.cfg" "a Bank domain using tap:aio: of the Game disk" "res_Game"
+# A loop device over the Game disk is another name of it (review: it took a Bank label).
+if LOOP="$(losetup -f --show -r "$T/img/game.img" 2>/dev/null)"; then
+  trap 'losetup -d "$LOOP" 2>/dev/null; rm -f "$EXTRA_LINK"; cleanup' EXIT
+  expect_rc 1 "a loop device over the Game disk cannot get a Bank label" -- shype addlabel res_Bank res "phy:$LOOP"
+  expect_out "same object as 'file:$T/img/game.img'" "the refusal names the labeled file"
+  domain_config loop Bank "disk = [ 'phy:$LOOP,xvda,r' ]" >/dev/null
+  refused "$T/loop.cfg" "a Bank domain using a loop device over the Game disk" "another name"
+  losetup -d "$LOOP"
+else
+  echo "  (skipped: no loop device here for the loop-device attack)"
+fi
+# A label for a path with nothing there would later bind to whatever appears (review: a hard
+# link of the Game disk made after labeling got a second, Bank label).
+expect_rc 1 "a path that does not exist cannot be labeled" -- shype addlabel res_Game res "file:$T/img/later.img"
+expect_out "does not exist.*create it first" "the refusal says why"
+# A label row bound to no object (as from a database older than object binding) is never used.
+printf 'OLD' | dd of="$T/img/old.img" bs=1M count=1 conv=sync status=none
+expect_rc 0 "label old.img for Bank" -- shype addlabel res_Bank res "file:$T/img/old.img"
+python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE resource_labels SET identity='' WHERE resource=?\", ('file:'+sys.argv[2],)); c.commit()" \
+  "$SHYPE_STATE_DIR/labels.db" "$T/img/old.img"
+domain_config old Bank "disk = [ 'file:$T/img/old.img,xvda,r' ]" >/dev/null
+refused "$T/old.cfg" "a label bound to no object" "bound to no object"
 mv "$T/img/bank.img" "$T/img/bank.old"; cp "$T/img/game.img" "$T/img/bank.img"
 domain_config swapped Bank "disk = [ 'file:$T/img/bank.img,xvda,w' ]" >/dev/null
 refused "$T/swapped.cfg" "another file moved to the labeled path" "not the object that was labeled"
