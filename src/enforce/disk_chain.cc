@@ -35,7 +35,7 @@ Result<void> ParseExtensions(std::span<const std::uint8_t> h, std::size_t at, Qc
     const auto type = static_cast<std::uint32_t>(Be(h, at, 4));
     const auto len = static_cast<std::size_t>(Be(h, at + 4, 4));
     if (type == kExtEnd) return {};
-    if (at + 8 + len > h.size()) {
+    if (len > h.size() - at - 8) {
       return Fail(ErrorCode::kInvalidArgument, "qcow2 header extension 0x{:08x} overruns", type);
     }
     if (type == kExtExternalData) {
@@ -129,7 +129,8 @@ Result<Qcow2Facts> ParseQcow2Header(std::span<const std::uint8_t> h) {
   const auto offset = Be(h, 8, 8);
   const auto size = Be(h, 16, 4);
   if (offset != 0) {
-    if (size == 0 || size > 1023 || offset + size > h.size()) {
+    // SECURITY: offset is 64 guest-controlled bits: compare without adding (no wrap-around).
+    if (size == 0 || size > 1023 || offset > h.size() || size > h.size() - offset) {
       return Fail(ErrorCode::kInvalidArgument,
                   "qcow2 backing file name (offset {}, {} bytes) is invalid", offset, size);
     }

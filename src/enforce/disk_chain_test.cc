@@ -131,6 +131,12 @@ TEST_F(DiskChainTest, HeaderParserRejectsMalformedHeaders) {
   PutBe(h, 16, 5000, 4);  // name longer than the header
   auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(h.data()), h.size());
   EXPECT_FALSE(ParseQcow2Header(bytes));
+  // Found by fuzz/qcow2_header: an offset near 2^64 wrapped the bounds check.
+  std::string wrap = Qcow2Header("x", "raw");
+  PutBe(wrap, 8, 0xffffffffffffffffULL, 8);
+  PutBe(wrap, 16, 10, 4);
+  EXPECT_FALSE(
+      ParseQcow2Header(std::span(reinterpret_cast<const std::uint8_t*>(wrap.data()), wrap.size())));
   std::string enc = Qcow2Header("", "");
   PutBe(enc, 32, 1, 4);
   EXPECT_FALSE(
