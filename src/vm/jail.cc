@@ -122,21 +122,49 @@ Result<LandlockRuleset> MakeQemuRuleset(const fs::path& qemu_binary, Accel accel
   return std::move(*ruleset);
 }
 
+// cgroup v2: controllers must be enabled in every parent's subtree_control before a child
+// group has their files. Returns false (and the caller warns) when the host does not allow it.
+bool EnableV2Controllers(const fs::path& root) {
+  std::error_code ec;
+  fs::create_directories(root / "shype", ec);
+  bool ok = true;
+  for (const fs::path& parent : {root, root / "shype"}) {
+    for (const char* controller : {"+memory", "+pids"}) {
+      ok = WriteText(parent / "cgroup.subtree_control", controller).has_value() && ok;
+    }
+  }
+  return ok;
+}
+
 Result<DomainCgroup> DomainCgroup::Create(const std::string& key, std::uint64_t memory_bytes,
                                           std::uint32_t max_tasks, const fs::path& root) {
   DomainCgroup group;
   std::error_code ec;
   const bool v2 = fs::exists(root / "cgroup.controllers", ec);
+  if (v2 && !EnableV2Controllers(root)) {
+    log::Warn("cgroup v2: cannot enable the memory/pids controllers under {}", root.string());
+  }
   for (const fs::path& dir : GroupDirs(key, root)) {
     fs::create_directories(dir, ec);
     if (ec) return Fail(ErrorCode::kIo, "cannot create cgroup {}: {}", dir.string(), ec.message());
     const std::string controller = v2 ? "v2" : dir.parent_path().parent_path().filename().string();
+    // A limit file that exists must take the limit; a missing one (controller not available)
+    // is a warning: the host runs the domain without that limit.
+    auto limit = [&](const char* file, std::uint64_t value) -> Result<void> {
+      if (!fs::exists(dir / file, ec)) {
+        log::Warn("cgroup {}: no {} (controller unavailable): domain {} runs without that limit",
+                  dir.string(), file, key);
+        return {};
+      }
+      return WriteText(dir / file, std::to_string(value));
+    };
     if (v2 || controller == "memory") {
-      const char* file = v2 ? "memory.max" : "memory.limit_in_bytes";
-      if (auto r = WriteText(dir / file, std::to_string(memory_bytes)); !r && !v2) return Fail(r.error());
+      if (auto r = limit(v2 ? "memory.max" : "memory.limit_in_bytes", memory_bytes); !r) {
+        return Fail(r.error());
+      }
     }
     if (v2 || controller == "pids") {
-      if (auto r = WriteText(dir / "pids.max", std::to_string(max_tasks)); !r && !v2) return Fail(r.error());
+      if (auto r = limit("pids.max", max_tasks); !r) return Fail(r.error());
     }
     UniqueFd procs(::open((dir / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
     if (!procs.valid()) {
