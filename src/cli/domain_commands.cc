@@ -2,6 +2,8 @@
 //
 // Domain commands (need a running shyped): create, list, shutdown, destroy, pause, unpause,
 // console, info, and the audit trail.
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -47,8 +49,26 @@ void RegisterNamedAction(CLI::App& app, Context& ctx, const std::string& name,
   });
 }
 
-// The console log travels base64-encoded (a guest may print any byte); print its exact bytes.
-void PrintConsoleLog(Context& ctx, const std::string& domain) {
+// SECURITY: a guest's bytes must not drive the operator's terminal (cursor moves, \r over a
+// line, OSC title/clipboard sequences): control characters other than \n and \t are shown as
+// \xNN when printing to a terminal.
+std::string EscapeForTerminal(const std::string& bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// The console log travels base64-encoded (a guest may print any byte); print its exact bytes
+// (escaped on a terminal unless `raw`).
+void PrintConsoleLog(Context& ctx, const std::string& domain, bool raw) {
   auto backend = LiveBackend(ctx);
   if (!backend) return ctx.PrintError(backend.error());
   auto result = (*backend)->Call("domain.console-log", {{"name", domain}});
@@ -61,17 +81,20 @@ void PrintConsoleLog(Context& ctx, const std::string& domain) {
   if (!bytes) {
     return ctx.PrintError(bytes.error().WithContext("the console log of '" + domain + "'"));
   }
-  ctx.Print(*result, *bytes);
+  ctx.Print(*result, raw || ::isatty(STDOUT_FILENO) == 0 ? *bytes : EscapeForTerminal(*bytes));
 }
 
 void RegisterConsole(CLI::App& app, Context& ctx) {
   auto* console = app.add_subcommand("console", "attach to a domain's serial console");
   auto domain = std::make_shared<std::string>();
   auto log_only = std::make_shared<bool>(false);
+  auto raw = std::make_shared<bool>(false);
   console->add_option("domain", *domain, "domain name")->required();
   console->add_flag("--log", *log_only, "print the captured console output and exit");
-  console->callback([&ctx, domain, log_only] {
-    if (*log_only) return PrintConsoleLog(ctx, *domain);
+  console->add_flag("--raw", *raw,
+                    "with --log on a terminal: print control bytes as they are (not as \\xNN)");
+  console->callback([&ctx, domain, log_only, raw] {
+    if (*log_only) return PrintConsoleLog(ctx, *domain, *raw);
     auto backend = LiveBackend(ctx);
     if (!backend) return ctx.PrintError(backend.error());
     auto info = (*backend)->Call("domain.info", {{"name", *domain}});

@@ -124,6 +124,8 @@ class Daemon final : public admin::LiveSystem {
   [[nodiscard]] Result<void> LoadState();
   // Opens the boot image directories and checks QEMU can be confined (Landlock).
   [[nodiscard]] Result<void> PrepareJails();
+  // An isolated instance's slot of QEMU uids (1..999), held by flock while it runs.
+  [[nodiscard]] Result<std::uint32_t> TakeUidSlot();
   // The jail for domain `id`'s QEMU (uid/gid, Landlock ruleset readable on `readable_fds`,
   // cgroups with limits from its memory size). Errors: kUnavailable, kIo.
   [[nodiscard]] Result<vm::QemuJail> MakeJail(const DomainRecord& record, vm::Accel accel,
@@ -160,6 +162,7 @@ class Daemon final : public admin::LiveSystem {
   // every committed update so domain plans and ACM decisions always use the same policy.
   std::optional<admin::ActivePolicy> active_;
   std::optional<enforce::BootImages> boot_images_;
+  UniqueFd uid_slot_lock_;  // isolated instances: /run/shype/uid-slot-N.lock
   HttpServer server_{io_};
   std::map<std::string, std::unique_ptr<Domain>> domains_;
   std::uint32_t next_id_ = 1;

@@ -448,10 +448,24 @@ Result<Json> Daemon::Info(const std::string& name) const {
 Result<Json> Daemon::ConsoleLog(const std::string& name) const {
   auto it = domains_.find(name);
   if (it == domains_.end()) return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
-  auto log = ReadTextFileBounded(it->second->run_dir / "console.log", 8U << 20);
-  if (!log && log.error().code != ErrorCode::kNotFound) return Fail(log.error());
-  // A guest may print any byte: the log travels base64-encoded, exactly (docs/api.md).
-  return Json{{"name", name}, {"log_base64", api::EncodeBase64(log.value_or(""))}};
+  // A guest decides how much it prints: the reply carries the last 8 MiB (a longer log stays
+  // readable), and any byte: base64-encoded, exactly (docs/api.md).
+  constexpr std::uint64_t kMaxConsoleBytes = 8U << 20;
+  const auto path = it->second->run_dir / "console.log";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  std::string log;
+  struct stat st {};
+  if (fd.valid() && ::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const std::uint64_t from = size > kMaxConsoleBytes ? size - kMaxConsoleBytes : 0;
+    log.resize(static_cast<std::size_t>(size - from));
+    const ssize_t n = ::pread(fd.get(), log.data(), log.size(), static_cast<off_t>(from));
+    if (n < 0) return Fail(ErrorCode::kIo, "cannot read {}: {}", path.string(), std::strerror(errno));
+    log.resize(static_cast<std::size_t>(n));
+  }
+  return Json{{"name", name},
+              {"log_base64", api::EncodeBase64(log)},
+              {"truncated", log.size() == kMaxConsoleBytes}};
 }
 
 }  // namespace shype::daemon

@@ -2,11 +2,15 @@
 //
 // Confining QEMU: the boot image directories, and each domain's jail (own uid/gid, Landlock,
 // allow-list root, cgroup limits) made before its QEMU is spawned.
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <functional>
 
 #include "daemon.h"
 #include "shype/common/landlock.h"
 #include "shype/common/log.h"
+#include "shype/store/state_lock.h"
 
 namespace shype::daemon {
 namespace {
@@ -16,7 +20,28 @@ namespace {
 constexpr std::uint64_t kQemuOverheadMiB = 256;
 constexpr std::uint32_t kMaxQemuTasks = 256;
 
+constexpr std::uint32_t kUidSlots = 999;
+
 }  // namespace
+
+Result<std::uint32_t> Daemon::TakeUidSlot() {
+  const std::filesystem::path dir = std::filesystem::path(store::kHostLockPath).parent_path();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const auto first =
+      static_cast<std::uint32_t>(std::hash<std::string>{}(options_.state_dir.string()) % kUidSlots);
+  for (std::uint32_t i = 0; i < kUidSlots; ++i) {
+    const std::uint32_t slot = (first + i) % kUidSlots + 1;
+    const auto path = dir / fmt::format("uid-slot-{}.lock", slot);
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (fd.valid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+      uid_slot_lock_ = std::move(fd);
+      return slot;
+    }
+  }
+  return Fail(ErrorCode::kUnavailable, "no free QEMU uid slot under {} ({} isolated instances run)",
+              dir.string(), kUidSlots);
+}
 
 Result<void> Daemon::PrepareJails() {
   const int abi = LandlockRuleset::Abi();
@@ -41,9 +66,11 @@ Result<void> Daemon::PrepareJails() {
   log::Info("boot images come from: {}", list.empty() ? "(no existing image directory)" : list);
   if (options_.isolated_instance) {
     // SECURITY: uids are per host: an isolated instance must never hand out another
-    // instance's QEMU uids (same uid = same owner of each other's processes).
-    const auto slot = std::hash<std::string>{}(options_.state_dir.string()) % 999 + 1;
-    options_.qemu_uid_base += static_cast<std::uint32_t>(slot) * 100000U;
+    // instance's QEMU uids (same uid = same owner of each other's processes and cgroups). Each
+    // takes a free slot under /run/shype, held (flock) for its lifetime; the host instance has 0.
+    auto slot = TakeUidSlot();
+    if (!slot) return Fail(slot.error());
+    options_.qemu_uid_base += *slot * 100000U;
   }
   log::Info("QEMU runs confined: uid/gid {}+N, Landlock ABI {}, own mount/net/IPC namespaces",
             options_.qemu_uid_base, abi);
