@@ -207,6 +207,22 @@ TEST_F(QemuVmTest, CompromisedQemuCannotOpenAnythingByPathThroughQmp) {
                            {"read-only", true}});
     EXPECT_FALSE(opened) << "QEMU opened " << path;
   }
+  // add-fd tricks: an fdset's fd in another access mode (the console log is write-only), an
+  // add-fd with no fd attached, re-opening an inherited fd through /proc/self/fd read-write.
+  auto reread = Execute(*qmp, "blockdev-add",
+                        {{"driver", "file"},
+                         {"node-name", "evil-fdset"},
+                         {"filename", fmt::format("/dev/fdset/{}", kConsoleLogFdset)},
+                         {"read-only", true}});
+  EXPECT_FALSE(reread) << "QEMU read its write-only console log fdset";
+  EXPECT_FALSE(Execute(*qmp, "add-fd", {{"fdset-id", 40}}));
+  for (int fd = 3; fd < 12; ++fd) {
+    auto reopen = Execute(*qmp, "blockdev-add",
+                          {{"driver", "file"},
+                           {"node-name", "evil-fd" + std::to_string(fd)},
+                           {"filename", fmt::format("/proc/self/fd/{}", fd)}});
+    EXPECT_FALSE(reopen) << "QEMU re-opened its fd " << fd << " read-write by path";
+  }
   auto connect = Execute(
       *qmp, "chardev-add",
       {{"id", "c1"},
