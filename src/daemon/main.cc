@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   CLI::App app{"shyped: the shype host daemon (reference monitor + labeled QEMU domains)"};
   std::string state_dir, accel = "auto", log_level = "info", qemu = "qemu-system-x86_64";
   bool json_logs = false, isolated = false;
+  // Every option may also come from a config file (INI/TOML: `image-dir = ["/srv/boot"]`,
+  // `state-dir = "/var/lib/shype"`, ...); the command line wins.
+  app.set_config("--config", "", "shyped's config file (the long option names as keys)");
   app.add_option("--state-dir", state_dir,
                  "state directory (default: $SHYPE_STATE_DIR or /var/lib/shype)");
   app.add_option("--accel", accel, "default accelerator: auto, kvm or tcg")

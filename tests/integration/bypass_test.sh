@@ -181,4 +181,14 @@ echo "  race: $started of 40 creates started"
 [ "$leaked" = 0 ] && pass "no create in 40 gave the Bank guest the Game disk ($started started)" || fail "$leaked creates gave the Bank guest the Game disk"
 expect_rc 0 "audit has the refusals" -- shype audit --json -n 200
 expect_out '"decision": ?"deny"' "denials are audited"
+
+# --- image directories from shyped's config file ---
+kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
+printf 'image-dir = ["%s"]\nisolated-instance = true\naccel = "tcg"\n' "$T/images" >"$T/shyped.toml"
+"$BUILD/bin/shyped" --state-dir "$SHYPE_STATE_DIR" --config "$T/shyped.toml" >>"$T/shyped.log" 2>&1 &
+DAEMON_PID=$!
+for _ in $(seq 1 100); do shype list >/dev/null 2>&1 && break; sleep 0.1; done
+domain_config cfgboot Monitor >/dev/null
+expect_rc 1 "with image-dir from the config file only, the build's kernel is refused" -- shype create "$T/cfgboot.cfg"
+expect_out "boot images come only from: $T/images" "the refusal names the configured image directory"
 finish
