@@ -80,6 +80,19 @@ show "$B/shype" dry-run "$DEMO/game.cfg"
 show "$B/shype" create "$DEMO/game.cfg"
 step "A Bank guest asking for the Game disk: refused by STE"
 show "$B/shype" create "$DEMO/sneaky.cfg"
+
+step "...and by the back door: a Bank overlay whose qcow2 header names the Game disk"
+qemu-img create -q -f qcow2 -b "$DEMO/game.img" -F raw "$DEMO/bank-overlay.qcow2"
+show "$B/shype" addlabel res_Bank res "file:$DEMO/bank-overlay.qcow2"
+guest overlay Bank
+echo "disk = [ 'qcow2:$DEMO/bank-overlay.qcow2,xvda,w' ]" >>"$DEMO/overlay.cfg"
+show "$B/shype" create "$DEMO/overlay.cfg"
+
+step "Each QEMU is jailed: its own uid, no capabilities, only the fds shyped opened"
+QPID="$("$B/shype" info bank-web --json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')"
+show grep -E '^(Uid|CapEff|NoNewPrivs|Seccomp):' "/proc/$QPID/status"
+printf '$ ls -l /proc/%s/fd   (what bank-web'"'"'s QEMU holds besides sockets)\n' "$QPID"
+ls -l "/proc/$QPID/fd" 2>/dev/null | awk '{print $NF}' | grep '^/' | sed "s|$DEMO|\$DEMO|g" | sort -u
 step "The audit trail of the denials"
 show "$B/shype" audit -n 3
 
