@@ -206,8 +206,10 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
     log::Error("recovery: stopping domain {} (label {}): {}", record->name, record->label, why);
     AuditDenial(acm::Hook::kDomainCreate, record->name, "recovery: " + why);
     (void)(*process)->Signal(SIGKILL);
+    if (record->uid != 0) vm::DomainCgroup::KillAll(std::to_string(record->uid));
     (void)acm_->DomainDestroy(id);
     std::filesystem::remove_all(dir, ec);
+    if (record->uid != 0) vm::DomainCgroup::Remove(std::to_string(record->uid));
     return {};
   };
   if (record->policy != policy->name()) {

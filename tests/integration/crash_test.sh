@@ -112,10 +112,8 @@ else
   kill "$HOST2"; wait "$HOST2" 2>/dev/null
 fi
 
-# Guests from here on: at most one at a time, under the machine-wide QEMU lock.
-exec 9>/tmp/coord/qemu.lock 2>/dev/null || exec 9>"$T/qemu.lock"
-flock 9
-
+# Guests from here on: at most one at a time (ctest's RESOURCE_LOCK qemu_guests serializes the
+# guest-booting tests).
 # --- kill -9 of shyped at random points of a create ---
 domain_config crash1 Bank "disk = [ 'file:$T/bank.img,xvda,w' ]" >/dev/null
 for i in $(seq 1 10); do
