@@ -127,9 +127,11 @@ bool BuildRoot(const JailRoot& root) {
         ok = ::symlink(step.source.c_str(), target) == 0;
         break;
       case RootStep::Kind::kProc:
+        // hidepid=invisible needs Linux 5.8; hidepid=2 is the older spelling of the same.
         ok = MakeMountPoint(target, true) &&
-             ::mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                     "hidepid=invisible") == 0;
+             (::mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      "hidepid=invisible") == 0 ||
+              ::mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") == 0);
         break;
     }
     if (!ok) return false;
