@@ -39,13 +39,15 @@ Result<policyc::CompiledPolicy> ReadStored(const store::PolicyRecord& record,
   }
   const std::string version =
       fmt::format("{}.{}", binary->xml_version.major, binary->xml_version.minor);
-  if (binary->name != record.name || policyc::ParsePolicyVersion(record.version) != binary->xml_version ||
+  if (binary->name != record.name ||
+      policyc::ParsePolicyVersion(record.version) != binary->xml_version ||
       record.hash_hex != HexEncode(binary->xml_hash)) {
-    return Fail(ErrorCode::kPolicyInvalid,
-                "the stored binary is policy '{}' version {} (reference {}), but the store records {} "
-                "(reference {}); "
-                "reinstall the policy with setpolicy",
-                binary->name, version, HexEncode(binary->xml_hash), what, record.hash_hex);
+    return Fail(
+        ErrorCode::kPolicyInvalid,
+        "the stored binary is policy '{}' version {} (reference {}), but the store records {} "
+        "(reference {}); "
+        "reinstall the policy with setpolicy",
+        binary->name, version, HexEncode(binary->xml_hash), what, record.hash_hex);
   }
   policyc::CompiledPolicy out;
   out.bytes = policy::SerializeBinaryPolicy(*binary);

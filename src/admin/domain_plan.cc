@@ -81,8 +81,8 @@ bool CheckIdentity(store::StateStore& store, const std::optional<store::Resource
   }
   if (stored && stored->identity && *stored->identity != id) {
     use.reason = fmt::format(
-        "'{}' is not the object that was labeled (it was {}, it is now {}); label it again", use.path,
-        stored->identity->ToString(), id.ToString());
+        "'{}' is not the object that was labeled (it was {}, it is now {}); label it again",
+        use.path, stored->identity->ToString(), id.ToString());
     return false;
   }
   auto other = store.FindOtherNameOf(id, use.resource);
@@ -91,9 +91,9 @@ bool CheckIdentity(store::StateStore& store, const std::optional<store::Resource
     return false;
   }
   if (*other) {
-    use.reason = fmt::format("'{}' is another name (hard link or mount) of '{}', labeled {}:{}:{}",
-                             use.path, (*other)->resource, (*other)->policy_type,
-                             (*other)->policy, (*other)->label);
+    use.reason =
+        fmt::format("'{}' is another name (hard link or mount) of '{}', labeled {}:{}:{}", use.path,
+                    (*other)->resource, (*other)->policy_type, (*other)->policy, (*other)->label);
     return false;
   }
   return true;
@@ -170,7 +170,8 @@ void PlanDisk(const ActivePolicy& active, store::StateStore& store, std::size_t 
   const bool block = name->rfind("phy:", 0) == 0;
   const std::string path = name->substr(name->find(':') + 1);
   auto chain = enforce::OpenDiskChain(
-      path, FormatOf(disk), block ? ObjectIdentity::Kind::kBlockDevice : ObjectIdentity::Kind::kFile,
+      path, FormatOf(disk),
+      block ? ObjectIdentity::Kind::kBlockDevice : ObjectIdentity::Kind::kFile,
       disk.mode != config::DiskMode::kRead);
   if (!chain) {
     plan.resources.push_back(DiskUse(disk, index, *name, path));

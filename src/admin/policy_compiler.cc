@@ -19,10 +19,10 @@ Result<policyc::CompiledPolicy> SandboxedPolicyCompiler::Compile(std::string_vie
   // The compiler's own first check, made here too so that an oversized policy is named with its
   // real size and never piped anywhere.
   if (bytes.size() > policyc::kMaxPolicyXmlBytes) {
-    return Fail(policyc::MakePolicyError(
-        policyc::PolicyErrorCategory::kBadXml, source, 1, "document",
-        fmt::format("the policy is {} bytes; at most {} are accepted", bytes.size(),
-                    policyc::kMaxPolicyXmlBytes)));
+    return Fail(
+        policyc::MakePolicyError(policyc::PolicyErrorCategory::kBadXml, source, 1, "document",
+                                 fmt::format("the policy is {} bytes; at most {} are accepted",
+                                             bytes.size(), policyc::kMaxPolicyXmlBytes)));
   }
   // The source name only labels messages; bound it (it travels as an argument).
   std::string name(source.substr(0, policyc::kMaxNameBytes));

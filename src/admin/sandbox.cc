@@ -196,7 +196,8 @@ Result<int> Exchange::Run(pid_t pid, UniqueFd in, UniqueFd out, UniqueFd err, Un
     if (!exited) add(pidfd, POLLIN);
     if (::poll(fds, n, static_cast<int>(std::min<long long>(left.count(), 1'000'000))) < 0 &&
         errno != EINTR) {
-      return fail(Error{ErrorCode::kInternal, fmt::format("sandbox: poll: {}", std::strerror(errno))});
+      return fail(
+          Error{ErrorCode::kInternal, fmt::format("sandbox: poll: {}", std::strerror(errno))});
     }
     if (in.valid()) {
       const ssize_t w = ::send(in.get(), input_.data() + written, input_.size() - written,
@@ -205,9 +206,8 @@ Result<int> Exchange::Run(pid_t pid, UniqueFd in, UniqueFd out, UniqueFd err, Un
       // The helper stopped reading (it exited, or refused an oversized input): stop writing.
       if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == input_.size()) in.Reset();
     }
-    for (auto [fd, into, max, name] :
-         {std::tuple{&out, &out_, limits_.max_stdout, "stdout"},
-          std::tuple{&err, &err_, limits_.max_stderr, "stderr"}}) {
+    for (auto [fd, into, max, name] : {std::tuple{&out, &out_, limits_.max_stdout, "stdout"},
+                                       std::tuple{&err, &err_, limits_.max_stderr, "stderr"}}) {
       if (!fd->valid()) continue;
       auto more = Drain(fd->get(), *into, max, name);
       if (!more) return fail(more.error());
@@ -247,15 +247,16 @@ Result<int> Exchange::Run(pid_t pid, UniqueFd in, UniqueFd out, UniqueFd err, Un
 Result<UniqueFd> Above(int fd) {
   UniqueFd original(fd);
   UniqueFd moved(::fcntl(fd, F_DUPFD_CLOEXEC, kFirstChildFd));
-  if (!moved.valid()) return Fail(ErrorCode::kUnavailable, "sandbox: fcntl: {}", std::strerror(errno));
+  if (!moved.valid())
+    return Fail(ErrorCode::kUnavailable, "sandbox: fcntl: {}", std::strerror(errno));
   return moved;
 }
 
 // Two connected fds, both moved to >= kFirstChildFd so dup2 onto 0..2 never clobbers one.
 Result<std::pair<UniqueFd, UniqueFd>> Channel(bool socket) {
   int fds[2];
-  const int rc = socket ? ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)
-                        : ::pipe2(fds, O_CLOEXEC);
+  const int rc =
+      socket ? ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) : ::pipe2(fds, O_CLOEXEC);
   if (rc != 0) return Fail(ErrorCode::kUnavailable, "sandbox: pipe: {}", std::strerror(errno));
   auto a = Above(fds[0]);
   auto b = Above(fds[1]);
@@ -315,8 +316,8 @@ Result<SandboxResult> RunSandboxed(std::string_view what, const std::filesystem:
     return Fail(ErrorCode::kUnavailable, "sandbox: pidfd_open: {}", std::strerror(errno));
   }
   Exchange exchange(what, limits, input);
-  auto code = exchange.Run(pid, std::move(in->first), std::move(out->first),
-                           std::move(err->first), std::move(pidfd));
+  auto code = exchange.Run(pid, std::move(in->first), std::move(out->first), std::move(err->first),
+                           std::move(pidfd));
   if (!code) return Fail(code.error());
   return SandboxResult{*code, std::move(exchange.out()), EscapeText(exchange.err())};
 }

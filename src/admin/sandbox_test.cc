@@ -37,7 +37,8 @@ std::string Text(const std::vector<std::uint8_t>& v) { return std::string(v.begi
 class SandboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (LandlockRuleset::Abi() < 1) GTEST_SKIP() << "Landlock unavailable: RunSandboxed refuses to run";
+    if (LandlockRuleset::Abi() < 1)
+      GTEST_SKIP() << "Landlock unavailable: RunSandboxed refuses to run";
     dir_ = fs::temp_directory_path() /
            fmt::format("shype-sandbox-{}-{}", ::getpid(),
                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -134,12 +135,11 @@ TEST_F(SandboxTest, HelperRunsUnprivilegedWithLimitsAndNoInheritedFds) {
   // A descriptor the parent leaks (no O_CLOEXEC) must not reach the helper.
   UniqueFd leaked(::open("/etc/hostname", O_RDONLY));
   ASSERT_TRUE(leaked.valid());
-  auto r = RunSandboxed(
-      "bash", "/bin/bash",
-      {"-c", fmt::format("id -u; id -g; id -G; ulimit -t; ulimit -v; ulimit -n; "
-                         "cat <&{} && echo LEAKED",
-                         leaked.get())},
-      {});
+  auto r = RunSandboxed("bash", "/bin/bash",
+                        {"-c", fmt::format("id -u; id -g; id -G; ulimit -t; ulimit -v; ulimit -n; "
+                                           "cat <&{} && echo LEAKED",
+                                           leaked.get())},
+                        {});
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(Text(r->out), "65534\n65534\n65534\n20\n2097152\n32\n") << r->err;
   EXPECT_NE(r->err.find("Bad file descriptor"), std::string::npos) << r->err;
@@ -159,7 +159,8 @@ TEST_F(SandboxTest, PolicyCompilerCannotOpenCreateOrConnect) {
       fmt::format("{} --probe-for-testing open:/etc/hostname", kHelper.string());
   EXPECT_EQ(WEXITSTATUS(std::system(unconfined.c_str())), 3) << "the probe itself is broken";
 
-  auto open = RunSandboxed("shype-policyc", kHelper, {"--probe-for-testing", "open:/etc/hostname"}, {});
+  auto open =
+      RunSandboxed("shype-policyc", kHelper, {"--probe-for-testing", "open:/etc/hostname"}, {});
   ASSERT_TRUE(open) << open.error().message;
   EXPECT_EQ(Text(open->out), "denied: Permission denied\n") << open->err;
   fs::permissions(dir_, fs::perms(0777));  // so that only the sandbox can be what refuses
@@ -178,7 +179,8 @@ TEST_F(SandboxTest, PolicyCompilerCannotOpenCreateOrConnect) {
   socklen_t len = sizeof addr;
   ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
   const std::string port = std::to_string(ntohs(addr.sin_port));
-  auto connect = RunSandboxed("shype-policyc", kHelper, {"--probe-for-testing", "connect:" + port}, {});
+  auto connect =
+      RunSandboxed("shype-policyc", kHelper, {"--probe-for-testing", "connect:" + port}, {});
   ASSERT_TRUE(connect) << connect.error().message;
   EXPECT_EQ(Text(connect->out), "denied: Permission denied\n");
 }
@@ -186,7 +188,8 @@ TEST_F(SandboxTest, PolicyCompilerCannotOpenCreateOrConnect) {
 class SandboxedCompilerTest : public SandboxTest {
  protected:
   std::string Xml(const std::string& file) {
-    return *ReadTextFileBounded(fs::path(SHYPE_SOURCE_DIR) / "tests/data/policies" / file, 1U << 20);
+    return *ReadTextFileBounded(fs::path(SHYPE_SOURCE_DIR) / "tests/data/policies" / file,
+                                1U << 20);
   }
 };
 
@@ -244,7 +247,8 @@ TEST_F(SandboxedCompilerTest, RefusesAHelperThatFails) {
 }
 
 TEST_F(SandboxedCompilerTest, RefusesOutputTheBoundedReaderRefuses) {
-  auto r = SandboxedPolicyCompiler(Script("garbage", "echo garbage")).Compile(Xml("ste-only.xml"), "p.xml");
+  auto r = SandboxedPolicyCompiler(Script("garbage", "echo garbage"))
+               .Compile(Xml("ste-only.xml"), "p.xml");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("produced output shyped refuses"), std::string::npos);
   EXPECT_NE(r.error().message.find("not shype-policyc output"), std::string::npos)

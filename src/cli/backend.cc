@@ -66,8 +66,7 @@ class LocalBackend final : public Backend {
     }
     std::string holder = fmt::format("shype pid={} (offline command)", ::getpid());
     auto lock = store::TakeLock(dir_ / "shyped.lock", holder, std::chrono::seconds(10));
-    if (!lock &&
-        store::ReadLockHolder(dir_ / "shyped.lock").starts_with(store::kDaemonHolder)) {
+    if (!lock && store::ReadLockHolder(dir_ / "shyped.lock").starts_with(store::kDaemonHolder)) {
       return Fail(ErrorCode::kConflict,
                   "shyped is running on '{}' (or starting; {}): changes go through it; run the "
                   "command again once it serves on {}",

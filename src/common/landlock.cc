@@ -29,22 +29,23 @@ struct PathBeneathAttr {
   std::int32_t parent_fd;
 } __attribute__((packed));
 
-constexpr std::uint64_t kFileOnlyRights =
-    landlock::kExecute | landlock::kWriteFile | landlock::kReadFile | landlock::kTruncate |
-    (1ULL << 15);  // IOCTL_DEV (ABI 5)
+constexpr std::uint64_t kFileOnlyRights = landlock::kExecute | landlock::kWriteFile |
+                                          landlock::kReadFile | landlock::kTruncate |
+                                          (1ULL << 15);  // IOCTL_DEV (ABI 5)
 
 std::uint64_t FsRights(int abi) {
-  std::uint64_t rights = (1ULL << 13) - 1;   // ABI 1: EXECUTE .. MAKE_SYM
-  if (abi >= 2) rights |= 1ULL << 13;        // REFER
+  std::uint64_t rights = (1ULL << 13) - 1;  // ABI 1: EXECUTE .. MAKE_SYM
+  if (abi >= 2) rights |= 1ULL << 13;       // REFER
   if (abi >= 3) rights |= landlock::kTruncate;
-  if (abi >= 5) rights |= 1ULL << 15;        // IOCTL_DEV
+  if (abi >= 5) rights |= 1ULL << 15;  // IOCTL_DEV
   return rights;
 }
 
 }  // namespace
 
 int LandlockRuleset::Abi() {
-  const long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  const long abi =
+      ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   return abi < 0 ? 0 : static_cast<int>(abi);
 }
 

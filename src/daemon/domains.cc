@@ -460,7 +460,8 @@ Result<Json> Daemon::ConsoleLog(const std::string& name) const {
     const std::uint64_t from = size > kMaxConsoleBytes ? size - kMaxConsoleBytes : 0;
     log.resize(static_cast<std::size_t>(size - from));
     const ssize_t n = ::pread(fd.get(), log.data(), log.size(), static_cast<off_t>(from));
-    if (n < 0) return Fail(ErrorCode::kIo, "cannot read {}: {}", path.string(), std::strerror(errno));
+    if (n < 0)
+      return Fail(ErrorCode::kIo, "cannot read {}: {}", path.string(), std::strerror(errno));
     log.resize(static_cast<std::size_t>(n));
   }
   return Json{{"name", name},

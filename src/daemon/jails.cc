@@ -92,9 +92,8 @@ Result<vm::QemuJail> Daemon::MakeJail(const DomainRecord& record, vm::Accel acce
   jail.gid = record.uid;
   jail.ruleset.emplace(std::move(*ruleset));
   jail.root.emplace(vm::MakeJailRoot(resolved, accel));
-  auto group = vm::DomainCgroup::Create(std::to_string(record.uid),
-                                        (record.memory_mib + kQemuOverheadMiB) << 20,
-                                        kMaxQemuTasks);
+  auto group = vm::DomainCgroup::Create(
+      std::to_string(record.uid), (record.memory_mib + kQemuOverheadMiB) << 20, kMaxQemuTasks);
   if (!group) return Fail(group.error());
   jail.cgroup_procs = group->TakeProcsFiles();
   return jail;

@@ -124,7 +124,7 @@ Result<void> Daemon::RemoveHalfCreated(const std::filesystem::path& dir, const s
     pids.insert(record.pid);
   }
   const std::set<std::string> comms{("shype-" + name).substr(0, 15),
-                                     options_.qemu.filename().string().substr(0, 15), "shyped"};
+                                    options_.qemu.filename().string().substr(0, 15), "shyped"};
   for (int pid : NumericEntries("/proc")) {
     if (pid != ::getpid() && IsDomainQemu(pid, comms, dir)) pids.insert(pid);
   }
@@ -141,8 +141,10 @@ Result<void> Daemon::RemoveHalfCreated(const std::filesystem::path& dir, const s
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (!Exited(pid)) {
-      return Fail(ErrorCode::kIo, "recovery: QEMU pid {} of half-created domain '{}' did not exit "
-                  "after SIGKILL; stop it and remove '{}'", pid, name, dir.string());
+      return Fail(ErrorCode::kIo,
+                  "recovery: QEMU pid {} of half-created domain '{}' did not exit "
+                  "after SIGKILL; stop it and remove '{}'",
+                  pid, name, dir.string());
     }
   }
   std::error_code ec;
@@ -152,9 +154,9 @@ Result<void> Daemon::RemoveHalfCreated(const std::filesystem::path& dir, const s
                 dir.string(), name, ec.message());
   }
   std::size_t killed = std::max(pids.size(), static_cast<std::size_t>(in_cgroup));
-  std::string reason = fmt::format(
-      "recovery: removed half-created domain '{}' ({}; {} QEMU process(es) killed)", name, why,
-      killed);
+  std::string reason =
+      fmt::format("recovery: removed half-created domain '{}' ({}; {} QEMU process(es) killed)",
+                  name, why, killed);
   log::Warn("{}", reason);
   AuditDenial(acm::Hook::kDomainCreate, name, reason);
   return {};
@@ -178,8 +180,7 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   if (record->state != "running") {
     // Half-created: the guest never ran. Nothing of it may linger, including a QEMU whose pid
     // was not recorded yet.
-    return RemoveHalfCreated(dir, record->name, *record,
-                             "its record says '" + record->state + "'");
+    return RemoveHalfCreated(dir, record->name, *record, "its record says '" + record->state + "'");
   }
   vm::ProcessIdentity identity{record->pid, record->start_time};
   auto process =

@@ -44,16 +44,16 @@ Result<OpenedObject> BootImages::OpenImage(const std::string& what, const std::s
   if (name.front() == '/') {
     const std::string normal = std::filesystem::path(name).lexically_normal().string();
     for (const Dir& dir : dirs_) {
-      if (normal.size() > dir.path.size() + 1 && normal.compare(0, dir.path.size(), dir.path) == 0 &&
-          normal[dir.path.size()] == '/') {
+      if (normal.size() > dir.path.size() + 1 &&
+          normal.compare(0, dir.path.size(), dir.path) == 0 && normal[dir.path.size()] == '/') {
         auto object = OpenBeneath(dir.fd.get(), dir.path, normal.substr(dir.path.size() + 1));
         if (!object) return Fail(object.error().WithContext(what));
         return object;
       }
     }
     return Fail(ErrorCode::kPermissionDenied,
-                "{} '{}' is not in an image directory; boot images come only from: {}", what,
-                name, DirList());
+                "{} '{}' is not in an image directory; boot images come only from: {}", what, name,
+                DirList());
   }
   Error last{ErrorCode::kNotFound, ""};
   for (const Dir& dir : dirs_) {

@@ -152,8 +152,8 @@ Result<std::vector<ChainLayer>> OpenDiskChain(const std::string& path, ImageForm
     }
     for (const ChainLayer& seen : chain) {
       if (seen.object.identity == object->identity) {
-        return Fail(ErrorCode::kInvalidArgument, "disk '{}' has a backing-file loop at '{}'",
-                    path, object->path);
+        return Fail(ErrorCode::kInvalidArgument, "disk '{}' has a backing-file loop at '{}'", path,
+                    object->path);
       }
     }
     chain.push_back(ChainLayer{std::move(*object), format});

@@ -108,17 +108,16 @@ TEST_F(DiskChainTest, RefusesLoopsDepthAndExternalDataFiles) {
   EXPECT_NE(loop.error().message.find("loop"), std::string::npos) << loop.error().message;
 
   for (std::size_t i = 0; i < kMaxChainDepth + 1; ++i) {
-    Write("d" + std::to_string(i), Qcow2Header((dir_ / ("d" + std::to_string(i + 1))).string(),
-                                               "qcow2"));
+    Write("d" + std::to_string(i),
+          Qcow2Header((dir_ / ("d" + std::to_string(i + 1))).string(), "qcow2"));
   }
   Write("d" + std::to_string(kMaxChainDepth + 1), Qcow2Header("", ""));
   auto deep = Open((dir_ / "d0").string(), ImageFormat::kQcow2);
   ASSERT_FALSE(deep);
   EXPECT_NE(deep.error().message.find("backing layers"), std::string::npos);
 
-  ASSERT_TRUE(Sh("cd " + dir_.string() +
-                 " && qemu-img create -q -f qcow2 -o data_file=" + (dir_ / "data.raw").string() +
-                 " ext.qcow2 1M"));
+  ASSERT_TRUE(Sh("cd " + dir_.string() + " && qemu-img create -q -f qcow2 -o data_file=" +
+                 (dir_ / "data.raw").string() + " ext.qcow2 1M"));
   auto external = Open((dir_ / "ext.qcow2").string(), ImageFormat::kQcow2);
   ASSERT_FALSE(external);
   EXPECT_NE(external.error().message.find("external data file"), std::string::npos)

@@ -5,14 +5,14 @@
 
 #include <fcntl.h>
 #include <linux/loop.h>
-#include <linux/major.h>
 #include <linux/magic.h>
+#include <linux/major.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -142,8 +142,8 @@ Result<OpenedObject> OpenObject(const std::string& path, ObjectIdentity::Kind ki
   if (path.empty() || path.front() != '/') {
     return Fail(ErrorCode::kInvalidArgument, "'{}' is not an absolute path", path);
   }
-  auto object = Open2(AT_FDCWD, path, path, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, kind,
-                      writable);
+  auto object =
+      Open2(AT_FDCWD, path, path, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, kind, writable);
   if (!object) return object;
   // SECURITY: decide on what was opened: its real path must be the one that was checked.
   if (object->path != path) {

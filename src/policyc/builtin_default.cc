@@ -21,8 +21,9 @@ Result<CompiledPolicy> BuiltinDefaultPolicy(const std::optional<std::string>& do
                                   generated::kDefaultPolicyMapSize);
   auto map = policy::ParseMapFile(map_text);
   if (!binary || !map) {
-    return Fail(ErrorCode::kInternal, "the built-in DEFAULT policy does not parse ({}); the build "
-                                      "is broken, rebuild shype",
+    return Fail(ErrorCode::kInternal,
+                "the built-in DEFAULT policy does not parse ({}); the build "
+                "is broken, rebuild shype",
                 (!binary ? binary.error() : map.error()).message);
   }
   CompiledPolicy out;
@@ -37,8 +38,8 @@ Result<CompiledPolicy> BuiltinDefaultPolicy(const std::optional<std::string>& do
   out.map = std::move(*map);
   out.map_text = std::string(map_text);
   out.header.name = out.binary.name;
-  out.header.version = fmt::format("{}.{}", out.binary.xml_version.major,
-                                   out.binary.xml_version.minor);
+  out.header.version =
+      fmt::format("{}.{}", out.binary.xml_version.major, out.binary.xml_version.minor);
   out.header.numbers = out.binary.xml_version;
   out.header.name_line = 4;  // <PolicyName> in DefaultPolicyXml()
   out.header.is_default = true;

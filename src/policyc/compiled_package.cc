@@ -76,7 +76,8 @@ bool IsPrintableUtf8(std::string_view s) {
 }
 
 Result<void> CheckNames(const policy::LabelMap& map) {
-  for (const auto* list : {&map.vm_labels, &map.resource_labels, &map.chwall_types, &map.ste_types}) {
+  for (const auto* list :
+       {&map.vm_labels, &map.resource_labels, &map.chwall_types, &map.ste_types}) {
     for (const auto& name : *list) {
       if (!IsPrintableUtf8(name)) {
         return Fail(ErrorCode::kPolicyInvalid,
@@ -192,21 +193,23 @@ Result<void> ReadHeader(FieldReader& in, CompiledPolicy& out) {
   auto from_version = in.Text("FromPolicy version", kMaxVersionBytes);
   auto from_line = in.Text("FromPolicy line", 10);
   if (!from_name || !from_version || !from_line) {
-    return Fail(!from_name ? from_name.error() : !from_version ? from_version.error()
-                                                               : from_line.error());
+    return Fail(!from_name      ? from_name.error()
+                : !from_version ? from_version.error()
+                                : from_line.error());
   }
   if (from_name->empty() && from_version->empty() && from_line->empty()) return {};
   auto from_numbers = ParsePolicyVersion(*from_version);
   std::uint32_t from_at = 0;
-  auto [end, ec] = std::from_chars(from_line->data(), from_line->data() + from_line->size(), from_at);
+  auto [end, ec] =
+      std::from_chars(from_line->data(), from_line->data() + from_line->size(), from_at);
   if (from_name->empty() || !from_numbers || ec != std::errc() ||
       end != from_line->data() + from_line->size()) {
     return Fail(ErrorCode::kPolicyInvalid,
                 "compiled policy package: FromPolicy '{}' version '{}' line '{}' is malformed",
                 *from_name, *from_version, *from_line);
   }
-  out.header.from_policy = PolicyReference{std::move(*from_name), std::move(*from_version),
-                                           *from_numbers, from_at};
+  out.header.from_policy =
+      PolicyReference{std::move(*from_name), std::move(*from_version), *from_numbers, from_at};
   return {};
 }
 
@@ -288,8 +291,9 @@ Result<CompiledPolicy> ParseCompiledPackage(std::span<const std::uint8_t> packag
   if (!resource_renames) return Fail(resource_renames.error());
   out.resource_renames = std::move(*resource_renames);
   if (!in.done()) {
-    return Fail(ErrorCode::kPolicyInvalid, "compiled policy package: trailing bytes after the "
-                                           "resource renames");
+    return Fail(ErrorCode::kPolicyInvalid,
+                "compiled policy package: trailing bytes after the "
+                "resource renames");
   }
   // SECURITY: the binary must be of the XML shyped was given (and will store for the record).
   // Checked last so that fuzzing reaches every other check.

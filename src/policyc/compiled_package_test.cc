@@ -79,8 +79,7 @@ TEST_F(PackageTest, RefusesABinaryOfOtherXml) {
 
 TEST_F(PackageTest, RefusesABinaryTheBoundedReaderRefuses) {
   compiled_.bytes[0] ^= 0xff;  // magic
-  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_)).message.find("binary"),
-            std::string::npos);
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_)).message.find("binary"), std::string::npos);
 }
 
 TEST_F(PackageTest, RefusesAMapOfAnotherPolicy) {

@@ -125,8 +125,9 @@ Result<void> CheckDatabaseFile(const std::filesystem::path& db, std::uint64_t si
   if (!head) return Fail(head.error());
   static constexpr char kMagic[] = "SQLite format 3";  // 16 bytes with its NUL
   if (head->size() < 100 || std::memcmp(head->data(), kMagic, sizeof kMagic) != 0) {
-    return Fail(ErrorCode::kIo, "'{}' is not an SQLite database (garbage or truncated, {} bytes); {}",
-                db.string(), size, kRestore);
+    return Fail(ErrorCode::kIo,
+                "'{}' is not an SQLite database (garbage or truncated, {} bytes); {}", db.string(),
+                size, kRestore);
   }
   return {};
 }
@@ -246,11 +247,12 @@ Result<void> CheckDatabase(Database& db, const std::filesystem::path& db_path,
     auto check = db.Prepare("PRAGMA quick_check");
     if (!check) return Fail(check.error().WithContext(db_path.string()));
     auto row = check->Step();
-    if (!row) return Fail(ErrorCode::kIo, "'{}' is corrupt ({}); {}", db_path.string(),
-                          row.error().message, kRestore);
+    if (!row)
+      return Fail(ErrorCode::kIo, "'{}' is corrupt ({}); {}", db_path.string(), row.error().message,
+                  kRestore);
     if (!*row || check->ColumnText(0) != "ok") {
-      return Fail(ErrorCode::kIo, "'{}' is corrupt (SQLite quick_check: {}); {}",
-                  db_path.string(), *row ? check->ColumnText(0) : "no answer", kRestore);
+      return Fail(ErrorCode::kIo, "'{}' is corrupt (SQLite quick_check: {}); {}", db_path.string(),
+                  *row ? check->ColumnText(0) : "no answer", kRestore);
     }
   }
   auto tables = db.Prepare(
@@ -297,8 +299,7 @@ Result<void> CheckActivePolicyFiles(StateStore& store) {
     return Fail(ErrorCode::kPolicyInvalid,
                 "the active policy '{}' version {}: '{}' is not the XML installed (SHA-1 {}, "
                 "recorded {}): it was changed or damaged; restore it from a backup",
-                record.name, record.version, (pdir / "policy.xml").string(), hash,
-                record.hash_hex);
+                record.name, record.version, (pdir / "policy.xml").string(), hash, record.hash_hex);
   }
   return {};
 }

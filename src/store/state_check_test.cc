@@ -142,9 +142,10 @@ TEST_F(StateCheckTest, RefusesDatabaseWithADamagedPage) {
   {
     auto raw = Database::Open(db());
     ASSERT_TRUE(raw);
-    ASSERT_TRUE(raw->Exec("CREATE TABLE filler(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
-                          "SELECT i + 1 FROM n WHERE i < 200) INSERT INTO filler "
-                          "SELECT randomblob(500) FROM n;"));
+    ASSERT_TRUE(
+        raw->Exec("CREATE TABLE filler(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                  "SELECT i + 1 FROM n WHERE i < 200) INSERT INTO filler "
+                  "SELECT randomblob(500) FROM n;"));
   }
   auto size = std::filesystem::file_size(db());
   ASSERT_GT(size, 8 * 4096U);

@@ -34,8 +34,9 @@ CREATE TABLE IF NOT EXISTS resource_labels(
 
 // Databases made before labels were bound to objects get the identity column ('' = unknown).
 Result<void> AddIdentityColumn(Database& db) {
-  auto stmt = db.Prepare("SELECT COUNT(*) FROM pragma_table_info('resource_labels') "
-                         "WHERE name = 'identity'");
+  auto stmt = db.Prepare(
+      "SELECT COUNT(*) FROM pragma_table_info('resource_labels') "
+      "WHERE name = 'identity'");
   if (!stmt) return Fail(stmt.error());
   auto row = stmt->Step();
   if (!row) return Fail(row.error());
@@ -260,8 +261,8 @@ Result<std::optional<ResourceLabel>> StateStore::FindOtherNameOf(const ObjectIde
 }
 
 Result<std::optional<ResourceLabel>> StateStore::GetResourceLabel(const std::string& resource) {
-  auto stmt = db_.Prepare(
-      fmt::format("SELECT {} FROM resource_labels WHERE resource = ?1", kLabelColumns));
+  auto stmt =
+      db_.Prepare(fmt::format("SELECT {} FROM resource_labels WHERE resource = ?1", kLabelColumns));
   if (!stmt) return Fail(stmt.error());
   stmt->Bind(1, resource);
   auto row = stmt->Step();
@@ -280,8 +281,8 @@ Result<void> StateStore::RemoveResourceLabel(const std::string& resource) {
 }
 
 Result<std::vector<ResourceLabel>> StateStore::ResourceLabels() {
-  auto stmt = db_.Prepare(
-      fmt::format("SELECT {} FROM resource_labels ORDER BY resource", kLabelColumns));
+  auto stmt =
+      db_.Prepare(fmt::format("SELECT {} FROM resource_labels ORDER BY resource", kLabelColumns));
   if (!stmt) return Fail(stmt.error());
   std::vector<ResourceLabel> out;
   for (;;) {

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 // What QEMU reads to start: its libraries and modules, firmware, option ROMs and keymaps.
 constexpr const char* kReadExecDirs[] = {"/usr/lib", "/usr/lib64", "/usr/libexec"};
 constexpr const char* kReadDirs[] = {"/usr/share/qemu", "/usr/share/seabios", "/usr/lib/ipxe",
-                                     "/usr/share/ipxe", "/usr/share/ovmf", "/usr/share/OVMF"};
+                                     "/usr/share/ipxe", "/usr/share/ovmf",    "/usr/share/OVMF"};
 constexpr const char* kReadFiles[] = {"/etc/ld.so.cache"};
 
 struct Controller {
@@ -32,7 +32,8 @@ struct Controller {
 
 Result<void> WriteText(const fs::path& path, const std::string& text) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd.valid() || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+  if (!fd.valid() ||
+      ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     return Fail(ErrorCode::kIo, "cannot write '{}' to {}: {}", text, path.string(),
                 std::strerror(errno));
   }

@@ -100,8 +100,8 @@ bool BindReadOnly(const char* source, const char* target, bool directory, bool d
     return false;
   }
   if (device) return true;  // device nodes stay usable; the tmpfs root is read-only anyway
-  return ::mount(nullptr, target, nullptr,
-                 MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) == 0;
+  return ::mount(nullptr, target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                 nullptr) == 0;
 }
 
 // Builds the allow-list root in a fresh tmpfs and pivots into it (async-signal-safe: syscalls on
@@ -120,8 +120,7 @@ bool BuildRoot(const JailRoot& root) {
         ok = BindReadOnly(step.source.c_str(), target, true, false);
         break;
       case RootStep::Kind::kBindFile:
-        ok = BindReadOnly(step.source.c_str(), target, false,
-                          step.source.rfind("/dev/", 0) == 0);
+        ok = BindReadOnly(step.source.c_str(), target, false, step.source.rfind("/dev/", 0) == 0);
         break;
       case RootStep::Kind::kSymlink:
         ok = ::symlink(step.source.c_str(), target) == 0;

@@ -135,15 +135,18 @@ TEST_F(QemuProcessTest, AdoptRejectsAPidWithAnotherStartTime) {
 }
 
 TEST_F(QemuProcessTest, SpawnFailsForAMissingBinary) {
-  auto missing = QemuProcess::UnsafeSpawnUnconfined(io_, QemuCommand{{"shype-no-such-binary"}, {}}, dir_ / "l");
+  auto missing = QemuProcess::UnsafeSpawnUnconfined(io_, QemuCommand{{"shype-no-such-binary"}, {}},
+                                                    dir_ / "l");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
-  auto not_exec = QemuProcess::UnsafeSpawnUnconfined(io_, QemuCommand{{"/etc/hostname"}, {}}, dir_ / "l");
+  auto not_exec =
+      QemuProcess::UnsafeSpawnUnconfined(io_, QemuCommand{{"/etc/hostname"}, {}}, dir_ / "l");
   ASSERT_FALSE(not_exec);
 }
 
 TEST_F(QemuProcessTest, SpawnRejectsFdMappingsThatAreNotConsecutiveFromThree) {
-  auto bad = QemuProcess::UnsafeSpawnUnconfined(io_, QemuCommand{{"sh"}, {FdMapping{0, 7}}}, dir_ / "l");
+  auto bad =
+      QemuProcess::UnsafeSpawnUnconfined(io_, QemuCommand{{"sh"}, {FdMapping{0, 7}}}, dir_ / "l");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
 }

@@ -7,8 +7,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -72,8 +72,8 @@ class QemuVmTest : public ::testing::Test {
     spec_.accel = ResolveAccel(Accel::kTcg);
     qmp_listen_ = ListenOn(dir_ / "qmp.sock");
     spec_.qmp_listen_fd = qmp_listen_.get();
-    console_log_.Reset(::open((dir_ / "console.log").c_str(),
-                              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    console_log_.Reset(
+        ::open((dir_ / "console.log").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
     spec_.console.log_fd = console_log_.get();
   }
   std::filesystem::path QmpSocket() const { return dir_ / "qmp.sock"; }
@@ -232,29 +232,30 @@ TEST_F(QemuVmTest, CompromisedQemuCannotOpenAnythingByPathThroughQmp) {
           {{"addr", {{"type", "unix"}, {"data", {{"path", (dir_ / "daemon.sock").string()}}}}},
            {"server", false}}}}}});
   EXPECT_FALSE(connect) << "QEMU connected to a daemon socket";
-  auto write = Execute(*qmp, "chardev-add",
-                       {{"id", "c2"},
-                        {"backend", {{"type", "file"}, {"data", {{"out", (dir_ / "x").string()}}}}}});
+  auto write = Execute(
+      *qmp, "chardev-add",
+      {{"id", "c2"}, {"backend", {{"type", "file"}, {"data", {{"out", (dir_ / "x").string()}}}}}});
   EXPECT_FALSE(write);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "x"));
-  auto tcp = Execute(
-      *qmp, "chardev-add",
-      {{"id", "c3"},
-       {"backend",
-        {{"type", "socket"},
-         {"data",
-          {{"addr", {{"type", "inet"}, {"data", {{"host", "127.0.0.1"}, {"port", "9"}}}}},
-           {"server", true},
-           {"wait", false}}}}}});
+  auto tcp =
+      Execute(*qmp, "chardev-add",
+              {{"id", "c3"},
+               {"backend",
+                {{"type", "socket"},
+                 {"data",
+                  {{"addr", {{"type", "inet"}, {"data", {{"host", "127.0.0.1"}, {"port", "9"}}}}},
+                   {"server", true},
+                   {"wait", false}}}}}});
   EXPECT_FALSE(tcp) << "QEMU listened on TCP";
   // UDP (Landlock has no UDP rules): the network namespace has no usable interface.
   for (const char* host : {"127.0.0.1", "8.8.8.8"}) {
-    auto udp = Execute(*qmp, "chardev-add",
-                       {{"id", std::string("u") + host},
-                        {"backend",
-                         {{"type", "udp"},
-                          {"data",
-                           {{"remote", {{"type", "inet"}, {"data", {{"host", host}, {"port", "6002"}}}}}}}}}});
+    auto udp = Execute(
+        *qmp, "chardev-add",
+        {{"id", std::string("u") + host},
+         {"backend",
+          {{"type", "udp"},
+           {"data",
+            {{"remote", {{"type", "inet"}, {"data", {{"host", host}, {"port", "6002"}}}}}}}}}});
     if (udp) {
       // A UDP chardev may be created unconnected; it must not be able to send: nothing routes.
       auto info = Execute(*qmp, "human-monitor-command", {{"command-line", "info network"}});
@@ -266,12 +267,13 @@ TEST_F(QemuVmTest, CompromisedQemuCannotOpenAnythingByPathThroughQmp) {
   const std::filesystem::path shm = fmt::format("/dev/shm/shype-test-{}.sock", ::getpid());
   UniqueFd shm_socket = ListenOn(shm);
   ::chmod(shm.c_str(), 0777);
-  auto to_shm = Execute(
-      *qmp, "chardev-add",
-      {{"id", "c4"},
-       {"backend",
-        {{"type", "socket"},
-         {"data", {{"addr", {{"type", "unix"}, {"data", {{"path", shm.string()}}}}}, {"server", false}}}}}});
+  auto to_shm = Execute(*qmp, "chardev-add",
+                        {{"id", "c4"},
+                         {"backend",
+                          {{"type", "socket"},
+                           {"data",
+                            {{"addr", {{"type", "unix"}, {"data", {{"path", shm.string()}}}}},
+                             {"server", false}}}}}});
   EXPECT_FALSE(to_shm) << "QEMU connected to " << shm;
   (void)Execute(*qmp, "migrate", {{"uri", "unix:" + shm.string()}});
   pollfd pending{shm_socket.get(), POLLIN, 0};
@@ -443,7 +445,8 @@ TEST_F(QemuVmTest, GuestBootsRunsACommandOnAFdPassedDiskAndPowersOff) {
   ASSERT_TRUE(kernel.valid() && initrd.valid());
   spec_.kernel_fd = kernel.get();
   spec_.initrd_fd = initrd.get();
-  spec_.disks.push_back(DiskSpec{"root", {DiskLayer{disk_fd.get(), DiskFormat::kRaw, false}}, true});
+  spec_.disks.push_back(
+      DiskSpec{"root", {DiskLayer{disk_fd.get(), DiskFormat::kRaw, false}}, true});
   spec_.console.fd = console_theirs.get();
   spec_.append = "console=ttyS0 shype.halt=1 shype.run=" + Base64("head -c 13 /dev/vda; echo");
   auto qmp = Launch();

@@ -69,9 +69,9 @@ Result<void> CheckSpec(const VmSpec& spec) {
   }
   std::set<std::string, std::less<>> ids;
   for (const DiskSpec& disk : spec.disks) {
-    const bool fds_ok = !disk.layers.empty() &&
-                        std::all_of(disk.layers.begin(), disk.layers.end(),
-                                    [](const DiskLayer& layer) { return layer.fd >= 0; });
+    const bool fds_ok =
+        !disk.layers.empty() && std::all_of(disk.layers.begin(), disk.layers.end(),
+                                            [](const DiskLayer& layer) { return layer.fd >= 0; });
     if (!IsValidToken(disk.id, 32, false) || !ids.insert(disk.id).second || !fds_ok) {
       return Fail(ErrorCode::kInvalidArgument,
                   "VM '{}': disk '{}' needs a unique id of [A-Za-z0-9_-]{{1,32}} and open fds",
@@ -80,8 +80,8 @@ Result<void> CheckSpec(const VmSpec& spec) {
     for (std::size_t i = 0; i + 1 < disk.layers.size(); ++i) {
       if (disk.layers[i].format != DiskFormat::kQcow2) {
         return Fail(ErrorCode::kInvalidArgument,
-                    "VM '{}': disk '{}' layer {} is raw and cannot have a backing layer",
-                    spec.name, disk.id, i);
+                    "VM '{}': disk '{}' layer {} is raw and cannot have a backing layer", spec.name,
+                    disk.id, i);
       }
     }
   }
@@ -135,8 +135,8 @@ void AddConsole(const ConsoleSpec& console, ArgvBuilder& argv) {
   if (console.fd >= 0) {
     chardev = fmt::format("socket,id=serial0,fd={}", argv.Inherit(console.fd));
   } else if (console.listen_fd >= 0) {
-    chardev = fmt::format("socket,id=serial0,fd={},server=on,wait=off",
-                          argv.Inherit(console.listen_fd));
+    chardev =
+        fmt::format("socket,id=serial0,fd={},server=on,wait=off", argv.Inherit(console.listen_fd));
   }
   if (console.log_fd >= 0) {
     argv.Add("-add-fd", fmt::format("fd={},set={},opaque=console-log", argv.Inherit(console.log_fd),

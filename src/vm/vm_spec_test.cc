@@ -3,14 +3,13 @@
 // Unit tests of the QEMU argv builder and the accelerator probe.
 #include "shype/vm/vm_spec.h"
 
-#include <nlohmann/json.hpp>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace shype::vm {
 namespace {
@@ -90,9 +89,10 @@ TEST(VmSpecTest, PassesBootImagesQmpAndConsoleAsInheritedFdsNumberedFromThree) {
 // SECURITY: every node explicit: format given, backing named or null, files as fdsets.
 TEST(VmSpecTest, GivesDiskChainsExplicitlyWithBackingNullAtTheEnd) {
   VmSpec spec = BaseSpec();
-  spec.disks.push_back(DiskSpec{
-      "root", {DiskLayer{20, DiskFormat::kQcow2, false}, DiskLayer{21, DiskFormat::kRaw, false}},
-      false});
+  spec.disks.push_back(
+      DiskSpec{"root",
+               {DiskLayer{20, DiskFormat::kQcow2, false}, DiskLayer{21, DiskFormat::kRaw, false}},
+               false});
   spec.disks.push_back(DiskSpec{"data", {DiskLayer{22, DiskFormat::kQcow2, false}}, true});
   auto command = BuildQemuCommand(spec);
   ASSERT_TRUE(command) << command.error().message;
@@ -101,7 +101,8 @@ TEST(VmSpecTest, GivesDiskChainsExplicitlyWithBackingNullAtTheEnd) {
                           "fd=5,set=4,opaque=disk-data-0-ro"));
   EXPECT_EQ(command->fds[0].parent_fd, 21);  // the backing layer comes first
   std::vector<nlohmann::json> nodes;
-  for (const auto& text : Values(*command, "-blockdev")) nodes.push_back(nlohmann::json::parse(text));
+  for (const auto& text : Values(*command, "-blockdev"))
+    nodes.push_back(nlohmann::json::parse(text));
   ASSERT_EQ(nodes.size(), 3U);
   EXPECT_EQ(nodes[0]["driver"], "raw");
   EXPECT_EQ(nodes[0]["node-name"], "d-root-1");

@@ -86,7 +86,7 @@ class Admin {
   LiveSystem* live_;
   PolicyCompiler* compiler_;
   std::unique_ptr<PolicyCompiler> own_compiler_;  // the default, when none was given
-  std::optional<ActivePolicy> loaded_;  // offline: the policy Current() loaded
+  std::optional<ActivePolicy> loaded_;            // offline: the policy Current() loaded
 };
 
 // The getpolicy record of a policy.

@@ -22,12 +22,12 @@
 namespace shype::admin {
 
 struct SandboxLimits {
-  std::chrono::milliseconds timeout{30'000};   // wall clock, then SIGKILL
-  std::uint64_t cpu_seconds = 20;              // RLIMIT_CPU (SIGXCPU, then SIGKILL)
-  std::uint64_t address_space = 2ULL << 30;    // RLIMIT_AS, bytes
-  std::uint64_t open_files = 32;               // RLIMIT_NOFILE
-  std::size_t max_stdout = 96U << 20;          // more is refused (the helper is killed)
-  std::size_t max_stderr = 64U << 10;          // more is refused (the helper is killed)
+  std::chrono::milliseconds timeout{30'000};  // wall clock, then SIGKILL
+  std::uint64_t cpu_seconds = 20;             // RLIMIT_CPU (SIGXCPU, then SIGKILL)
+  std::uint64_t address_space = 2ULL << 30;   // RLIMIT_AS, bytes
+  std::uint64_t open_files = 32;              // RLIMIT_NOFILE
+  std::size_t max_stdout = 96U << 20;         // more is refused (the helper is killed)
+  std::size_t max_stderr = 64U << 10;         // more is refused (the helper is killed)
   // When run as root: the helper's uid and gid (supplementary groups are dropped). An
   // unprivileged caller keeps its own ids (it has nothing to drop).
   uid_t uid = 65534;
@@ -35,9 +35,9 @@ struct SandboxLimits {
 };
 
 struct SandboxResult {
-  int exit_code = 0;            // the helper exited (a signal is an error instead)
+  int exit_code = 0;  // the helper exited (a signal is an error instead)
   std::vector<std::uint8_t> out;
-  std::string err;              // stderr, with bytes other than printable ASCII, \n, \t escaped
+  std::string err;  // stderr, with bytes other than printable ASCII, \n, \t escaped
 };
 
 // Runs `exe` with `args` (argv[1...]) and an empty environment in the sandbox, writes `input` to

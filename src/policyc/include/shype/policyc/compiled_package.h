@@ -19,7 +19,8 @@ namespace shype::policyc {
 
 // Largest package the reader accepts: a maximal binary, a 16 MiB map file and the header.
 inline constexpr std::size_t kMaxMapFileBytes = 16U << 20;
-inline constexpr std::size_t kMaxPackageBytes = policy::kMaxPolicyBytes + kMaxMapFileBytes + (1U << 20);
+inline constexpr std::size_t kMaxPackageBytes =
+    policy::kMaxPolicyBytes + kMaxMapFileBytes + (1U << 20);
 
 // Reads a version as the compiler reads <Version>: "major.minor", digits only; nullopt if not.
 std::optional<policy::XmlVersion> ParsePolicyVersion(std::string_view text);

@@ -76,8 +76,8 @@ class StateStore {
   [[nodiscard]] Result<void> AddResourceLabel(const ResourceLabel& label);
   // The label bound to `identity` under a name other than `except`, if any (a second name of a
   // labeled object: hard link, other mount).
-  [[nodiscard]] Result<std::optional<ResourceLabel>> FindOtherNameOf(
-      const ObjectIdentity& identity, const std::string& except);
+  [[nodiscard]] Result<std::optional<ResourceLabel>> FindOtherNameOf(const ObjectIdentity& identity,
+                                                                     const std::string& except);
   [[nodiscard]] Result<std::optional<ResourceLabel>> GetResourceLabel(const std::string& resource);
   // Removes a resource's label. Errors: kNotFound "Resource not labeled".
   [[nodiscard]] Result<void> RemoveResourceLabel(const std::string& resource);

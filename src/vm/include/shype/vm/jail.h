@@ -10,10 +10,10 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <span>
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -68,14 +68,11 @@ class DomainCgroup {
  public:
   // Creates shype/<key> under each available controller, sets the memory limit (bytes) and the
   // task limit, and opens the cgroup.procs files a child writes its pid to. Errors: kIo.
-  [[nodiscard]] static Result<DomainCgroup> Create(const std::string& key,
-                                                   std::uint64_t memory_bytes,
-                                                   std::uint32_t max_tasks,
-                                                   const std::filesystem::path& root =
-                                                       "/sys/fs/cgroup");
+  [[nodiscard]] static Result<DomainCgroup> Create(
+      const std::string& key, std::uint64_t memory_bytes, std::uint32_t max_tasks,
+      const std::filesystem::path& root = "/sys/fs/cgroup");
   // Kills every process in the cgroups of `key` (SIGKILL); returns how many were signalled.
-  static int KillAll(const std::string& key,
-                     const std::filesystem::path& root = "/sys/fs/cgroup");
+  static int KillAll(const std::string& key, const std::filesystem::path& root = "/sys/fs/cgroup");
   // Removes the (empty) cgroups of `key`; best effort.
   static void Remove(const std::string& key, const std::filesystem::path& root = "/sys/fs/cgroup");
 

@@ -70,8 +70,8 @@ struct VmSpec {
   std::string append;
   std::vector<DiskSpec> disks;
   ConsoleSpec console;
-  int qmp_fd = -1;         // socketpair end: -chardev socket,fd=N as monitor qmp0
-  int qmp_listen_fd = -1;  // bound unix socket: monitor qmp1 for re-attaching after a restart
+  int qmp_fd = -1;           // socketpair end: -chardev socket,fd=N as monitor qmp0
+  int qmp_listen_fd = -1;    // bound unix socket: monitor qmp1 for re-attaching after a restart
   bool start_paused = true;  // -S: nothing runs until QMP "cont"
   bool no_reboot = false;    // a guest reboot makes QEMU exit instead of rebooting in place
   bool sandbox = true;       // -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,...
