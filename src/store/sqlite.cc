@@ -73,6 +73,30 @@ Result<Database> Database::Open(const std::filesystem::path& path) {
   return db;
 }
 
+Result<Database> Database::OpenForReading(const std::filesystem::path& path) {
+  sqlite3* raw = nullptr;
+  // Read-write but never create: a read-only connection to a WAL database cannot remove the
+  // -wal/-shm it creates, so it would leave them behind; query_only keeps this one from writing.
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Database db(raw);
+  if (rc != SQLITE_OK) return SqlError(raw, fmt::format("cannot open '{}'", path.string()));
+  sqlite3_busy_timeout(raw, 10000);
+  if (auto r = db.MakeQueryOnly(); !r) return Fail(r.error());
+  return db;
+}
+
+Result<Database> Database::OpenInMemory() {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(
+      ":memory:", &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Database db(raw);
+  if (rc != SQLITE_OK) return SqlError(raw, "cannot open an in-memory database");
+  return db;
+}
+
+Result<void> Database::MakeQueryOnly() { return Exec("PRAGMA query_only=ON"); }
+
 Database::Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
 
 Database& Database::operator=(Database&& other) noexcept {

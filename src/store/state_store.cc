@@ -32,15 +32,23 @@ CREATE TABLE IF NOT EXISTS resource_labels(
   label TEXT NOT NULL, labeled_at INTEGER NOT NULL, identity TEXT NOT NULL DEFAULT '');
 )sql";
 
-// Databases made before labels were bound to objects get the identity column ('' = unknown).
-Result<void> AddIdentityColumn(Database& db) {
-  auto stmt = db.Prepare(
-      "SELECT COUNT(*) FROM pragma_table_info('resource_labels') "
-      "WHERE name = 'identity'");
+constexpr std::string_view kCountIdentityColumn =
+    "SELECT count(*) FROM pragma_table_info('resource_labels') WHERE name = 'identity'";
+
+// The one number a `SELECT count(*) ...` returns.
+Result<std::int64_t> Count(Database& db, std::string_view sql) {
+  auto stmt = db.Prepare(sql);
   if (!stmt) return Fail(stmt.error());
   auto row = stmt->Step();
   if (!row) return Fail(row.error());
-  if (*row && stmt->ColumnInt(0) > 0) return {};
+  return *row ? stmt->ColumnInt(0) : 0;
+}
+
+// Databases made before labels were bound to objects get the identity column ('' = unknown).
+Result<void> AddIdentityColumn(Database& db) {
+  auto has = Count(db, kCountIdentityColumn);
+  if (!has) return Fail(has.error());
+  if (*has > 0) return {};
   auto added = db.Exec("ALTER TABLE resource_labels ADD COLUMN identity TEXT NOT NULL DEFAULT ''");
   // Another process opening the same old database may have added it first.
   if (!added && added.error().message.find("duplicate column") != std::string::npos) return {};
@@ -73,7 +81,10 @@ std::filesystem::path ResolveStateDir(const std::string& flag_value) {
   return kDefaultStateDir;
 }
 
-Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
+namespace {
+
+// Lists and checks what `dir` holds before anything is opened or created (state_check.h).
+Result<StateDirFacts> CheckedFacts(const std::filesystem::path& dir) {
   // SECURITY: look before anything is created: a missing, empty or corrupt labels.db (or -wal)
   // while state existed is refused, never replaced by a fresh database (state_check.h).
   // Another process closing the database removes its -wal and -shm one after the other; a state
@@ -88,6 +99,30 @@ Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
     if (checked) break;
   }
   if (!checked) return Fail(checked.error());
+  return facts;
+}
+
+// How many of the schema's tables `db` has, and whether resource_labels has its identity column.
+struct SchemaFacts {
+  std::int64_t tables = 0;
+  bool identity_column = false;
+};
+
+Result<SchemaFacts> ReadSchemaFacts(Database& db) {
+  auto tables = Count(db,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                      "('policies', 'active_policy', 'resource_labels')");
+  if (!tables) return Fail(tables.error());
+  auto identity = Count(db, kCountIdentityColumn);
+  if (!identity) return Fail(identity.error());
+  return SchemaFacts{*tables, *identity > 0};
+}
+
+}  // namespace
+
+Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
+  auto facts = CheckedFacts(dir);
+  if (!facts) return Fail(facts.error());
   std::error_code ec;
   std::filesystem::create_directories(dir / "policies", ec);
   if (ec)
@@ -102,7 +137,47 @@ Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
   if (auto r = db->Exec("PRAGMA wal_autocheckpoint=1"); !r) return Fail(r.error());
   if (auto r = db->Exec(kSchema); !r) return Fail(r.error());
   if (auto r = AddIdentityColumn(*db); !r) return Fail(r.error());
-  return StateStore(dir, std::move(*db));
+  return StateStore(dir, std::move(*db), false);
+}
+
+Result<StateStore> StateStore::FreshForReading(const std::filesystem::path& dir) {
+  auto db = Database::OpenInMemory();
+  if (!db) return Fail(db.error());
+  if (auto r = db->Exec(kSchema); !r) return Fail(r.error());
+  if (auto r = db->MakeQueryOnly(); !r) return Fail(r.error());
+  return StateStore(dir, std::move(*db), true);
+}
+
+Result<StateStore> StateStore::OpenForReading(const std::filesystem::path& dir) {
+  auto facts = CheckedFacts(dir);
+  if (!facts) return Fail(facts.error());
+  // No labels.db (CheckedFacts refused that when other state shows one existed), or an empty one
+  // without other state (a crash right after creating it): nothing was ever recorded here.
+  if (facts->labels_db_size.value_or(0) == 0) return FreshForReading(dir);
+  const std::filesystem::path path = dir / "labels.db";
+  auto db = Database::OpenForReading(path);
+  if (!db) return Fail(db.error().WithContext(path.string()));
+  if (auto r = CheckDatabase(*db, path, *facts); !r) return Fail(r.error());
+  auto schema = ReadSchemaFacts(*db);
+  if (!schema) return Fail(schema.error().WithContext(path.string()));
+  if (schema->tables == 0) return FreshForReading(dir);  // CheckDatabase: no other state either
+  if (schema->tables != 3 || !schema->identity_column) {
+    return Fail(ErrorCode::kIo,
+                "'{}' has the schema of an older shype, which a read does not upgrade; start "
+                "shyped once (shyped --state-dir {}) or run an offline change, then read again",
+                path.string(), dir.string());
+  }
+  return StateStore(dir, std::move(*db), true);
+}
+
+Result<void> StateStore::CheckWritable(std::string_view what) const {
+  // SECURITY: a store opened for reading may stand for a directory that does not exist (an
+  // in-memory database); a write there would seem to succeed and be lost.
+  if (!read_only_) return {};
+  return Fail(ErrorCode::kInternal,
+              "{}: the state directory '{}' was opened for reading only (a bug: writes must take "
+              "the state directory's lock and open it with StateStore::Open)",
+              what, dir_.string());
 }
 
 std::filesystem::path StateStore::PolicyDir(const PolicyRecord& record) const {
@@ -112,6 +187,7 @@ std::filesystem::path StateStore::PolicyDir(const PolicyRecord& record) const {
 Result<void> StateStore::InstallPolicy(const PolicyRecord& record, const PolicyFiles& files,
                                        bool activate,
                                        const std::vector<ResourceLabel>& resource_changes) {
+  if (auto r = CheckWritable("installing a policy"); !r) return r;
   auto existing = db_.Prepare("SELECT hash FROM policies WHERE name = ?1 AND version = ?2");
   if (!existing) return Fail(existing.error());
   existing->Bind(1, record.name).Bind(2, record.version);
@@ -206,6 +282,7 @@ Result<PolicyFiles> StateStore::ReadPolicyFiles(const PolicyRecord& record) cons
 }
 
 Result<void> StateStore::ClearActivePolicy(const std::vector<ResourceLabel>& resource_changes) {
+  if (auto r = CheckWritable("clearing the active policy"); !r) return r;
   auto tx = Transaction::Begin(db_);
   if (!tx) return Fail(tx.error());
   if (auto r = db_.Exec("DELETE FROM active_policy"); !r) return r;
@@ -214,6 +291,7 @@ Result<void> StateStore::ClearActivePolicy(const std::vector<ResourceLabel>& res
 }
 
 Result<void> StateStore::AddResourceLabel(const ResourceLabel& label) {
+  if (auto r = CheckWritable("labeling a resource"); !r) return r;
   auto tx = Transaction::Begin(db_);
   if (!tx) return Fail(tx.error());
   auto current = GetResourceLabel(label.resource);
@@ -272,6 +350,7 @@ Result<std::optional<ResourceLabel>> StateStore::GetResourceLabel(const std::str
 }
 
 Result<void> StateStore::RemoveResourceLabel(const std::string& resource) {
+  if (auto r = CheckWritable("removing a resource label"); !r) return r;
   auto stmt = db_.Prepare("DELETE FROM resource_labels WHERE resource = ?1");
   if (!stmt) return Fail(stmt.error());
   stmt->Bind(1, resource);

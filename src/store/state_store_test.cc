@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Tests of the state directory: policy install/activate/history, resource labels, and
-// concurrent writers from several processes.
+// Tests of the state directory: policy install/activate/history, resource labels, concurrent
+// writers from several processes, and reads that create and change nothing.
 #include "shype/store/state_store.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include "shype/common/file.h"
 
 namespace shype::store {
 namespace {
@@ -126,6 +130,85 @@ TEST_F(StateStoreTest, ConcurrentWritersFromManyProcessesLoseNothing) {
   auto store = StateStore::Open(dir_);
   ASSERT_TRUE(store);
   EXPECT_EQ(store->ResourceLabels()->size(), static_cast<std::size_t>(kProcesses * kLabelsEach));
+}
+
+// Every entry under `dir` with its size, mtime and bytes ("absent" when `dir` is not there).
+std::string DescribeTree(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return "absent";
+  std::vector<std::string> lines;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    std::string line = e.path().string();
+    if (e.is_regular_file()) {
+      auto mtime = std::filesystem::last_write_time(e.path()).time_since_epoch().count();
+      auto bytes = ReadFileBounded(e.path(), 1U << 20);
+      line += fmt::format(" {} {} {}", e.file_size(), mtime,
+                          bytes ? HexEncode(Sha1(*bytes)) : bytes.error().message);
+    }
+    lines.push_back(line);
+  }
+  std::sort(lines.begin(), lines.end());
+  return fmt::format("{}", fmt::join(lines, "\n"));
+}
+
+TEST_F(StateStoreTest, OpenForReadingAMissingDirectoryReadsAsFreshAndCreatesNothing) {
+  auto store = StateStore::OpenForReading(dir_ / "state");
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_TRUE(store->read_only());
+  auto active = store->ActivePolicy();
+  ASSERT_TRUE(active);
+  EXPECT_FALSE(*active);
+  EXPECT_TRUE(store->Policies()->empty());
+  EXPECT_TRUE(store->ResourceLabels()->empty());
+  EXPECT_FALSE(*store->GetResourceLabel("file:/img/a.img"));
+  EXPECT_FALSE(std::filesystem::exists(dir_));
+}
+
+TEST_F(StateStoreTest, OpenForReadingRefusesWritesAndStillCreatesNothing) {
+  auto store = StateStore::OpenForReading(dir_);
+  ASSERT_TRUE(store);
+  auto label = store->AddResourceLabel({"vnet:a", "ACM", "demo", "l", {}});
+  ASSERT_FALSE(label);
+  EXPECT_EQ(label.error().code, ErrorCode::kInternal);
+  EXPECT_NE(label.error().message.find("opened for reading only"), std::string::npos);
+  EXPECT_FALSE(store->InstallPolicy({"demo", "1.0", "aa", 0}, Files("one"), true, {}));
+  EXPECT_FALSE(store->ClearActivePolicy({}));
+  EXPECT_FALSE(store->RemoveResourceLabel("vnet:a"));
+  EXPECT_TRUE(store->ResourceLabels()->empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_));
+}
+
+TEST_F(StateStoreTest, OpenForReadingSeesTheStoredStateAndChangesNoFile) {
+  {
+    auto store = StateStore::Open(dir_);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->InstallPolicy({"demo", "1.0", "aa", 0}, Files("one"), true, {}));
+    ASSERT_TRUE(store->AddResourceLabel({"vnet:a", "ACM", "demo", "l", {}}));
+  }
+  const std::string before = DescribeTree(dir_);
+  {
+    auto store = StateStore::OpenForReading(dir_);
+    ASSERT_TRUE(store) << store.error().message;
+    EXPECT_EQ((*store->ActivePolicy())->version, "1.0");
+    EXPECT_EQ((*store->GetResourceLabel("vnet:a"))->label, "l");
+    EXPECT_FALSE(store->AddResourceLabel({"vnet:b", "ACM", "demo", "l", {}}));
+  }
+  EXPECT_EQ(DescribeTree(dir_), before);
+}
+
+TEST_F(StateStoreTest, OpenForReadingRefusesAMissingDatabaseOnceStateExisted) {
+  {
+    auto store = StateStore::Open(dir_);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->InstallPolicy({"demo", "1.0", "aa", 0}, Files("one"), true, {}));
+  }
+  std::filesystem::remove(dir_ / "labels.db");
+  auto store = StateStore::OpenForReading(dir_);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, ErrorCode::kIo);
+  EXPECT_NE(store.error().message.find("labels.db' is missing"), std::string::npos)
+      << store.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "labels.db"));
 }
 
 }  // namespace

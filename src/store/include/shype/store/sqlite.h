@@ -47,6 +47,15 @@ class Database {
   // Opens (creating if needed) the database at `path` in WAL mode with a busy timeout, so
   // concurrent writers from several processes wait for each other instead of failing.
   [[nodiscard]] static Result<Database> Open(const std::filesystem::path& path);
+  // Opens the existing database at `path` for reading, never creating it: a query-only
+  // connection (every statement that would write fails) with the same busy timeout. SQLite still
+  // creates -wal/-shm beside a WAL database while it is open and removes them when it closes.
+  // Errors: kIo (also when `path` does not exist).
+  [[nodiscard]] static Result<Database> OpenForReading(const std::filesystem::path& path);
+  // Opens a private in-memory database: nothing on disk.
+  [[nodiscard]] static Result<Database> OpenInMemory();
+  // Makes every later statement that would write fail on this connection (PRAGMA query_only).
+  [[nodiscard]] Result<void> MakeQueryOnly();
   Database(Database&&) noexcept;
   Database& operator=(Database&&) noexcept;
   Database(const Database&) = delete;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shype/common/object_identity.h"
@@ -54,8 +55,15 @@ class StateStore {
   // Opens the state directory, creating it (mode 0700) and the database schema if needed.
   // Errors: kIo.
   [[nodiscard]] static Result<StateStore> Open(const std::filesystem::path& dir);
+  // Opens the state directory for reading only: creates nothing (not the directory, labels.db,
+  // policies/ or a schema) and changes nothing; the write methods below refuse (kInternal). A
+  // directory or labels.db that does not exist yet reads as a fresh one (no policy installed, so
+  // the DEFAULT policy applies; no history; no resource labels), from a private in-memory
+  // database. Damaged state is refused as by Open. Errors: kIo.
+  [[nodiscard]] static Result<StateStore> OpenForReading(const std::filesystem::path& dir);
 
   const std::filesystem::path& dir() const { return dir_; }
+  bool read_only() const { return read_only_; }
 
   // Stores a policy's files under policies/<name>/<version>/ and records it; when `activate`,
   // makes it the active policy and applies `resource_changes` (the new labels of resources after
@@ -85,12 +93,17 @@ class StateStore {
   [[nodiscard]] Result<std::vector<ResourceLabel>> ResourceLabels();
 
  private:
-  StateStore(std::filesystem::path dir, Database db) : dir_(std::move(dir)), db_(std::move(db)) {}
+  StateStore(std::filesystem::path dir, Database db, bool read_only)
+      : dir_(std::move(dir)), db_(std::move(db)), read_only_(read_only) {}
+  // A store of `dir` as a fresh directory reads, from an in-memory database.
+  [[nodiscard]] static Result<StateStore> FreshForReading(const std::filesystem::path& dir);
+  [[nodiscard]] Result<void> CheckWritable(std::string_view what) const;
   std::filesystem::path PolicyDir(const PolicyRecord& record) const;
   [[nodiscard]] Result<void> ApplyResourceChanges(const std::vector<ResourceLabel>& changes);
 
   std::filesystem::path dir_;
   Database db_;
+  bool read_only_ = false;
 };
 
 }  // namespace shype::store
