@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The two backends: the live daemon over its socket, and the offline admin service.
+// The two backends: the live daemon over its socket, and the offline admin service, which serves
+// only what api/endpoints.h marks for offline use and writes only for the operations that write.
 #include "backend.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <optional>
+#include <vector>
 
 #include "shype/admin/admin.h"
 #include "shype/api/client.h"
@@ -34,43 +40,164 @@ class RemoteBackend final : public Backend {
   api::Client client_;
 };
 
+// `dir` without a trailing separator (so that it has a file name and a parent).
+std::filesystem::path Clean(const std::filesystem::path& dir) {
+  std::filesystem::path clean = dir.lexically_normal();
+  if (!clean.has_filename() && clean.has_parent_path()) clean = clean.parent_path();
+  return clean;
+}
+
+// Creates the missing ancestors of `dir`, returning those it created, outermost first.
+Result<std::vector<std::filesystem::path>> MakeParents(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> missing;
+  std::error_code ec;
+  for (std::filesystem::path p = dir; !p.empty() && !std::filesystem::exists(p, ec);
+       p = p.parent_path()) {
+    missing.insert(missing.begin(), p);
+    if (p == p.parent_path()) break;
+  }
+  std::vector<std::filesystem::path> made;
+  for (const auto& p : missing) {
+    if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) {
+      int err = errno;
+      for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
+      return Fail(ErrorCode::kIo, "cannot create '{}': {}", p.string(), std::strerror(err));
+    }
+    made.push_back(p);
+  }
+  return made;
+}
+
+// Renames `from` to `to` unless `to` exists (then false), and makes the rename durable.
+Result<bool> PublishDirectory(const std::filesystem::path& from, const std::filesystem::path& to) {
+  int rc = ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+  // A file system without RENAME_NOREPLACE: rename() replaces only an empty directory there,
+  // which holds no state.
+  if (rc != 0 && errno == EINVAL) rc = ::rename(from.c_str(), to.c_str());
+  if (rc != 0 && (errno == EEXIST || errno == ENOTEMPTY)) return false;
+  if (rc != 0) {
+    return Fail(ErrorCode::kIo, "cannot rename '{}' to '{}': {}", from.string(), to.string(),
+                std::strerror(errno));
+  }
+  std::filesystem::path parent = to.has_parent_path() ? to.parent_path() : ".";
+  UniqueFd dfd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.valid()) ::fsync(dfd.get());
+  return true;
+}
+
 class LocalBackend final : public Backend {
  public:
   explicit LocalBackend(std::filesystem::path dir) : dir_(std::move(dir)) {}
   Result<api::Json> Call(std::string_view op, const api::Json& params) override {
     auto endpoint = api::FindEndpoint(op);
-    if (!endpoint || endpoint->method != "GET") {
-      if (auto r = LockForWrites(); !r) return Fail(r.error());
+    if (!endpoint) return Fail(ErrorCode::kInternal, "unknown operation '{}'", op);
+    switch (endpoint->offline) {
+      case api::OfflineUse::kNeedsDaemon:
+        // SECURITY: refused before the state directory is looked at: domains, their sharings and
+        // the audit trail exist only in a running shyped, and a refusal must leave no state.
+        return Fail(NeedsDaemon(op, dir_));
+      case api::OfflineUse::kReads:
+        return Read(op, params);
+      case api::OfflineUse::kWrites:
+        return Write(op, params);
     }
-    // Opened after the lock for a write: opening may itself write (a fresh database's schema).
-    if (!admin_) {
-      auto store = store::StateStore::Open(dir_);
-      if (!store) return Fail(store.error());
-      store_.emplace(std::move(*store));
-      admin_.emplace(*store_);
-    }
-    return admin_->Call(op, params);
+    return Fail(ErrorCode::kInternal, "operation '{}' has no offline use", op);
   }
   bool live() const override { return false; }
 
  private:
+  // Reads through a store opened for reading: nothing is created, not even a missing directory.
+  Result<api::Json> Read(std::string_view op, const api::Json& params) {
+    if (!admin_) {
+      auto store = store::StateStore::OpenForReading(dir_);
+      if (!store) return Fail(store.error());
+      Serve(std::move(*store));
+    }
+    return admin_->Call(op, params);
+  }
+
+  Result<api::Json> Write(std::string_view op, const api::Json& params) {
+    if (store_ && store_->read_only()) Close();
+    std::error_code ec;
+    if (!lock_.valid() && !std::filesystem::exists(dir_, ec)) {
+      auto fresh = WriteFresh(op, params);
+      if (!fresh) return Fail(fresh.error());
+      if (*fresh) return std::move(**fresh);
+      // Another command or shyped created the directory meanwhile: write there, under its lock.
+    }
+    if (auto r = LockForWrites(dir_); !r) return Fail(r.error());
+    // Opened after the lock: opening may itself write (a fresh database's schema).
+    if (!admin_) {
+      auto store = store::StateStore::Open(dir_);
+      if (!store) return Fail(store.error());
+      Serve(std::move(*store));
+    }
+    return admin_->Call(op, params);
+  }
+
+  // A write to a state directory that does not exist yet is made in a private sibling directory
+  // and published by a rename only once it succeeded, so a refused write leaves nothing behind
+  // (no directory, lock file, labels.db or policies/). nullopt: the directory appeared meanwhile
+  // (nothing was published).
+  Result<std::optional<api::Json>> WriteFresh(std::string_view op, const api::Json& params) {
+    const std::filesystem::path target = Clean(dir_);
+    const std::filesystem::path parent = target.has_parent_path() ? target.parent_path() : ".";
+    auto made = MakeParents(parent);
+    if (!made) return Fail(made.error());
+    std::string staging = (parent / ("." + target.filename().string() + ".new-XXXXXX")).string();
+    Result<std::optional<api::Json>> result = std::optional<api::Json>();
+    if (::mkdtemp(staging.data()) == nullptr) {
+      result = Fail(ErrorCode::kIo, "cannot create a directory beside '{}': {}", target.string(),
+                    std::strerror(errno));
+    } else {
+      result = WriteInStaging(staging, target, op, params);
+      std::error_code ec;
+      std::filesystem::remove_all(staging, ec);  // whatever was not published
+    }
+    if (!result || !*result) {
+      lock_.Reset();
+      for (auto it = made->rbegin(); it != made->rend(); ++it) ::rmdir(it->c_str());
+    }
+    return result;
+  }
+
+  Result<std::optional<api::Json>> WriteInStaging(const std::filesystem::path& staging,
+                                                  const std::filesystem::path& target,
+                                                  std::string_view op, const api::Json& params) {
+    if (auto r = LockForWrites(staging); !r) return Fail(r.error());
+    auto store = store::StateStore::Open(staging);
+    if (!store) return Fail(store.error());
+    Serve(std::move(*store));
+    auto result = admin_->Call(op, params);
+    Close();  // SQLite removes its -wal/-shm in the staging directory, not in the published one
+    if (!result) return Fail(result.error());
+    auto published = PublishDirectory(staging, target);
+    if (!published) return Fail(published.error());
+    if (!*published) return std::optional<api::Json>();
+    return std::optional<api::Json>(std::move(*result));  // lock_ now locks target/shyped.lock
+  }
+
+  void Serve(store::StateStore store) {
+    store_.emplace(std::move(store));
+    admin_.emplace(*store_);
+  }
+  void Close() {
+    admin_.reset();
+    store_.reset();
+  }
+
   // SECURITY: offline writes hold the state directory's lock that shyped holds for its life, so
   // an offline change can never race a starting daemon (which would keep the old state while the
   // command said it succeeded). Held until the command exits.
-  Result<void> LockForWrites() {
+  Result<void> LockForWrites(const std::filesystem::path& dir) {
     if (lock_.valid()) return {};
-    std::error_code ec;
-    if (!std::filesystem::exists(dir_, ec)) {
-      std::filesystem::create_directories(dir_.parent_path(), ec);
-      ::mkdir(dir_.c_str(), 0700);
-    }
     std::string holder = fmt::format("shype pid={} (offline command)", ::getpid());
-    auto lock = store::TakeLock(dir_ / "shyped.lock", holder, std::chrono::seconds(10));
-    if (!lock && store::ReadLockHolder(dir_ / "shyped.lock").starts_with(store::kDaemonHolder)) {
+    auto lock = store::TakeLock(dir / "shyped.lock", holder, std::chrono::seconds(10));
+    if (!lock && store::ReadLockHolder(dir / "shyped.lock").starts_with(store::kDaemonHolder)) {
       return Fail(ErrorCode::kConflict,
                   "shyped is running on '{}' (or starting; {}): changes go through it; run the "
                   "command again once it serves on {}",
-                  dir_.string(), lock.error().message, api::SocketPath(dir_).string());
+                  dir.string(), lock.error().message, api::SocketPath(dir).string());
     }
     if (!lock) {
       return Fail(lock.error().WithContext(
@@ -87,6 +214,13 @@ class LocalBackend final : public Backend {
 };
 
 }  // namespace
+
+Error NeedsDaemon(std::string_view op, const std::filesystem::path& state_dir) {
+  return Error{ErrorCode::kUnavailable,
+               fmt::format("{} needs shyped, and none answers on '{}'; start shyped first: "
+                           "shyped --state-dir {}",
+                           op, api::SocketPath(state_dir).string(), state_dir.string())};
+}
 
 Result<std::unique_ptr<Backend>> OpenBackend(const std::filesystem::path& state_dir) {
   std::filesystem::path socket = api::SocketPath(state_dir);

@@ -18,20 +18,17 @@
 namespace shype::cli {
 namespace {
 
-Result<Backend*> LiveBackend(Context& ctx) {
+// The daemon's backend for `op`; refused (creating nothing) when no shyped answers.
+Result<Backend*> LiveBackend(Context& ctx, std::string_view op) {
   auto backend = ctx.backend();
   if (!backend) return backend;
-  if (!(*backend)->live()) {
-    return Fail(ErrorCode::kUnavailable,
-                "shyped is not running (no daemon on '{}'); start it with: shyped --state-dir {}",
-                api::SocketPath(ctx.state_dir()).string(), ctx.state_dir().string());
-  }
+  if (!(*backend)->live()) return Fail(NeedsDaemon(op, ctx.state_dir()));
   return backend;
 }
 
 void RunLive(Context& ctx, std::string_view op, const api::Json& params,
              const std::function<std::string(const api::Json&)>& format) {
-  auto backend = LiveBackend(ctx);
+  auto backend = LiveBackend(ctx, op);
   if (!backend) return ctx.PrintError(backend.error());
   auto result = (*backend)->Call(op, params);
   if (!result) return ctx.PrintError(result.error());
@@ -69,7 +66,7 @@ std::string EscapeForTerminal(const std::string& bytes) {
 // The console log travels base64-encoded (a guest may print any byte); print its exact bytes
 // (escaped on a terminal unless `raw`).
 void PrintConsoleLog(Context& ctx, const std::string& domain, bool raw) {
-  auto backend = LiveBackend(ctx);
+  auto backend = LiveBackend(ctx, "domain.console-log");
   if (!backend) return ctx.PrintError(backend.error());
   auto result = (*backend)->Call("domain.console-log", {{"name", domain}});
   if (!result) return ctx.PrintError(result.error());
@@ -95,7 +92,7 @@ void RegisterConsole(CLI::App& app, Context& ctx) {
                     "with --log on a terminal: print control bytes as they are (not as \\xNN)");
   console->callback([&ctx, domain, log_only, raw] {
     if (*log_only) return PrintConsoleLog(ctx, *domain, *raw);
-    auto backend = LiveBackend(ctx);
+    auto backend = LiveBackend(ctx, "console");
     if (!backend) return ctx.PrintError(backend.error());
     auto info = (*backend)->Call("domain.info", {{"name", *domain}});
     if (!info) return ctx.PrintError(info.error());
@@ -112,7 +109,7 @@ void RegisterAudit(CLI::App& app, Context& ctx) {
   audit->add_flag("-f,--follow", *follow, "keep printing new records");
   audit->add_option("-n,--tail", *tail, "how many past records to show (default 100)");
   audit->callback([&ctx, follow, tail] {
-    auto backend = LiveBackend(ctx);
+    auto backend = LiveBackend(ctx, "audit");
     if (!backend) return ctx.PrintError(backend.error());
     api::Client client(api::SocketPath(ctx.state_dir()));
     auto r =

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The offline CLI (no shyped) as an attack on the state directory: a command that needs shyped
+# (create, list, destroy, ...) and a read-only command (getpolicy, labels, dry-run, ...) must not
+# create or change anything in it, a refused offline write on a fresh directory leaves nothing, and
+# only the security administration commands write, through the admin service. No daemon, no guests.
+source "$(dirname "$0")/lib.sh"
+
+POLICY="$SRC/examples/policies/shype-demo.xml"
+
+# tree_state DIR: every entry (path, type, mode, size, mtime) and every file's SHA-256; "absent"
+# when DIR does not exist.
+tree_state() {
+  [ -e "$1" ] || { echo absent; return; }
+  find "$1" -printf '%p %y %m %s %T@\n' | sort
+  find "$1" -type f -exec sha256sum {} + | sort
+}
+# files_state DIR: as tree_state, without directories' mtimes (an SQLite reader creates and removes
+# labels.db-wal/-shm beside the database; the files themselves must be as they were).
+files_state() {
+  [ -e "$1" ] || { echo absent; return; }
+  find "$1" -printf '%p %y\n' | sort
+  find "$1" -type f -printf '%p %m %s %T@\n' | sort
+  find "$1" -type f -exec sha256sum {} + | sort
+}
+
+CFG="$T/web.cfg"
+printf 'name = "web"\nmemory = 64\nkernel = "/boot/vmlinuz"\n' >"$CFG"
+# daemon_only ST: every command that needs shyped, run offline on ST: refused, naming what to start.
+daemon_only() {
+  local st="$1" what="$2"
+  local -a cmds=("create $CFG" "--json create $CFG" "list" "list --label" "info web" "shutdown web"
+    "destroy web" "pause web" "unpause web" "console web" "console web --log" "audit -n 1")
+  for c in "${cmds[@]}"; do
+    # shellcheck disable=SC2086
+    expect_rc 2 "offline '$c' on $what is refused" -- shype --state-dir "$st" $c
+    expect_out "start shyped first: shyped --state-dir $st" "'$c' names what to start"
+  done
+}
+
+# --- a state directory that does not exist (nor its parent) ---
+FRESH="$T/new/state"
+daemon_only "$FRESH" "a missing state directory"
+[ -e "$T/new" ] && fail "refused daemon commands created $(find "$T/new")" \
+  || pass "refused daemon commands created no state directory"
+
+expect_rc 0 "getpolicy on a missing state directory" -- shype --state-dir "$FRESH" getpolicy
+expect_out "Policy name +: DEFAULT" "it answers from the built-in DEFAULT policy"
+expect_rc 0 "getpolicy --json" -- shype --state-dir "$FRESH" --json getpolicy
+expect_out '"is_default": true' "--json says it is the default"
+expect_rc 0 "dumppolicy" -- shype --state-dir "$FRESH" dumppolicy
+expect_rc 0 "labels" -- shype --state-dir "$FRESH" labels
+expect_out "SystemManagement" "the DEFAULT policy's labels"
+expect_rc 0 "labels type=res" -- shype --state-dir "$FRESH" labels type=res
+expect_rc 0 "resources" -- shype --state-dir "$FRESH" resources
+expect_rc 1 "getlabel res" -- shype --state-dir "$FRESH" getlabel res "file:$T/disk.img"
+expect_out "not labeled" "nothing is labeled in a fresh state directory"
+expect_rc 0 "dry-run" -- shype --state-dir "$FRESH" dry-run "$CFG"
+expect_out "^Dry Run: PASSED$" "dry-run answers from the DEFAULT policy"
+expect_rc 1 "addlabel dom of a label the DEFAULT policy lacks" -- shype --state-dir "$FRESH" addlabel Bank dom "$CFG"
+[ -e "$T/new" ] && fail "read-only commands created $(find "$T/new")" \
+  || pass "read-only commands created no state directory"
+
+# --- a refused offline write on a fresh directory leaves nothing behind ---
+printf '<not a policy' >"$T/bad.xml"
+mkdir "$T/parent"
+expect_rc 2 "setpolicy of a broken policy on a fresh directory" -- shype --state-dir "$T/parent/st" setpolicy "$T/bad.xml"
+expect_rc 1 "addlabel res of an unknown label on a fresh directory" -- shype --state-dir "$T/parent/st" addlabel NoSuch res "file:$T/disk.img"
+expect_rc 1 "rmlabel res of an unlabeled resource on a fresh directory" -- shype --state-dir "$T/parent/st" rmlabel res "file:$T/disk.img"
+[ -z "$(ls -A "$T/parent")" ] && pass "refused writes left nothing (no directory, lock, labels.db, policies/)" \
+  || fail "refused writes left: $(find "$T/parent")"
+expect_rc 2 "setpolicy refused where the parent is missing too" -- shype --state-dir "$T/np/a/st" setpolicy "$T/bad.xml"
+[ -e "$T/np" ] && fail "a refused write created $(find "$T/np")" || pass "and created no parent directory"
+
+# --- an existing state directory ---
+ST="$T/state"
+expect_rc 0 "offline setpolicy creates the state" -- shype --state-dir "$ST" setpolicy "$POLICY"
+[ -s "$ST/labels.db" ] && [ -d "$ST/policies/shype.demo" ] && pass "labels.db and the policy are there" \
+  || fail "after setpolicy: $(find "$ST")"
+: >"$T/bank.img"
+expect_rc 0 "offline addlabel res" -- shype --state-dir "$ST" addlabel res_Bank res "file:$T/bank.img"
+BEFORE="$(tree_state "$ST")"
+sleep 0.05
+daemon_only "$ST" "an existing state directory"
+AFTER="$(tree_state "$ST")"
+[ "$BEFORE" = "$AFTER" ] && pass "refused daemon commands left the state directory untouched (mtimes too)" \
+  || fail "refused daemon commands changed the state: $(diff <(echo "$BEFORE") <(echo "$AFTER"))"
+
+BEFORE="$(files_state "$ST")"
+for c in getpolicy dumppolicy labels "labels type=res" resources "getlabel res file:$T/bank.img" "dry-run $CFG"; do
+  # shellcheck disable=SC2086
+  shype --state-dir "$ST" $c >"$T/out" 2>&1; rc=$?
+  [ "$rc" -le 1 ] && pass "offline '$c' answers (exit $rc)" || fail "offline '$c': exit $rc: $(cat "$T/out")"
+done
+expect_rc 0 "getlabel res" -- shype --state-dir "$ST" getlabel res "file:$T/bank.img"
+expect_out "ACM:shype.demo:res_Bank" "reads see the stored label"
+AFTER="$(files_state "$ST")"
+[ "$BEFORE" = "$AFTER" ] && pass "read-only commands changed no file of the state directory" \
+  || fail "read-only commands changed the state: $(diff <(echo "$BEFORE") <(echo "$AFTER"))"
+
+finish
