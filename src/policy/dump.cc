@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
 #include <iterator>
 
 #include "binary_layout.h"
@@ -15,14 +17,40 @@ namespace {
 
 using Out = std::back_insert_iterator<std::string>;
 
+// "%02x " without a format-string parse per cell: a policy's matrices can have a million cells.
+void AppendCell(Out out, std::uint16_t value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char text[6];
+  std::size_t n = 0;
+  for (int shift = 12; shift >= 0; shift -= 4) {
+    const unsigned digit = (value >> shift) & 0xfu;
+    if (n > 0 || digit != 0 || shift <= 4) text[n++] = kHex[digit];
+  }
+  text[n++] = ' ';
+  std::copy(text, text + n, out);
+}
+
 // Rows as "\n   <label>%2x:<gap>" then "%02x " per cell, plus the Domain-0 marker.
+// "\n   <label>%2x:<gap>": a matrix of zero columns may still have 65535 rows.
+void AppendRowHeader(Out out, std::string_view label, std::uint32_t row, std::string_view gap) {
+  static constexpr std::string_view kIndent = "\n   ";
+  std::copy(kIndent.begin(), kIndent.end(), out);
+  std::copy(label.begin(), label.end(), out);
+  char text[8];
+  auto [end, ec] = std::to_chars(std::begin(text), std::end(text), row, 16);
+  if (end - text < 2) *out = ' ';
+  std::copy(text, end, out);
+  *out = ':';
+  std::copy(gap.begin(), gap.end(), out);
+}
+
 void AppendMatrix(Out out, const TypeMatrix& m, std::string_view label, std::string_view gap,
                   std::optional<std::uint16_t> marked_row) {
   for (std::uint32_t row = 0; row < m.rows; ++row) {
-    fmt::format_to(out, "\n   {}{:2x}:{}", label, row, gap);
+    AppendRowHeader(out, label, row, gap);
     for (std::uint32_t col = 0; col < m.cols; ++col) {
       const std::size_t i = static_cast<std::size_t>(row) * m.cols + col;
-      fmt::format_to(out, "{:02x} ", i < m.cells.size() ? m.cells[i] : 0);
+      AppendCell(out, i < m.cells.size() ? m.cells[i] : 0);
     }
     if (marked_row && *marked_row == row) fmt::format_to(out, " <-- Domain-0");
   }

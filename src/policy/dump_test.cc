@@ -120,4 +120,15 @@ TEST(DumpTest, PrintsBothNullComponentsOfANullPolicy) {
 }
 
 }  // namespace
+TEST(DumpTest, CellsKeepPrintfsTwoDigitMinimumAndWiderValues) {
+  BinaryPolicy policy = testing::SteOnlyPolicy();
+  auto& cells = policy.ste->ssids.cells;
+  ASSERT_GE(cells.size(), 6u);
+  cells[3] = 0x0;
+  cells[4] = 0x1ab;
+  cells[5] = 0xfffe;
+  const std::string text = DumpBinaryPolicy(policy, Ssidref{1});
+  EXPECT_THAT(text, HasSubstr("ssidref 1: 00 1ab fffe "));
+}
+
 }  // namespace shype::policy
