@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "rules.h"
+
 namespace shype::acm {
 
 using policy::PolicyCode;
@@ -76,7 +78,7 @@ Result<PolicySeqno> Acm::LoadPolicy(policy::BinaryPolicy binary, policy::LabelMa
   if (!next) return Fail(next.error());
   const PolicySnapshot& p = **next;
   const bool labeled = p.has_chwall() || p.has_ste();
-  DomainRecord dom0{labeled ? Ssidref::FromParts(1, 1) : Ssidref{0},
+  DomainRecord dom0{labeled ? kBootstrapSsidref : Ssidref{0},
                     labeled ? std::string(p.labels().bootstrap_label()) : std::string(), 0};
   BeginWrite();
   if (domains_.contains(kDomain0)) {
@@ -115,42 +117,77 @@ std::vector<ChineseWallConflict> Acm::ConflictsFor(std::uint32_t row) const {
   return conflicts;
 }
 
-namespace {
-
-std::string ConflictReason(std::string_view label, const std::vector<ChineseWallConflict>& all) {
-  std::vector<std::string> parts;
-  for (const auto& c : all) {
-    parts.push_back(fmt::format("type '{}' conflicts with running domain {} (label '{}', types {})",
-                                c.type, c.domain, c.label, fmt::join(c.types, ", ")));
-  }
-  return fmt::format("Chinese Wall: label '{}': {}", label, fmt::join(parts, "; "));
-}
-
-}  // namespace
-
-std::string Acm::ConflictReasonFor(std::uint32_t row) const {
-  return ConflictReason(policy_->labels().vm_labels[row], ConflictsFor(row));
-}
-
-AdmissionDecision Acm::CheckDomainCreate(DomainId domain, Ssidref ssidref) {
-  AdmissionDecision result;
+Verdict Acm::CheckDomainCreate(DomainId domain, Ssidref ssidref) {
+  Verdict result;
   AuditRecord record;
   {
     std::lock_guard lock(mu_);
     result = AdmitLocked(domain, ssidref);
-    if (result.decision == Decision::kDeny) {
+    if (!result.permitted()) {
       record = MakeRecord(Hook::kDomainCreate, policy_.get(), result.reason);
       record.subject = DomainParty(policy_.get(), domain, ssidref);
     }
   }
-  Count(Hook::kDomainCreate, true, result.decision == Decision::kDeny, false);
-  if (result.decision == Decision::kDeny) Audit(std::move(record));
+  Count(Hook::kDomainCreate, true, !result.permitted(), false);
+  if (!result.permitted()) Audit(std::move(record));
   return result;
 }
 
-AdmissionDecision Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
+Admission Acm::AdmitDomain(DomainId domain, Ssidref ssidref,
+                           std::span<const ResourceRef> resources) {
+  Admission out;
+  AuditRecord record;
+  {
+    std::lock_guard lock(mu_);
+    const PolicySnapshot* p = policy_.get();
+    out.verdict = AuthorizationLocked(ssidref);
+    if (out.verdict.permitted()) out.verdict = AdmitLocked(domain, ssidref);
+    // STE for each resource against the label as recorded (0 under the NULL policy).
+    std::size_t refused = 0;  // the resource an STE denial is about
+    for (; out.verdict.permitted() && refused < resources.size(); ++refused) {
+      const ResourceRef& resource = resources[refused];
+      Verdict ste = SteVerdict(p, domains_.at(domain).ssidref, resource);
+      if (!ste.permitted()) {
+        (void)RemoveLocked(domain);  // nothing of a refused admission stays recorded
+        out.sharings.clear();
+        out.verdict = std::move(ste);
+        break;  // `refused` stays on the denied resource
+      }
+      Sharing sharing;
+      sharing.id = SharingId{next_sharing_++};
+      sharing.subject = domain;
+      sharing.resource_kind = resource.kind;
+      sharing.resource = resource.name;
+      sharing.resource_label = ste.object_label;
+      out.sharings.push_back(sharing.id);
+      sharings_.emplace(sharing.id, std::move(sharing));
+    }
+    if (!out.verdict.permitted()) {
+      record = MakeRecord(out.verdict.rule, p, out.verdict.reason);
+      record.subject = DomainParty(p, domain, ssidref);
+      if (out.verdict.rule == Hook::kAuthorization) {
+        record.subject =
+            DomainParty(p, kDomain0,
+                        domains_.contains(kDomain0) ? std::optional(domains_.at(kDomain0).ssidref)
+                                                    : std::nullopt);
+        record.object = DomainParty(p, domain, ssidref);
+      } else if (out.verdict.rule == Hook::kResource) {
+        const auto& bad = resources[refused];
+        record.object = ResourceParty(p, bad.name, bad.ssidref);
+      }
+    }
+  }
+  Count(out.verdict.rule, true, !out.verdict.permitted(), false);
+  if (!out.verdict.permitted()) Audit(std::move(record));
+  return out;
+}
+
+Verdict Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
   auto deny = [](std::string reason) {
-    return AdmissionDecision{Decision::kDeny, std::move(reason), {}};
+    Verdict v;
+    v.rule = Hook::kDomainCreate;
+    v.reason = std::move(reason);
+    return v;
   };
   const PolicySnapshot* p = policy_.get();
   if (p == nullptr) return deny("no policy is loaded");
@@ -169,13 +206,12 @@ AdmissionDecision Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
   bool chwall_committed = false;
   for (PolicyCode code : {p->binary().primary, p->binary().secondary}) {
     if (code == PolicyCode::kChineseWall) {
-      const std::uint32_t row = ChwallRowOf(*p, ssidref);
-      if (chwall_.IsBlocked(*p, row)) {
-        auto conflicts = ConflictsFor(row);
-        auto reason = ConflictReason(*label, conflicts);
-        return AdmissionDecision{Decision::kDeny, std::move(reason), std::move(conflicts)};
+      Verdict wall = ChineseWallLocked(ssidref);
+      if (!wall.permitted()) {
+        wall.rule = Hook::kDomainCreate;
+        return wall;
       }
-      chwall_.Add(*p, row);
+      chwall_.Add(*p, ChwallRowOf(*p, ssidref));
       chwall_committed = true;
     } else if (code == PolicyCode::kSimpleTypeEnforcement) {
       if (p->SteRow(ssidref).value_or(0xffff) >= p->vm_row_count()) {
@@ -187,23 +223,19 @@ AdmissionDecision Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
   const Ssidref stored = labeled ? ssidref : Ssidref{0};  // Xen forces 0 under NULL
   domains_[domain] = DomainRecord{stored, *label, ++next_order_};
   index_.Insert(domain, stored);
-  return AdmissionDecision{Decision::kPermit, {}, {}};
+  Verdict permit;
+  permit.decision = Decision::kPermit;
+  permit.subject_label = *label;
+  return permit;
 }
 
-Result<std::vector<Sharing>> Acm::DomainDestroy(DomainId domain) {
-  std::lock_guard lock(mu_);
+std::vector<Sharing> Acm::RemoveLocked(DomainId domain) {
+  std::vector<Sharing> dropped;
   auto it = domains_.find(domain);
-  if (it == domains_.end()) {
-    return Fail(ErrorCode::kNotFound, "domain {} is not running: nothing to destroy", domain);
-  }
-  if (domain == kDomain0) {
-    return Fail(ErrorCode::kPermissionDenied,
-                "Domain-0 (the management plane) cannot be destroyed");
-  }
+  if (it == domains_.end()) return dropped;
   if (policy_ && policy_->has_chwall()) {
     chwall_.Remove(*policy_, ChwallRowOf(*policy_, it->second.ssidref));
   }
-  std::vector<Sharing> dropped;
   for (auto s = sharings_.begin(); s != sharings_.end();) {
     if (s->second.subject == domain || s->second.peer == domain) {
       dropped.push_back(std::move(s->second));
@@ -220,6 +252,19 @@ Result<std::vector<Sharing>> Acm::DomainDestroy(DomainId domain) {
     EndWrite();
   }
   return dropped;
+}
+
+Result<std::vector<Sharing>> Acm::DomainDestroy(DomainId domain) {
+  std::lock_guard lock(mu_);
+  auto it = domains_.find(domain);
+  if (it == domains_.end()) {
+    return Fail(ErrorCode::kNotFound, "domain {} is not running: nothing to destroy", domain);
+  }
+  if (domain == kDomain0) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "Domain-0 (the management plane) cannot be destroyed");
+  }
+  return RemoveLocked(domain);
 }
 
 std::vector<DomainInfo> Acm::domains() const {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "rules.h"
 #include "shype/acm/acm.h"
 #include "thread_slot.h"
 
@@ -74,30 +75,64 @@ AuditParty Acm::ResourceParty(const PolicySnapshot* policy, std::string name, Ss
   return party;
 }
 
+Verdict Acm::AuthorizationLocked(Ssidref vm) const {
+  auto dom0 = domains_.find(kDomain0);
+  return AuthorizationVerdict(
+      policy_.get(), dom0 == domains_.end() ? std::nullopt : std::optional(dom0->second.ssidref),
+      vm);
+}
+
+Verdict Acm::ChineseWallLocked(Ssidref vm) const {
+  Verdict v;
+  v.rule = Hook::kConflictSet;
+  const PolicySnapshot* p = policy_.get();
+  if (p == nullptr) {
+    v.reason = "no policy is loaded";
+    return v;
+  }
+  if (p->has_chwall()) {
+    const std::uint32_t row = p->ChwallRow(vm).value_or(0xffff);
+    if (row >= p->chwall_row_count()) {
+      v.reason = fmt::format("ssidref {} is outside the CHWALL rows of policy '{}'", vm, p->name());
+      return v;
+    }
+    v.subject_label = p->labels().vm_labels[row];
+    v.subject_types = p->ChwallTypeNames(row);
+    if (chwall_.IsBlocked(*p, row)) {
+      v.conflicts = ConflictsFor(row);
+      v.reason = ChineseWallReason(v.subject_label, v.conflicts);
+      return v;
+    }
+  }
+  v.decision = Decision::kPermit;
+  return v;
+}
+
+Verdict Acm::QueryAuthorization(Ssidref vm) const {
+  std::lock_guard lock(mu_);
+  return AuthorizationLocked(vm);
+}
+
+Verdict Acm::QueryChineseWall(Ssidref vm) const {
+  std::lock_guard lock(mu_);
+  return ChineseWallLocked(vm);
+}
+
+Verdict Acm::QueryResource(Ssidref vm, const ResourceRef& resource) const {
+  std::lock_guard lock(mu_);
+  return SteVerdict(policy_.get(), vm, resource);
+}
+
 Decision Acm::CheckAuthorization(Ssidref vm) {
-  std::string reason;
+  Verdict v;
   AuditRecord record;
   {
     std::lock_guard lock(mu_);
-    const PolicySnapshot* p = policy_.get();
-    auto dom0 = domains_.find(kDomain0);
-    if (p == nullptr || dom0 == domains_.end()) {
-      reason = "no policy is loaded";
-    } else if (p->has_ste()) {
-      const std::uint32_t a = p->SteRow(dom0->second.ssidref).value_or(0xffff);
-      const std::uint32_t b = p->SteRow(vm).value_or(0xffff);
-      if (a >= p->ste_row_count() || b >= p->ste_row_count()) {
-        reason = fmt::format("ssidref {} is outside the STE rows of policy '{}'", vm, p->name());
-      } else if (!p->SteBits(a).Contains(p->SteBits(b)) ||
-                 !p->SteBits(a).Intersects(p->SteBits(b))) {
-        reason =
-            fmt::format("Domain-0's STE types [{}] are not a superset of label '{}' types [{}]",
-                        fmt::join(p->SteTypeNames(a), ", "), p->SteRowLabel(b),
-                        fmt::join(p->SteTypeNames(b), ", "));
-      }
-    }
-    if (!reason.empty()) {
-      record = MakeRecord(Hook::kAuthorization, p, reason);
+    v = AuthorizationLocked(vm);
+    if (!v.permitted()) {
+      const PolicySnapshot* p = policy_.get();
+      auto dom0 = domains_.find(kDomain0);
+      record = MakeRecord(Hook::kAuthorization, p, v.reason);
       record.subject = DomainParty(
           p, kDomain0,
           p && dom0 != domains_.end() ? std::optional(dom0->second.ssidref) : std::nullopt);
@@ -105,36 +140,26 @@ Decision Acm::CheckAuthorization(Ssidref vm) {
       record.object.domain.reset();
     }
   }
-  Count(Hook::kAuthorization, true, !reason.empty(), false);
-  if (reason.empty()) return Decision::kPermit;
+  Count(Hook::kAuthorization, true, !v.permitted(), false);
+  if (v.permitted()) return Decision::kPermit;
   Audit(std::move(record));
   return Decision::kDeny;
 }
 
 Decision Acm::CheckConflictSet(Ssidref vm) {
-  std::string reason;
+  Verdict v;
   AuditRecord record;
   {
     std::lock_guard lock(mu_);
-    const PolicySnapshot* p = policy_.get();
-    if (p == nullptr) {
-      reason = "no policy is loaded";
-    } else if (p->has_chwall()) {
-      const std::uint32_t row = p->ChwallRow(vm).value_or(0xffff);
-      if (row >= p->chwall_row_count()) {
-        reason = fmt::format("ssidref {} is outside the CHWALL rows of policy '{}'", vm, p->name());
-      } else if (chwall_.IsBlocked(*p, row)) {
-        reason = ConflictReasonFor(row);
-      }
-    }
-    if (!reason.empty()) {
-      record = MakeRecord(Hook::kConflictSet, p, reason);
-      record.subject = DomainParty(p, DomainIndex::kReservedId, vm);
+    v = ChineseWallLocked(vm);
+    if (!v.permitted()) {
+      record = MakeRecord(Hook::kConflictSet, policy_.get(), v.reason);
+      record.subject = DomainParty(policy_.get(), DomainIndex::kReservedId, vm);
       record.subject.domain.reset();
     }
   }
-  Count(Hook::kConflictSet, true, !reason.empty(), false);
-  if (reason.empty()) return Decision::kPermit;
+  Count(Hook::kConflictSet, true, !v.permitted(), false);
+  if (v.permitted()) return Decision::kPermit;
   Audit(std::move(record));
   return Decision::kDeny;
 }

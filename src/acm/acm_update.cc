@@ -65,27 +65,32 @@ std::vector<Violation> Acm::CheckVersion(const PolicySnapshot& next, const Updat
   }
   // Xen skipped the rules when either side is the DEFAULT policy (reset, first install).
   if (r.force_reset || cur.name() == "DEFAULT" || next.name() == "DEFAULT") return out;
+  // Spec §5.4, the one version rule: <FromPolicy> names the active policy's name and version,
+  // and the new version is greater (a renamed policy too: FromPolicy carries the old name).
   const PolicyRef active{cur.name(), cur.binary().xml_version};
   const auto& version = next.binary().xml_version;
   const std::string active_text =
       fmt::format("'{}' version {}", active.name, VersionText(active.version));
-  if (next.name() == cur.name() && !(version > active.version)) {
+  if (!r.from_policy) {
     out.push_back(MakeViolation(
         ViolationKind::kVersion,
-        fmt::format("new version {} of policy '{}' is not greater than the active version {}",
-                    VersionText(version), next.name(), VersionText(active.version))));
-  }
-  if (next.name() != cur.name() && !r.from_policy) {
-    out.push_back(MakeViolation(
-        ViolationKind::kVersion,
-        fmt::format("policy '{}' may replace the active policy {} only with a FromPolicy naming "
-                    "it (or as a reset)",
-                    next.name(), active_text)));
-  } else if (r.from_policy && *r.from_policy != active) {
+        fmt::format("policy '{}' version {} may replace the active policy {} only with "
+                    "<FromPolicy> naming it: add <FromPolicy><PolicyName>{}</PolicyName>"
+                    "<Version>{}</Version></FromPolicy> (or reset the policy)",
+                    next.name(), VersionText(version), active_text, active.name,
+                    VersionText(active.version))));
+  } else if (*r.from_policy != active) {
     out.push_back(MakeViolation(
         ViolationKind::kVersion,
         fmt::format("FromPolicy '{}' version {} does not name the active policy {}",
                     r.from_policy->name, VersionText(r.from_policy->version), active_text)));
+  }
+  if (!(version > active.version)) {
+    out.push_back(MakeViolation(
+        ViolationKind::kVersion,
+        fmt::format("new version {} of policy '{}' is not greater than the active version {}{}",
+                    VersionText(version), next.name(), VersionText(active.version),
+                    next.name() == cur.name() ? "" : fmt::format(" of '{}'", cur.name()))));
   }
   return out;
 }

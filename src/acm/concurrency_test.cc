@@ -80,8 +80,12 @@ TEST_F(ConcurrencyTest, ReadersNeverSeeADecisionNoPolicyVersionAllows) {
   for (std::uint32_t minor = 1; minor <= 40; ++minor) {
     auto built = testing::BuildPolicy(Version(minor));
     UpdateRequest request{built.binary, built.labels, {}, {}, {}, UpdateMode::kCommit, false};
+    request.from_policy = PolicyRef{acm.policy()->name(), {1, minor - 1}};
     auto report = acm.UpdatePolicy(std::move(request));
-    ASSERT_TRUE(report && report->committed);
+    if (!report || !report->committed) {
+      stop = true;  // the readers must end, or the failure would hang in their join
+      FAIL() << "update to 1." << minor << " not committed";
+    }
     Start(4, "dom_c");  // domain churn on the writer side
     ASSERT_TRUE(acm.DomainDestroy(DomainId{4}));
     std::this_thread::sleep_for(std::chrono::microseconds(200));

@@ -28,6 +28,7 @@ class UpdateTest : public testing::AcmFixture {
     request.binary = std::move(built.binary);
     request.labels = std::move(built.labels);
     request.mode = mode;
+    request.from_policy = PolicyRef{"example.client_v1", {1, 0}};  // names the loaded policy
     return request;
   }
   UpdateReport Update(UpdateRequest request) {
@@ -187,16 +188,38 @@ TEST_F(UpdateTest, RejectsAFromPolicyThatDoesNotNameTheActivePolicy) {
             "'example.client_v1' version 1.0");
 }
 
-TEST_F(UpdateTest, ARenamedPolicyNeedsFromPolicyOrAReset) {
+// Spec §5.4 edge 1 (where the compiler's copy of the rule and the ACM's used to disagree): the
+// same name and a greater version, but no <FromPolicy>: refused, with what to write.
+TEST_F(UpdateTest, AGreaterVersionOfTheSamePolicyStillNeedsFromPolicy) {
+  UpdateRequest request = Request(NextVersion());
+  request.from_policy.reset();
+  const State before = Capture();
+  const UpdateReport report = Update(std::move(request));
+  ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kVersion});
+  EXPECT_EQ(report.violations[0].message,
+            "policy 'example.client_v1' version 1.1 may replace the active policy "
+            "'example.client_v1' version 1.0 only with <FromPolicy> naming it: add "
+            "<FromPolicy><PolicyName>example.client_v1</PolicyName><Version>1.0</Version>"
+            "</FromPolicy> (or reset the policy)");
+  EXPECT_EQ(Capture(), before);
+}
+
+// Edge 2: a renamed policy with a correct <FromPolicy> must still raise the version.
+TEST_F(UpdateTest, ARenamedPolicyNeedsFromPolicyAndAGreaterVersion) {
   PolicySpec spec = ClientV1Spec();
   spec.name = "example.client_v2";
-  EXPECT_EQ(Kinds(Update(Request(spec))), std::vector<ViolationKind>{ViolationKind::kVersion});
-  UpdateRequest request = Request(spec);
-  request.from_policy = PolicyRef{"example.client_v1", {1, 0}};
-  EXPECT_TRUE(Update(std::move(request)).committed);
+  UpdateRequest same = Request(spec);  // FromPolicy right, version 1.0 not greater
+  ASSERT_EQ(Kinds(Update(std::move(same))), std::vector<ViolationKind>{ViolationKind::kVersion});
+  UpdateRequest bare = Request(spec);
+  bare.from_policy.reset();  // neither: both violations in one report
+  EXPECT_EQ(Kinds(Update(std::move(bare))),
+            (std::vector<ViolationKind>{ViolationKind::kVersion, ViolationKind::kVersion}));
+  spec.version = {2, 0};
+  EXPECT_TRUE(Update(Request(spec)).committed);
   EXPECT_EQ(acm.policy()->name(), "example.client_v2");
   UpdateRequest reset = Request(ClientV1Spec());
-  reset.force_reset = true;
+  reset.from_policy.reset();
+  reset.force_reset = true;  // a reset skips the rule, as with the DEFAULT policy in Xen
   EXPECT_TRUE(Update(std::move(reset)).committed);
 }
 

@@ -149,7 +149,10 @@ TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {
   Call("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
   std::string xml = ReadShared("test-security_policy.xml");
   Error same = CallError("policy.set", {{"xml", xml}, {"source", "same.xml"}});
+  EXPECT_EQ(same.code, ErrorCode::kPolicyInvalid);  // the file must change: bad input
   EXPECT_NE(same.message.find("VERSION_PREVENTS_UPDATE"), std::string::npos) << same.message;
+  EXPECT_NE(same.message.find("not greater than the active version 1.0"), std::string::npos)
+      << same.message;
   // Version 1.1 without the PepsiCo resource label would leave pepsi.img's label dangling.
   std::string next = NextVersion(xml, "1.1");
   std::size_t res = next.find("<ResourceLabel>\n                <Name>PepsiCo</Name>");
@@ -163,6 +166,30 @@ TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {
   Call("policy.set", {{"xml", next}, {"source", "v11.xml"}});
   EXPECT_EQ(Call("policy.get")["version"], "1.1");
   EXPECT_EQ(Call("resource.label.get", {{"resource", Img("pepsi.img")}})["label"], "PepsiCo");
+}
+
+// Spec §5.4 offline too (the reference monitor's rule, not a copy): a greater version without
+// <FromPolicy> is refused, and so is a renamed policy whose version does not grow.
+TEST_F(AdminTest, OfflineUpdatesFollowTheMonitorsVersionRule) {
+  SetTestPolicy();
+  std::string xml = ReadShared("test-security_policy.xml");
+  std::string bare = xml;
+  bare.replace(bare.find("<Version>1.0</Version>"), 22, "<Version>1.1</Version>");
+  Error no_from = CallError("policy.set", {{"xml", bare}, {"source", "bare.xml"}});
+  EXPECT_EQ(no_from.code, ErrorCode::kPolicyInvalid);
+  EXPECT_NE(no_from.message.find("<FromPolicy><PolicyName>example.test</PolicyName>"),
+            std::string::npos)
+      << no_from.message;
+  std::string renamed = NextVersion(xml, "1.0");
+  renamed.replace(renamed.find("<PolicyName>example.test</PolicyName>"), 37,
+                  "<PolicyName>example.renamed</PolicyName>");
+  Error same_version = CallError("policy.set", {{"xml", renamed}, {"source", "renamed.xml"}});
+  EXPECT_NE(same_version.message.find("not greater than the active version 1.0 of 'example.test'"),
+            std::string::npos)
+      << same_version.message;
+  EXPECT_EQ(Call("policy.get")["name"], "example.test");  // nothing changed
+  EXPECT_EQ(Call("policy.get")["version"], "1.0");
+  EXPECT_EQ(Call("policy.get")["history"].size(), 1U);
 }
 
 TEST_F(AdminTest, ResetInvalidatesResourceLabelsOfTheOldPolicy) {

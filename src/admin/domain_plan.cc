@@ -12,19 +12,9 @@
 namespace shype::admin {
 namespace {
 
-// STE sharing between two rows of the active policy; a policy without STE permits.
-bool SteShares(const acm::PolicySnapshot& snap, Ssidref a, Ssidref b) {
-  if (!snap.has_ste()) return true;
-  auto ra = snap.SteRow(a);
-  auto rb = snap.SteRow(b);
-  if (!ra || !rb || *ra >= snap.ste_row_count() || *rb >= snap.ste_row_count()) return false;
-  return snap.SteBits(*ra).Intersects(snap.SteBits(*rb));
-}
-
-void ResolveLabel(const config::DomainConfig& config, const ActivePolicy& active,
-                  DomainPlan& plan) {
-  const acm::PolicySnapshot& snap = *active.snapshot;
-  const auto& map = active.compiled.map;
+void ResolveLabel(const config::DomainConfig& config, const acm::Acm& monitor,
+                  const acm::PolicySnapshot& snap, DomainPlan& plan) {
+  const auto& map = snap.labels();
   auto label = config.GetLabel();
   if (!label->has_value()) {
     // As xm: an unlabeled domain runs as __UNLABELED__ only if the policy defines that label.
@@ -35,10 +25,10 @@ void ResolveLabel(const config::DomainConfig& config, const ActivePolicy& active
       plan.reason = "Domain not labeled";
       return;
     }
-  } else if ((*label)->policy != active.name()) {
+  } else if ((*label)->policy != snap.name()) {
     plan.label = (*label)->label;
     plan.reason = fmt::format("Active policy '{}' different than what in VM's label ('{}').",
-                              active.name(), (*label)->policy);
+                              snap.name(), (*label)->policy);
     return;
   } else {
     plan.label = (*label)->label;
@@ -53,15 +43,11 @@ void ResolveLabel(const config::DomainConfig& config, const ActivePolicy& active
     }
     plan.ssidref = *ref;
   }
-  // Authorization (Xen's hook 2): Domain-0's STE types must include the domain's.
-  auto dom0 = snap.VmSsidref(map.bootstrap_label());
-  if (snap.has_ste() && dom0) {
-    auto d = snap.SteRow(*dom0);
-    auto v = snap.SteRow(plan.ssidref);
-    if (!d || !v || !snap.SteBits(*d).Contains(snap.SteBits(*v))) {
-      plan.reason = "VM is not authorized to run.";
-      return;
-    }
+  // Authorization (Xen's hook 2), decided by the reference monitor.
+  acm::Verdict authorized = monitor.QueryAuthorization(plan.ssidref);
+  if (!authorized.permitted()) {
+    plan.reason = authorized.reason;
+    return;
   }
   plan.permitted = true;
 }
@@ -99,44 +85,33 @@ bool CheckIdentity(store::StateStore& store, const std::optional<store::Resource
   return true;
 }
 
-void Decide(const ActivePolicy& active, store::StateStore& store, const DomainPlan& plan,
-            ResourceUse& use) {
+void Decide(const acm::Acm& monitor, const acm::PolicySnapshot& snap, store::StateStore& store,
+            const DomainPlan& plan, ResourceUse& use) {
   auto stored = store.GetResourceLabel(use.resource);
   if (!stored) {
     use.reason = stored.error().message;
     return;
   }
   if (!CheckIdentity(store, *stored, use)) return;
-  use.res_policy = active.name();
+  use.res_policy = snap.name();
   if (*stored) {
     use.res_policy_type = (*stored)->policy_type;
     use.res_policy = (*stored)->policy;
     use.res_label = (*stored)->label;
   }
-  if (use.res_policy_type != "ACM") {
-    use.reason = fmt::format("the resource's label {}:{}:{} was invalidated by a policy change",
-                             use.res_policy_type, use.res_policy, use.res_label);
+  auto ssidref = ResourceSsidref(*stored, snap);
+  if (!ssidref) {
+    use.reason = ssidref.error().message;
     return;
   }
-  if (use.res_label == policy::kInaccessibleLabel) {
-    use.reason = "the resource is labeled __INACCESSIBLE__";
+  use.res_ssidref = *ssidref;
+  if (!plan.permitted) {
+    use.reason = "the domain's label was denied";
     return;
   }
-  if (use.res_policy != active.name()) {
-    use.reason =
-        fmt::format("Resource's policy '{}' != active policy '{}'", use.res_policy, active.name());
-    return;
-  }
-  use.res_ssidref = use.res_label == policy::kUnlabeledLabel
-                        ? std::optional<Ssidref>(kUnlabeledSsidref)
-                        : active.snapshot->ResourceSsidref(use.res_label);
-  if (!use.res_ssidref) {
-    use.reason =
-        fmt::format("resource label '{}' is not in policy '{}'", use.res_label, active.name());
-    return;
-  }
-  use.permitted = plan.permitted && SteShares(*active.snapshot, plan.ssidref, *use.res_ssidref);
-  if (!use.permitted) use.reason = "the domain and the resource share no STE type";
+  acm::Verdict ste = monitor.QueryResource(plan.ssidref, {use.resource, *ssidref, use.kind});
+  use.permitted = ste.permitted();
+  use.reason = ste.reason;
 }
 
 enforce::ImageFormat FormatOf(const config::DiskSpec& disk) {
@@ -159,8 +134,8 @@ ResourceUse DiskUse(const config::DiskSpec& disk, std::size_t index, std::string
 }
 
 // Opens the disk and every file of its backing chain; each becomes a resource of the plan.
-void PlanDisk(const ActivePolicy& active, store::StateStore& store, std::size_t index,
-              const config::DiskSpec& disk, DomainPlan& plan) {
+void PlanDisk(const acm::Acm& monitor, const acm::PolicySnapshot& snap, store::StateStore& store,
+              std::size_t index, const config::DiskSpec& disk, DomainPlan& plan) {
   auto name = config::UnifyResourceName(disk.resource, /*must_exist=*/true);
   if (!name) {
     plan.resources.push_back(DiskUse(disk, index, disk.resource, ""));
@@ -187,15 +162,15 @@ void PlanDisk(const ActivePolicy& active, store::StateStore& store, std::size_t 
     each.layer = layer;
     each.format = link.format;
     each.object = std::make_shared<enforce::OpenedObject>(std::move(link.object));
-    Decide(active, store, plan, each);
+    Decide(monitor, snap, store, plan, each);
   }
 }
 
 // Opens the kernel and ramdisk from the image directories. Unlabeled boot images are trusted
 // objects outside the coalitions; a labeled one (a coalition's private kernel) must be permitted.
-Result<void> PlanBootImages(const config::DomainConfig& config, const ActivePolicy& active,
-                            store::StateStore& store, const enforce::BootImages& images,
-                            DomainPlan& plan) {
+Result<void> PlanBootImages(const config::DomainConfig& config, const acm::Acm& monitor,
+                            const acm::PolicySnapshot& snap, store::StateStore& store,
+                            const enforce::BootImages& images, DomainPlan& plan) {
   for (const char* what : {"kernel", "ramdisk"}) {
     auto name = config.GetString(what);
     if (!name || !*name) continue;
@@ -214,7 +189,7 @@ Result<void> PlanBootImages(const config::DomainConfig& config, const ActivePoli
     auto other = store.FindOtherNameOf(shared->identity, use.resource);
     if (!other) return Fail(other.error());
     if (!*stored && !*other) continue;  // an unlabeled, shared boot image
-    Decide(active, store, plan, use);
+    Decide(monitor, snap, store, plan, use);
     plan.resources.push_back(std::move(use));
   }
   return {};
@@ -227,26 +202,55 @@ bool DomainPlan::resources_permitted() const {
                      [](const ResourceUse& r) { return r.permitted; });
 }
 
-Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const ActivePolicy& active,
+Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
+                                const acm::PolicySnapshot& policy) {
+  if (!stored) return kUnlabeledSsidref;  // an unlabeled resource: __UNLABELED__
+  const store::ResourceLabel& label = *stored;
+  if (label.policy_type != "ACM") {
+    return Fail(ErrorCode::kPermissionDenied,
+                "the resource's label {}:{}:{} was invalidated by a policy change",
+                label.policy_type, label.policy, label.label);
+  }
+  if (label.label == policy::kInaccessibleLabel) {
+    return Fail(ErrorCode::kPermissionDenied, "the resource is labeled __INACCESSIBLE__");
+  }
+  if (label.policy != policy.name()) {
+    return Fail(ErrorCode::kPermissionDenied, "Resource's policy '{}' != active policy '{}'",
+                label.policy, policy.name());
+  }
+  if (label.label == policy::kUnlabeledLabel) return kUnlabeledSsidref;
+  auto ref = policy.ResourceSsidref(label.label);
+  if (!ref) {
+    return Fail(ErrorCode::kPermissionDenied, "resource label '{}' is not in policy '{}'",
+                label.label, policy.name());
+  }
+  return *ref;
+}
+
+Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const acm::Acm& monitor,
                               store::StateStore& store, const enforce::BootImages* images) {
   if (auto v = config.Validate(); !v) return Fail(v.error());
+  const std::shared_ptr<const acm::PolicySnapshot> snap = monitor.policy();
+  if (!snap) return Fail(ErrorCode::kUnavailable, "the reference monitor has no policy loaded");
   DomainPlan plan;
   plan.name = *config.Name();
-  plan.policy = active.name();
-  ResolveLabel(config, active, plan);
+  plan.policy = snap->name();
+  ResolveLabel(config, monitor, *snap, plan);
   // Validate() passed, so every accessor below succeeds.
   const std::vector<config::DiskSpec> disks = *config.Disks();
   const std::vector<config::VifSpec> vifs = *config.Vifs();
   const std::vector<config::ShmSpec> shms = *config.Shms();
-  for (std::size_t i = 0; i < disks.size(); ++i) PlanDisk(active, store, i, disks[i], plan);
+  for (std::size_t i = 0; i < disks.size(); ++i) PlanDisk(monitor, *snap, store, i, disks[i], plan);
   if (images != nullptr) {
-    if (auto r = PlanBootImages(config, active, store, *images, plan); !r) return Fail(r.error());
+    if (auto r = PlanBootImages(config, monitor, *snap, store, *images, plan); !r) {
+      return Fail(r.error());
+    }
   }
   auto add_named = [&](acm::ResourceKind kind, std::string resource) {
     ResourceUse use;
     use.kind = kind;
     use.resource = std::move(resource);
-    Decide(active, store, plan, use);
+    Decide(monitor, *snap, store, plan, use);
     plan.resources.push_back(std::move(use));
   };
   for (const auto& vif : vifs) add_named(acm::ResourceKind::kNetwork, vif.resource());

@@ -4,6 +4,7 @@
 // Chinese Wall against the running domains when shyped runs).
 #include "shype/admin/admin.h"
 #include "shype/admin/domain_plan.h"
+#include "shype/admin/verdict_text.h"
 
 namespace shype::admin {
 
@@ -16,10 +17,10 @@ Result<Json> Admin::DryRun(const Json& params) {
   if (!path) return Fail(path.error());
   auto config = config::DomainConfig::Parse(*text, *path);
   if (!config) return Fail(config.error());
-  auto active_or = Current();
-  if (!active_or) return Fail(active_or.error());
-  const ActivePolicy& active = **active_or;
-  auto plan = PlanDomain(*config, active, store_, live_ != nullptr ? live_->BootImages() : nullptr);
+  auto monitor = Monitor();
+  if (!monitor) return Fail(monitor.error());
+  auto plan =
+      PlanDomain(*config, **monitor, store_, live_ != nullptr ? live_->BootImages() : nullptr);
   if (!plan) return Fail(plan.error());
   Json report;
   report["domain"] = {{"name", plan->name},           {"label", plan->label},
@@ -40,10 +41,13 @@ Result<Json> Admin::DryRun(const Json& params) {
         {"checked", false},
         {"reason", "shyped is not running; the Chinese Wall depends on the running domains"}};
   } else if (plan->permitted) {
-    std::string conflict = live_->ChineseWallConflict(plan->ssidref);
-    report["chinese_wall"] = {
-        {"checked", true}, {"permitted", conflict.empty()}, {"reason", conflict}};
-    passed = passed && conflict.empty();
+    // The monitor's query: it decides like the create hook but audits nothing.
+    acm::Verdict wall = (*monitor)->QueryChineseWall(plan->ssidref);
+    std::string why =
+        wall.permitted() ? std::string()
+                         : DescribeVerdict(wall, [this](DomainId id) { return live_->NameOf(id); });
+    report["chinese_wall"] = {{"checked", true}, {"permitted", wall.permitted()}, {"reason", why}};
+    passed = passed && wall.permitted();
   } else {
     report["chinese_wall"] = {{"checked", false}, {"reason", "the domain's label was denied"}};
   }

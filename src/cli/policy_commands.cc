@@ -66,7 +66,7 @@ void Dump(Context& ctx, const std::string& path) {
     binary = std::move(compiled->binary);
   }
   // Domain-0 carries the bootstrap label, row 1 of both matrices (Xen's DOM0_SSIDREF).
-  std::string text = policy::DumpBinaryPolicy(binary, Ssidref::FromParts(1, 1));
+  std::string text = policy::DumpBinaryPolicy(binary, kBootstrapSsidref);
   ctx.Print({{"file", path}, {"text", text}}, text);
 }
 

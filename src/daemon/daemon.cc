@@ -14,6 +14,7 @@
 #include <set>
 #include <span>
 
+#include "shype/admin/verdict_text.h"
 #include "shype/api/endpoints.h"
 #include "shype/common/log.h"
 #include "shype/policy/dump.h"
@@ -35,12 +36,6 @@ class AuditLogSink final : public acm::AuditSink {
  private:
   AuditLog& log_;
 };
-
-std::map<std::string, std::string> Renames(const std::vector<policyc::LabelRename>& renames) {
-  std::map<std::string, std::string> out;
-  for (const auto& r : renames) out[r.from] = r.to;
-  return out;
-}
 
 }  // namespace
 
@@ -241,34 +236,14 @@ std::vector<admin::RunningDomain> Daemon::Domains() const {
 }
 
 Result<void> Daemon::UpdatePolicy(const admin::ActivePolicy& next, bool check_only) {
-  acm::UpdateRequest request;
-  request.binary = next.compiled.binary;
-  request.labels = next.compiled.map;
-  if (const auto& from = next.compiled.header.from_policy) {
-    request.from_policy = acm::PolicyRef{from->name, from->numbers};
-  }
-  request.vm_label_renames = Renames(next.compiled.vm_renames);
-  request.resource_label_renames = Renames(next.compiled.resource_renames);
-  request.mode = check_only ? acm::UpdateMode::kCheckOnly : acm::UpdateMode::kCommit;
-  request.force_reset = next.is_default();
-  auto report = acm_->UpdatePolicy(std::move(request));
+  auto report = acm_->UpdatePolicy(admin::MakeUpdateRequest(next, check_only));
   if (!report) return Fail(report.error());
   if (!check_only && report->violations.empty() && !report->committed) {
     return Fail(ErrorCode::kInternal, "the reference monitor did not commit the policy update");
   }
   if (!report->violations.empty()) {
-    std::string message =
-        fmt::format("policy update refused: {} violation{}:", report->violations.size(),
-                    report->violations.size() == 1 ? "" : "s");
-    for (const auto& v : report->violations) {
-      message += fmt::format("\n  - {}: {}", acm::ViolationKindName(v.kind), v.message);
-      if (!v.domains.empty()) {
-        message += " [domains:";
-        for (DomainId id : v.domains) message += " " + NameOf(id);
-        message += "]";
-      }
-    }
-    return Fail(ErrorCode::kConflict, "{}", message);
+    return Fail(
+        admin::UpdateRefusal(report->violations, [this](DomainId id) { return NameOf(id); }));
   }
   if (!check_only) {
     // Keep each domain's record in step with the translation the update applied (renames).
@@ -291,47 +266,10 @@ Result<void> Daemon::UpdatePolicy(const admin::ActivePolicy& next, bool check_on
   return {};
 }
 
-std::string Daemon::ChineseWallConflict(Ssidref ssidref) const {
-  if (acm_->CheckConflictSet(ssidref) == acm::Decision::kPermit) return "";
-  std::string why = ExplainChineseWall(ssidref);
-  return why.empty() ? "a type of this label conflicts with a running domain (Chinese Wall)" : why;
-}
-
-std::string Daemon::ExplainChineseWall(Ssidref ssidref) const {
-  auto policy = acm_->policy();
-  if (!policy || !policy->has_chwall()) return "";
-  auto row = policy->ChwallRow(ssidref);
-  if (!row || *row >= policy->chwall_row_count()) return "";
-  const auto& sets = policy->binary().chwall->conflict_sets;
-  const auto& types = policy->labels().chwall_types;
-  std::vector<std::string> parts;
-  for (const auto& running : acm_->domains()) {
-    auto other = policy->ChwallRow(running.ssidref);
-    if (!other || *other >= policy->chwall_row_count()) continue;
-    for (std::uint32_t t : policy->ChwallTypes(*row)) {
-      for (std::uint32_t u : policy->ChwallTypes(*other)) {
-        if (u == t || policy->ChwallBits(*row).Has(u)) continue;  // own types never block
-        for (std::uint32_t set : policy->SetsOfType(t)) {
-          if (!sets.has(set, u)) continue;
-          parts.push_back(
-              fmt::format("type '{}' conflicts with type '{}' of running domain {} "
-                          "(label {})",
-                          types[t], types[u], NameOf(running.id), running.label));
-          break;
-        }
-      }
-    }
-  }
-  std::string out = parts.empty() ? "" : "Chinese Wall: " + parts[0];
-  for (std::size_t i = 1; i < parts.size(); ++i) out += "; " + parts[i];
-  return out;
-}
-
 std::string Daemon::DumpLivePolicy() const {
   auto policy = acm_->policy();
   auto [running, aggregate] = acm_->chinese_wall_counts();
-  Ssidref dom0 =
-      policy->VmSsidref(policy->labels().bootstrap_label()).value_or(Ssidref::FromParts(1, 1));
+  Ssidref dom0 = policy->VmSsidref(policy->labels().bootstrap_label()).value_or(kBootstrapSsidref);
   // Xen keeps these counters as u16; show them as it would.
   auto to16 = [](const std::vector<std::uint32_t>& v) {
     std::vector<std::uint16_t> out;

@@ -64,7 +64,9 @@ class Daemon final : public admin::LiveSystem {
   std::vector<admin::RunningDomain> Domains() const override;
   const admin::ActivePolicy& Active() const override { return *active_; }
   Result<void> UpdatePolicy(const admin::ActivePolicy& next, bool check_only) override;
-  std::string ChineseWallConflict(Ssidref ssidref) const override;
+  const acm::Acm& Monitor() const override { return *acm_; }
+  // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
+  std::string NameOf(DomainId id) const override;
   std::string DumpLivePolicy() const override;
   api::Json Statistics() const override;
   const enforce::BootImages* BootImages() const override {
@@ -87,7 +89,13 @@ class Daemon final : public admin::LiveSystem {
   void RegisterRoutes();
   boost::asio::awaitable<Result<api::Json>> Dispatch(std::string op, api::Json params);
   boost::asio::awaitable<Result<api::Json>> Create(const api::Json& params);
+  // Plans `config` (opening what it uses) and admits it through AdmitToMonitor.
   [[nodiscard]] Result<admin::DomainPlan> Admit(const config::DomainConfig& config, DomainId id);
+  // The one admission of create and crash recovery: the ACM admits the domain with all its
+  // resources or records nothing; a refusal names the rule and the other party.
+  [[nodiscard]] Result<void> AdmitToMonitor(const std::string& name, const std::string& label,
+                                            DomainId id, Ssidref ssidref,
+                                            std::span<const acm::ResourceRef> resources);
   boost::asio::awaitable<Result<void>> Launch(Domain& domain, const config::DomainConfig& config,
                                               const admin::DomainPlan& plan);
   boost::asio::awaitable<Result<api::Json>> Destroy(const std::string& name);
@@ -142,11 +150,6 @@ class Daemon final : public admin::LiveSystem {
                                                const std::string& why);
   void AuditDenial(acm::Hook hook, const std::string& subject, const std::string& reason);
   Domain* Find(const std::string& name);
-  // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
-  std::string NameOf(DomainId id) const;
-  // Why a domain with `ssidref` conflicts with running domains (Chinese Wall), naming each
-  // conflicting type pair and domain; empty when it does not.
-  std::string ExplainChineseWall(Ssidref ssidref) const;
 
   boost::asio::io_context& io_;
   Options options_;

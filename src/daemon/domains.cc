@@ -15,6 +15,7 @@
 
 #include "await.h"
 #include "daemon.h"
+#include "shype/admin/verdict_text.h"
 #include "shype/api/text.h"
 #include "shype/common/file.h"
 #include "shype/common/log.h"
@@ -88,42 +89,41 @@ std::vector<vm::DiskSpec> DisksOf(const admin::DomainPlan& plan) {
 // Checks the domain's label, authorization, Chinese Wall and every resource with the ACM, and
 // records the domain and its resource sharings there. On any denial nothing stays recorded.
 Result<admin::DomainPlan> Daemon::Admit(const config::DomainConfig& config, DomainId id) {
-  const admin::ActivePolicy* active = &*active_;
-  auto plan = admin::PlanDomain(config, *active, *store_, &*boot_images_);
+  auto plan = admin::PlanDomain(config, *acm_, *store_, &*boot_images_);
   if (!plan) return Fail(plan.error());
   if (!plan->permitted) {
     AuditDenial(acm::Hook::kDomainCreate, plan->name, plan->reason);
     return Fail(ErrorCode::kPermissionDenied, "domain '{}' denied: {}", plan->name, plan->reason);
   }
-  if (acm_->CheckAuthorization(plan->ssidref) == acm::Decision::kDeny) {
-    return Fail(ErrorCode::kPermissionDenied,
-                "domain '{}' denied: VM is not authorized to run (Domain-0's label '{}' does not "
-                "carry every STE type of label '{}')",
-                plan->name, active->compiled.map.bootstrap_label(), plan->label);
-  }
-  acm::AdmissionDecision admission = acm_->CheckDomainCreate(id, plan->ssidref);
-  if (admission.decision == acm::Decision::kDeny) {
-    std::string named = ExplainChineseWall(plan->ssidref);
-    std::string reason = named.empty() ? admission.reason : named;
-    return Fail(ErrorCode::kPermissionDenied, "domain '{}' (label {}) denied: {}", plan->name,
-                plan->label, reason);
-  }
+  std::vector<acm::ResourceRef> resources;
   for (const auto& use : plan->resources) {
-    Result<acm::SharingId> shared =
-        use.res_ssidref
-            ? acm_->RegisterSharing(id, acm::ResourceRef{use.resource, *use.res_ssidref, use.kind})
-            : Result<acm::SharingId>(Fail(ErrorCode::kPermissionDenied, "{}", use.reason));
-    if (!shared) {
-      if (!use.res_ssidref)
-        AuditDenial(acm::Hook::kResource, plan->name, use.resource + ": " + use.reason);
-      (void)acm_->DomainDestroy(id);
+    if (!use.res_ssidref) {  // not a label of the enforced policy, or not the labeled object
+      AuditDenial(acm::Hook::kResource, plan->name, use.resource + ": " + use.reason);
       return Fail(ErrorCode::kPermissionDenied,
                   "domain '{}' (label {}) may not use resource '{}' (label {}:{}:{}): {}",
                   plan->name, plan->label, use.resource, use.res_policy_type, use.res_policy,
-                  use.res_label, use.permitted ? shared.error().message : use.reason);
+                  use.res_label, use.reason);
     }
+    resources.push_back(acm::ResourceRef{use.resource, *use.res_ssidref, use.kind});
+  }
+  if (auto r = AdmitToMonitor(plan->name, plan->label, id, plan->ssidref, resources); !r) {
+    return Fail(r.error());
   }
   return plan;
+}
+
+Result<void> Daemon::AdmitToMonitor(const std::string& name, const std::string& label, DomainId id,
+                                    Ssidref ssidref, std::span<const acm::ResourceRef> resources) {
+  acm::Admission admission = acm_->AdmitDomain(id, ssidref, resources);
+  if (admission.verdict.permitted()) return {};
+  const acm::Verdict& v = admission.verdict;
+  if (v.rule == acm::Hook::kResource) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "domain '{}' (label {}) may not use resource '{}' (label {}): {}", name, label,
+                v.resource, v.object_label, v.reason);
+  }
+  return Fail(ErrorCode::kPermissionDenied, "domain '{}' (label {}) denied: {}", name, label,
+              admin::DescribeVerdict(v, [this](DomainId other) { return NameOf(other); }));
 }
 
 asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {

@@ -219,18 +219,21 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   }
   auto ssidref = policy->VmSsidref(record->label);
   if (!ssidref) return stop(fmt::format("label '{}' is not in the enforced policy", record->label));
-  acm::AdmissionDecision admission = acm_->CheckDomainCreate(id, *ssidref);
-  if (admission.decision == acm::Decision::kDeny) return stop(admission.reason);
+  // The same admission as create: authorization, Chinese Wall and STE for every resource it
+  // holds, under the enforced policy; a resource whose label no longer resolves stops it.
+  std::vector<acm::ResourceRef> resources;
   for (const auto& resource : record->resources) {
     auto label = store_->GetResourceLabel(resource);
-    Ssidref res = kUnlabeledSsidref;
-    if (label && *label) res = policy->ResourceSsidref((*label)->label).value_or(kUnlabeledSsidref);
+    if (!label) return stop(fmt::format("resource {}: {}", resource, label.error().message));
+    auto res = admin::ResourceSsidref(*label, *policy);
+    if (!res) return stop(fmt::format("resource {}: {}", resource, res.error().message));
     acm::ResourceKind kind = resource.rfind("vnet:", 0) == 0  ? acm::ResourceKind::kNetwork
                              : resource.rfind("shm:", 0) == 0 ? acm::ResourceKind::kSharedMemory
                                                               : acm::ResourceKind::kDisk;
-    if (auto r = acm_->RegisterSharing(id, acm::ResourceRef{resource, res, kind}); !r) {
-      return stop(fmt::format("resource {}: {}", resource, r.error().message));
-    }
+    resources.push_back(acm::ResourceRef{resource, *res, kind});
+  }
+  if (auto r = AdmitToMonitor(record->name, record->label, id, *ssidref, resources); !r) {
+    return stop(r.error().message);
   }
   auto domain = std::make_unique<Domain>();
   domain->record = *record;

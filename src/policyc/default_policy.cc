@@ -127,32 +127,4 @@ bool IsDefaultPolicy(const PolicyDocument& doc) {
              std::vector<std::string>{std::string(kSystemManagement)};
 }
 
-Result<void> CheckUpdateVersion(const PolicyHeaderInfo& current, const PolicyHeaderInfo& next) {
-  if (current.is_default || next.is_default) return {};
-  auto refuse = [&next](std::string what) {
-    return Fail(MakePolicyError(PolicyErrorCategory::kVersionPreventsUpdate, next.name,
-                                next.name_line, "FromPolicy", what));
-  };
-  if (!next.from_policy) {
-    return refuse(fmt::format(
-        "policy '{}' {} cannot replace '{}' {}: add <FromPolicy> naming "
-        "'{}' version {}",
-        next.name, next.version, current.name, current.version, current.name, current.version));
-  }
-  const auto& from = *next.from_policy;
-  if (from.name != current.name || from.numbers != current.numbers) {
-    return refuse(
-        fmt::format("FromPolicy names '{}' {} but the active policy is '{}' {}; "
-                    "update FromPolicy",
-                    from.name, from.version, current.name, current.version));
-  }
-  if (next.numbers <= current.numbers) {
-    return refuse(
-        fmt::format("version {} is not greater than the active version {}; raise "
-                    "<Version>",
-                    next.version, current.version));
-  }
-  return {};
-}
-
 }  // namespace shype::policyc

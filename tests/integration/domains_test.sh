@@ -46,6 +46,9 @@ fi
 expect_rc 1 "dry-run of a Game domain fails while a Bank domain runs" -- shype dry-run "$T/game1.cfg"
 expect_out "Checking Chinese Wall:" "dry-run checks the Chinese Wall live"
 expect_out "type 'Game' conflicts with type 'Bank' of running domain 'bank1'" "dry-run names the conflict"
+sleep 0.5  # the audit log is written from a queue
+expect_rc 0 "audit after the dry-run" -- shype audit --json
+expect_no_out '"hook": ?"conflict-set"' "dry-run's Chinese Wall query wrote no audit record (a query, not a hook)"
 shype audit --follow --json -n 1 >"$T/follow.log" 2>&1 &
 FOLLOW=$!
 EXTRA_PIDS="$FOLLOW"

@@ -129,7 +129,7 @@ Checking resources:
    file:$T/c.img: DENIED
    --> res: CocaCola (ACM:example.test)
    --> dom: PepsiCo (ACM:example.test)
-   --> the domain and the resource share no STE type
+   --> labels 'PepsiCo' and 'CocaCola' share no STE type
 Checking Chinese Wall: (skipped: shyped is not running; the Chinese Wall depends on the running domains)
 Dry Run: FAILED"
 [ "$OUT" = "$EXPECTED_DENY" ] && pass "dry-run FAILED output is exact" || fail "dry-run denied: $OUT"

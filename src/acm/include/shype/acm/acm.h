@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -25,23 +26,16 @@
 #include "shype/acm/sharing.h"
 #include "shype/acm/types.h"
 #include "shype/acm/update.h"
+#include "shype/acm/verdict.h"
 #include "shype/common/result.h"
 
 namespace shype::acm {
 
-// A running domain whose CHWALL type blocks the candidate's type.
-struct ChineseWallConflict {
-  std::string type;                // the candidate's blocked type
-  DomainId domain{0};              // a running domain that blocks it
-  std::string label;               // that domain's label
-  std::vector<std::string> types;  // its types sharing a conflict set with `type`
-  friend bool operator==(const ChineseWallConflict&, const ChineseWallConflict&) = default;
-};
-
-struct [[nodiscard]] AdmissionDecision {
-  Decision decision = Decision::kDeny;
-  std::string reason;  // empty on permit
-  std::vector<ChineseWallConflict> conflicts;
+// A domain admitted with its resources: the verdict, and on permit the sharings recorded for it
+// (one per resource, in the order given).
+struct [[nodiscard]] Admission {
+  Verdict verdict;
+  std::vector<SharingId> sharings;
 };
 
 struct DomainInfo {
@@ -85,7 +79,12 @@ class Acm {
 
   // Admits a domain (CHWALL admission + counters, STE range check, primary then secondary with
   // rollback) and records it as running. Unknown ssidref, duplicate id -> deny.
-  AdmissionDecision CheckDomainCreate(DomainId domain, Ssidref ssidref);
+  Verdict CheckDomainCreate(DomainId domain, Ssidref ssidref);
+  // The admission of a domain with everything it uses, all or nothing: authorization, then
+  // CheckDomainCreate's rules, then STE for each resource; on permit the domain and one sharing
+  // per resource are recorded. On deny nothing is recorded and one audit record names the rule
+  // (verdict.rule) and the parties. create and crash recovery both admit through here.
+  Admission AdmitDomain(DomainId domain, Ssidref ssidref, std::span<const ResourceRef> resources);
   // Releases the domain's Chinese Wall counts and drops its sharings (returned, for teardown).
   // Errors: kNotFound, kPermissionDenied (Domain-0).
   [[nodiscard]] Result<std::vector<Sharing>> DomainDestroy(DomainId domain);
@@ -98,6 +97,15 @@ class Acm {
   Decision CheckAuthorization(Ssidref vm);
   // Chinese Wall query: deny iff a type of the VM label is blocked by running domains.
   Decision CheckConflictSet(Ssidref vm);
+
+  // Side-effect-free queries for dry-run and analysis: the same rules as the hooks, answered
+  // with their reasons and parties; never audited, never counted in the statistics.
+  // Authorization of a VM label by Domain-0's current label (spec §1.5).
+  Verdict QueryAuthorization(Ssidref vm) const;
+  // Would a domain with this label pass the Chinese Wall against the running domains now?
+  Verdict QueryChineseWall(Ssidref vm) const;
+  // STE: may a domain with label `vm` use `resource`?
+  Verdict QueryResource(Ssidref vm, const ResourceRef& resource) const;
 
   // Checks a sharing like the hooks above and records it as live. Errors: kPermissionDenied
   // (the policy denies; audited), kNotFound (unknown domain).
@@ -148,9 +156,12 @@ class Acm {
   AuditParty DomainParty(const PolicySnapshot* policy, DomainId domain,
                          std::optional<Ssidref> ref) const;
   AuditParty ResourceParty(const PolicySnapshot* policy, std::string name, Ssidref ref) const;
-  AdmissionDecision AdmitLocked(DomainId domain, Ssidref ssidref);
+  Verdict AdmitLocked(DomainId domain, Ssidref ssidref);
+  Verdict AuthorizationLocked(Ssidref vm) const;
+  Verdict ChineseWallLocked(Ssidref vm) const;
+  // Forgets a recorded domain: its Chinese Wall counts, its sharings (returned) and its entry.
+  std::vector<Sharing> RemoveLocked(DomainId domain);
   std::vector<ChineseWallConflict> ConflictsFor(std::uint32_t row) const;
-  std::string ConflictReasonFor(std::uint32_t row) const;
   std::vector<std::pair<DomainId, DomainRecord>> OrderedDomains() const;
   void Publish(std::shared_ptr<const PolicySnapshot> next);
   void BeginWrite();

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shype/acm/acm.h"
 #include "shype/admin/active_policy.h"
 #include "shype/admin/policy_compiler.h"
 #include "shype/api/wire.h"
@@ -35,12 +36,13 @@ class LiveSystem {
   virtual std::vector<RunningDomain> Domains() const = 0;
   // The policy the reference monitor enforces now.
   virtual const ActivePolicy& Active() const = 0;
+  // The reference monitor: dry-run's decisions are its side-effect-free queries.
+  virtual const acm::Acm& Monitor() const = 0;
+  // "'bank1' (id 1)" for a running domain, to name the parties of a verdict.
+  virtual std::string NameOf(DomainId id) const = 0;
   // Runs the reference monitor's update transaction to `next` (only checks when `check_only`).
   // Errors: kConflict listing every violation; nothing changes then.
   [[nodiscard]] virtual Result<void> UpdatePolicy(const ActivePolicy& next, bool check_only) = 0;
-  // Would a domain with `ssidref` be admitted by the Chinese Wall now? Empty string: yes;
-  // otherwise the reason it would be refused.
-  virtual std::string ChineseWallConflict(Ssidref ssidref) const = 0;
   // xm dumppolicy of the live policy (with running types and conflict aggregate).
   virtual std::string DumpLivePolicy() const = 0;
   virtual api::Json Statistics() const = 0;
@@ -53,8 +55,10 @@ class Admin {
   // `compiler` compiles setpolicy's XML; nullptr: the sandboxed shype-policyc installed beside
   // the running executable (found on first use).
   explicit Admin(store::StateStore& store, LiveSystem* live = nullptr,
-                 PolicyCompiler* compiler = nullptr)
-      : store_(store), live_(live), compiler_(compiler) {}
+                 PolicyCompiler* compiler = nullptr);
+  Admin(const Admin&) = delete;
+  Admin& operator=(const Admin&) = delete;
+  ~Admin();
 
   // Runs API operation `op` (api/endpoints.h) with `params`. Errors as documented per op in
   // docs/api.md; a failed operation changes nothing.
@@ -78,6 +82,11 @@ class Admin {
   // or a committed update.
   [[nodiscard]] Result<const ActivePolicy*> Current();
   [[nodiscard]] Result<PolicyCompiler*> Compiler();
+  // The reference monitor: shyped's (live), else one loaded with the store's policy in which
+  // only Domain-0 runs (offline: for queries and check-only updates; it records nothing).
+  [[nodiscard]] Result<const acm::Acm*> Monitor();
+  // The monitor's verdict on updating to `next` (check only); kConflict listing violations.
+  [[nodiscard]] Result<void> CheckUpdateOffline(const ActivePolicy& next);
   [[nodiscard]] Result<void> CheckNotInUse(const std::string& resource) const;
   [[nodiscard]] Result<api::Json> Commit(const ActivePolicy& next, bool check_only,
                                          const std::vector<store::ResourceLabel>& changes);
@@ -87,6 +96,8 @@ class Admin {
   PolicyCompiler* compiler_;
   std::unique_ptr<PolicyCompiler> own_compiler_;  // the default, when none was given
   std::optional<ActivePolicy> loaded_;            // offline: the policy Current() loaded
+  struct OfflineMonitor;
+  std::unique_ptr<OfflineMonitor> offline_;  // offline: Monitor()'s reference monitor
 };
 
 // The getpolicy record of a policy.

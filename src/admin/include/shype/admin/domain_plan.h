@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "shype/acm/types.h"
+#include "shype/acm/acm.h"
 #include "shype/admin/active_policy.h"
 #include "shype/config/domain_config.h"
 #include "shype/enforce/boot_images.h"
@@ -54,13 +54,20 @@ struct DomainPlan {
   bool resources_permitted() const;
 };
 
-// Checks `config` against `active` and the resource labels in `store`. Never fails on a policy
-// denial (that is in the plan); errors only for an invalid config (kInvalidArgument) or I/O.
+// Checks `config` against the reference monitor's policy and the resource labels in `store`;
+// every decision (authorization, STE per resource) is the monitor's side-effect-free query, so
+// planning audits nothing. Never fails on a policy denial (that is in the plan); errors only for
+// an invalid config (kInvalidArgument), no policy (kUnavailable) or I/O.
 // With `images`, the kernel and ramdisk are opened from the image directories too (an image that
 // is not there is an error: kPermissionDenied / kNotFound); a labeled boot image becomes a
 // resource of the plan that the domain must be permitted.
 [[nodiscard]] Result<DomainPlan> PlanDomain(const config::DomainConfig& config,
-                                            const ActivePolicy& active, store::StateStore& store,
+                                            const acm::Acm& monitor, store::StateStore& store,
                                             const enforce::BootImages* images = nullptr);
+
+// The ssidref a resource's stored label has under `policy` (no label: __UNLABELED__). A label of
+// another policy, invalidated, __INACCESSIBLE__ or not in the policy: kPermissionDenied, why.
+[[nodiscard]] Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
+                                              const acm::PolicySnapshot& policy);
 
 }  // namespace shype::admin

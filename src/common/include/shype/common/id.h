@@ -50,6 +50,9 @@ class Ssidref {
 };
 
 inline constexpr Ssidref kUnlabeledSsidref{0};
+// The bootstrap (Domain-0) label's ssidref: shype-policyc gives the bootstrap label row 1 of each
+// component, as Xen's policy compiler did.
+inline constexpr Ssidref kBootstrapSsidref = Ssidref::FromParts(1, 1);
 inline constexpr Ssidref kInvalidSsidref{0xffffffffU};
 
 }  // namespace shype

@@ -18,11 +18,4 @@ inline constexpr std::string_view kDefaultPolicyName = "DEFAULT";
 // from="<label>" so a reset renames Domain-0's current label to SystemManagement.
 std::string DefaultPolicyXml(const std::optional<std::string>& dom0_from_label = std::nullopt);
 
-// Checks that `next` may replace `current`: skipped if either is the DEFAULT policy; otherwise
-// next's FromPolicy must name current's PolicyName and Version and next's Version must be strictly
-// greater (major first). A new name is allowed that way. Errors: kPolicyInvalid with category
-// VERSION_PREVENTS_UPDATE.
-[[nodiscard]] Result<void> CheckUpdateVersion(const PolicyHeaderInfo& current,
-                                              const PolicyHeaderInfo& next);
-
 }  // namespace shype::policyc

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// AdmitDomain (the one admission of create and crash recovery: authorization, Chinese Wall, STE
+// per resource, all or nothing) and the side-effect-free queries dry-run uses.
+#include <gtest/gtest.h>
+
+#include "acm_test_fixture.h"
+#include "shype/acm/acm.h"
+
+namespace shype::acm {
+namespace {
+
+using testing::AcmFixture;
+using testing::ClientV1Spec;
+
+class AdmissionTest : public AcmFixture {
+ protected:
+  void SetUp() override { Load(ClientV1Spec()); }
+  ResourceRef Disk(const std::string& name, const std::string& label) {
+    return ResourceRef{name, Res(label), ResourceKind::kDisk};
+  }
+};
+
+TEST_F(AdmissionTest, AdmitsADomainWithItsResourcesAndRecordsOneSharingEach) {
+  const std::vector<ResourceRef> disks{Disk("file:/a", "res_LogicalDiskPartition1(hda1)"),
+                                       Disk("file:/b", "res_SecurityToken")};
+  Admission admission = acm.AdmitDomain(DomainId{2}, Vm("dom_HomeBanking"), disks);
+  ASSERT_TRUE(admission.verdict.permitted()) << admission.verdict.reason;
+  ASSERT_EQ(admission.sharings.size(), 2U);
+  ASSERT_EQ(acm.sharings().size(), 2U);
+  EXPECT_EQ(acm.sharings()[0].resource, "file:/a");
+  EXPECT_EQ(acm.sharings()[0].resource_label, "res_LogicalDiskPartition1(hda1)");
+  EXPECT_EQ(acm.domains().size(), 2U);
+  EXPECT_TRUE(audit.records().empty());
+}
+
+TEST_F(AdmissionTest, AResourceOfAnotherTypeRefusesTheWholeAdmission) {
+  Start(3, "dom_BoincClient");  // its Chinese Wall counts must survive the rollback untouched
+  const auto counts = acm.chinese_wall_counts();
+  const std::vector<ResourceRef> disks{Disk("file:/ok", "res_LogicalDiskPartition1(hda1)"),
+                                       Disk("file:/nic", "res_EthernetCard")};
+  Admission admission = acm.AdmitDomain(DomainId{2}, Vm("dom_HomeBanking"), disks);
+  EXPECT_FALSE(admission.verdict.permitted());
+  EXPECT_EQ(admission.verdict.rule, Hook::kResource);
+  EXPECT_EQ(admission.verdict.resource, "file:/nic");
+  EXPECT_EQ(admission.verdict.reason,
+            "labels 'dom_HomeBanking' and 'res_EthernetCard' share no STE type");
+  EXPECT_EQ(admission.verdict.object_types, std::vector<std::string>{"ste_NetworkAdapter0"});
+  EXPECT_TRUE(admission.sharings.empty());
+  EXPECT_TRUE(acm.sharings().empty());  // the first, permitted disk was not kept either
+  EXPECT_EQ(acm.domains().size(), 2U);  // Domain-0 and domain 3: domain 2 was rolled back
+  EXPECT_EQ(acm.chinese_wall_counts(), counts);
+  ASSERT_EQ(audit.records().size(), 1U);
+  EXPECT_EQ(audit.records()[0].hook, Hook::kResource);
+  EXPECT_EQ(audit.records()[0].object.resource, "file:/nic");
+  // The same id is free again: a corrected admission goes through.
+  EXPECT_TRUE(acm.AdmitDomain(DomainId{2}, Vm("dom_HomeBanking"), {}).verdict.permitted());
+}
+
+TEST_F(AdmissionTest, AuthorizationIsPartOfTheAdmission) {
+  // The unlabeled row shares no STE type with Domain-0: not authorized, nothing recorded.
+  Admission admission = acm.AdmitDomain(DomainId{2}, kUnlabeledSsidref, {});
+  EXPECT_FALSE(admission.verdict.permitted());
+  EXPECT_EQ(admission.verdict.rule, Hook::kAuthorization);
+  EXPECT_EQ(admission.verdict.subject_label, "SystemManagement");
+  EXPECT_EQ(acm.domains().size(), 1U);
+  ASSERT_EQ(audit.records().size(), 1U);
+  EXPECT_EQ(audit.records()[0].hook, Hook::kAuthorization);
+  EXPECT_EQ(acm.stats().of(Hook::kAuthorization).denials, 1U);
+}
+
+TEST_F(AdmissionTest, AChineseWallRefusalNamesTheRunningDomainAndTypes) {
+  Start(3, "dom_Fun");
+  Admission admission = acm.AdmitDomain(DomainId{2}, Vm("dom_HomeBanking"), {});
+  EXPECT_FALSE(admission.verdict.permitted());
+  EXPECT_EQ(admission.verdict.rule, Hook::kDomainCreate);
+  ASSERT_EQ(admission.verdict.conflicts.size(), 1U);
+  EXPECT_EQ(admission.verdict.conflicts[0],
+            (ChineseWallConflict{"cw_Sensitive", DomainId{3}, "dom_Fun", {"cw_Distrusted"}}));
+  EXPECT_EQ(acm.domains().size(), 2U);
+}
+
+TEST_F(AdmissionTest, QueriesDecideLikeTheHooksButNeverAuditOrCount) {
+  Start(3, "dom_Fun");
+  const AcmStats before = acm.stats();
+  Verdict wall = acm.QueryChineseWall(Vm("dom_HomeBanking"));
+  EXPECT_FALSE(wall.permitted());
+  ASSERT_EQ(wall.conflicts.size(), 1U);
+  EXPECT_EQ(wall.conflicts[0].domain, DomainId{3});
+  EXPECT_EQ(wall.subject_types, std::vector<std::string>{"cw_Sensitive"});
+  EXPECT_TRUE(acm.QueryChineseWall(Vm("dom_BoincClient")).permitted());
+  Verdict auth = acm.QueryAuthorization(kUnlabeledSsidref);
+  EXPECT_FALSE(auth.permitted());
+  EXPECT_NE(auth.reason.find("not authorized"), std::string::npos) << auth.reason;
+  EXPECT_TRUE(acm.QueryAuthorization(Vm("dom_HomeBanking")).permitted());
+  Verdict ste = acm.QueryResource(Vm("dom_HomeBanking"), Disk("file:/nic", "res_EthernetCard"));
+  EXPECT_FALSE(ste.permitted());
+  EXPECT_EQ(ste.subject_types, std::vector<std::string>{"ste_PersonalFinances"});
+  EXPECT_TRUE(
+      acm.QueryResource(Vm("dom_HomeBanking"), Disk("file:/a", "res_SecurityToken")).permitted());
+  EXPECT_TRUE(audit.records().empty());
+  EXPECT_EQ(acm.stats().hooks, before.hooks);
+  // The hooks, asked the same, deny and audit.
+  EXPECT_EQ(acm.CheckConflictSet(Vm("dom_HomeBanking")), Decision::kDeny);
+  EXPECT_EQ(acm.CheckAuthorization(kUnlabeledSsidref), Decision::kDeny);
+  EXPECT_EQ(audit.records().size(), 2U);
+}
+
+TEST(AdmissionNoPolicyTest, EverythingDeniesBeforeAPolicyIsLoaded) {
+  testing::FakeClock clock;
+  VectorAuditSink audit;
+  Acm acm(clock, audit);
+  EXPECT_FALSE(acm.AdmitDomain(DomainId{1}, kBootstrapSsidref, {}).verdict.permitted());
+  EXPECT_FALSE(acm.QueryAuthorization(kBootstrapSsidref).permitted());
+  EXPECT_FALSE(acm.QueryChineseWall(kBootstrapSsidref).permitted());
+  EXPECT_FALSE(acm.QueryResource(kBootstrapSsidref, {"file:/x", kUnlabeledSsidref}).permitted());
+  EXPECT_TRUE(acm.domains().empty());
+}
+
+}  // namespace
+}  // namespace shype::acm

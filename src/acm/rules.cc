@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The STE and authorization rules, and the Chinese Wall refusal text (rules.h).
+#include "rules.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace shype::acm {
+
+Verdict SteVerdict(const PolicySnapshot* p, Ssidref subject, const ResourceRef& resource) {
+  Verdict v;
+  v.rule = Hook::kResource;
+  v.resource = resource.name;
+  if (p == nullptr) {
+    v.reason = "no policy is loaded";
+    return v;
+  }
+  if (!p->has_ste()) {  // the NULL / CHWALL-only policies do not mediate sharing
+    v.decision = Decision::kPermit;
+    return v;
+  }
+  const std::uint32_t a = p->SteRow(subject).value_or(0xffff);
+  const std::uint32_t b = p->SteRow(resource.ssidref).value_or(0xffff);
+  if (a >= p->ste_row_count() || b >= p->ste_row_count()) {
+    v.reason = fmt::format("an ssidref is outside the STE rows of policy '{}'", p->name());
+    return v;
+  }
+  v.subject_label = std::string(p->SteRowLabel(a));
+  v.subject_types = p->SteTypeNames(a);
+  v.object_label = std::string(p->SteRowLabel(b));
+  v.object_types = p->SteTypeNames(b);
+  if (p->SteBits(a).Intersects(p->SteBits(b))) {
+    v.decision = Decision::kPermit;
+    return v;
+  }
+  v.reason = fmt::format("labels '{}' and '{}' share no STE type", v.subject_label, v.object_label);
+  return v;
+}
+
+Verdict AuthorizationVerdict(const PolicySnapshot* p, std::optional<Ssidref> domain0, Ssidref vm) {
+  Verdict v;
+  v.rule = Hook::kAuthorization;
+  if (p == nullptr || !domain0) {
+    v.reason = "no policy is loaded";
+    return v;
+  }
+  if (!p->has_ste()) {
+    v.decision = Decision::kPermit;
+    return v;
+  }
+  const std::uint32_t a = p->SteRow(*domain0).value_or(0xffff);
+  const std::uint32_t b = p->SteRow(vm).value_or(0xffff);
+  if (a >= p->ste_row_count() || b >= p->ste_row_count()) {
+    v.reason = fmt::format("ssidref {} is outside the STE rows of policy '{}'", vm, p->name());
+    return v;
+  }
+  v.subject_label = std::string(p->SteRowLabel(a));
+  v.subject_types = p->SteTypeNames(a);
+  v.object_label = std::string(p->SteRowLabel(b));
+  v.object_types = p->SteTypeNames(b);
+  if (p->SteBits(a).Contains(p->SteBits(b)) && p->SteBits(a).Intersects(p->SteBits(b))) {
+    v.decision = Decision::kPermit;
+    return v;
+  }
+  v.reason = fmt::format(
+      "VM is not authorized to run: Domain-0's label '{}' (STE types [{}]) does not carry every "
+      "STE type of label '{}' [{}]",
+      v.subject_label, fmt::join(v.subject_types, ", "), v.object_label,
+      fmt::join(v.object_types, ", "));
+  return v;
+}
+
+std::string ChineseWallReason(std::string_view label,
+                              const std::vector<ChineseWallConflict>& conflicts) {
+  std::vector<std::string> parts;
+  for (const auto& c : conflicts) {
+    parts.push_back(fmt::format("type '{}' conflicts with running domain {} (label '{}', types {})",
+                                c.type, c.domain, c.label, fmt::join(c.types, ", ")));
+  }
+  return fmt::format("Chinese Wall: label '{}': {}", label, fmt::join(parts, "; "));
+}
+
+}  // namespace shype::acm

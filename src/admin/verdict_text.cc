@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Verdicts and update refusals in words (verdict_text.h).
+#include "shype/admin/verdict_text.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+namespace shype::admin {
+
+std::string DescribeVerdict(const acm::Verdict& verdict, const NameOfDomain& name_of) {
+  if (verdict.conflicts.empty()) return verdict.reason;
+  std::string out;
+  for (const acm::ChineseWallConflict& c : verdict.conflicts) {
+    for (const std::string& theirs : c.types) {
+      out += out.empty() ? "Chinese Wall: " : "; ";
+      out += fmt::format("type '{}' conflicts with type '{}' of running domain {} (label {})",
+                         c.type, theirs, name_of(c.domain), c.label);
+    }
+  }
+  return out.empty() ? verdict.reason : out;
+}
+
+Error UpdateRefusal(const std::vector<acm::Violation>& violations, const NameOfDomain& name_of) {
+  std::string message = fmt::format("policy update refused: {} violation{}:", violations.size(),
+                                    violations.size() == 1 ? "" : "s");
+  // Refused for the policy file alone (version, combination, renames): bad input, as Xen's
+  // XSERR_VERSION_PREVENTS_UPDATE; anything about the running system: a conflict.
+  bool file_only = true;
+  for (const auto& v : violations) {
+    const bool version = v.kind == acm::ViolationKind::kVersion;
+    file_only = file_only && (version || v.kind == acm::ViolationKind::kCombination ||
+                              v.kind == acm::ViolationKind::kBadRename);
+    message += fmt::format("\n  - {}: {}{}", acm::ViolationKindName(v.kind), v.message,
+                           version ? " [VERSION_PREVENTS_UPDATE]" : "");
+    if (!v.domains.empty()) {
+      message += " [domains:";
+      for (DomainId id : v.domains) message += " " + name_of(id);
+      message += "]";
+    }
+  }
+  return Error{file_only ? ErrorCode::kPolicyInvalid : ErrorCode::kConflict, std::move(message)};
+}
+
+namespace {
+
+std::map<std::string, std::string> Renames(const std::vector<policyc::LabelRename>& renames) {
+  std::map<std::string, std::string> out;
+  for (const auto& r : renames) out[r.from] = r.to;
+  return out;
+}
+
+}  // namespace
+
+acm::UpdateRequest MakeUpdateRequest(const ActivePolicy& next, bool check_only) {
+  acm::UpdateRequest request;
+  request.binary = next.compiled.binary;
+  request.labels = next.compiled.map;
+  if (const auto& from = next.compiled.header.from_policy) {
+    request.from_policy = acm::PolicyRef{from->name, from->numbers};
+  }
+  request.vm_label_renames = Renames(next.compiled.vm_renames);
+  request.resource_label_renames = Renames(next.compiled.resource_renames);
+  request.mode = check_only ? acm::UpdateMode::kCheckOnly : acm::UpdateMode::kCommit;
+  request.force_reset = next.is_default();
+  return request;
+}
+
+}  // namespace shype::admin
