@@ -4,6 +4,7 @@
 #include "shype/api/endpoints.h"
 
 #include "shype/api/client.h"
+#include "shype/api/command.h"
 #include "shype/api/text.h"
 
 namespace shype::api {
@@ -32,6 +33,31 @@ constexpr Endpoint kEndpoints[] = {
     {"domain.console-log", "GET", "/v1/domains/{name}/console-log", OfflineUse::kNeedsDaemon},
     {"audit", "GET", "/v1/audit", OfflineUse::kNeedsDaemon},
 };
+
+// One command per endpoint and one endpoint per command: an operation added in one place only
+// does not compile.
+constexpr std::size_t CountOp(std::string_view op) {
+  std::size_t n = 0;
+  for (const Endpoint& e : kEndpoints) n += e.op == op ? 1U : 0U;
+  return n;
+}
+template <std::size_t... I>
+constexpr bool EveryCommandHasOneEndpoint(std::index_sequence<I...>) {
+  return ((CountOp(std::variant_alternative_t<I, Command>::kOp) == 1) && ...);
+}
+template <std::size_t... I>
+constexpr bool EveryEndpointHasOneCommand(std::index_sequence<I...>) {
+  for (const Endpoint& e : kEndpoints) {
+    if (((std::variant_alternative_t<I, Command>::kOp == e.op ? 1U : 0U) + ...) != 1) return false;
+  }
+  return true;
+}
+static_assert(std::size(kEndpoints) == std::variant_size_v<Command>,
+              "api::Command needs exactly one alternative per row of kEndpoints");
+static_assert(EveryCommandHasOneEndpoint(std::make_index_sequence<std::variant_size_v<Command>>()),
+              "every api::Command alternative's kOp must name exactly one row of kEndpoints");
+static_assert(EveryEndpointHasOneCommand(std::make_index_sequence<std::variant_size_v<Command>>()),
+              "every row of kEndpoints must be the kOp of exactly one api::Command alternative");
 
 std::string QueryValue(const Json& value) {
   return value.is_string() ? value.get<std::string>() : DumpJson(value);

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Request parameters <-> typed commands: the one place where the API's fields are read and
+// written. Each command has a Decode and an Encode overload; DecodeCommand picks by endpoint.
+#include "shype/api/command.h"
+
+#include <charconv>
+#include <type_traits>
+
+#include "shype/api/text.h"
+
+namespace shype::api {
+namespace {
+
+template <class T>
+using Tag = std::type_identity<T>;
+
+// A parameter as text: strings as they are, anything else as its JSON (a query value is always
+// a string; a body may carry the number 30 or the boolean true).
+std::string AsText(const Json& value) {
+  return value.is_string() ? value.get<std::string>() : DumpJson(value);
+}
+
+Result<std::chrono::seconds> DecodeTimeout(const Json& p) {
+  auto it = p.find("timeout");
+  if (it == p.end()) return std::chrono::seconds(30);
+  const std::string text = AsText(*it);
+  int seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc() || end != text.data() + text.size() || seconds <= 0 || seconds > 3600) {
+    return Fail(ErrorCode::kInvalidArgument, "timeout must be 1..3600 seconds, got '{}'", text);
+  }
+  return std::chrono::seconds(seconds);
+}
+
+Result<std::uint32_t> DecodeTail(const Json& p) {
+  auto it = p.find("tail");
+  if (it == p.end()) return 100U;
+  const std::string text = AsText(*it);
+  std::uint32_t tail = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), tail);
+  if (ec != std::errc() || end != text.data() + text.size() || tail > 1000000) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "query parameter 'tail' must be a number of lines 0..1000000, got '{}'", text);
+  }
+  return tail;
+}
+
+Result<bool> DecodeFollow(const Json& p) {
+  auto it = p.find("follow");
+  if (it == p.end()) return false;
+  const std::string text = AsText(*it);
+  if (text != "true" && text != "false") {
+    return Fail(ErrorCode::kInvalidArgument,
+                "query parameter 'follow' must be true or false, got '{}'", text);
+  }
+  return text == "true";
+}
+
+// Commands without parameters.
+template <class T>
+  requires std::is_empty_v<T>
+Result<T> Decode(Tag<T>, const Json&) {
+  return T{};
+}
+template <class T>
+  requires std::is_empty_v<T>
+Json Encode(const T&) {
+  return Json::object();
+}
+
+// Commands whose only parameter is one required string.
+template <class T>
+concept NamedCommand = std::same_as<T, GetDomainInfo> || std::same_as<T, DestroyDomain> ||
+                       std::same_as<T, PauseDomain> || std::same_as<T, UnpauseDomain> ||
+                       std::same_as<T, GetConsoleLog>;
+
+template <NamedCommand T>
+Result<T> Decode(Tag<T>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  return T{std::move(*name)};
+}
+template <NamedCommand T>
+Json Encode(const T& c) {
+  return Json{{"name", c.name}};
+}
+
+Result<SetPolicy> Decode(Tag<SetPolicy>, const Json& p) {
+  auto xml = RequireString(p, "xml");
+  if (!xml) return Fail(xml.error());
+  auto source = OptionalString(p, "source", "policy.xml");
+  if (!source) return Fail(source.error());
+  auto check_only = OptionalBool(p, "check_only", false);
+  if (!check_only) return Fail(check_only.error());
+  return SetPolicy{std::move(*xml), std::move(*source), *check_only};
+}
+Json Encode(const SetPolicy& c) {
+  return Json{{"xml", c.xml}, {"source", c.source}, {"check_only", c.check_only}};
+}
+
+Result<ListLabels> Decode(Tag<ListLabels>, const Json& p) {
+  auto type = OptionalString(p, "type", "dom");
+  if (!type) return Fail(type.error());
+  auto policy = OptionalString(p, "policy", "");
+  if (!policy) return Fail(policy.error());
+  return ListLabels{std::move(*type), std::move(*policy)};
+}
+Json Encode(const ListLabels& c) {
+  Json p{{"type", c.type}};
+  if (!c.policy.empty()) p["policy"] = c.policy;
+  return p;
+}
+
+template <class T>
+  requires std::same_as<T, GetResourceLabel> || std::same_as<T, RemoveResourceLabel>
+Result<T> Decode(Tag<T>, const Json& p) {
+  auto resource = RequireString(p, "resource");
+  if (!resource) return Fail(resource.error());
+  return T{std::move(*resource)};
+}
+template <class T>
+  requires std::same_as<T, GetResourceLabel> || std::same_as<T, RemoveResourceLabel>
+Json Encode(const T& c) {
+  return Json{{"resource", c.resource}};
+}
+
+Result<AddResourceLabel> Decode(Tag<AddResourceLabel>, const Json& p) {
+  auto resource = RequireString(p, "resource");
+  if (!resource) return Fail(resource.error());
+  auto label = RequireString(p, "label");
+  if (!label) return Fail(label.error());
+  auto policy = OptionalString(p, "policy", "");
+  if (!policy) return Fail(policy.error());
+  return AddResourceLabel{std::move(*resource), std::move(*label), std::move(*policy)};
+}
+Json Encode(const AddResourceLabel& c) {
+  Json p{{"resource", c.resource}, {"label", c.label}};
+  if (!c.policy.empty()) p["policy"] = c.policy;
+  return p;
+}
+
+// dry-run and create carry a domain configuration and its file name.
+template <class T>
+  requires std::same_as<T, DryRun> || std::same_as<T, CreateDomain>
+Result<T> Decode(Tag<T>, const Json& p) {
+  auto config = RequireString(p, "config");
+  if (!config) return Fail(config.error());
+  auto path = OptionalString(p, "path", "config");
+  if (!path) return Fail(path.error());
+  return T{std::move(*config), std::move(*path)};
+}
+template <class T>
+  requires std::same_as<T, DryRun> || std::same_as<T, CreateDomain>
+Json Encode(const T& c) {
+  return Json{{"config", c.config}, {"path", c.path}};
+}
+
+Result<ShutdownDomain> Decode(Tag<ShutdownDomain>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto timeout = DecodeTimeout(p);
+  if (!timeout) return Fail(timeout.error());
+  return ShutdownDomain{std::move(*name), *timeout};
+}
+Json Encode(const ShutdownDomain& c) {
+  return Json{{"name", c.name}, {"timeout", c.timeout.count()}};
+}
+
+Result<ReadAudit> Decode(Tag<ReadAudit>, const Json& p) {
+  auto tail = DecodeTail(p);
+  if (!tail) return Fail(tail.error());
+  auto follow = DecodeFollow(p);
+  if (!follow) return Fail(follow.error());
+  return ReadAudit{*tail, *follow};
+}
+Json Encode(const ReadAudit& c) { return Json{{"tail", c.tail}, {"follow", c.follow}}; }
+
+template <std::size_t I = 0>
+Result<Command> DecodeAt(const Endpoint& endpoint, const Json& p) {
+  if constexpr (I == std::variant_size_v<Command>) {
+    return Fail(ErrorCode::kInternal, "operation '{}' has no command", endpoint.op);
+  } else {
+    using T = std::variant_alternative_t<I, Command>;
+    if (T::kOp != endpoint.op) return DecodeAt<I + 1>(endpoint, p);
+    auto command = Decode(Tag<T>{}, p);
+    if (!command) return Fail(command.error());
+    return Command(std::move(*command));
+  }
+}
+
+}  // namespace
+
+Result<Command> DecodeCommand(const Endpoint& endpoint, const Json& params) {
+  if (!params.is_object()) {
+    return Fail(ErrorCode::kInvalidArgument, "{}: the parameters must be a JSON object, got {}",
+                endpoint.op, params.type_name());
+  }
+  return DecodeAt(endpoint, params);
+}
+
+EncodedCommand EncodeCommand(const Command& command) {
+  return std::visit(
+      [](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        // endpoints.cc's static_assert: every command's op is a row of the table.
+        return EncodedCommand{*FindEndpoint(T::kOp), Encode(c)};
+      },
+      command);
+}
+
+std::string_view OpOf(const Command& command) {
+  return std::visit([](const auto& c) { return std::decay_t<decltype(c)>::kOp; }, command);
+}
+
+}  // namespace shype::api

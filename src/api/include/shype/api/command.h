@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The API's requests as typed commands, one struct per operation of api/endpoints.h (as
+// Firecracker's VmmAction): shyped decodes each request once, at the edge, and routes the
+// alternative; the CLI builds commands and encodes them, never an operation name. Pure; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "shype/api/endpoints.h"
+#include "shype/api/wire.h"
+
+namespace shype::api {
+
+// Each command names its operation (kOp, a row of Endpoints()); endpoints.cc checks at compile
+// time that every endpoint has exactly one command and every command one endpoint. Field
+// defaults are the API's defaults for an absent parameter.
+struct GetVersion {
+  static constexpr std::string_view kOp = "version";
+  friend bool operator==(const GetVersion&, const GetVersion&) = default;
+};
+struct GetPolicy {
+  static constexpr std::string_view kOp = "policy.get";
+  friend bool operator==(const GetPolicy&, const GetPolicy&) = default;
+};
+struct SetPolicy {
+  static constexpr std::string_view kOp = "policy.set";
+  std::string xml;
+  std::string source = "policy.xml";  // names the XML in the compiler's messages
+  bool check_only = false;            // only check the update against the running system
+  friend bool operator==(const SetPolicy&, const SetPolicy&) = default;
+};
+struct ResetPolicy {
+  static constexpr std::string_view kOp = "policy.reset";
+  friend bool operator==(const ResetPolicy&, const ResetPolicy&) = default;
+};
+struct DumpPolicy {
+  static constexpr std::string_view kOp = "policy.dump";
+  friend bool operator==(const DumpPolicy&, const DumpPolicy&) = default;
+};
+struct ListLabels {
+  static constexpr std::string_view kOp = "labels";
+  std::string type = "dom";  // dom, res or any (checked by the admin service)
+  std::string policy;        // empty: the active policy
+  friend bool operator==(const ListLabels&, const ListLabels&) = default;
+};
+struct ListResources {
+  static constexpr std::string_view kOp = "resources";
+  friend bool operator==(const ListResources&, const ListResources&) = default;
+};
+struct GetResourceLabel {
+  static constexpr std::string_view kOp = "resource.label.get";
+  std::string resource;
+  friend bool operator==(const GetResourceLabel&, const GetResourceLabel&) = default;
+};
+struct AddResourceLabel {
+  static constexpr std::string_view kOp = "resource.label.add";
+  std::string resource;
+  std::string label;
+  std::string policy;  // empty: the active policy
+  friend bool operator==(const AddResourceLabel&, const AddResourceLabel&) = default;
+};
+struct RemoveResourceLabel {
+  static constexpr std::string_view kOp = "resource.label.remove";
+  std::string resource;
+  friend bool operator==(const RemoveResourceLabel&, const RemoveResourceLabel&) = default;
+};
+struct DryRun {
+  static constexpr std::string_view kOp = "dry-run";
+  std::string config;            // the domain configuration's text
+  std::string path = "config";   // its file name, for messages
+  friend bool operator==(const DryRun&, const DryRun&) = default;
+};
+struct GetStats {
+  static constexpr std::string_view kOp = "stats";
+  friend bool operator==(const GetStats&, const GetStats&) = default;
+};
+struct ListDomains {
+  static constexpr std::string_view kOp = "domain.list";
+  friend bool operator==(const ListDomains&, const ListDomains&) = default;
+};
+struct CreateDomain {
+  static constexpr std::string_view kOp = "domain.create";
+  std::string config;
+  std::string path = "config";
+  friend bool operator==(const CreateDomain&, const CreateDomain&) = default;
+};
+struct GetDomainInfo {
+  static constexpr std::string_view kOp = "domain.info";
+  std::string name;
+  friend bool operator==(const GetDomainInfo&, const GetDomainInfo&) = default;
+};
+struct ShutdownDomain {
+  static constexpr std::string_view kOp = "domain.shutdown";
+  std::string name;
+  std::chrono::seconds timeout{30};  // decoded: 1..3600
+  friend bool operator==(const ShutdownDomain&, const ShutdownDomain&) = default;
+};
+struct DestroyDomain {
+  static constexpr std::string_view kOp = "domain.destroy";
+  std::string name;
+  friend bool operator==(const DestroyDomain&, const DestroyDomain&) = default;
+};
+struct PauseDomain {
+  static constexpr std::string_view kOp = "domain.pause";
+  std::string name;
+  friend bool operator==(const PauseDomain&, const PauseDomain&) = default;
+};
+struct UnpauseDomain {
+  static constexpr std::string_view kOp = "domain.unpause";
+  std::string name;
+  friend bool operator==(const UnpauseDomain&, const UnpauseDomain&) = default;
+};
+struct GetConsoleLog {
+  static constexpr std::string_view kOp = "domain.console-log";
+  std::string name;
+  friend bool operator==(const GetConsoleLog&, const GetConsoleLog&) = default;
+};
+struct ReadAudit {
+  static constexpr std::string_view kOp = "audit";
+  std::uint32_t tail = 100;  // decoded: 0..1000000 past records
+  bool follow = false;       // keep streaming new records
+  friend bool operator==(const ReadAudit&, const ReadAudit&) = default;
+};
+
+using Command =
+    std::variant<GetVersion, GetPolicy, SetPolicy, ResetPolicy, DumpPolicy, ListLabels,
+                 ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
+                 GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
+                 PauseDomain, UnpauseDomain, GetConsoleLog, ReadAudit>;
+
+// Decodes the parameters of a request to `endpoint` (body fields, query values and path
+// parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument
+// naming the field and what was expected ("field 'name' is missing (a string is expected)").
+[[nodiscard]] Result<Command> DecodeCommand(const Endpoint& endpoint, const Json& params);
+
+// The endpoint of `command` and its parameters, as DecodeCommand reads them back (path
+// parameters included; BuildTarget moves them into the path).
+struct EncodedCommand {
+  Endpoint endpoint;
+  Json params;
+};
+EncodedCommand EncodeCommand(const Command& command);
+
+// For std::visit over a Command: one lambda per alternative.
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+
+// The operation name of `command` (its endpoint's op), for messages.
+std::string_view OpOf(const Command& command);
+
+}  // namespace shype::api
