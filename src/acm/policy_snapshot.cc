@@ -68,7 +68,7 @@ std::shared_ptr<const PolicySnapshot> PolicySnapshot::WithSeqno(PolicySeqno seqn
   return copy;
 }
 
-Result<void> PolicySnapshot::Derive() {
+Result<void> PolicySnapshot::CheckCombination() const {
   const auto& b = binary_;
   if (!ValidCombination(b.primary, b.secondary)) {
     return Fail(ErrorCode::kPolicyInvalid,
@@ -94,6 +94,13 @@ Result<void> PolicySnapshot::Derive() {
                 "label map has {} VM rows; the unlabeled row 0 and bootstrap row 1 are required",
                 vms);
   }
+  return {};
+}
+
+Result<void> PolicySnapshot::Derive() {
+  if (auto ok = CheckCombination(); !ok) return ok;
+  const auto& b = binary_;
+  const std::size_t vms = labels_.vm_labels.size();
   ste_is_primary_ = b.primary == PolicyCode::kSimpleTypeEnforcement;
   ste_shift_ = ste_is_primary_ ? 0 : 16;
   if (b.ste) {

@@ -38,6 +38,8 @@ policy::TypeMatrix Matrix(const std::vector<std::vector<std::string>>& rows,
 
 }  // namespace
 
+// Long: the binary layout and the label map of one policy, written field by field in the
+// order spec-acm §3 gives them, so a test policy can be checked against the spec line by line.
 BuiltPolicy BuildPolicy(const PolicySpec& spec) {
   const bool chwall =
       spec.primary == PolicyCode::kChineseWall || spec.secondary == PolicyCode::kChineseWall;

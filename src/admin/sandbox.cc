@@ -140,6 +140,10 @@ class Exchange {
  private:
   // Reads what is available; false once `fd` is at EOF. Error when the bound is exceeded.
   Result<bool> Drain(int fd, std::vector<std::uint8_t>& into, std::size_t max, const char* name);
+  // Reads what is left in both pipes once the child exited, then closes them.
+  Result<void> DrainRest(UniqueFd& out, UniqueFd& err);
+  // Waits for the exited child: its exit status, or an error naming the signal that killed it.
+  Result<int> Reap(pid_t pid);
 
   std::string_view what_;
   const SandboxLimits& limits_;
@@ -219,16 +223,25 @@ Result<int> Exchange::Run(pid_t pid, UniqueFd in, UniqueFd out, UniqueFd err, Un
     }
     // The child exited but something it started still holds the pipes: take what is there.
     if (exited && (out.valid() || err.valid())) {
-      for (auto* fd : {&out, &err}) {
-        if (!fd->valid()) continue;
-        auto more = Drain(fd->get(), fd == &out ? out_ : err_,
-                          fd == &out ? limits_.max_stdout : limits_.max_stderr,
-                          fd == &out ? "stdout" : "stderr");
-        if (!more) return fail(more.error());
-        fd->Reset();
-      }
+      if (auto rest = DrainRest(out, err); !rest) return fail(rest.error());
     }
   }
+  return Reap(pid);
+}
+
+Result<void> Exchange::DrainRest(UniqueFd& out, UniqueFd& err) {
+  for (auto* fd : {&out, &err}) {
+    if (!fd->valid()) continue;
+    auto more = Drain(fd->get(), fd == &out ? out_ : err_,
+                      fd == &out ? limits_.max_stdout : limits_.max_stderr,
+                      fd == &out ? "stdout" : "stderr");
+    if (!more) return Fail(more.error());
+    fd->Reset();
+  }
+  return {};
+}
+
+Result<int> Exchange::Reap(pid_t pid) {
   int status = 0;
   if (::waitpid(pid, &status, 0) != pid) {
     return Fail(ErrorCode::kInternal, "sandbox: waitpid: {}", std::strerror(errno));

@@ -109,6 +109,8 @@ class PolicySnapshot {
 
  private:
   PolicySnapshot() = default;
+  // The combination, the blocks present and the label map agree with each other.
+  [[nodiscard]] Result<void> CheckCombination() const;
   [[nodiscard]] Result<void> Derive();
   void DeriveChineseWall();
 
