@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The operation dispatcher and the policy lifecycle: getpolicy, setpolicy (the update
+// The policy lifecycle: getpolicy, setpolicy (the update
 // transaction), resetpolicy, dumppolicy.
 #include "shype/admin/admin.h"
 
@@ -98,28 +98,6 @@ Result<void> Admin::CheckNoUnmonitoredDomains(std::string_view op) const {
               op, names.size(), fmt::join(names, ", "), store_.dir().string());
 }
 
-Result<Json> Admin::Call(std::string_view op, const Json& params) {
-  bool mutates = op == "policy.set" || op == "policy.reset" || op == "resource.label.add" ||
-                 op == "resource.label.remove";
-  if (mutates && live_ == nullptr) {
-    if (auto r = CheckNoUnmonitoredDomains(op); !r) return Fail(r.error());
-  }
-  if (op == "policy.get") return GetPolicy();
-  if (op == "policy.set") return SetPolicy(params);
-  if (op == "policy.reset") return ResetPolicy();
-  if (op == "policy.dump") return DumpPolicy();
-  if (op == "labels") return Labels(params);
-  if (op == "resources") return Resources();
-  if (op == "resource.label.get") return GetResourceLabel(params);
-  if (op == "resource.label.add") return AddResourceLabel(params);
-  if (op == "resource.label.remove") return RemoveResourceLabel(params);
-  if (op == "dry-run") return DryRun(params);
-  if (op == "stats" && live_ != nullptr) return live_->Statistics();
-  return Fail(ErrorCode::kUnavailable,
-              "'{}' needs a running shyped (start it with: shyped --state-dir {})", op,
-              store_.dir().string());
-}
-
 // Offline, the monitor runs only Domain-0 and is asked only side-effect-free questions; a record
 // reaching its sink would be a bug, so it is logged rather than lost silently.
 struct Admin::OfflineMonitor {
@@ -197,23 +175,20 @@ Result<Json> Admin::GetPolicy() {
   return result;
 }
 
-Result<Json> Admin::SetPolicy(const Json& params) {
-  auto xml = api::RequireString(params, "xml");
-  if (!xml) return Fail(xml.error());
-  auto source = api::OptionalString(params, "source", "policy.xml");
-  if (!source) return Fail(source.error());
-  auto check_only = api::OptionalBool(params, "check_only", false);
-  if (!check_only) return Fail(check_only.error());
+Result<Json> Admin::SetPolicy(const std::string& xml, const std::string& source, bool check_only) {
+  if (live_ == nullptr) {
+    if (auto r = CheckNoUnmonitoredDomains("policy.set"); !r) return Fail(r.error());
+  }
   auto current_or = Current();
   if (!current_or) return Fail(current_or.error());
   const ActivePolicy& current = **current_or;
   auto compiler = Compiler();
   if (!compiler) return Fail(compiler.error());
   ActivePolicy next;
-  next.xml = *xml;
+  next.xml = xml;
   // SECURITY: the XML is compiled outside this process (shyped links no XML parser); what
   // comes back has been through the bounded readers.
-  auto compiled = (*compiler)->Compile(*xml, *source);
+  auto compiled = (*compiler)->Compile(xml, source);
   if (!compiled) return Fail(compiled.error());
   next.compiled = std::move(*compiled);
   if (next.is_default()) {
@@ -228,7 +203,7 @@ Result<Json> Admin::SetPolicy(const Json& params) {
   auto changes = ResourceChanges(store_, current, next, violations);
   if (!changes) return Fail(changes.error());
   if (!violations.empty()) return Fail(Violations("policy update refused", violations));
-  return Commit(next, *check_only, *changes);
+  return Commit(next, check_only, *changes);
 }
 
 Result<Json> Admin::Commit(const ActivePolicy& next, bool check_only,
@@ -266,6 +241,9 @@ Result<Json> Admin::Commit(const ActivePolicy& next, bool check_only,
 }
 
 Result<Json> Admin::ResetPolicy() {
+  if (live_ == nullptr) {
+    if (auto r = CheckNoUnmonitoredDomains("policy.reset"); !r) return Fail(r.error());
+  }
   auto current_or = Current();
   if (!current_or) return Fail(current_or.error());
   const ActivePolicy& current = **current_or;

@@ -48,18 +48,16 @@ class AdminTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  Json Call(std::string_view op, const Json& params = Json::object()) {
-    auto r = admin_->Call(op, params);
-    EXPECT_TRUE(r) << op << ": " << r.error().message;
+  static Json Ok(const Result<Json>& r) {
+    EXPECT_TRUE(r) << r.error().message;
     return r ? *r : Json();
   }
-  Error CallError(std::string_view op, const Json& params) {
-    auto r = admin_->Call(op, params);
-    EXPECT_FALSE(r) << op << " unexpectedly succeeded: " << r->dump();
+  static Error Refused(const Result<Json>& r) {
+    EXPECT_FALSE(r) << "unexpectedly succeeded: " << r->dump();
     return r ? Error{} : r.error();
   }
   void SetTestPolicy() {
-    Call("policy.set", {{"xml", ReadShared("test-security_policy.xml")}, {"source", "test.xml"}});
+    Ok(admin_->SetPolicy(ReadShared("test-security_policy.xml"), "test.xml", false));
   }
   std::string Img(const char* name) { return "file:" + (dir_ / name).string(); }
   std::string Config(const std::string& label_line, const std::string& disk) {
@@ -75,80 +73,74 @@ class AdminTest : public ::testing::Test {
 };
 
 TEST_F(AdminTest, FreshStateRunsTheDefaultPolicy) {
-  Json p = Call("policy.get");
+  Json p = Ok(admin_->GetPolicy());
   EXPECT_EQ(p["name"], "DEFAULT");
   EXPECT_EQ(p["is_default"], true);
-  EXPECT_EQ(Call("labels", {{"type", "dom"}})["labels"],
-            Json({"SystemManagement", "__UNLABELED__"}));
+  EXPECT_EQ(Ok(admin_->Labels("dom", ""))["labels"], Json({"SystemManagement", "__UNLABELED__"}));
 }
 
 TEST_F(AdminTest, SetPolicyInstallsAndListsLabelsSorted) {
   SetTestPolicy();
-  Json p = Call("policy.get");
+  Json p = Ok(admin_->GetPolicy());
   EXPECT_EQ(p["name"], "example.test");
   EXPECT_EQ(p["version"], "1.0");
   EXPECT_EQ(p["history"].size(), 1U);
-  EXPECT_EQ(Call("labels")["labels"], Json({"CocaCola", "PepsiCo", "SystemManagement", "VIO"}));
-  EXPECT_EQ(Call("labels", {{"type", "res"}})["labels"],
+  EXPECT_EQ(Ok(admin_->Labels("dom", ""))["labels"],
+            Json({"CocaCola", "PepsiCo", "SystemManagement", "VIO"}));
+  EXPECT_EQ(Ok(admin_->Labels("res", ""))["labels"],
             Json({"CocaCola", "PepsiCo", "SystemManagement"}));
-  EXPECT_EQ(CallError("labels", {{"type", "xyz"}}).code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Refused(admin_->Labels("xyz", "")).code, ErrorCode::kInvalidArgument);
 }
 
 TEST_F(AdminTest, ResourceLabelRoundTripAndRefusals) {
   SetTestPolicy();
-  Call("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
-  Json got = Call("resource.label.get", {{"resource", Img("pepsi.img")}});
+  Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
+  Json got = Ok(admin_->GetResourceLabel(Img("pepsi.img")));
   EXPECT_EQ(got["policy"], "example.test");
   EXPECT_EQ(got["label"], "PepsiCo");
-  Error again =
-      CallError("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
+  Error again = Refused(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
   EXPECT_EQ(again.message, fmt::format("'{}' is already labeled with 'ACM:example.test:PepsiCo'.",
                                        Img("pepsi.img")));
-  Error vm_label =
-      CallError("resource.label.add", {{"resource", Img("coke.img")}, {"label", "VIO"}});
+  Error vm_label = Refused(admin_->AddResourceLabel(Img("coke.img"), "VIO", ""));
   EXPECT_NE(vm_label.message.find("'VIO' is a VM label"), std::string::npos);
-  Error unknown =
-      CallError("resource.label.add", {{"resource", Img("coke.img")}, {"label", "Nope"}});
+  Error unknown = Refused(admin_->AddResourceLabel(Img("coke.img"), "Nope", ""));
   EXPECT_EQ(unknown.code, ErrorCode::kNotFound);
-  Error bad = CallError("resource.label.add", {{"resource", "nocolon"}, {"label", "PepsiCo"}});
+  Error bad = Refused(admin_->AddResourceLabel("nocolon", "PepsiCo", ""));
   EXPECT_EQ(bad.code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(Call("resources")["resources"].size(), 1U);
-  Call("resource.label.remove", {{"resource", Img("pepsi.img")}});
-  EXPECT_EQ(CallError("resource.label.get", {{"resource", Img("pepsi.img")}}).message,
-            "Resource not labeled");
+  EXPECT_EQ(Ok(admin_->Resources())["resources"].size(), 1U);
+  Ok(admin_->RemoveResourceLabel(Img("pepsi.img")));
+  EXPECT_EQ(Refused(admin_->GetResourceLabel(Img("pepsi.img"))).message, "Resource not labeled");
 }
 
 TEST_F(AdminTest, DryRunPermitsSharedTypesAndDeniesOthers) {
   SetTestPolicy();
-  Call("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
-  Call("resource.label.add", {{"resource", Img("coke.img")}, {"label", "CocaCola"}});
+  Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
+  Ok(admin_->AddResourceLabel(Img("coke.img"), "CocaCola", ""));
   std::string label = "access_control = ['policy=example.test,label=PepsiCo']";
-  Json ok = Call("dry-run", {{"config", Config(label, Img("pepsi.img"))}, {"path", "p.cfg"}});
+  Json ok = Ok(admin_->DryRun(Config(label, Img("pepsi.img")), "p.cfg"));
   EXPECT_EQ(ok["passed"], true) << ok.dump();
   EXPECT_EQ(ok["chinese_wall"]["checked"], false);
-  Json denied = Call("dry-run", {{"config", Config(label, Img("coke.img"))}, {"path", "p.cfg"}});
+  Json denied = Ok(admin_->DryRun(Config(label, Img("coke.img")), "p.cfg"));
   EXPECT_EQ(denied["passed"], false);
   EXPECT_EQ(denied["resources"][0]["permitted"], false);
   EXPECT_EQ(denied["resources"][0]["res_label"], "CocaCola");
-  Json unlabeled_disk =
-      Call("dry-run", {{"config", Config(label, Img("free.img"))}, {"path", "p"}});
+  Json unlabeled_disk = Ok(admin_->DryRun(Config(label, Img("free.img")), "p"));
   EXPECT_EQ(unlabeled_disk["resources"][0]["res_label"], "__UNLABELED__");
   EXPECT_EQ(unlabeled_disk["passed"], false);
-  Json unlabeled = Call("dry-run", {{"config", Config("", "")}, {"path", "p.cfg"}});
+  Json unlabeled = Ok(admin_->DryRun(Config("", ""), "p.cfg"));
   EXPECT_EQ(unlabeled["domain"]["reason"], "Domain not labeled");
-  Json wrong_policy = Call(
-      "dry-run", {{"config", Config("seclabel = 'ACM:other:PepsiCo'", "")}, {"path", "p.cfg"}});
+  Json wrong_policy = Ok(admin_->DryRun(Config("seclabel = 'ACM:other:PepsiCo'", ""), "p.cfg"));
   EXPECT_NE(wrong_policy["domain"]["reason"].get<std::string>().find("different"),
             std::string::npos);
-  Error broken = CallError("dry-run", {{"config", "name = [\n"}, {"path", "bad.cfg"}});
+  Error broken = Refused(admin_->DryRun("name = [\n", "bad.cfg"));
   EXPECT_NE(broken.message.find("bad.cfg:"), std::string::npos);
 }
 
 TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {
   SetTestPolicy();
-  Call("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
+  Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
   std::string xml = ReadShared("test-security_policy.xml");
-  Error same = CallError("policy.set", {{"xml", xml}, {"source", "same.xml"}});
+  Error same = Refused(admin_->SetPolicy(xml, "same.xml", false));
   EXPECT_EQ(same.code, ErrorCode::kPolicyInvalid);  // the file must change: bad input
   EXPECT_NE(same.message.find("VERSION_PREVENTS_UPDATE"), std::string::npos) << same.message;
   EXPECT_NE(same.message.find("not greater than the active version 1.0"), std::string::npos)
@@ -159,13 +151,13 @@ TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {
   ASSERT_NE(res, std::string::npos);
   std::size_t end = next.find("</ResourceLabel>", res) + 16;
   std::string without_pepsi = next.substr(0, res) + next.substr(end);
-  Error dangling = CallError("policy.set", {{"xml", without_pepsi}, {"source", "v11.xml"}});
+  Error dangling = Refused(admin_->SetPolicy(without_pepsi, "v11.xml", false));
   EXPECT_EQ(dangling.code, ErrorCode::kConflict);
   EXPECT_NE(dangling.message.find("'PepsiCo'"), std::string::npos) << dangling.message;
-  EXPECT_EQ(Call("policy.get")["version"], "1.0");  // nothing changed
-  Call("policy.set", {{"xml", next}, {"source", "v11.xml"}});
-  EXPECT_EQ(Call("policy.get")["version"], "1.1");
-  EXPECT_EQ(Call("resource.label.get", {{"resource", Img("pepsi.img")}})["label"], "PepsiCo");
+  EXPECT_EQ(Ok(admin_->GetPolicy())["version"], "1.0");  // nothing changed
+  Ok(admin_->SetPolicy(next, "v11.xml", false));
+  EXPECT_EQ(Ok(admin_->GetPolicy())["version"], "1.1");
+  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img")))["label"], "PepsiCo");
 }
 
 // Spec §5.4 offline too (the reference monitor's rule, not a copy): a greater version without
@@ -175,7 +167,7 @@ TEST_F(AdminTest, OfflineUpdatesFollowTheMonitorsVersionRule) {
   std::string xml = ReadShared("test-security_policy.xml");
   std::string bare = xml;
   bare.replace(bare.find("<Version>1.0</Version>"), 22, "<Version>1.1</Version>");
-  Error no_from = CallError("policy.set", {{"xml", bare}, {"source", "bare.xml"}});
+  Error no_from = Refused(admin_->SetPolicy(bare, "bare.xml", false));
   EXPECT_EQ(no_from.code, ErrorCode::kPolicyInvalid);
   EXPECT_NE(no_from.message.find("<FromPolicy><PolicyName>example.test</PolicyName>"),
             std::string::npos)
@@ -183,22 +175,22 @@ TEST_F(AdminTest, OfflineUpdatesFollowTheMonitorsVersionRule) {
   std::string renamed = NextVersion(xml, "1.0");
   renamed.replace(renamed.find("<PolicyName>example.test</PolicyName>"), 37,
                   "<PolicyName>example.renamed</PolicyName>");
-  Error same_version = CallError("policy.set", {{"xml", renamed}, {"source", "renamed.xml"}});
+  Error same_version = Refused(admin_->SetPolicy(renamed, "renamed.xml", false));
   EXPECT_NE(same_version.message.find("not greater than the active version 1.0 of 'example.test'"),
             std::string::npos)
       << same_version.message;
-  EXPECT_EQ(Call("policy.get")["name"], "example.test");  // nothing changed
-  EXPECT_EQ(Call("policy.get")["version"], "1.0");
-  EXPECT_EQ(Call("policy.get")["history"].size(), 1U);
+  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "example.test");  // nothing changed
+  EXPECT_EQ(Ok(admin_->GetPolicy())["version"], "1.0");
+  EXPECT_EQ(Ok(admin_->GetPolicy())["history"].size(), 1U);
 }
 
 TEST_F(AdminTest, ResetInvalidatesResourceLabelsOfTheOldPolicy) {
   SetTestPolicy();
-  Call("resource.label.add", {{"resource", Img("pepsi.img")}, {"label", "PepsiCo"}});
-  Call("policy.reset");
-  EXPECT_EQ(Call("policy.get")["name"], "DEFAULT");
-  EXPECT_EQ(Call("resource.label.get", {{"resource", Img("pepsi.img")}})["policy_type"], "INV_ACM");
-  EXPECT_NE(Call("policy.dump")["text"].get<std::string>().find("POLICY REFERENCE = DEFAULT."),
+  Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
+  Ok(admin_->ResetPolicy());
+  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "DEFAULT");
+  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img")))["policy_type"], "INV_ACM");
+  EXPECT_NE(Ok(admin_->DumpPolicy())["text"].get<std::string>().find("POLICY REFERENCE = DEFAULT."),
             std::string::npos);
 }
 
@@ -240,12 +232,12 @@ TEST_F(AdminTest, SetPolicyRefusesGarbageFromTheCompilerAndChangesNothing) {
   std::filesystem::permissions(bin / "garbage", std::filesystem::perms(0755));
   SandboxedPolicyCompiler garbage(bin / "garbage");
   Admin admin(*store_, nullptr, &garbage);
-  auto r = admin.Call("policy.set", {{"xml", ReadShared("test-security_policy.xml")}});
+  auto r = admin.SetPolicy(ReadShared("test-security_policy.xml"), "policy.xml", false);
   std::filesystem::remove_all(bin);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("produced output shyped refuses"), std::string::npos)
       << r.error().message;
-  EXPECT_EQ(Call("policy.get")["name"], "DEFAULT");
+  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "DEFAULT");
 }
 
 }  // namespace

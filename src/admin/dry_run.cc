@@ -10,12 +10,8 @@ namespace shype::admin {
 
 using api::Json;
 
-Result<Json> Admin::DryRun(const Json& params) {
-  auto text = api::RequireString(params, "config");
-  if (!text) return Fail(text.error());
-  auto path = api::OptionalString(params, "path", "config");
-  if (!path) return Fail(path.error());
-  auto config = config::DomainConfig::Parse(*text, *path);
+Result<Json> Admin::DryRun(const std::string& text, const std::string& path) {
+  auto config = config::DomainConfig::Parse(text, path);
   if (!config) return Fail(config.error());
   auto monitor = Monitor();
   if (!monitor) return Fail(monitor.error());

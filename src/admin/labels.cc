@@ -55,25 +55,21 @@ std::string PolicyArgument(std::string policy) {
 
 }  // namespace
 
-Result<Json> Admin::Labels(const Json& params) {
-  auto type = api::OptionalString(params, "type", "dom");
-  if (!type) return Fail(type.error());
-  if (*type != "dom" && *type != "res" && *type != "any") {
-    return Fail(ErrorCode::kInvalidArgument, "unknown label type '{}': use dom, res or any", *type);
+Result<Json> Admin::Labels(const std::string& type, const std::string& policy) {
+  if (type != "dom" && type != "res" && type != "any") {
+    return Fail(ErrorCode::kInvalidArgument, "unknown label type '{}': use dom, res or any", type);
   }
-  auto policy = api::OptionalString(params, "policy", "");
-  if (!policy) return Fail(policy.error());
   auto active_or = Current();
   if (!active_or) return Fail(active_or.error());
   const ActivePolicy& active = **active_or;
-  std::string name = PolicyArgument(*policy);
+  std::string name = PolicyArgument(policy);
   if (!name.empty() && name != active.name()) {
     return Fail(ErrorCode::kNotFound, "policy '{}' is not the active policy ('{}')", name,
                 active.name());
   }
   std::vector<std::string> labels =
-      active.compiled.map.SortedLabelNames(*type != "res", *type != "dom");
-  return Json{{"policy", active.name()}, {"type", *type}, {"labels", labels}};
+      active.compiled.map.SortedLabelNames(type != "res", type != "dom");
+  return Json{{"policy", active.name()}, {"type", type}, {"labels", labels}};
 }
 
 Result<std::string> Admin::FindLabeledResource(const std::string& spec) {
@@ -104,19 +100,17 @@ Result<void> Admin::CheckNotInUse(const std::string& resource) const {
   return {};
 }
 
-Result<Json> Admin::AddResourceLabel(const Json& params) {
-  auto spec = api::RequireString(params, "resource");
-  if (!spec) return Fail(spec.error());
-  auto label = api::RequireString(params, "label");
-  if (!label) return Fail(label.error());
-  auto policy_arg = api::OptionalString(params, "policy", "");
-  if (!policy_arg) return Fail(policy_arg.error());
-  auto resource = config::UnifyResourceName(*spec, /*must_exist=*/false);
+Result<Json> Admin::AddResourceLabel(const std::string& spec, const std::string& label,
+                                     const std::string& policy_arg) {
+  if (live_ == nullptr) {
+    if (auto r = CheckNoUnmonitoredDomains("resource.label.add"); !r) return Fail(r.error());
+  }
+  auto resource = config::UnifyResourceName(spec, /*must_exist=*/false);
   if (!resource) return Fail(resource.error());
   auto active_or = Current();
   if (!active_or) return Fail(active_or.error());
   const ActivePolicy& active = **active_or;
-  std::string policy = PolicyArgument(*policy_arg);
+  std::string policy = PolicyArgument(policy_arg);
   if (policy.empty()) policy = active.name();
   if (policy != active.name()) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -124,19 +118,19 @@ Result<Json> Admin::AddResourceLabel(const Json& params) {
                 "policy",
                 policy, active.name());
   }
-  store::ResourceLabel record{*resource, "ACM", policy, *label, {}};
+  store::ResourceLabel record{*resource, "ACM", policy, label, {}};
   const policy::LabelMap& map = active.compiled.map;
-  if (*label == policy::kInaccessibleLabel) {
+  if (label == policy::kInaccessibleLabel) {
     // __INACCESSIBLE__ belongs to no policy (xm stored it under policy "*").
     record.policy.assign(1, '*');
-  } else if (!Contains(map.resource_labels, *label)) {
-    if (Contains(map.SortedLabelNames(true, false), *label)) {
+  } else if (!Contains(map.resource_labels, label)) {
+    if (Contains(map.SortedLabelNames(true, false), label)) {
       return Fail(ErrorCode::kInvalidArgument,
                   "'{}' is a VM label of policy '{}', not a resource label; list resource labels "
                   "with: shype labels type=res",
-                  *label, policy);
+                  label, policy);
     }
-    return Fail(ErrorCode::kNotFound, "Label '{}' not found in policy '{}'", *label, policy);
+    return Fail(ErrorCode::kNotFound, "Label '{}' not found in policy '{}'", label, policy);
   }
   if (auto r = CheckNotInUse(*resource); !r) return Fail(r.error());
   auto identity = IdentityOf(*resource);
@@ -146,10 +140,8 @@ Result<Json> Admin::AddResourceLabel(const Json& params) {
   return LabelJson(record);
 }
 
-Result<Json> Admin::GetResourceLabel(const Json& params) {
-  auto spec = api::RequireString(params, "resource");
-  if (!spec) return Fail(spec.error());
-  auto resource = FindLabeledResource(*spec);
+Result<Json> Admin::GetResourceLabel(const std::string& spec) {
+  auto resource = FindLabeledResource(spec);
   if (!resource) return Fail(resource.error());
   auto found = store_.GetResourceLabel(*resource);
   if (!found) return Fail(found.error());
@@ -157,10 +149,11 @@ Result<Json> Admin::GetResourceLabel(const Json& params) {
   return LabelJson(**found);
 }
 
-Result<Json> Admin::RemoveResourceLabel(const Json& params) {
-  auto spec = api::RequireString(params, "resource");
-  if (!spec) return Fail(spec.error());
-  auto resource = FindLabeledResource(*spec);
+Result<Json> Admin::RemoveResourceLabel(const std::string& spec) {
+  if (live_ == nullptr) {
+    if (auto r = CheckNoUnmonitoredDomains("resource.label.remove"); !r) return Fail(r.error());
+  }
+  auto resource = FindLabeledResource(spec);
   if (!resource) return Fail(resource.error());
   if (auto r = CheckNotInUse(*resource); !r) return Fail(r.error());
   if (auto r = store_.RemoveResourceLabel(*resource); !r) return Fail(r.error());

@@ -59,12 +59,13 @@ Result<bool> DecodeFollow(const Json& p) {
 
 // Commands without parameters.
 template <class T>
-  requires std::is_empty_v<T>
+concept EmptyCommand = std::is_empty_v<T>;
+
+template <EmptyCommand T>
 Result<T> Decode(Tag<T>, const Json&) {
   return T{};
 }
-template <class T>
-  requires std::is_empty_v<T>
+template <EmptyCommand T>
 Json Encode(const T&) {
   return Json::object();
 }
@@ -72,8 +73,8 @@ Json Encode(const T&) {
 // Commands whose only parameter is one required string.
 template <class T>
 concept NamedCommand = std::same_as<T, GetDomainInfo> || std::same_as<T, DestroyDomain> ||
-                       std::same_as<T, PauseDomain> || std::same_as<T, UnpauseDomain> ||
-                       std::same_as<T, GetConsoleLog>;
+    std::same_as<T, PauseDomain> || std::same_as<T, UnpauseDomain> ||
+    std::same_as<T, GetConsoleLog>;
 
 template <NamedCommand T>
 Result<T> Decode(Tag<T>, const Json& p) {
@@ -112,15 +113,17 @@ Json Encode(const ListLabels& c) {
   return p;
 }
 
+// Commands whose only parameter is one resource.
 template <class T>
-  requires std::same_as<T, GetResourceLabel> || std::same_as<T, RemoveResourceLabel>
+concept ResourceCommand = std::same_as<T, GetResourceLabel> || std::same_as<T, RemoveResourceLabel>;
+
+template <ResourceCommand T>
 Result<T> Decode(Tag<T>, const Json& p) {
   auto resource = RequireString(p, "resource");
   if (!resource) return Fail(resource.error());
   return T{std::move(*resource)};
 }
-template <class T>
-  requires std::same_as<T, GetResourceLabel> || std::same_as<T, RemoveResourceLabel>
+template <ResourceCommand T>
 Json Encode(const T& c) {
   return Json{{"resource", c.resource}};
 }
@@ -142,7 +145,9 @@ Json Encode(const AddResourceLabel& c) {
 
 // dry-run and create carry a domain configuration and its file name.
 template <class T>
-  requires std::same_as<T, DryRun> || std::same_as<T, CreateDomain>
+concept ConfigCommand = std::same_as<T, DryRun> || std::same_as<T, CreateDomain>;
+
+template <ConfigCommand T>
 Result<T> Decode(Tag<T>, const Json& p) {
   auto config = RequireString(p, "config");
   if (!config) return Fail(config.error());
@@ -150,8 +155,7 @@ Result<T> Decode(Tag<T>, const Json& p) {
   if (!path) return Fail(path.error());
   return T{std::move(*config), std::move(*path)};
 }
-template <class T>
-  requires std::same_as<T, DryRun> || std::same_as<T, CreateDomain>
+template <ConfigCommand T>
 Json Encode(const T& c) {
   return Json{{"config", c.config}, {"path", c.path}};
 }

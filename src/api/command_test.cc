@@ -41,8 +41,8 @@ TEST(CommandTest, EveryEndpointDecodesToTheCommandNamingIt) {
   std::set<std::string_view> seen;
   for (const Endpoint& e : Endpoints()) {
     // The minimal valid parameters of each operation.
-    Json params{{"name", "d"}, {"xml", "<x/>"}, {"config", "c"}, {"resource", "vnet:1"},
-                {"label", "l"}};
+    Json params{
+        {"name", "d"}, {"xml", "<x/>"}, {"config", "c"}, {"resource", "vnet:1"}, {"label", "l"}};
     auto command = DecodeCommand(e, params);
     ASSERT_TRUE(command) << e.op << ": " << command.error().message;
     EXPECT_EQ(OpOf(*command), e.op);
@@ -59,12 +59,13 @@ TEST(CommandTest, EveryCommandHasOneEndpoint) {
     for (const Endpoint& e : Endpoints()) rows += e.op == T::kOp ? 1U : 0U;
     EXPECT_EQ(rows, 1U) << T::kOp;
   };
-  Command commands[] = {GetVersion{},   GetPolicy{},        SetPolicy{},       ResetPolicy{},
-                        DumpPolicy{},   ListLabels{},       ListResources{},   GetResourceLabel{},
-                        AddResourceLabel{}, RemoveResourceLabel{}, DryRun{}, GetStats{},
-                        ListDomains{},  CreateDomain{},     GetDomainInfo{},   ShutdownDomain{},
-                        DestroyDomain{}, PauseDomain{},     UnpauseDomain{},   GetConsoleLog{},
-                        ReadAudit{}};
+  Command commands[] = {GetVersion{},          GetPolicy{},        SetPolicy{},
+                        ResetPolicy{},         DumpPolicy{},       ListLabels{},
+                        ListResources{},       GetResourceLabel{}, AddResourceLabel{},
+                        RemoveResourceLabel{}, DryRun{},           GetStats{},
+                        ListDomains{},         CreateDomain{},     GetDomainInfo{},
+                        ShutdownDomain{},      DestroyDomain{},    PauseDomain{},
+                        UnpauseDomain{},       GetConsoleLog{},    ReadAudit{}};
   static_assert(std::size(commands) == std::variant_size_v<Command>);
   std::set<std::size_t> indexes;
   for (const Command& c : commands) {

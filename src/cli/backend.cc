@@ -17,7 +17,6 @@
 
 #include "shype/admin/admin.h"
 #include "shype/api/client.h"
-#include "shype/api/endpoints.h"
 #include "shype/store/state_lock.h"
 #include "shype/store/state_store.h"
 
@@ -27,12 +26,11 @@ namespace {
 class RemoteBackend final : public Backend {
  public:
   explicit RemoteBackend(std::filesystem::path socket) : client_(std::move(socket)) {}
-  Result<api::Json> Call(std::string_view op, const api::Json& params) override {
-    auto endpoint = api::FindEndpoint(op);
-    if (!endpoint) return Fail(ErrorCode::kInternal, "unknown operation '{}'", op);
-    auto target = api::BuildTarget(*endpoint, params);
+  Result<api::Json> Call(const api::Command& command) override {
+    api::EncodedCommand encoded = api::EncodeCommand(command);
+    auto target = api::BuildTarget(encoded.endpoint, encoded.params);
     if (!target) return Fail(target.error());
-    return client_.Call(endpoint->method, target->target, target->body);
+    return client_.Call(encoded.endpoint.method, target->target, target->body);
   }
   bool live() const override { return true; }
 
@@ -85,42 +83,64 @@ Result<bool> PublishDirectory(const std::filesystem::path& from, const std::file
   return true;
 }
 
+// The admin service's share of the commands (what api/endpoints.h marks for offline use), one
+// call each; the others never reach here (LocalBackend refuses them first).
+Result<api::Json> RunOffline(admin::Admin& admin, const api::Command& command) {
+  auto route = api::Overloaded{
+      [&](const api::GetPolicy&) { return admin.GetPolicy(); },
+      [&](const api::SetPolicy& c) { return admin.SetPolicy(c.xml, c.source, c.check_only); },
+      [&](const api::ResetPolicy&) { return admin.ResetPolicy(); },
+      [&](const api::DumpPolicy&) { return admin.DumpPolicy(); },
+      [&](const api::ListLabels& c) { return admin.Labels(c.type, c.policy); },
+      [&](const api::ListResources&) { return admin.Resources(); },
+      [&](const api::GetResourceLabel& c) { return admin.GetResourceLabel(c.resource); },
+      [&](const api::AddResourceLabel& c) {
+        return admin.AddResourceLabel(c.resource, c.label, c.policy);
+      },
+      [&](const api::RemoveResourceLabel& c) { return admin.RemoveResourceLabel(c.resource); },
+      [&](const api::DryRun& c) { return admin.DryRun(c.config, c.path); },
+      [&](const auto& c) -> Result<api::Json> {
+        return Fail(ErrorCode::kInternal, "'{}' has no offline use", c.kOp);
+      },
+  };
+  return std::visit(route, command);
+}
+
 class LocalBackend final : public Backend {
  public:
   explicit LocalBackend(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  Result<api::Json> Call(std::string_view op, const api::Json& params) override {
-    auto endpoint = api::FindEndpoint(op);
-    if (!endpoint) return Fail(ErrorCode::kInternal, "unknown operation '{}'", op);
-    switch (endpoint->offline) {
+  Result<api::Json> Call(const api::Command& command) override {
+    const api::Endpoint endpoint = api::EncodeCommand(command).endpoint;
+    switch (endpoint.offline) {
       case api::OfflineUse::kNeedsDaemon:
         // SECURITY: refused before the state directory is looked at: domains, their sharings and
         // the audit trail exist only in a running shyped, and a refusal must leave no state.
-        return Fail(NeedsDaemon(op, dir_));
+        return Fail(NeedsDaemon(endpoint.op, dir_));
       case api::OfflineUse::kReads:
-        return Read(op, params);
+        return Read(command);
       case api::OfflineUse::kWrites:
-        return Write(op, params);
+        return Write(command);
     }
-    return Fail(ErrorCode::kInternal, "operation '{}' has no offline use", op);
+    return Fail(ErrorCode::kInternal, "operation '{}' has no offline use", endpoint.op);
   }
   bool live() const override { return false; }
 
  private:
   // Reads through a store opened for reading: nothing is created, not even a missing directory.
-  Result<api::Json> Read(std::string_view op, const api::Json& params) {
+  Result<api::Json> Read(const api::Command& command) {
     if (!admin_) {
       auto store = store::StateStore::OpenForReading(dir_);
       if (!store) return Fail(store.error());
       Serve(std::move(*store));
     }
-    return admin_->Call(op, params);
+    return RunOffline(*admin_, command);
   }
 
-  Result<api::Json> Write(std::string_view op, const api::Json& params) {
+  Result<api::Json> Write(const api::Command& command) {
     if (store_ && store_->read_only()) Close();
     std::error_code ec;
     if (!lock_.valid() && !std::filesystem::exists(dir_, ec)) {
-      auto fresh = WriteFresh(op, params);
+      auto fresh = WriteFresh(command);
       if (!fresh) return Fail(fresh.error());
       if (*fresh) return std::move(**fresh);
       // Another command or shyped created the directory meanwhile: write there, under its lock.
@@ -132,14 +152,14 @@ class LocalBackend final : public Backend {
       if (!store) return Fail(store.error());
       Serve(std::move(*store));
     }
-    return admin_->Call(op, params);
+    return RunOffline(*admin_, command);
   }
 
   // A write to a state directory that does not exist yet is made in a private sibling directory
   // and published by a rename only once it succeeded, so a refused write leaves nothing behind
   // (no directory, lock file, labels.db or policies/). nullopt: the directory appeared meanwhile
   // (nothing was published).
-  Result<std::optional<api::Json>> WriteFresh(std::string_view op, const api::Json& params) {
+  Result<std::optional<api::Json>> WriteFresh(const api::Command& command) {
     const std::filesystem::path target = Clean(dir_);
     const std::filesystem::path parent = target.has_parent_path() ? target.parent_path() : ".";
     auto made = MakeParents(parent);
@@ -150,7 +170,7 @@ class LocalBackend final : public Backend {
       result = Fail(ErrorCode::kIo, "cannot create a directory beside '{}': {}", target.string(),
                     std::strerror(errno));
     } else {
-      result = WriteInStaging(staging, target, op, params);
+      result = WriteInStaging(staging, target, command);
       std::error_code ec;
       std::filesystem::remove_all(staging, ec);  // whatever was not published
     }
@@ -163,12 +183,12 @@ class LocalBackend final : public Backend {
 
   Result<std::optional<api::Json>> WriteInStaging(const std::filesystem::path& staging,
                                                   const std::filesystem::path& target,
-                                                  std::string_view op, const api::Json& params) {
+                                                  const api::Command& command) {
     if (auto r = LockForWrites(staging); !r) return Fail(r.error());
     auto store = store::StateStore::Open(staging);
     if (!store) return Fail(store.error());
     Serve(std::move(*store));
-    auto result = admin_->Call(op, params);
+    auto result = RunOffline(*admin_, command);
     Close();  // SQLite removes its -wal/-shm in the staging directory, not in the published one
     if (!result) return Fail(result.error());
     auto published = PublishDirectory(staging, target);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Backend is where the CLI sends an operation (api/endpoints.h): to the running shyped over its
+// Backend is where the CLI sends a typed command (api/command.h): to the running shyped over its
 // socket, or — when no daemon runs — to the offline admin service on the state directory, which
 // refuses, before touching it, what endpoints.h marks as needing shyped.
 #pragma once
@@ -9,15 +9,15 @@
 #include <memory>
 #include <string_view>
 
-#include "shype/api/wire.h"
+#include "shype/api/command.h"
 
 namespace shype::cli {
 
 class Backend {
  public:
   virtual ~Backend() = default;
-  // Runs operation `op` with `params`; returns its JSON result.
-  [[nodiscard]] virtual Result<api::Json> Call(std::string_view op, const api::Json& params) = 0;
+  // Runs `command`; returns its JSON result.
+  [[nodiscard]] virtual Result<api::Json> Call(const api::Command& command) = 0;
   // True when a daemon answers (live domains, Chinese Wall state).
   virtual bool live() const = 0;
 };

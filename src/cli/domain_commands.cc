@@ -4,6 +4,7 @@
 // console, info, and the audit trail.
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -19,30 +20,31 @@ namespace shype::cli {
 namespace {
 
 // The daemon's backend for `op`; refused (creating nothing) when no shyped answers.
-Result<Backend*> LiveBackend(Context& ctx, std::string_view op) {
+Result<Backend*> LiveBackend(Context& ctx, std::string_view what) {
   auto backend = ctx.backend();
   if (!backend) return backend;
-  if (!(*backend)->live()) return Fail(NeedsDaemon(op, ctx.state_dir()));
+  if (!(*backend)->live()) return Fail(NeedsDaemon(what, ctx.state_dir()));
   return backend;
 }
 
-void RunLive(Context& ctx, std::string_view op, const api::Json& params,
+void RunLive(Context& ctx, const api::Command& command,
              const std::function<std::string(const api::Json&)>& format) {
-  auto backend = LiveBackend(ctx, op);
+  auto backend = LiveBackend(ctx, api::OpOf(command));
   if (!backend) return ctx.PrintError(backend.error());
-  auto result = (*backend)->Call(op, params);
+  auto result = (*backend)->Call(command);
   if (!result) return ctx.PrintError(result.error());
   ctx.Print(*result, format(*result));
 }
 
+// destroy, pause, unpause: a command whose only parameter is the domain's name.
+template <class NamedCommand>
 void RegisterNamedAction(CLI::App& app, Context& ctx, const std::string& name,
                          const std::string& help) {
   auto* sub = app.add_subcommand(name, help);
   auto domain = std::make_shared<std::string>();
   sub->add_option("domain", *domain, "domain name")->required();
-  sub->callback([&ctx, name, domain] {
-    RunLive(ctx, "domain." + name, {{"name", *domain}},
-            [](const api::Json&) { return std::string(); });
+  sub->callback([&ctx, domain] {
+    RunLive(ctx, NamedCommand{*domain}, [](const api::Json&) { return std::string(); });
   });
 }
 
@@ -66,9 +68,10 @@ std::string EscapeForTerminal(const std::string& bytes) {
 // The console log travels base64-encoded (a guest may print any byte); print its exact bytes
 // (escaped on a terminal unless `raw`).
 void PrintConsoleLog(Context& ctx, const std::string& domain, bool raw) {
-  auto backend = LiveBackend(ctx, "domain.console-log");
+  const api::Command command = api::GetConsoleLog{domain};
+  auto backend = LiveBackend(ctx, api::OpOf(command));
   if (!backend) return ctx.PrintError(backend.error());
-  auto result = (*backend)->Call("domain.console-log", {{"name", domain}});
+  auto result = (*backend)->Call(command);
   if (!result) return ctx.PrintError(result.error());
   auto encoded = result->find("log_base64");
   if (encoded == result->end() || !encoded->is_string()) {
@@ -94,7 +97,7 @@ void RegisterConsole(CLI::App& app, Context& ctx) {
     if (*log_only) return PrintConsoleLog(ctx, *domain, *raw);
     auto backend = LiveBackend(ctx, "console");
     if (!backend) return ctx.PrintError(backend.error());
-    auto info = (*backend)->Call("domain.info", {{"name", *domain}});
+    auto info = (*backend)->Call(api::GetDomainInfo{*domain});
     if (!info) return ctx.PrintError(info.error());
     if (auto r = AttachConsole(info->value("console_socket", std::string())); !r) {
       ctx.PrintError(r.error());
@@ -109,22 +112,27 @@ void RegisterAudit(CLI::App& app, Context& ctx) {
   audit->add_flag("-f,--follow", *follow, "keep printing new records");
   audit->add_option("-n,--tail", *tail, "how many past records to show (default 100)");
   audit->callback([&ctx, follow, tail] {
-    auto backend = LiveBackend(ctx, "audit");
+    auto backend = LiveBackend(ctx, api::ReadAudit::kOp);
     if (!backend) return ctx.PrintError(backend.error());
+    // -n is checked as shyped checks it (a negative count is refused naming it).
+    auto endpoint = api::FindEndpoint(api::ReadAudit::kOp);
+    auto command = api::DecodeCommand(*endpoint, {{"tail", *tail}, {"follow", *follow}});
+    if (!command) return ctx.PrintError(command.error());
+    api::EncodedCommand encoded = api::EncodeCommand(*command);
+    auto target = api::BuildTarget(encoded.endpoint, encoded.params);
+    if (!target) return ctx.PrintError(target.error());
     api::Client client(api::SocketPath(ctx.state_dir()));
-    auto r =
-        client.Stream(fmt::format("/v1/audit?tail={}&follow={}", *tail, *follow ? "true" : "false"),
-                      [&ctx](std::string_view line) {
-                        if (line.empty()) return true;  // keepalive
-                        api::Json record = api::Json::parse(line, nullptr, false);
-                        if (ctx.json || record.is_discarded()) {
-                          std::cout << line << "\n";
-                        } else {
-                          std::cout << FormatAuditRecord(record) << "\n";
-                        }
-                        std::cout.flush();
-                        return true;
-                      });
+    auto r = client.Stream(target->target, [&ctx](std::string_view line) {
+      if (line.empty()) return true;  // keepalive
+      api::Json record = api::Json::parse(line, nullptr, false);
+      if (ctx.json || record.is_discarded()) {
+        std::cout << line << "\n";
+      } else {
+        std::cout << FormatAuditRecord(record) << "\n";
+      }
+      std::cout.flush();
+      return true;
+    });
     if (!r) ctx.PrintError(r.error());
   });
 }
@@ -140,7 +148,7 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
     if (!text) return ctx.PrintError(text.error());
     std::string path = std::filesystem::absolute(*config).string();
     if (auto r = CheckFileIsText(path, *text); !r) return ctx.PrintError(r.error());
-    RunLive(ctx, "domain.create", {{"config", *text}, {"path", path}}, [](const api::Json& r) {
+    RunLive(ctx, api::CreateDomain{*text, path}, [](const api::Json& r) {
       return fmt::format("Started domain {} (id {}, label {})\n", r.value("name", ""),
                          r.value("id", 0), r.value("label", ""));
     });
@@ -149,27 +157,25 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
   auto with_label = std::make_shared<bool>(false);
   list->add_flag("--label", *with_label, "show each domain's security label");
   list->callback([&ctx, with_label] {
-    RunLive(ctx, "domain.list", api::Json::object(),
+    RunLive(ctx, api::ListDomains{},
             [with_label](const api::Json& r) { return FormatDomainList(r, *with_label); });
   });
   auto* info = app.add_subcommand("info", "show a domain's details");
   auto name = std::make_shared<std::string>();
   info->add_option("domain", *name, "domain name")->required();
-  info->callback([&ctx, name] {
-    RunLive(ctx, "domain.info", {{"name", *name}}, FormatDomainInfo);
-  });
+  info->callback([&ctx, name] { RunLive(ctx, api::GetDomainInfo{*name}, FormatDomainInfo); });
   auto* shutdown = app.add_subcommand("shutdown", "power a domain off (ACPI) and wait for it");
   auto down = std::make_shared<std::string>();
   auto timeout = std::make_shared<int>(30);
   shutdown->add_option("domain", *down, "domain name")->required();
   shutdown->add_option("--timeout", *timeout, "seconds to wait for the guest (default 30)");
   shutdown->callback([&ctx, down, timeout] {
-    RunLive(ctx, "domain.shutdown", {{"name", *down}, {"timeout", *timeout}},
+    RunLive(ctx, api::ShutdownDomain{*down, std::chrono::seconds(*timeout)},
             [](const api::Json&) { return std::string(); });
   });
-  RegisterNamedAction(app, ctx, "destroy", "stop a domain at once");
-  RegisterNamedAction(app, ctx, "pause", "pause a domain's vCPUs");
-  RegisterNamedAction(app, ctx, "unpause", "resume a paused domain");
+  RegisterNamedAction<api::DestroyDomain>(app, ctx, "destroy", "stop a domain at once");
+  RegisterNamedAction<api::PauseDomain>(app, ctx, "pause", "pause a domain's vCPUs");
+  RegisterNamedAction<api::UnpauseDomain>(app, ctx, "unpause", "resume a paused domain");
   RegisterConsole(app, ctx);
   RegisterAudit(app, ctx);
 }

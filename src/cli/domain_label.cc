@@ -20,14 +20,13 @@ Result<std::string> CheckVmLabel(Context& ctx, const std::string& label, std::st
   auto backend = ctx.backend();
   if (!backend) return Fail(backend.error());
   if (policy.rfind("ACM:", 0) == 0) policy.erase(0, 4);
-  api::Json params{{"type", "dom"}};
-  if (!policy.empty()) params["policy"] = policy;
-  auto vm = (*backend)->Call("labels", params);
+  api::ListLabels query{"dom", policy};
+  auto vm = (*backend)->Call(query);
   if (!vm) return Fail(vm.error());
   std::string name = vm->value("policy", "");
   if (Lists(*vm, label)) return name;
-  params["type"] = "res";
-  auto res = (*backend)->Call("labels", params);
+  query.type = "res";
+  auto res = (*backend)->Call(query);
   if (res && Lists(*res, label)) {
     return Fail(ErrorCode::kInvalidArgument,
                 "'{}' is a resource label of policy '{}', not a VM label; list VM labels with: "

@@ -21,11 +21,11 @@ constexpr std::size_t kMaxPolicyXmlBytes = 16U << 20;
 constexpr std::size_t kMaxConfigBytes = 1U << 20;
 
 // Runs `op` and prints its result with `format`; errors are printed and set the exit code.
-void Run(Context& ctx, std::string_view op, const api::Json& params,
+void Run(Context& ctx, const api::Command& command,
          const std::function<std::string(const api::Json&)>& format) {
   auto backend = ctx.backend();
   if (!backend) return ctx.PrintError(backend.error());
-  auto result = (*backend)->Call(op, params);
+  auto result = (*backend)->Call(command);
   if (!result) return ctx.PrintError(result.error());
   ctx.Print(*result, format(*result));
 }
@@ -46,23 +46,21 @@ void RegisterPolicyLifecycle(CLI::App& app, Context& ctx) {
     auto xml = ReadText(*file, kMaxPolicyXmlBytes);
     if (!xml) return ctx.PrintError(xml.error());
     if (auto r = CheckFileIsText(*file, *xml); !r) return ctx.PrintError(r.error());
-    Run(ctx, "policy.set", {{"xml", *xml}, {"source", *file}, {"check_only", *check_only}},
-        [](const api::Json& r) {
-          std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
-                                                          : "Successfully set the new policy.\n";
-          return head + FormatGetPolicy(r.at("policy"));
-        });
+    Run(ctx, api::SetPolicy{*xml, *file, *check_only}, [](const api::Json& r) {
+      std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
+                                                      : "Successfully set the new policy.\n";
+      return head + FormatGetPolicy(r.at("policy"));
+    });
   });
   app.add_subcommand("getpolicy", "show the active policy")->callback([&ctx] {
-    Run(ctx, "policy.get", api::Json::object(), FormatGetPolicy);
+    Run(ctx, api::GetPolicy{}, FormatGetPolicy);
   });
   app.add_subcommand("resetpolicy", "go back to the DEFAULT policy")->callback([&ctx] {
-    Run(ctx, "policy.reset", api::Json::object(),
+    Run(ctx, api::ResetPolicy{},
         [](const api::Json&) { return std::string("Successfully reset the system's policy.\n"); });
   });
   app.add_subcommand("dumppolicy", "dump the active binary policy")->callback([&ctx] {
-    Run(ctx, "policy.dump", api::Json::object(),
-        [](const api::Json& r) { return r.value("text", std::string()); });
+    Run(ctx, api::DumpPolicy{}, [](const api::Json& r) { return r.value("text", std::string()); });
   });
 }
 
@@ -71,18 +69,18 @@ void RegisterLabels(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<std::vector<std::string>>();
   labels->add_option("args", *args, "[POLICY] [type=dom|res|any]")->expected(0, 2);
   labels->callback([&ctx, args] {
-    api::Json params = api::Json::object();
+    api::ListLabels command;
     for (const std::string& a : *args) {
       if (a.rfind("type=", 0) == 0) {
-        params["type"] = a.substr(5);
+        command.type = a.substr(5);
       } else {
-        params["policy"] = a;
+        command.policy = a;
       }
     }
-    Run(ctx, "labels", params, FormatLabels);
+    Run(ctx, command, FormatLabels);
   });
   app.add_subcommand("resources", "list labeled resources")->callback([&ctx] {
-    Run(ctx, "resources", api::Json::object(), FormatResources);
+    Run(ctx, api::ListResources{}, FormatResources);
   });
 }
 
@@ -100,9 +98,8 @@ void RegisterLabelEditing(CLI::App& app, Context& ctx) {
       return ctx.PrintError({ErrorCode::kInvalidArgument,
                              fmt::format("unknown label type '{}': use dom or res", kind)});
     }
-    api::Json params{{"label", a[0]}, {"resource", a[2]}};
-    if (!policy.empty()) params["policy"] = policy;
-    Run(ctx, "resource.label.add", params, [](const api::Json&) { return std::string(); });
+    Run(ctx, api::AddResourceLabel{a[2], a[0], policy},
+        [](const api::Json&) { return std::string(); });
   });
   auto* get = app.add_subcommand("getlabel", "getlabel dom CONFIG | res RESOURCE");
   auto get_args = std::make_shared<std::vector<std::string>>();
@@ -114,7 +111,7 @@ void RegisterLabelEditing(CLI::App& app, Context& ctx) {
       return ctx.PrintError({ErrorCode::kInvalidArgument,
                              fmt::format("unknown label type '{}': use dom or res", a[0])});
     }
-    Run(ctx, "resource.label.get", {{"resource", a[1]}}, FormatResourceLabel);
+    Run(ctx, api::GetResourceLabel{a[1]}, FormatResourceLabel);
   });
   auto* rm = app.add_subcommand("rmlabel", "rmlabel dom CONFIG | res RESOURCE");
   auto rm_args = std::make_shared<std::vector<std::string>>();
@@ -126,8 +123,7 @@ void RegisterLabelEditing(CLI::App& app, Context& ctx) {
       return ctx.PrintError({ErrorCode::kInvalidArgument,
                              fmt::format("unknown label type '{}': use dom or res", a[0])});
     }
-    Run(ctx, "resource.label.remove", {{"resource", a[1]}},
-        [](const api::Json&) { return std::string(); });
+    Run(ctx, api::RemoveResourceLabel{a[1]}, [](const api::Json&) { return std::string(); });
   });
 }
 
@@ -140,7 +136,7 @@ void RegisterDryRun(CLI::App& app, Context& ctx) {
     if (!text) return ctx.PrintError(text.error());
     std::string path = std::filesystem::absolute(*config).string();
     if (auto r = CheckFileIsText(path, *text); !r) return ctx.PrintError(r.error());
-    Run(ctx, "dry-run", {{"config", *text}, {"path", path}}, [&ctx](const api::Json& r) {
+    Run(ctx, api::DryRun{*text, path}, [&ctx](const api::Json& r) {
       if (!r.value("passed", false)) ctx.exit_code = 1;
       return FormatDryRun(r);
     });

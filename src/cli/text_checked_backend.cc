@@ -11,11 +11,14 @@ namespace {
 class TextCheckedBackend final : public Backend {
  public:
   explicit TextCheckedBackend(std::unique_ptr<Backend> inner) : inner_(std::move(inner)) {}
-  Result<api::Json> Call(std::string_view op, const api::Json& params) override {
+  Result<api::Json> Call(const api::Command& command) override {
     // SECURITY: shyped refuses such bytes too; refusing here keeps the offline backend (which
     // writes the store directly) from storing names no reply can carry.
-    if (auto r = api::CheckJsonText(params); !r) return Fail(r.error().WithContext(op));
-    return inner_->Call(op, params);
+    api::EncodedCommand encoded = api::EncodeCommand(command);
+    if (auto r = api::CheckJsonText(encoded.params); !r) {
+      return Fail(r.error().WithContext(encoded.endpoint.op));
+    }
+    return inner_->Call(command);
   }
   bool live() const override { return inner_->live(); }
 

@@ -22,6 +22,7 @@
 #include "shype/acm/acm.h"
 #include "shype/admin/admin.h"
 #include "shype/admin/domain_plan.h"
+#include "shype/api/command.h"
 #include "shype/common/unique_fd.h"
 #include "shype/enforce/boot_images.h"
 #include "shype/store/state_store.h"
@@ -87,8 +88,9 @@ class Daemon final : public admin::LiveSystem {
   };
 
   void RegisterRoutes();
-  boost::asio::awaitable<Result<api::Json>> Dispatch(std::string op, api::Json params);
-  boost::asio::awaitable<Result<api::Json>> Create(const api::Json& params);
+  // Routes a decoded request to its handler (one per api::Command alternative).
+  boost::asio::awaitable<Result<api::Json>> Dispatch(api::Command command);
+  boost::asio::awaitable<Result<api::Json>> Create(const api::CreateDomain& command);
   // Plans `config` (opening what it uses) and admits it through AdmitToMonitor.
   [[nodiscard]] Result<admin::DomainPlan> Admit(const config::DomainConfig& config, DomainId id);
   // The one admission of create and crash recovery: the ACM admits the domain with all its
@@ -99,9 +101,9 @@ class Daemon final : public admin::LiveSystem {
   boost::asio::awaitable<Result<void>> Launch(Domain& domain, const config::DomainConfig& config,
                                               const admin::DomainPlan& plan);
   boost::asio::awaitable<Result<api::Json>> Destroy(const std::string& name);
-  // ACPI power button, then waits (params.timeout seconds, default 30) for QEMU to exit.
+  // ACPI power button, then waits up to `timeout` for QEMU to exit.
   boost::asio::awaitable<Result<api::Json>> Shutdown(const std::string& name,
-                                                     const api::Json& params);
+                                                     std::chrono::seconds timeout);
   // Waits until the domain is gone (its exit released), at most `limit`; true if gone.
   boost::asio::awaitable<bool> WaitGone(const std::string& name, std::chrono::milliseconds limit);
   boost::asio::awaitable<Result<api::Json>> QmpAction(const std::string& name, std::string command,

@@ -126,12 +126,9 @@ Result<void> Daemon::AdmitToMonitor(const std::string& name, const std::string& 
               admin::DescribeVerdict(v, [this](DomainId other) { return NameOf(other); }));
 }
 
-asio::awaitable<Result<Json>> Daemon::Create(const Json& params) {
-  auto text = api::RequireString(params, "config");
-  if (!text) co_return Fail(text.error());
-  auto path = api::OptionalString(params, "path", "config");
-  if (!path) co_return Fail(path.error());
-  auto config = config::DomainConfig::Parse(*text, *path);
+asio::awaitable<Result<Json>> Daemon::Create(const api::CreateDomain& command) {
+  const std::string* path = &command.path;  // the configuration's file name, for messages
+  auto config = config::DomainConfig::Parse(command.config, *path);
   if (!config) co_return Fail(config.error());
   if (auto v = config->Validate(); !v) co_return Fail(v.error());
   std::string name = *config->Name();
@@ -363,23 +360,15 @@ asio::awaitable<bool> Daemon::WaitGone(const std::string& name, std::chrono::mil
   co_return Find(name) == nullptr;
 }
 
-asio::awaitable<Result<Json>> Daemon::Shutdown(const std::string& name, const Json& params) {
-  int seconds = 30;
-  if (auto it = params.find("timeout"); it != params.end()) {
-    const std::string text = it->is_string() ? it->get<std::string>() : it->dump();
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-    if (ec != std::errc() || end != text.data() + text.size() || seconds <= 0 || seconds > 3600) {
-      co_return Fail(ErrorCode::kInvalidArgument, "timeout must be 1..3600 seconds, got '{}'",
-                     text);
-    }
-  }
+asio::awaitable<Result<Json>> Daemon::Shutdown(const std::string& name,
+                                               std::chrono::seconds timeout) {
   auto sent = co_await QmpAction(name, "system_powerdown", "shutting down");
   if (!sent) co_return sent;
-  if (!co_await WaitGone(name, std::chrono::seconds(seconds))) {
+  if (!co_await WaitGone(name, timeout)) {
     co_return Fail(ErrorCode::kUnavailable,
                    "domain '{}' did not power off within {} s of the ACPI power-button request "
                    "(does the guest handle ACPI?); 'shype destroy {}' stops it at once",
-                   name, seconds, name);
+                   name, timeout.count(), name);
   }
   co_return Json::object();
 }

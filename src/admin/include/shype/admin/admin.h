@@ -10,7 +10,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "shype/acm/acm.h"
@@ -60,20 +59,26 @@ class Admin {
   Admin& operator=(const Admin&) = delete;
   ~Admin();
 
-  // Runs API operation `op` (api/endpoints.h) with `params`. Errors as documented per op in
-  // docs/api.md; a failed operation changes nothing.
-  [[nodiscard]] Result<api::Json> Call(std::string_view op, const api::Json& params);
-
+  // The security administration operations of the API (docs/api.md describes each, its reply
+  // and its errors), with their parameters decoded (api/command.h). A failed operation changes
+  // nothing. Offline (no LiveSystem), the changes are refused with kConflict while domains are
+  // recorded as running: they could not be checked against them.
   [[nodiscard]] Result<api::Json> GetPolicy();
-  [[nodiscard]] Result<api::Json> SetPolicy(const api::Json& params);
+  // Compiles `xml` (`source` names it in messages) and updates to it; `check_only`: only checks.
+  [[nodiscard]] Result<api::Json> SetPolicy(const std::string& xml, const std::string& source,
+                                            bool check_only);
   [[nodiscard]] Result<api::Json> ResetPolicy();
   [[nodiscard]] Result<api::Json> DumpPolicy();
-  [[nodiscard]] Result<api::Json> Labels(const api::Json& params);
-  [[nodiscard]] Result<api::Json> AddResourceLabel(const api::Json& params);
-  [[nodiscard]] Result<api::Json> GetResourceLabel(const api::Json& params);
-  [[nodiscard]] Result<api::Json> RemoveResourceLabel(const api::Json& params);
+  // `type`: dom, res or any (else kInvalidArgument); `policy`: empty or the active policy.
+  [[nodiscard]] Result<api::Json> Labels(const std::string& type, const std::string& policy);
+  [[nodiscard]] Result<api::Json> AddResourceLabel(const std::string& resource,
+                                                   const std::string& label,
+                                                   const std::string& policy);
+  [[nodiscard]] Result<api::Json> GetResourceLabel(const std::string& resource);
+  [[nodiscard]] Result<api::Json> RemoveResourceLabel(const std::string& resource);
   [[nodiscard]] Result<api::Json> Resources();
-  [[nodiscard]] Result<api::Json> DryRun(const api::Json& params);
+  // Checks the domain configuration `config` (`path` names it) without starting anything.
+  [[nodiscard]] Result<api::Json> DryRun(const std::string& config, const std::string& path);
 
  private:
   [[nodiscard]] Result<std::string> FindLabeledResource(const std::string& spec);

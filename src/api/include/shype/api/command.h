@@ -2,7 +2,8 @@
 //
 // The API's requests as typed commands, one struct per operation of api/endpoints.h (as
 // Firecracker's VmmAction): shyped decodes each request once, at the edge, and routes the
-// alternative; the CLI builds commands and encodes them, never an operation name. Pure; thread-safe.
+// alternative; the CLI builds commands and encodes them, never an operation name. Pure;
+// thread-safe.
 #pragma once
 
 #include <chrono>
@@ -72,8 +73,8 @@ struct RemoveResourceLabel {
 };
 struct DryRun {
   static constexpr std::string_view kOp = "dry-run";
-  std::string config;            // the domain configuration's text
-  std::string path = "config";   // its file name, for messages
+  std::string config;           // the domain configuration's text
+  std::string path = "config";  // its file name, for messages
   friend bool operator==(const DryRun&, const DryRun&) = default;
 };
 struct GetStats {
