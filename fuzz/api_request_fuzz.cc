@@ -3,8 +3,10 @@
 // Fuzzes what any local root client may send shyped's API, and what shyped answers: the input is
 // a request target, a newline, then a body. The target's bytes, query string and path segments go
 // through the edge checks and the router's matching against every endpoint; whatever passes must
-// be UTF-8 without NUL. The body goes through the JSON parser and typed fields. Replies built from
-// the raw bytes must serialize without throwing; base64 and percent-encoding must round-trip.
+// be UTF-8 without NUL. The body goes through the JSON parser and is decoded as every endpoint's
+// command: a decoded command re-encodes to parameters that decode to the same command (as JSON
+// and, for GET/DELETE, as query text). Replies built from the raw bytes must serialize without
+// throwing; base64 and percent-encoding must round-trip.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <string_view>
 
 #include "shype/api/client.h"
+#include "shype/api/command.h"
 #include "shype/api/endpoints.h"
 #include "shype/api/target.h"
 #include "shype/api/text.h"
@@ -51,6 +54,27 @@ void FuzzTarget(std::string_view target) {
   }
 }
 
+// What the CLI encodes, the daemon decodes back to the same command.
+void FuzzCommand(const shype::api::Endpoint& endpoint, const Json& params) {
+  auto command = shype::api::DecodeCommand(endpoint, params);
+  if (!command) {
+    Require(command.error().code == shype::ErrorCode::kInvalidArgument);
+    return;
+  }
+  Require(shype::api::OpOf(*command) == endpoint.op);
+  shype::api::EncodedCommand encoded = shype::api::EncodeCommand(*command);
+  Require(encoded.endpoint.op == endpoint.op);
+  auto again = shype::api::DecodeCommand(encoded.endpoint, encoded.params);
+  Require(again && *again == *command);
+  if (endpoint.method != "GET" && endpoint.method != "DELETE") return;
+  Json query = Json::object();  // as the daemon's router hands query values over: text
+  for (const auto& [key, value] : encoded.params.items()) {
+    query[key] = value.is_string() ? value.get<std::string>() : shype::api::DumpJson(value);
+  }
+  auto from_query = shype::api::DecodeCommand(encoded.endpoint, query);
+  Require(from_query && *from_query == *command);
+}
+
 void FuzzBody(std::string_view text) {
   auto body = shype::api::ParseJsonBody(text);
   if (!body) return;
@@ -60,6 +84,7 @@ void FuzzBody(std::string_view text) {
   (void)shype::api::OptionalBool(*body, "check_only", false);
   for (const auto& endpoint : shype::api::Endpoints()) {
     (void)shype::api::BuildTarget(endpoint, *body);
+    FuzzCommand(endpoint, *body);
   }
   Require(static_cast<bool>(shype::api::DumpJsonStrict(*body)));  // parsed JSON is valid text
 }
