@@ -96,9 +96,9 @@ Verdict Acm::ChineseWallLocked(Ssidref vm) const {
       v.reason = fmt::format("ssidref {} is outside the CHWALL rows of policy '{}'", vm, p->name());
       return v;
     }
-    v.subject_label = p->labels().vm_labels[row];
-    v.subject_types = p->ChwallTypeNames(row);
-    if (chwall_.IsBlocked(*p, row)) {
+    if (chwall_.IsBlocked(*p, row)) {  // the parties are named on a denial only (hot on create)
+      v.subject_label = p->labels().vm_labels[row];
+      v.subject_types = p->ChwallTypeNames(row);
       v.conflicts = ConflictsFor(row);
       v.reason = ChineseWallReason(v.subject_label, v.conflicts);
       return v;

@@ -25,6 +25,7 @@
 #include "shype/api/command.h"
 #include "shype/common/unique_fd.h"
 #include "shype/enforce/boot_images.h"
+#include "shype/enforce/sharing_registry.h"
 #include "shype/store/state_store.h"
 #include "shype/vm/jail.h"
 #include "shype/vm/qemu_process.h"
@@ -100,6 +101,16 @@ class Daemon final : public admin::LiveSystem {
                                             std::span<const acm::ResourceRef> resources);
   boost::asio::awaitable<Result<void>> Launch(Domain& domain, const config::DomainConfig& config,
                                               const admin::DomainPlan& plan);
+  // The run directory (exclusive mkdir of a checked name) and the first record.
+  [[nodiscard]] Result<void> MakeRunDir(Domain& domain);
+  // What shyped makes for one QEMU beside the plan's fds; held until QEMU has them.
+  struct LaunchFds {
+    UniqueFd qmp_ours, qmp_theirs, qmp_listen, console_listen, console_log;
+  };
+  // The QEMU spec of a planned domain: fds only (plan's boot images and disk layers, `fds`).
+  [[nodiscard]] Result<vm::VmSpec> MakeSpec(const Domain& domain,
+                                            const config::DomainConfig& config,
+                                            const admin::DomainPlan& plan, LaunchFds& fds);
   boost::asio::awaitable<Result<api::Json>> Destroy(const std::string& name);
   // ACPI power button, then waits up to `timeout` for QEMU to exit.
   boost::asio::awaitable<Result<api::Json>> Shutdown(const std::string& name,
@@ -144,6 +155,12 @@ class Daemon final : public admin::LiveSystem {
   // Refuses when a running domain's record names a policy the store does not know (lost state).
   [[nodiscard]] Result<void> CheckRecordsKnown(const std::vector<DomainRecord>& records);
   [[nodiscard]] Result<void> RecoverOne(const std::filesystem::path& dir);
+  // Admits a found-again domain as create would (AdmitToMonitor); the error says why it may not
+  // run under the enforced policy.
+  [[nodiscard]] Result<void> Readmit(const DomainRecord& record, const acm::PolicySnapshot& policy);
+  void ReconnectQmp(const std::string& name, const std::filesystem::path& dir);
+  void Track(const DomainRecord& record, const std::filesystem::path& dir,
+             std::unique_ptr<vm::QemuProcess> process);
   // Removes a run directory whose domain never ran (no record, or still "creating"), after
   // killing any QEMU of it (its cgroup when `uid` is known, the recorded pid, and any process
   // that is its QEMU); audited. Errors: kIo when a QEMU of it cannot be stopped.
@@ -162,6 +179,9 @@ class Daemon final : public admin::LiveSystem {
   std::unique_ptr<AuditLog> audit_log_;
   std::unique_ptr<acm::AuditSink> audit_sink_;
   std::unique_ptr<acm::Acm> acm_;
+  // Every live sharing and how its enforcement point undoes it: a domain's end, a revocation
+  // and an aborted create all end sharings through it.
+  std::unique_ptr<enforce::SharingRegistry> sharings_;
   std::optional<admin::Admin> admin_;
   // The policy the ACM enforces, as admin's view of it (label map, XML header); replaced on
   // every committed update so domain plans and ACM decisions always use the same policy.

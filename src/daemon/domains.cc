@@ -115,7 +115,18 @@ Result<admin::DomainPlan> Daemon::Admit(const config::DomainConfig& config, Doma
 Result<void> Daemon::AdmitToMonitor(const std::string& name, const std::string& label, DomainId id,
                                     Ssidref ssidref, std::span<const acm::ResourceRef> resources) {
   acm::Admission admission = acm_->AdmitDomain(id, ssidref, resources);
-  if (admission.verdict.permitted()) return {};
+  if (admission.verdict.permitted()) {
+    // A disk is undone by QEMU's exit (it holds the only fds); its end is logged here.
+    for (acm::SharingId sharing : admission.sharings) {
+      auto added = sharings_->Add(sharing, [name](const acm::Sharing& s, std::string_view why) {
+        log::Info("domain {}: {} {} released ({})", name,
+                  acm::ResourceKindName(s.resource_kind.value_or(acm::ResourceKind::kDisk)),
+                  s.resource, why);
+      });
+      if (!added) return Fail(added.error());
+    }
+    return {};
+  }
   const acm::Verdict& v = admission.verdict;
   if (v.rule == acm::Hook::kResource) {
     return Fail(ErrorCode::kPermissionDenied,
@@ -126,6 +137,8 @@ Result<void> Daemon::AdmitToMonitor(const std::string& name, const std::string& 
               admin::DescribeVerdict(v, [this](DomainId other) { return NameOf(other); }));
 }
 
+// Long: the create transaction in order (config checks, plan, admission, launch), each step
+// with its rollback armed; it is to move into a domain manager with an injected launcher (issue 7).
 asio::awaitable<Result<Json>> Daemon::Create(const api::CreateDomain& command) {
   const std::string* path = &command.path;  // the configuration's file name, for messages
   auto config = config::DomainConfig::Parse(command.config, *path);
@@ -190,21 +203,22 @@ asio::awaitable<Result<Json>> Daemon::Create(const api::CreateDomain& command) {
   co_return Info(name);
 }
 
-asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConfig& config,
-                                             const admin::DomainPlan& plan) {
+Result<void> Daemon::MakeRunDir(Domain& d) {
   // SECURITY: an exclusive mkdir of a checked name directly under STATE/run; an existing
   // directory is never reused or removed here.
   if (d.run_dir.parent_path() != options_.state_dir / "run" ||
       !config::IsValidObjectName(d.run_dir.filename().string())) {
-    co_return Fail(ErrorCode::kInvalidArgument, "invalid domain name '{}'", d.record.name);
+    return Fail(ErrorCode::kInvalidArgument, "invalid domain name '{}'", d.record.name);
   }
   if (::mkdir(d.run_dir.c_str(), 0700) != 0) {
-    co_return Fail(ErrorCode::kIo, "cannot create '{}': {}", d.run_dir.string(),
-                   std::strerror(errno));
+    return Fail(ErrorCode::kIo, "cannot create '{}': {}", d.run_dir.string(), std::strerror(errno));
   }
   d.created_run_dir = true;
-  if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
+  return SaveDomainRecord(d.run_dir, d.record);
+}
 
+Result<vm::VmSpec> Daemon::MakeSpec(const Domain& d, const config::DomainConfig& config,
+                                    const admin::DomainPlan& plan, LaunchFds& fds) {
   vm::VmSpec spec;
   spec.name = d.record.name;
   spec.memory_mib = d.record.memory_mib;
@@ -214,7 +228,7 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   spec.accel = vm::ResolveAccel(accel->has_value() ? ToVmAccel(**accel) : options_.accel);
   // SECURITY: QEMU gets fds only: boot images and every disk layer were opened and checked while
   // planning; the sockets and the console log are made here. It opens nothing by path.
-  if (!plan.kernel) co_return Fail(ErrorCode::kInternal, "the plan has no kernel");
+  if (!plan.kernel) return Fail(ErrorCode::kInternal, "the plan has no kernel");
   spec.kernel_fd = plan.kernel->fd.get();
   if (plan.ramdisk) spec.initrd_fd = plan.ramdisk->fd.get();
   spec.append = config.GetString("extra")->value_or("") +
@@ -222,23 +236,36 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   spec.disks = DisksOf(plan);
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-    co_return Fail(ErrorCode::kIo, "socketpair: {}", std::strerror(errno));
+    return Fail(ErrorCode::kIo, "socketpair: {}", std::strerror(errno));
   }
-  UniqueFd ours(pair[0]), theirs(pair[1]);
-  spec.qmp_fd = theirs.get();
+  fds.qmp_ours = UniqueFd(pair[0]);
+  fds.qmp_theirs = UniqueFd(pair[1]);
   auto qmp_listen = ListenUnix(d.run_dir / "qmp.sock");
-  if (!qmp_listen) co_return Fail(qmp_listen.error());
+  if (!qmp_listen) return Fail(qmp_listen.error());
+  fds.qmp_listen = std::move(*qmp_listen);
   auto console_listen = ListenUnix(d.run_dir / "console.sock");
-  if (!console_listen) co_return Fail(console_listen.error());
-  UniqueFd console_log(::open((d.run_dir / "console.log").c_str(),
-                              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!console_log.valid()) {
-    co_return Fail(ErrorCode::kIo, "cannot create the console log: {}", std::strerror(errno));
+  if (!console_listen) return Fail(console_listen.error());
+  fds.console_listen = std::move(*console_listen);
+  fds.console_log = UniqueFd(::open((d.run_dir / "console.log").c_str(),
+                                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fds.console_log.valid()) {
+    return Fail(ErrorCode::kIo, "cannot create the console log: {}", std::strerror(errno));
   }
-  spec.qmp_listen_fd = qmp_listen->get();
-  spec.console.listen_fd = console_listen->get();
-  spec.console.log_fd = console_log.get();
+  spec.qmp_fd = fds.qmp_theirs.get();
+  spec.qmp_listen_fd = fds.qmp_listen.get();
+  spec.console.listen_fd = fds.console_listen.get();
+  spec.console.log_fd = fds.console_log.get();
   spec.start_paused = true;
+  return spec;
+}
+
+asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConfig& config,
+                                             const admin::DomainPlan& plan) {
+  if (auto r = MakeRunDir(d); !r) co_return r;
+  LaunchFds fds;
+  auto made = MakeSpec(d, config, plan, fds);
+  if (!made) co_return Fail(made.error());
+  const vm::VmSpec& spec = *made;
   auto command = vm::BuildQemuCommand(spec);
   if (!command) co_return Fail(command.error());
   std::vector<int> readable{spec.kernel_fd};
@@ -248,13 +275,13 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   auto process = vm::QemuProcess::Spawn(io_, *command, d.run_dir / "qemu.log", *jail);
   if (!process) co_return Fail(process.error());
   d.process = std::move(*process);
-  theirs.Reset();
+  fds.qmp_theirs.Reset();
   d.record.pid = d.process->pid();
   d.record.start_time = d.process->identity().start_time;
   d.started = std::chrono::steady_clock::now();
   if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
   // Named lambdas: g++ 12 destroys temporaries of a co_await expression twice.
-  auto attach = [this, fd = std::make_shared<UniqueFd>(std::move(ours))](auto done) {
+  auto attach = [this, fd = std::make_shared<UniqueFd>(std::move(fds.qmp_ours))](auto done) {
     vm::QmpClient::AttachFd(io_, std::move(*fd), std::move(done));
   };
   auto qmp = co_await AwaitCallback<Result<std::shared_ptr<vm::QmpClient>>>(attach);
@@ -298,7 +325,7 @@ void Daemon::AbortCreate(const std::string& name, DomainId id) {
     }
     domains_.erase(it);
   }
-  (void)acm_->DomainDestroy(id);
+  (void)sharings_->EndDomain(id, "its create was undone");
 }
 
 void Daemon::WatchDomain(Domain& d) {
@@ -321,7 +348,7 @@ void Daemon::Release(const std::string& name, const std::string& why) {
   if (it == domains_.end()) return;
   Domain& d = *it->second;
   if (d.qmp) d.qmp->Close();
-  auto released = acm_->DomainDestroy(DomainId{d.record.id});
+  auto released = sharings_->EndDomain(DomainId{d.record.id}, why);
   if (!released) log::Warn("domain {}: ACM release: {}", name, released.error().message);
   std::error_code ec;
   std::filesystem::remove_all(d.run_dir, ec);

@@ -162,6 +162,72 @@ Result<void> Daemon::RemoveHalfCreated(const std::filesystem::path& dir, const s
   return {};
 }
 
+// The same admission as create: authorization, Chinese Wall and STE for every resource it holds,
+// under the enforced policy; a label or resource label that no longer resolves refuses it.
+Result<void> Daemon::Readmit(const DomainRecord& record, const acm::PolicySnapshot& policy) {
+  if (record.policy != policy.name()) {
+    return Fail(ErrorCode::kPermissionDenied, "its label is of policy '{}', not the enforced '{}'",
+                record.policy, policy.name());
+  }
+  auto ssidref = policy.VmSsidref(record.label);
+  if (!ssidref) {
+    return Fail(ErrorCode::kPermissionDenied, "label '{}' is not in the enforced policy",
+                record.label);
+  }
+  std::vector<acm::ResourceRef> resources;
+  for (const auto& resource : record.resources) {
+    auto label = store_->GetResourceLabel(resource);
+    if (!label) return Fail(label.error().WithContext("resource " + resource));
+    auto res = admin::ResourceSsidref(*label, policy);
+    if (!res) return Fail(res.error().WithContext("resource " + resource));
+    acm::ResourceKind kind = resource.rfind("vnet:", 0) == 0  ? acm::ResourceKind::kNetwork
+                             : resource.rfind("shm:", 0) == 0 ? acm::ResourceKind::kSharedMemory
+                                                              : acm::ResourceKind::kDisk;
+    resources.push_back(acm::ResourceRef{resource, *res, kind});
+  }
+  return AdmitToMonitor(record.name, record.label, DomainId{record.id}, *ssidref, resources);
+}
+
+// The first QMP connection died with the old daemon; the monitor socket takes a new client.
+void Daemon::ReconnectQmp(const std::string& name, const std::filesystem::path& dir) {
+  vm::QmpClient::ConnectPath(
+      io_, dir / "qmp.sock",
+      [this, name](Result<std::shared_ptr<vm::QmpClient>> qmp) {
+        Domain* found = Find(name);
+        if (found == nullptr) return;
+        if (!qmp) {
+          log::Warn("recovery: domain {}: no QMP: {}", name, qmp.error().message);
+          return;
+        }
+        found->qmp = *qmp;
+        found->qmp->SetEventHandler([this, name](const vm::QmpEvent& e) { OnQmpEvent(name, e); });
+        found->qmp->Execute("query-status", nullptr, [this, name](Result<api::Json> s) {
+          Domain* again = Find(name);
+          if (again && s && s->value("status", "") == "paused") {
+            again->state = "paused";
+          }
+        });
+      },
+      std::chrono::milliseconds(3000));
+}
+
+// Watches a found-again domain like one shyped started: its exit, its QMP events.
+void Daemon::Track(const DomainRecord& record, const std::filesystem::path& dir,
+                   std::unique_ptr<vm::QemuProcess> process) {
+  auto domain = std::make_unique<Domain>();
+  domain->record = record;
+  domain->run_dir = dir;
+  domain->process = std::move(process);
+  domain->state = "running";
+  domain->started = std::chrono::steady_clock::now() - std::chrono::seconds(std::max<std::int64_t>(
+                                                           0, ::time(nullptr) - record.created_at));
+  Domain& d = *domain;
+  std::string name = record.name;
+  domains_[name] = std::move(domain);
+  WatchDomain(d);
+  ReconnectQmp(name, dir);
+}
+
 Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   std::error_code ec;
   auto record = LoadDomainRecord(dir);
@@ -200,7 +266,7 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
   }
   next_id_ = std::max(next_id_, record->id + 1);
   DomainId id{record->id};
-  auto policy = acm_->policy();
+  const std::shared_ptr<const acm::PolicySnapshot> policy = acm_->policy();
   // SECURITY: fail closed. A domain the enforced policy does not admit (label gone, Chinese Wall,
   // a resource it may no longer use) is stopped rather than left running outside the monitor.
   auto stop = [&](const std::string& why) -> Result<void> {
@@ -208,66 +274,14 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
     AuditDenial(acm::Hook::kDomainCreate, record->name, "recovery: " + why);
     (void)(*process)->Signal(SIGKILL);
     if (record->uid != 0) vm::DomainCgroup::KillAll(std::to_string(record->uid));
-    (void)acm_->DomainDestroy(id);
+    (void)sharings_->EndDomain(id, "stopped by recovery");
     std::filesystem::remove_all(dir, ec);
     if (record->uid != 0) vm::DomainCgroup::Remove(std::to_string(record->uid));
     return {};
   };
-  if (record->policy != policy->name()) {
-    return stop(fmt::format("its label is of policy '{}', not the enforced '{}'", record->policy,
-                            policy->name()));
-  }
-  auto ssidref = policy->VmSsidref(record->label);
-  if (!ssidref) return stop(fmt::format("label '{}' is not in the enforced policy", record->label));
-  // The same admission as create: authorization, Chinese Wall and STE for every resource it
-  // holds, under the enforced policy; a resource whose label no longer resolves stops it.
-  std::vector<acm::ResourceRef> resources;
-  for (const auto& resource : record->resources) {
-    auto label = store_->GetResourceLabel(resource);
-    if (!label) return stop(fmt::format("resource {}: {}", resource, label.error().message));
-    auto res = admin::ResourceSsidref(*label, *policy);
-    if (!res) return stop(fmt::format("resource {}: {}", resource, res.error().message));
-    acm::ResourceKind kind = resource.rfind("vnet:", 0) == 0  ? acm::ResourceKind::kNetwork
-                             : resource.rfind("shm:", 0) == 0 ? acm::ResourceKind::kSharedMemory
-                                                              : acm::ResourceKind::kDisk;
-    resources.push_back(acm::ResourceRef{resource, *res, kind});
-  }
-  if (auto r = AdmitToMonitor(record->name, record->label, id, *ssidref, resources); !r) {
-    return stop(r.error().message);
-  }
-  auto domain = std::make_unique<Domain>();
-  domain->record = *record;
-  domain->run_dir = dir;
-  domain->process = std::move(*process);
-  domain->state = "running";
-  domain->started =
-      std::chrono::steady_clock::now() -
-      std::chrono::seconds(std::max<std::int64_t>(0, ::time(nullptr) - record->created_at));
-  Domain& d = *domain;
-  std::string name = record->name;
-  domains_[name] = std::move(domain);
-  WatchDomain(d);
-  // The first QMP connection died with the old daemon; the monitor socket takes a new client.
-  vm::QmpClient::ConnectPath(
-      io_, dir / "qmp.sock",
-      [this, name](Result<std::shared_ptr<vm::QmpClient>> qmp) {
-        Domain* found = Find(name);
-        if (found == nullptr) return;
-        if (!qmp) {
-          log::Warn("recovery: domain {}: no QMP: {}", name, qmp.error().message);
-          return;
-        }
-        found->qmp = *qmp;
-        found->qmp->SetEventHandler([this, name](const vm::QmpEvent& e) { OnQmpEvent(name, e); });
-        found->qmp->Execute("query-status", nullptr, [this, name](Result<api::Json> s) {
-          Domain* again = Find(name);
-          if (again && s && s->value("status", "") == "paused") {
-            again->state = "paused";
-          }
-        });
-      },
-      std::chrono::milliseconds(3000));
-  log::Info("recovery: domain {} (id {}, label {}, pid {}) found again", name, record->id,
+  if (auto r = Readmit(*record, *policy); !r) return stop(r.error().message);
+  Track(*record, dir, std::move(*process));
+  log::Info("recovery: domain {} (id {}, label {}, pid {}) found again", record->name, record->id,
             record->label, record->pid);
   return {};
 }
