@@ -100,45 +100,80 @@ void Acm::CommitPlan(std::shared_ptr<const PolicySnapshot> next, UpdatePlan& pla
   report.committed = true;
 }
 
-Result<UpdateReport> Acm::UpdatePolicy(UpdateRequest request) {
+PreparedUpdate::~PreparedUpdate() = default;
+
+UpdateReport Acm::RunUpdateLocked(const std::shared_ptr<const PolicySnapshot>& next,
+                                  const UpdateRequest& request, bool commit,
+                                  std::optional<AuditRecord>& refusal) {
+  UpdateReport report;
+  UpdatePlan plan;
+  plan.violations = CheckVersion(*next, request);
+  PlanTranslation(*next, request, plan);
+  PlanChineseWall(*next, plan);
+  PlanSharings(*next, request, plan);
+  report.seqno = policy_->seqno();
+  report.violations = plan.violations;
+  if (!commit) return report;
+  const bool revoking = request.mode == UpdateMode::kCommitRevokingSharings;
+  const bool blocked = std::any_of(plan.violations.begin(), plan.violations.end(),
+                                   [&](const Violation& v) { return !(revoking && v.sharing); });
+  if (!blocked) {
+    CommitPlan(next, plan, report);
+    return report;
+  }
+  std::vector<std::string> messages;
+  for (const auto& v : plan.violations) messages.push_back(v.message);
+  refusal = MakeRecord(Hook::kPolicyUpdate, policy_.get(),
+                       fmt::format("update to policy '{}' version {}.{} rejected: {}", next->name(),
+                                   next->binary().xml_version.major,
+                                   next->binary().xml_version.minor, fmt::join(messages, "; ")));
+  refusal->subject = DomainParty(policy_.get(), kDomain0, domains_.at(kDomain0).ssidref);
+  refusal->object.resource = fmt::format("policy:{}", next->name());
+  return report;
+}
+
+Result<PreparedUpdate> Acm::PrepareUpdate(UpdateRequest request) {
+  std::lock_guard lock(mu_);
+  if (!policy_) {
+    return Fail(ErrorCode::kUnavailable, "no policy is loaded: load one before updating it");
+  }
+  auto next = PolicySnapshot::Create(std::move(request.binary), std::move(request.labels),
+                                     PolicySeqno{policy_->seqno().value() + 1});
+  if (!next) return Fail(next.error());
+  PreparedUpdate prepared;
+  std::optional<AuditRecord> none;
+  prepared.report_ = RunUpdateLocked(*next, request, /*commit=*/false, none);
+  prepared.next_ = std::move(*next);
+  prepared.request_ = std::move(request);
+  return prepared;
+}
+
+Result<UpdateReport> Acm::Commit(PreparedUpdate prepared) {
   UpdateReport report;
   std::optional<AuditRecord> record;
   {
     std::lock_guard lock(mu_);
-    if (!policy_) {
-      return Fail(ErrorCode::kUnavailable, "no policy is loaded: load one before updating it");
+    if (!policy_ || !prepared.next_ ||
+        prepared.next_->seqno().value() != policy_->seqno().value() + 1) {
+      return Fail(ErrorCode::kConflict,
+                  "another policy was committed since this update was checked: check it again");
     }
-    auto next = PolicySnapshot::Create(std::move(request.binary), std::move(request.labels),
-                                       PolicySeqno{policy_->seqno().value() + 1});
-    if (!next) return Fail(next.error());
-    UpdatePlan plan;
-    plan.violations = CheckVersion(**next, request);
-    PlanTranslation(**next, request, plan);
-    PlanChineseWall(**next, plan);
-    PlanSharings(**next, request, plan);
-    report.seqno = policy_->seqno();
-    report.violations = plan.violations;
-    const bool revoking = request.mode == UpdateMode::kCommitRevokingSharings;
-    const bool blocked = std::any_of(plan.violations.begin(), plan.violations.end(),
-                                     [&](const Violation& v) { return !(revoking && v.sharing); });
-    if (request.mode != UpdateMode::kCheckOnly && !blocked) {
-      CommitPlan(std::move(*next), plan, report);
-    } else if (request.mode != UpdateMode::kCheckOnly) {
-      std::vector<std::string> messages;
-      for (const auto& v : plan.violations) messages.push_back(v.message);
-      record =
-          MakeRecord(Hook::kPolicyUpdate, policy_.get(),
-                     fmt::format("update to policy '{}' version {}.{} rejected: {}",
-                                 (*next)->name(), (*next)->binary().xml_version.major,
-                                 (*next)->binary().xml_version.minor, fmt::join(messages, "; ")));
-      record->subject = DomainParty(policy_.get(), kDomain0, domains_.at(kDomain0).ssidref);
-      record->object.resource = fmt::format("policy:{}", (*next)->name());
-    }
+    report = RunUpdateLocked(prepared.next_, prepared.request_, /*commit=*/true, record);
   }
-  const bool denied = record.has_value();
-  Count(Hook::kPolicyUpdate, true, denied, false);
+  Count(Hook::kPolicyUpdate, true, record.has_value(), false);
   if (record) Audit(std::move(*record));
   return report;
+}
+
+Result<UpdateReport> Acm::UpdatePolicy(UpdateRequest request) {
+  const bool check_only = request.mode == UpdateMode::kCheckOnly;
+  auto prepared = PrepareUpdate(std::move(request));
+  if (!prepared) return Fail(prepared.error());
+  if (check_only) {
+    Count(Hook::kPolicyUpdate, true, false, false);
+    return prepared->report();
+  }
+  return Commit(std::move(*prepared));
 }
 
 }  // namespace shype::acm

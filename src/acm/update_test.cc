@@ -294,5 +294,50 @@ TEST(UpdateNoPolicyTest, UpdateBeforeLoadIsUnavailable) {
   EXPECT_EQ(acm.UpdatePolicy(request).error().code, ErrorCode::kUnavailable);
 }
 
+// The transaction's two halves (compile, prepare, record durably, commit): the snapshot is
+// built once, at prepare; commit re-checks against what runs then.
+TEST_F(UpdateTest, APreparedUpdateCommitsLaterWithoutChangingAnythingBefore) {
+  const State before = Capture();
+  auto prepared = acm.PrepareUpdate(Request(NextVersion()));
+  ASSERT_TRUE(prepared) << prepared.error().message;
+  EXPECT_TRUE(prepared->report().violations.empty());
+  EXPECT_FALSE(prepared->report().committed);
+  EXPECT_EQ(Capture(), before);
+  auto report = acm.Commit(std::move(*prepared));
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->committed);
+  EXPECT_EQ(acm.policy()->seqno(), PolicySeqno{2});
+  EXPECT_EQ(acm.policy()->binary().xml_version, (policy::XmlVersion{1, 1}));
+  EXPECT_TRUE(audit.records().empty());
+}
+
+TEST_F(UpdateTest, CommitRechecksWhatStartedSincePrepareAndRefusesWithAnAuditRecord) {
+  PolicySpec spec = NextVersion();
+  spec.vm_labels.erase(spec.vm_labels.begin() + 1);  // dom_Fun
+  auto prepared = acm.PrepareUpdate(Request(spec));
+  ASSERT_TRUE(prepared);
+  EXPECT_TRUE(prepared->report().violations.empty());  // nothing runs dom_Fun yet
+  Start(2, "dom_Fun");
+  const State before = Capture();
+  auto report = acm.Commit(std::move(*prepared));
+  ASSERT_TRUE(report);
+  EXPECT_FALSE(report->committed);
+  EXPECT_EQ(Kinds(*report), std::vector<ViolationKind>{ViolationKind::kLabelMissing});
+  EXPECT_EQ(Capture(), before);
+  ASSERT_EQ(audit.records().size(), 1U);
+  EXPECT_EQ(audit.records()[0].hook, Hook::kPolicyUpdate);
+}
+
+TEST_F(UpdateTest, APreparedUpdateGoesStaleWhenAnotherPolicyIsCommittedFirst) {
+  auto first = acm.PrepareUpdate(Request(NextVersion()));
+  auto second = acm.PrepareUpdate(Request(NextVersion()));
+  ASSERT_TRUE(first && second);
+  ASSERT_TRUE(acm.Commit(std::move(*first)));
+  auto stale = acm.Commit(std::move(*second));
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(acm.policy()->seqno(), PolicySeqno{2});
+}
+
 }  // namespace
 }  // namespace shype::acm

@@ -129,16 +129,17 @@ Result<const acm::Acm*> Admin::Monitor() {
   return &offline_->acm;
 }
 
-Result<void> Admin::CheckUpdateOffline(const ActivePolicy& next) {
+Result<acm::PreparedUpdate> Admin::PrepareUpdate(const ActivePolicy& next) {
+  if (live_ != nullptr) return live_->PrepareUpdate(next);
   if (auto monitor = Monitor(); !monitor) return Fail(monitor.error());
-  auto report = offline_->acm.UpdatePolicy(MakeUpdateRequest(next, /*check_only=*/true));
-  if (!report) return Fail(report.error());
-  if (!report->violations.empty()) {
-    return Fail(UpdateRefusal(report->violations, [](DomainId id) {
+  auto prepared = offline_->acm.PrepareUpdate(MakeUpdateRequest(next, /*check_only=*/false));
+  if (!prepared) return Fail(prepared.error());
+  if (!prepared->report().violations.empty()) {
+    return Fail(UpdateRefusal(prepared->report().violations, [](DomainId id) {
       return id == kDomain0 ? std::string("Domain-0") : fmt::format("domain {}", id);
     }));
   }
-  return {};
+  return prepared;
 }
 
 Result<PolicyCompiler*> Admin::Compiler() {
@@ -194,9 +195,6 @@ Result<Json> Admin::SetPolicy(const std::string& xml, const std::string& source,
   if (next.is_default()) {
     return Fail(ErrorCode::kInvalidArgument, "use resetpolicy to go back to the DEFAULT policy");
   }
-  auto snapshot = MakeSnapshot(next.compiled, PolicySeqno{1});
-  if (!snapshot) return Fail(snapshot.error());
-  next.snapshot = std::move(*snapshot);
   next.record = store::PolicyRecord{next.name(), next.compiled.header.version,
                                     PolicyReference(next.compiled), std::time(nullptr)};
   std::vector<std::string> violations;
@@ -208,14 +206,12 @@ Result<Json> Admin::SetPolicy(const std::string& xml, const std::string& source,
 
 Result<Json> Admin::Commit(const ActivePolicy& next, bool check_only,
                            const std::vector<store::ResourceLabel>& changes) {
-  // The monitor's check first (the version rule, running domains, sharings), then the durable
-  // record, then the live commit: the io thread runs nothing in between, so a checked update
-  // cannot fail its commit for a new reason. Offline the check runs on a monitor of its own.
-  if (live_ != nullptr) {
-    if (auto r = live_->UpdatePolicy(next, /*check_only=*/true); !r) return Fail(r.error());
-  } else if (auto r = CheckUpdateOffline(next); !r) {
-    return Fail(r.error());
-  }
+  // One transaction: the monitor checks once (the version rule, running domains, sharings;
+  // the new snapshot is built once), the store records it durably, the monitor commits what it
+  // checked. The io thread runs nothing in between, so a checked update cannot fail its commit
+  // for a new reason. Offline the check runs on a monitor of its own and nothing runs to commit.
+  auto prepared = PrepareUpdate(next);
+  if (!prepared) return Fail(prepared.error());
   Json result{{"check_only", check_only}, {"policy", PolicyJson(next, live_ != nullptr)}};
   result["relabeled_resources"] = Json::array();
   for (const auto& c : changes) {
@@ -235,7 +231,7 @@ Result<Json> Admin::Commit(const ActivePolicy& next, bool check_only,
     if (auto r = store_.InstallPolicy(record, files, true, changes); !r) return Fail(r.error());
   }
   if (live_ != nullptr) {
-    if (auto r = live_->UpdatePolicy(next, /*check_only=*/false); !r) return Fail(r.error());
+    if (auto r = live_->CommitUpdate(std::move(*prepared), next); !r) return Fail(r.error());
   }
   return result;
 }
@@ -254,9 +250,6 @@ Result<Json> Admin::ResetPolicy() {
   auto compiled = policyc::BuiltinDefaultPolicy(dom0_from);  // no XML parsed
   if (!compiled) return Fail(compiled.error());
   next.compiled = std::move(*compiled);
-  auto snapshot = MakeSnapshot(next.compiled, PolicySeqno{1});
-  if (!snapshot) return Fail(snapshot.error());
-  next.snapshot = std::move(*snapshot);
   std::vector<std::string> violations;
   if (live_ != nullptr) {
     for (const auto& d : live_->Domains()) {

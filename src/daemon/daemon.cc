@@ -227,8 +227,10 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [this](const api::GetDomainInfo& c) { return Ready(Info(c.name)); },
       [this](const api::ShutdownDomain& c) { return Shutdown(c.name, c.timeout); },
       [this](const api::DestroyDomain& c) { return Destroy(c.name); },
-      [this](const api::PauseDomain& c) { return QmpAction(c.name, "stop", "paused"); },
-      [this](const api::UnpauseDomain& c) { return QmpAction(c.name, "cont", "running"); },
+      [this](const api::PauseDomain& c) { return QmpAction(c.name, "stop", DomainState::kPaused); },
+      [this](const api::UnpauseDomain& c) {
+        return QmpAction(c.name, "cont", DomainState::kRunning);
+      },
       [this](const api::GetConsoleLog& c) { return Ready(ConsoleLog(c.name)); },
       [](const api::ReadAudit&) {
         return Ready(Fail(ErrorCode::kInternal, "the audit trail is streamed (GET /v1/audit)"));
@@ -244,40 +246,50 @@ std::vector<admin::RunningDomain> Daemon::Domains() const {
   auto policy = acm_->policy();
   out.push_back({"Domain-0", 0, std::string(policy ? policy->labels().bootstrap_label() : ""), {}});
   for (const auto& [name, d] : domains_) {
-    out.push_back({name, d->record.id, d->record.label, d->record.resources});
+    out.push_back({name, d->record.id.value(), d->record.label, d->record.resources});
   }
   return out;
 }
 
-Result<void> Daemon::UpdatePolicy(const admin::ActivePolicy& next, bool check_only) {
-  auto report = acm_->UpdatePolicy(admin::MakeUpdateRequest(next, check_only));
-  if (!report) return Fail(report.error());
-  if (!check_only && report->violations.empty() && !report->committed) {
-    return Fail(ErrorCode::kInternal, "the reference monitor did not commit the policy update");
+Result<acm::PreparedUpdate> Daemon::PrepareUpdate(const admin::ActivePolicy& next) {
+  auto prepared = acm_->PrepareUpdate(admin::MakeUpdateRequest(next, /*check_only=*/false));
+  if (!prepared) return Fail(prepared.error());
+  if (!prepared->report().violations.empty()) {
+    return Fail(admin::UpdateRefusal(prepared->report().violations,
+                                     [this](DomainId id) { return NameOf(id); }));
   }
+  return prepared;
+}
+
+Result<void> Daemon::CommitUpdate(acm::PreparedUpdate prepared, const admin::ActivePolicy& next) {
+  auto report = acm_->Commit(std::move(prepared));
+  if (!report) return Fail(report.error());
   if (!report->revoked.empty()) sharings_->Revoked(report->revoked, "revoked by a policy update");
-  if (!report->violations.empty()) {
+  if (!report->committed) {
+    log::Error(
+        "policy '{}' version {} was recorded but the reference monitor refused it at "
+        "commit; it is not enforced",
+        next.name(), next.compiled.header.version);
     return Fail(
         admin::UpdateRefusal(report->violations, [this](DomainId id) { return NameOf(id); }));
   }
-  if (!check_only) {
-    // Keep each domain's record in step with the translation the update applied (renames).
-    std::map<std::uint32_t, acm::DomainInfo> infos;
-    for (const auto& info : acm_->domains()) infos[info.id.value()] = info;
-    for (auto& [name, d] : domains_) {
-      auto it = infos.find(d->record.id);
-      if (it == infos.end()) continue;
-      d->record.label = it->second.label;
-      d->record.policy = next.name();
-      d->record.ssidref = it->second.ssidref.value();
-      if (auto r = SaveDomainRecord(d->run_dir, d->record); !r) {
-        log::Error("domain {}: cannot save its record: {}", name, r.error().message);
-      }
+  // Keep each domain's record in step with the translation the update applied (renames).
+  std::map<DomainId, acm::DomainInfo> infos;
+  for (const auto& info : acm_->domains()) infos[info.id] = info;
+  for (auto& [name, d] : domains_) {
+    auto it = infos.find(d->record.id);
+    if (it == infos.end()) continue;
+    d->record.label = it->second.label;
+    d->record.policy = next.name();
+    d->record.ssidref = it->second.ssidref;
+    if (auto r = SaveDomainRecord(d->run_dir, d->record); !r) {
+      log::Error("domain {}: cannot save its record: {}", name, r.error().message);
     }
-    active_.emplace(next);
-    log::Info("policy '{}' version {} committed (seqno {})", next.name(),
-              next.compiled.header.version, report->seqno);
   }
+  active_.emplace(next);
+  active_->snapshot = acm_->policy();  // the one snapshot of this policy: the monitor's
+  log::Info("policy '{}' version {} committed (seqno {})", next.name(),
+            next.compiled.header.version, report->seqno);
   return {};
 }
 
@@ -330,7 +342,7 @@ void Daemon::AuditDenial(acm::Hook hook, const std::string& subject, const std::
 std::string Daemon::NameOf(DomainId id) const {
   if (id == kDomain0) return "Domain-0";
   for (const auto& [name, d] : domains_) {
-    if (d->record.id == id.value()) return fmt::format("'{}' (id {})", name, id);
+    if (d->record.id == id) return fmt::format("'{}' (id {})", name, id);
   }
   return fmt::format("id {}", id);
 }

@@ -65,7 +65,8 @@ class Daemon final : public admin::LiveSystem {
   // admin::LiveSystem
   std::vector<admin::RunningDomain> Domains() const override;
   const admin::ActivePolicy& Active() const override { return *active_; }
-  Result<void> UpdatePolicy(const admin::ActivePolicy& next, bool check_only) override;
+  Result<acm::PreparedUpdate> PrepareUpdate(const admin::ActivePolicy& next) override;
+  Result<void> CommitUpdate(acm::PreparedUpdate prepared, const admin::ActivePolicy& next) override;
   const acm::Acm& Monitor() const override { return *acm_; }
   // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
   std::string NameOf(DomainId id) const override;
@@ -81,7 +82,7 @@ class Daemon final : public admin::LiveSystem {
     std::filesystem::path run_dir;
     std::unique_ptr<vm::QemuProcess> process;
     std::shared_ptr<vm::QmpClient> qmp;
-    std::string state;  // "creating", "running", "paused", "shutting down"
+    DomainState state = DomainState::kCreating;
     std::chrono::steady_clock::time_point started;
     double admission_us = 0;  // label, authorization, Chinese Wall and resource checks
     double launch_ms = 0;     // QEMU spawn, QMP handshake and cont
@@ -117,8 +118,9 @@ class Daemon final : public admin::LiveSystem {
                                                      std::chrono::seconds timeout);
   // Waits until the domain is gone (its exit released), at most `limit`; true if gone.
   boost::asio::awaitable<bool> WaitGone(const std::string& name, std::chrono::milliseconds limit);
+  // Sends a QMP command; on success the domain's state becomes `state` (if given).
   boost::asio::awaitable<Result<api::Json>> QmpAction(const std::string& name, std::string command,
-                                                      std::string state);
+                                                      std::optional<DomainState> state);
   Result<api::Json> List() const;
   Result<api::Json> Info(const std::string& name) const;
   Result<api::Json> ConsoleLog(const std::string& name) const;

@@ -12,13 +12,41 @@ namespace shype::daemon {
 
 using Json = nlohmann::json;
 
+std::string_view DomainStateName(DomainState state) {
+  switch (state) {
+    case DomainState::kCreating:
+      return "creating";
+    case DomainState::kRunning:
+      return "running";
+    case DomainState::kPaused:
+      return "paused";
+    case DomainState::kShuttingDown:
+      return "shutting down";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// A persisted state: only kCreating and kRunning are ever written.
+std::optional<DomainState> ParseRecordedState(std::string_view text) {
+  if (text == "creating") return DomainState::kCreating;
+  if (text == "running") return DomainState::kRunning;
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<void> SaveDomainRecord(const std::filesystem::path& dir, const DomainRecord& r) {
-  Json j{{"id", r.id},
+  // A live state is persisted as the guest having run (recovery asks QEMU whether it is paused).
+  const DomainState recorded =
+      r.state == DomainState::kCreating ? DomainState::kCreating : DomainState::kRunning;
+  Json j{{"id", r.id.value()},
          {"name", r.name},
          {"policy", r.policy},
          {"label", r.label},
-         {"ssidref", r.ssidref},
-         {"state", r.state},
+         {"ssidref", r.ssidref.value()},
+         {"state", DomainStateName(recorded)},
          {"pid", r.pid},
          {"start_time", r.start_time},
          {"memory_mib", r.memory_mib},
@@ -47,12 +75,17 @@ Result<DomainRecord> LoadDomainRecord(const std::filesystem::path& dir) {
   }
   DomainRecord r;
   try {
-    r.id = j.at("id").get<std::uint32_t>();
+    r.id = DomainId{j.at("id").get<std::uint32_t>()};
     r.name = j.at("name").get<std::string>();
     r.policy = j.at("policy").get<std::string>();
     r.label = j.at("label").get<std::string>();
-    r.ssidref = j.at("ssidref").get<std::uint32_t>();
-    r.state = j.at("state").get<std::string>();
+    r.ssidref = Ssidref{j.at("ssidref").get<std::uint32_t>()};
+    auto state = ParseRecordedState(j.at("state").get<std::string>());
+    if (!state) {
+      return Fail(ErrorCode::kIo, "'{}': state '{}' is neither 'creating' nor 'running'",
+                  (dir / "domain.json").string(), j.at("state").get<std::string>());
+    }
+    r.state = *state;
     r.pid = j.at("pid").get<int>();
     r.start_time = j.at("start_time").get<std::uint64_t>();
     r.memory_mib = j.at("memory_mib").get<std::uint32_t>();

@@ -16,13 +16,20 @@
 
 namespace shype::daemon {
 
+// A domain's lifecycle state. Records persist kCreating (until the guest was continued) and
+// kRunning; kPaused and kShuttingDown are live states shown by `list` and `info`.
+enum class DomainState : std::uint8_t { kCreating, kRunning, kPaused, kShuttingDown };
+
+// "creating", "running", "paused", "shutting down" (the API's and domain.json's words).
+std::string_view DomainStateName(DomainState state);
+
 struct DomainRecord {
-  std::uint32_t id = 0;
+  DomainId id{0};
   std::string name;
   std::string policy;
   std::string label;
-  std::uint32_t ssidref = 0;
-  std::string state = "creating";  // "creating" until the guest was continued, then "running"
+  Ssidref ssidref = kUnlabeledSsidref;
+  DomainState state = DomainState::kCreating;
   int pid = 0;
   std::uint64_t start_time = 0;  // /proc/PID/stat field 22, in clock ticks since boot
   std::uint32_t memory_mib = 0;

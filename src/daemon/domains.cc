@@ -169,18 +169,18 @@ asio::awaitable<Result<Json>> Daemon::Create(const api::CreateDomain& command) {
   if (!plan) co_return Fail(plan.error().WithContext(*path));
   auto domain = std::make_unique<Domain>();
   domain->run_dir = options_.state_dir / "run" / name;
-  domain->record.id = id.value();
+  domain->record.id = id;
   domain->record.name = name;
   domain->record.policy = plan->policy;
   domain->record.label = plan->label;
-  domain->record.ssidref = plan->ssidref.value();
+  domain->record.ssidref = plan->ssidref;
   domain->record.memory_mib = static_cast<std::uint32_t>(config->MemoryMiB()->value_or(128));
   domain->record.vcpus = config->Vcpus()->value_or(1);
   domain->record.config_path = *path;
   domain->record.created_at = UnixNow();
   for (const auto& use : plan->resources) domain->record.resources.push_back(use.resource);
   domain->record.uid = options_.qemu_uid_base + id.value();
-  domain->state = "creating";
+  domain->state = DomainState::kCreating;
   Domain& d = *domain;
   domains_[name] = std::move(domain);
   // SECURITY: whatever ends this coroutine before the domain runs (an error, an exception, the
@@ -191,7 +191,7 @@ asio::awaitable<Result<Json>> Daemon::Create(const api::CreateDomain& command) {
   rollback.armed = false;
   // Look the domain up again: nothing may be assumed about it across a suspension.
   Domain* started = Find(name);
-  if (started == nullptr || started->record.id != id.value()) {
+  if (started == nullptr || started->record.id != id) {
     co_return Fail(ErrorCode::kUnavailable, "domain '{}' ended while it was being started", name);
   }
   started->admission_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
@@ -297,8 +297,8 @@ asio::awaitable<Result<void>> Daemon::Launch(Domain& d, const config::DomainConf
   auto resume = [&d](auto done) { d.qmp->Execute("cont", nullptr, std::move(done)); };
   auto cont = co_await AwaitCallback<Result<Json>>(resume);
   if (!cont) co_return Fail(cont.error());
-  d.state = "running";
-  d.record.state = "running";
+  d.state = DomainState::kRunning;
+  d.record.state = DomainState::kRunning;
   // Only now may QEMU's exit release the domain: until here Create owns it (and `d`), and any
   // failure above is cleaned up by Create itself.
   WatchDomain(d);
@@ -311,7 +311,7 @@ Daemon::CreateRollback::~CreateRollback() {
 
 void Daemon::AbortCreate(const std::string& name, DomainId id) {
   auto it = domains_.find(name);
-  if (it != domains_.end() && it->second->record.id == id.value()) {
+  if (it != domains_.end() && it->second->record.id == id) {
     Domain& d = *it->second;
     if (d.process) (void)d.process->Signal(SIGKILL);
     d.process.reset();  // kills and reaps
@@ -337,9 +337,9 @@ void Daemon::WatchDomain(Domain& d) {
 void Daemon::OnQmpEvent(const std::string& name, const vm::QmpEvent& event) {
   Domain* d = Find(name);
   if (d == nullptr) return;
-  if (event.name == "STOP") d->state = "paused";
-  if (event.name == "RESUME") d->state = "running";
-  if (event.name == "SHUTDOWN") d->state = "shutting down";
+  if (event.name == "STOP") d->state = DomainState::kPaused;
+  if (event.name == "RESUME") d->state = DomainState::kRunning;
+  if (event.name == "SHUTDOWN") d->state = DomainState::kShuttingDown;
 }
 
 // QEMU is gone: release the domain's Chinese Wall counts and sharings, forget it.
@@ -348,7 +348,7 @@ void Daemon::Release(const std::string& name, const std::string& why) {
   if (it == domains_.end()) return;
   Domain& d = *it->second;
   if (d.qmp) d.qmp->Close();
-  auto released = sharings_->EndDomain(DomainId{d.record.id}, why);
+  auto released = sharings_->EndDomain(d.record.id, why);
   if (!released) log::Warn("domain {}: ACM release: {}", name, released.error().message);
   std::error_code ec;
   std::filesystem::remove_all(d.run_dir, ec);
@@ -360,7 +360,7 @@ void Daemon::Release(const std::string& name, const std::string& why) {
 asio::awaitable<Result<Json>> Daemon::Destroy(const std::string& name) {
   Domain* d = Find(name);
   if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
-  if (!d->process || d->state == "creating") {
+  if (!d->process || d->state == DomainState::kCreating) {
     co_return Fail(ErrorCode::kConflict,
                    "domain '{}' is still being created; its create either starts it or undoes "
                    "everything; try again in a moment",
@@ -389,7 +389,7 @@ asio::awaitable<bool> Daemon::WaitGone(const std::string& name, std::chrono::mil
 
 asio::awaitable<Result<Json>> Daemon::Shutdown(const std::string& name,
                                                std::chrono::seconds timeout) {
-  auto sent = co_await QmpAction(name, "system_powerdown", "shutting down");
+  auto sent = co_await QmpAction(name, "system_powerdown", DomainState::kShuttingDown);
   if (!sent) co_return sent;
   if (!co_await WaitGone(name, timeout)) {
     co_return Fail(ErrorCode::kUnavailable,
@@ -401,7 +401,7 @@ asio::awaitable<Result<Json>> Daemon::Shutdown(const std::string& name,
 }
 
 asio::awaitable<Result<Json>> Daemon::QmpAction(const std::string& name, std::string command,
-                                                std::string state) {
+                                                std::optional<DomainState> state) {
   Domain* d = Find(name);
   if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
   if (!d->qmp || !d->qmp->is_open()) {
@@ -411,7 +411,7 @@ asio::awaitable<Result<Json>> Daemon::QmpAction(const std::string& name, std::st
   auto execute = [qmp, command](auto done) { qmp->Execute(command, nullptr, std::move(done)); };
   auto reply = co_await AwaitCallback<Result<Json>>(execute);
   if (!reply) co_return Fail(reply.error());
-  if (Domain* again = Find(name); again != nullptr && !state.empty()) again->state = state;
+  if (Domain* again = Find(name); again != nullptr && state) again->state = *state;
   co_return Json::object();
 }
 
@@ -432,10 +432,10 @@ Result<Json> Daemon::List() const {
     double time =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - d->started).count();
     list.push_back({{"name", name},
-                    {"id", d->record.id},
+                    {"id", d->record.id.value()},
                     {"memory", d->record.memory_mib},
                     {"vcpus", d->record.vcpus},
-                    {"state", d->state},
+                    {"state", DomainStateName(d->state)},
                     {"time", time},
                     {"label", fmt::format("ACM:{}:{}", d->record.policy, d->record.label)}});
   }
@@ -447,10 +447,10 @@ Result<Json> Daemon::Info(const std::string& name) const {
   if (it == domains_.end()) return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
   const Domain& d = *it->second;
   return Json{{"name", name},
-              {"id", d.record.id},
+              {"id", d.record.id.value()},
               {"label", fmt::format("ACM:{}:{}", d.record.policy, d.record.label)},
-              {"ssidref", fmt::format("0x{:08x}", d.record.ssidref)},
-              {"state", d.state},
+              {"ssidref", fmt::format("0x{:08x}", d.record.ssidref.value())},
+              {"state", DomainStateName(d.state)},
               {"pid", d.record.pid},
               {"memory", d.record.memory_mib},
               {"vcpus", d.record.vcpus},

@@ -75,7 +75,7 @@ Result<void> Daemon::Recover() {
     if (!entry.is_directory(type_ec) || entry.is_symlink(type_ec)) continue;
     auto record = LoadDomainRecord(entry.path());
     if (record) records.push_back(*record);
-    ordered.emplace_back(record ? record->id : 0, entry.path());
+    ordered.emplace_back(record ? record->id.value() : 0, entry.path());
   }
   if (auto r = CheckRecordsKnown(records); !r) return r;
   std::sort(ordered.begin(), ordered.end());
@@ -91,7 +91,7 @@ Result<void> Daemon::CheckRecordsKnown(const std::vector<DomainRecord>& records)
   std::set<std::string> known{active_->name(), std::string(policyc::kDefaultPolicyName)};
   for (const auto& p : *installed) known.insert(p.name);
   for (const auto& record : records) {
-    if (record.state != "running" || known.count(record.policy) != 0) continue;
+    if (record.state != DomainState::kRunning || known.count(record.policy) != 0) continue;
     // SECURITY: a running domain under a policy the store never heard of means the store lost
     // its state (labels.db replaced); starting would stop the guest and forget its labels.
     return Fail(ErrorCode::kIo,
@@ -185,7 +185,7 @@ Result<void> Daemon::Readmit(const DomainRecord& record, const acm::PolicySnapsh
                                                               : acm::ResourceKind::kDisk;
     resources.push_back(acm::ResourceRef{resource, *res, kind});
   }
-  return AdmitToMonitor(record.name, record.label, DomainId{record.id}, *ssidref, resources);
+  return AdmitToMonitor(record.name, record.label, record.id, *ssidref, resources);
 }
 
 // The first QMP connection died with the old daemon; the monitor socket takes a new client.
@@ -204,7 +204,7 @@ void Daemon::ReconnectQmp(const std::string& name, const std::filesystem::path& 
         found->qmp->Execute("query-status", nullptr, [this, name](Result<api::Json> s) {
           Domain* again = Find(name);
           if (again && s && s->value("status", "") == "paused") {
-            again->state = "paused";
+            again->state = DomainState::kPaused;
           }
         });
       },
@@ -218,7 +218,7 @@ void Daemon::Track(const DomainRecord& record, const std::filesystem::path& dir,
   domain->record = record;
   domain->run_dir = dir;
   domain->process = std::move(process);
-  domain->state = "running";
+  domain->state = DomainState::kRunning;
   domain->started = std::chrono::steady_clock::now() - std::chrono::seconds(std::max<std::int64_t>(
                                                            0, ::time(nullptr) - record.created_at));
   Domain& d = *domain;
@@ -243,10 +243,11 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
                 "stop it, and remove the directory",
                 dir.string(), record.error().message);
   }
-  if (record->state != "running") {
+  if (record->state != DomainState::kRunning) {
     // Half-created: the guest never ran. Nothing of it may linger, including a QEMU whose pid
     // was not recorded yet.
-    return RemoveHalfCreated(dir, record->name, *record, "its record says '" + record->state + "'");
+    return RemoveHalfCreated(dir, record->name, *record,
+                             fmt::format("its record says '{}'", DomainStateName(record->state)));
   }
   vm::ProcessIdentity identity{record->pid, record->start_time};
   auto process =
@@ -264,8 +265,8 @@ Result<void> Daemon::RecoverOne(const std::filesystem::path& dir) {
     std::filesystem::remove_all(dir, ec);
     return {};
   }
-  next_id_ = std::max(next_id_, record->id + 1);
-  DomainId id{record->id};
+  next_id_ = std::max(next_id_, record->id.value() + 1);
+  const DomainId id = record->id;
   const std::shared_ptr<const acm::PolicySnapshot> policy = acm_->policy();
   // SECURITY: fail closed. A domain the enforced policy does not admit (label gone, Chinese Wall,
   // a resource it may no longer use) is stopped rather than left running outside the monitor.

@@ -74,6 +74,14 @@ class Acm {
   // Violations are reported in the UpdateReport (committed=false, nothing changed); errors are
   // kUnavailable (no policy loaded) and kPolicyInvalid (inconsistent binary/map).
   [[nodiscard]] Result<UpdateReport> UpdatePolicy(UpdateRequest request);
+  // The same check as UpdatePolicy, kept for a later Commit (nothing changes, nothing audited).
+  // Errors: as UpdatePolicy.
+  [[nodiscard]] Result<PreparedUpdate> PrepareUpdate(UpdateRequest request);
+  // Commits a prepared update: re-checks it with its snapshot against what runs now (domains may
+  // have come or gone) and commits iff that passes, per its mode (kCheckOnly counts as kCommit);
+  // a refusal is audited. Errors: kConflict when another policy was committed since it was
+  // prepared (prepare it again).
+  [[nodiscard]] Result<UpdateReport> Commit(PreparedUpdate prepared);
   // The active policy (nullptr before the first load).
   std::shared_ptr<const PolicySnapshot> policy() const;
 
@@ -176,6 +184,11 @@ class Acm {
   void PlanSharings(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const;
   void CommitPlan(std::shared_ptr<const PolicySnapshot> next, UpdatePlan& plan,
                   UpdateReport& report);
+  // Checks `next` against everything running (mu_ held); commits when `commit` and nothing
+  // blocks, else fills `refusal` when `commit`.
+  UpdateReport RunUpdateLocked(const std::shared_ptr<const PolicySnapshot>& next,
+                               const UpdateRequest& request, bool commit,
+                               std::optional<AuditRecord>& refusal);
 
   const Clock& clock_;
   AuditSink& audit_;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +71,28 @@ struct UpdateReport {
   PolicySeqno seqno{0};               // the active seqno after the call
   std::vector<Violation> violations;  // all of them, in check order
   std::vector<Sharing> revoked;       // kCommitRevokingSharings: the caller tears these down
+};
+
+class PolicySnapshot;
+
+// A policy update checked once — its snapshot built once — and committed later by Acm::Commit, so
+// that the caller can record it durably in between (compile, plan, record, commit). Move-only.
+class PreparedUpdate {
+ public:
+  PreparedUpdate(PreparedUpdate&&) = default;
+  PreparedUpdate& operator=(PreparedUpdate&&) = default;
+  PreparedUpdate(const PreparedUpdate&) = delete;
+  PreparedUpdate& operator=(const PreparedUpdate&) = delete;
+  ~PreparedUpdate();
+  // What the check found (committed is false).
+  const UpdateReport& report() const { return report_; }
+
+ private:
+  friend class Acm;
+  PreparedUpdate() = default;
+  std::shared_ptr<const PolicySnapshot> next_;
+  UpdateRequest request_;  // its binary and labels are in next_
+  UpdateReport report_;
 };
 
 }  // namespace shype::acm

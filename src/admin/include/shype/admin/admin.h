@@ -39,9 +39,13 @@ class LiveSystem {
   virtual const acm::Acm& Monitor() const = 0;
   // "'bank1' (id 1)" for a running domain, to name the parties of a verdict.
   virtual std::string NameOf(DomainId id) const = 0;
-  // Runs the reference monitor's update transaction to `next` (only checks when `check_only`).
-  // Errors: kConflict listing every violation; nothing changes then.
-  [[nodiscard]] virtual Result<void> UpdatePolicy(const ActivePolicy& next, bool check_only) = 0;
+  // The reference monitor's check of an update to `next` (its snapshot built once), kept for
+  // CommitUpdate. Errors: the refusal listing every violation; nothing changes then.
+  [[nodiscard]] virtual Result<acm::PreparedUpdate> PrepareUpdate(const ActivePolicy& next) = 0;
+  // Commits a prepared update once the store has recorded it, and keeps the domains' records in
+  // step. Errors: the monitor refused it after all (nothing of it is enforced).
+  [[nodiscard]] virtual Result<void> CommitUpdate(acm::PreparedUpdate prepared,
+                                                  const ActivePolicy& next) = 0;
   // xm dumppolicy of the live policy (with running types and conflict aggregate).
   virtual std::string DumpLivePolicy() const = 0;
   virtual api::Json Statistics() const = 0;
@@ -90,8 +94,8 @@ class Admin {
   // The reference monitor: shyped's (live), else one loaded with the store's policy in which
   // only Domain-0 runs (offline: for queries and check-only updates; it records nothing).
   [[nodiscard]] Result<const acm::Acm*> Monitor();
-  // The monitor's verdict on updating to `next` (check only); kConflict listing violations.
-  [[nodiscard]] Result<void> CheckUpdateOffline(const ActivePolicy& next);
+  // The monitor's check of an update to `next`: shyped's, or offline the monitor of Monitor().
+  [[nodiscard]] Result<acm::PreparedUpdate> PrepareUpdate(const ActivePolicy& next);
   [[nodiscard]] Result<void> CheckNotInUse(const std::string& resource) const;
   [[nodiscard]] Result<api::Json> Commit(const ActivePolicy& next, bool check_only,
                                          const std::vector<store::ResourceLabel>& changes);
