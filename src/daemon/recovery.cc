@@ -136,8 +136,10 @@ Result<void> Daemon::RemoveHalfCreated(const std::filesystem::path& dir, const s
                   pid, name, why, std::strerror(errno), dir.string());
     }
   }
+  // A SIGKILLed QEMU unmaps its guest memory before it is gone: on a loaded host that took more
+  // than 2 s once (e2e_domains), so wait up to 10 s before refusing to start.
   for (int pid : pids) {
-    for (int i = 0; i < 100 && !Exited(pid); ++i) {
+    for (int i = 0; i < 500 && !Exited(pid); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (!Exited(pid)) {
