@@ -93,6 +93,13 @@ class Daemon final : public admin::LiveSystem {
   // Routes a decoded request to its handler (one per api::Command alternative).
   boost::asio::awaitable<Result<api::Json>> Dispatch(api::Command command);
   boost::asio::awaitable<Result<api::Json>> Create(const api::CreateDomain& command);
+  // The create request's configuration, parsed and checked (name free, kernel given, no label
+  // in `extra`, only supported devices). Errors name the file and the field.
+  [[nodiscard]] Result<config::DomainConfig> CheckCreateConfig(const api::CreateDomain& command);
+  // The record and state of a domain about to be launched from `plan`.
+  std::unique_ptr<Domain> NewDomain(const config::DomainConfig& config,
+                                    const admin::DomainPlan& plan, DomainId id,
+                                    const std::string& config_path) const;
   // Plans `config` (opening what it uses) and admits it through AdmitToMonitor.
   [[nodiscard]] Result<admin::DomainPlan> Admit(const config::DomainConfig& config, DomainId id);
   // The one admission of create and crash recovery: the ACM admits the domain with all its

@@ -137,50 +137,61 @@ Result<void> Daemon::AdmitToMonitor(const std::string& name, const std::string& 
               admin::DescribeVerdict(v, [this](DomainId other) { return NameOf(other); }));
 }
 
-// Long: the create transaction in order (config checks, plan, admission, launch), each step
-// with its rollback armed; it is to move into a domain manager with an injected launcher (issue 7).
-asio::awaitable<Result<Json>> Daemon::Create(const api::CreateDomain& command) {
-  const std::string* path = &command.path;  // the configuration's file name, for messages
-  auto config = config::DomainConfig::Parse(command.config, *path);
-  if (!config) co_return Fail(config.error());
-  if (auto v = config->Validate(); !v) co_return Fail(v.error());
+Result<config::DomainConfig> Daemon::CheckCreateConfig(const api::CreateDomain& command) {
+  const std::string& path = command.path;  // the configuration's file name, for messages
+  auto config = config::DomainConfig::Parse(command.config, path);
+  if (!config) return Fail(config.error());
+  if (auto v = config->Validate(); !v) return Fail(v.error());
   std::string name = *config->Name();
   if (name == "Domain-0" || Find(name) != nullptr) {
-    co_return Fail(ErrorCode::kConflict, "a domain named '{}' is already running", name);
+    return Fail(ErrorCode::kConflict, "a domain named '{}' is already running", name);
   }
   auto kernel = config->GetString("kernel");
-  if (!*kernel) co_return Fail(ErrorCode::kInvalidArgument, "{}: 'kernel' is required", *path);
+  if (!*kernel) return Fail(ErrorCode::kInvalidArgument, "{}: 'kernel' is required", path);
   if (auto extra = config->GetString("extra");
       *extra && (*extra)->find("shype.label=") != std::string::npos) {
-    co_return Fail(ErrorCode::kInvalidArgument,
-                   "{}: 'extra' may not set shype.label= (shyped gives the guest its label)",
-                   *path);
+    return Fail(ErrorCode::kInvalidArgument,
+                "{}: 'extra' may not set shype.label= (shyped gives the guest its label)", path);
   }
   if (!config->Vifs()->empty() || !config->Shms()->empty() || !config->Vtpms()->empty()) {
-    co_return Fail(ErrorCode::kInvalidArgument,
-                   "{}: vif, shm and vtpm devices are not supported by this shyped yet (they are "
-                   "checked by dry-run); remove them to start the domain",
-                   *path);
+    return Fail(ErrorCode::kInvalidArgument,
+                "{}: vif, shm and vtpm devices are not supported by this shyped yet (they are "
+                "checked by dry-run); remove them to start the domain",
+                path);
   }
+  return std::move(*config);
+}
+
+std::unique_ptr<Daemon::Domain> Daemon::NewDomain(const config::DomainConfig& config,
+                                                  const admin::DomainPlan& plan, DomainId id,
+                                                  const std::string& config_path) const {
+  auto domain = std::make_unique<Domain>();
+  domain->run_dir = options_.state_dir / "run" / plan.name;
+  domain->record.id = id;
+  domain->record.name = plan.name;
+  domain->record.policy = plan.policy;
+  domain->record.label = plan.label;
+  domain->record.ssidref = plan.ssidref;
+  domain->record.memory_mib = static_cast<std::uint32_t>(config.MemoryMiB()->value_or(128));
+  domain->record.vcpus = config.Vcpus()->value_or(1);
+  domain->record.config_path = config_path;
+  domain->record.created_at = UnixNow();
+  for (const auto& use : plan.resources) domain->record.resources.push_back(use.resource);
+  domain->record.uid = options_.qemu_uid_base + id.value();
+  domain->state = DomainState::kCreating;
+  return domain;
+}
+
+asio::awaitable<Result<Json>> Daemon::Create(const api::CreateDomain& command) {
+  auto config = CheckCreateConfig(command);
+  if (!config) co_return Fail(config.error());
+  const std::string name = *config->Name();
   DomainId id{next_id_++};
   auto t0 = std::chrono::steady_clock::now();
   auto plan = Admit(*config, id);
   auto t1 = std::chrono::steady_clock::now();
-  if (!plan) co_return Fail(plan.error().WithContext(*path));
-  auto domain = std::make_unique<Domain>();
-  domain->run_dir = options_.state_dir / "run" / name;
-  domain->record.id = id;
-  domain->record.name = name;
-  domain->record.policy = plan->policy;
-  domain->record.label = plan->label;
-  domain->record.ssidref = plan->ssidref;
-  domain->record.memory_mib = static_cast<std::uint32_t>(config->MemoryMiB()->value_or(128));
-  domain->record.vcpus = config->Vcpus()->value_or(1);
-  domain->record.config_path = *path;
-  domain->record.created_at = UnixNow();
-  for (const auto& use : plan->resources) domain->record.resources.push_back(use.resource);
-  domain->record.uid = options_.qemu_uid_base + id.value();
-  domain->state = DomainState::kCreating;
+  if (!plan) co_return Fail(plan.error().WithContext(command.path));
+  auto domain = NewDomain(*config, *plan, id, command.path);
   Domain& d = *domain;
   domains_[name] = std::move(domain);
   // SECURITY: whatever ends this coroutine before the domain runs (an error, an exception, the
