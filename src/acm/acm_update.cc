@@ -63,8 +63,11 @@ std::vector<Violation> Acm::CheckVersion(const PolicySnapshot& next, const Updat
                     policy::PolicyCodeName(next.binary().primary),
                     policy::PolicyCodeName(next.binary().secondary))));
   }
-  // Xen skipped the rules when either side is the DEFAULT policy (reset, first install).
-  if (r.force_reset || cur.name() == "DEFAULT" || next.name() == "DEFAULT") return out;
+  // Xen skipped the rules when either side is the DEFAULT policy (reset, first install). The new
+  // side is the DEFAULT policy only as a reset (force_reset, decided on its structure by the
+  // caller), never by its name: a policy merely named DEFAULT must not skip the rule. The
+  // active side is named DEFAULT only as the built-in one (admin refuses that name otherwise).
+  if (r.force_reset || cur.name() == "DEFAULT") return out;
   // Spec §5.4, the one version rule: <FromPolicy> names the active policy's name and version,
   // and the new version is greater (a renamed policy too: FromPolicy carries the old name).
   const PolicyRef active{cur.name(), cur.binary().xml_version};

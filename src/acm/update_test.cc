@@ -339,5 +339,19 @@ TEST_F(UpdateTest, APreparedUpdateGoesStaleWhenAnotherPolicyIsCommittedFirst) {
   EXPECT_EQ(acm.policy()->seqno(), PolicySeqno{2});
 }
 
+// A policy named DEFAULT is not the DEFAULT policy: only a reset skips the version rule.
+TEST_F(UpdateTest, ANewPolicyNamedDefaultDoesNotSkipTheVersionRule) {
+  PolicySpec spec = ClientV1Spec();
+  spec.name = "DEFAULT";
+  spec.version = {0, 1};
+  UpdateRequest request = Request(spec);
+  request.from_policy.reset();
+  const UpdateReport report = Update(std::move(request));
+  EXPECT_FALSE(report.committed);
+  EXPECT_EQ(Kinds(report),
+            (std::vector<ViolationKind>{ViolationKind::kVersion, ViolationKind::kVersion}));
+  EXPECT_EQ(acm.policy()->name(), "example.client_v1");
+}
+
 }  // namespace
 }  // namespace shype::acm

@@ -195,6 +195,13 @@ Result<Json> Admin::SetPolicy(const std::string& xml, const std::string& source,
   if (next.is_default()) {
     return Fail(ErrorCode::kInvalidArgument, "use resetpolicy to go back to the DEFAULT policy");
   }
+  // SECURITY: the name is reserved for the built-in policy, which the version rule skips.
+  if (next.name() == "DEFAULT") {
+    return Fail(ErrorCode::kPolicyInvalid,
+                "{}: the policy name 'DEFAULT' is reserved for the built-in DEFAULT policy; name "
+                "the policy otherwise",
+                source);
+  }
   next.record = store::PolicyRecord{next.name(), next.compiled.header.version,
                                     PolicyReference(next.compiled), std::time(nullptr)};
   std::vector<std::string> violations;

@@ -184,6 +184,19 @@ TEST_F(AdminTest, OfflineUpdatesFollowTheMonitorsVersionRule) {
   EXPECT_EQ(Ok(admin_->GetPolicy())["history"].size(), 1U);
 }
 
+// The attack: a policy named DEFAULT (not the built-in one) would skip the version rule, then
+// let an older version of the real policy back in.
+TEST_F(AdminTest, ThePolicyNameDefaultIsReserved) {
+  SetTestPolicy();
+  std::string xml = ReadShared("test-security_policy.xml");
+  xml.replace(xml.find("<PolicyName>example.test</PolicyName>"), 37,
+              "<PolicyName>DEFAULT</PolicyName>");
+  Error named = Refused(admin_->SetPolicy(xml, "fake-default.xml", false));
+  EXPECT_EQ(named.code, ErrorCode::kPolicyInvalid);
+  EXPECT_NE(named.message.find("reserved"), std::string::npos) << named.message;
+  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "example.test");
+}
+
 TEST_F(AdminTest, ResetInvalidatesResourceLabelsOfTheOldPolicy) {
   SetTestPolicy();
   Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
