@@ -203,6 +203,14 @@ Verdict Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
     // Xen's init_domain_ssid range check (ACM_INIT_SSID_ERROR); stricter: VM rows only.
     return deny(fmt::format("ssidref {} is not a VM label of policy '{}'", ssidref, p->name()));
   }
+  // SECURITY: __NULL_LABEL__ names "no label" (row 0 of a policy without __UNLABELED__), not a
+  // label a domain may run with: under a CHWALL-only policy it would run outside the wall.
+  if (labeled && *label == policy::kNullLabel) {
+    return deny(
+        fmt::format("policy '{}' defines no __UNLABELED__ label: a domain must carry one "
+                    "of its VM labels",
+                    p->name()));
+  }
   bool chwall_committed = false;
   for (PolicyCode code : {p->binary().primary, p->binary().secondary}) {
     if (code == PolicyCode::kChineseWall) {

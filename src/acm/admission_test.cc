@@ -117,5 +117,18 @@ TEST(AdmissionNoPolicyTest, EverythingDeniesBeforeAPolicyIsLoaded) {
   EXPECT_TRUE(acm.domains().empty());
 }
 
+// Row 0 of a policy without __UNLABELED__ is __NULL_LABEL__: "no label", never a label to run
+// with (a CHWALL-only policy has no authorization to stop it; it would run outside the wall).
+TEST_F(AdmissionTest, TheNullLabelRowAdmitsNoDomainAndHasNoAlias) {
+  ASSERT_EQ(acm.policy()->labels().vm_labels[0], "__NULL_LABEL__");
+  EXPECT_FALSE(acm.policy()->VmSsidref("__UNLABELED__"));  // not an alias of row 0
+  const auto counts = acm.chinese_wall_counts();
+  Verdict v = acm.CheckDomainCreate(DomainId{2}, kUnlabeledSsidref);
+  EXPECT_FALSE(v.permitted());
+  EXPECT_NE(v.reason.find("defines no __UNLABELED__ label"), std::string::npos) << v.reason;
+  EXPECT_EQ(acm.domains().size(), 1U);
+  EXPECT_EQ(acm.chinese_wall_counts(), counts);
+}
+
 }  // namespace
 }  // namespace shype::acm

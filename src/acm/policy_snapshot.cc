@@ -131,9 +131,14 @@ Result<void> PolicySnapshot::Derive() {
     chwall_words_ = ToBits(cw.ssids, chwall_bits_);
     DeriveChineseWall();
   }
+  // SECURITY: row 0 answers to its own name only (__UNLABELED__ when the policy defines it, else
+  // __NULL_LABEL__); the other reserved name is no alias of it. Only the NULL policy, which has
+  // no rows, takes both.
   for (std::uint32_t row = 0; row < vms; ++row) vm_rows_.emplace(labels_.vm_labels[row], row);
-  vm_rows_.emplace(policy::kNullLabel, 0);
-  vm_rows_.emplace(policy::kUnlabeledLabel, 0);
+  if (vms == 0) {
+    vm_rows_.emplace(policy::kNullLabel, 0);
+    vm_rows_.emplace(policy::kUnlabeledLabel, 0);
+  }
   for (std::size_t i = 0; i < labels_.resource_labels.size(); ++i) {
     resource_rows_.emplace(labels_.resource_labels[i], static_cast<std::uint32_t>(vms + i));
   }
