@@ -79,7 +79,8 @@ Result<std::vector<std::string>> AuditLog::Tail(std::size_t tail) const {
   return lines;
 }
 
-asio::awaitable<void> AuditLog::Follow(std::size_t tail, bool follow, const LineWriter& write) {
+asio::awaitable<void> AuditLog::Follow(std::size_t tail, bool follow,
+                                       const api::LineWriter& write) {
   auto past = Tail(tail);
   if (past) {
     for (auto& line : *past) {

@@ -150,7 +150,7 @@ void Daemon::Stop() {
 namespace {
 
 // The audit stream's query (tail, follow), decoded as every other request.
-Result<api::ReadAudit> DecodeAuditQuery(const Request& r) {
+Result<api::ReadAudit> DecodeAuditQuery(const api::Request& r) {
   Json params = Json::object();
   for (const auto& [key, value] : r.params) params[key] = value;
   auto command = api::DecodeCommand(*api::FindEndpoint(api::ReadAudit::kOp), params);
@@ -172,7 +172,7 @@ void Daemon::RegisterRoutes() {
       path_params.insert(std::string(e.path.substr(at + 1, e.path.find('}', at) - at - 1)));
     }
     server_.Route(std::string(e.method), std::string(e.path),
-                  [this, e, path_params](const Request& r) -> asio::awaitable<Result<Json>> {
+                  [this, e, path_params](const api::Request& r) -> asio::awaitable<Result<Json>> {
                     // Query values fill in; path parameters ({name}) always win.
                     Json params = r.body.is_object() ? r.body : Json::object();
                     for (const auto& [key, value] : r.params) {
@@ -186,12 +186,12 @@ void Daemon::RegisterRoutes() {
   }
   server_.StreamRoute(
       "GET", "/v1/audit",
-      [this](const Request& r, const LineWriter& write) -> asio::awaitable<void> {
+      [this](const api::Request& r, const api::LineWriter& write) -> asio::awaitable<void> {
         // Checked before the stream began (below).
         api::ReadAudit q = DecodeAuditQuery(r).value_or(api::ReadAudit{});
         co_await audit_log_->Follow(q.tail, q.follow, write);
       },
-      [](const Request& r) -> Result<void> {
+      [](const api::Request& r) -> Result<void> {
         auto q = DecodeAuditQuery(r);
         if (!q) return Fail(q.error());
         return {};

@@ -18,11 +18,11 @@
 
 #include "audit_log.h"
 #include "domain_record.h"
-#include "http_server.h"
 #include "shype/acm/acm.h"
 #include "shype/admin/admin.h"
 #include "shype/admin/domain_plan.h"
 #include "shype/api/command.h"
+#include "shype/api/http_server.h"
 #include "shype/common/unique_fd.h"
 #include "shype/enforce/boot_images.h"
 #include "shype/enforce/sharing_registry.h"
@@ -38,7 +38,7 @@ struct Options {
   std::filesystem::path state_dir;
   vm::Accel accel = vm::Accel::kAuto;  // the default for configs without accel =
   std::filesystem::path qemu = "qemu-system-x86_64";
-  ServerLimits api_limits;  // the API's timeouts, connection cap and request size (--api-*)
+  api::ServerLimits api_limits;  // the API's timeouts, connection cap and request size (--api-*)
   // For isolated tests only: no host-wide lock, so the Chinese Wall holds only among this
   // instance's domains. Logged at start and shown by `list`.
   bool isolated_instance = false;
@@ -197,7 +197,7 @@ class Daemon final : public admin::LiveSystem {
   std::optional<admin::ActivePolicy> active_;
   std::optional<enforce::BootImages> boot_images_;
   UniqueFd uid_slot_lock_;  // isolated instances: /run/shype/uid-slot-N.lock
-  HttpServer server_{io_};
+  api::HttpServer server_{io_};
   std::map<std::string, std::unique_ptr<Domain>> domains_;
   std::uint32_t next_id_ = 1;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -7,8 +7,8 @@
 #include <csignal>
 #include <iostream>
 
-#include "api_options.h"
 #include "daemon.h"
+#include "shype/api/api_options.h"
 #include "shype/common/log.h"
 #include "shype/store/state_store.h"
 
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   app.add_flag("--isolated-instance", isolated,
                "for isolated tests only: take no host-wide lock (/run/shype/shyped.lock), so the "
                "Chinese Wall holds among this instance's domains only; shown by logs and 'list'");
-  shype::daemon::ApiOptions api_options;  // --api-*: the API server's limits
+  shype::api::ApiOptions api_options;  // --api-*: the API server's limits
   api_options.Add(app);
   try {
     app.parse(argc, argv);

@@ -140,6 +140,24 @@ class LayeringCheckTest(unittest.TestCase):
         self.assert_fails_with("src/enforce/disk.cc:1 includes shype/acm/policy_snapshot.h, "
                                "internal to acm")
 
+    def test_only_the_daemon_may_use_the_api_server(self):
+        self.write("src/api/CMakeLists.txt",
+                   "shype_add_library(api SOURCES wire.cc DEPS shype::common)\n"
+                   "shype_add_library(api_server SOURCES http_server.cc DEPS shype::api)\n")
+        self.write("src/api/README.md", readme("api"))
+        self.write("src/api/include/shype/api/wire.h", "#pragma once\n")
+        self.write("src/api/include/shype/api/http_server.h", "#pragma once\n")
+        for folder in ("daemon", "cli"):
+            self.write(f"src/{folder}/README.md", readme(folder))
+            self.write(f"src/{folder}/main.cc",
+                       '#include "shype/api/wire.h"\n#include "shype/api/http_server.h"\n')
+        out = self.assert_fails_with(
+            "src/cli/main.cc:2 includes shype/api/http_server.h but cli may not depend on "
+            "api_server (shype/api/http_server.h belongs to shype::api_server, shyped's HTTP "
+            "server")
+        self.assertNotIn("src/daemon/", out)
+        self.assertNotIn("src/cli/main.cc:1", out)
+
     def test_forbidden_link_fails_naming_the_cmake_line(self):
         self.write("src/policy/CMakeLists.txt",
                    "shype_add_library(policy SOURCES binary_policy.cc\n"

@@ -3,7 +3,7 @@
 // Tests of the API server core against the real client: routing, JSON errors, bad requests,
 // socket permissions, streaming; bytes that are not UTF-8 at the edge, a throwing handler, and
 // the limits (request timeout, connection cap, body size, back-off when out of descriptors).
-#include "http_server.h"
+#include "shype/api/http_server.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -23,12 +23,11 @@
 #include <filesystem>
 #include <thread>
 
-#include "audit_log.h"
 #include "shype/api/client.h"
 #include "shype/api/text.h"
 #include "shype/common/unique_fd.h"
 
-namespace shype::daemon {
+namespace shype::api {
 namespace {
 
 namespace asio = boost::asio;
@@ -401,19 +400,5 @@ TEST_F(HttpServerTest, OutOfFileDescriptorsTheServerBacksOffAndThenServes) {
   EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0U) << reply;
 }
 
-TEST(AuditLogTest, AppendsJsonLinesAndTailsThem) {
-  auto dir = std::filesystem::temp_directory_path() / fmt::format("shype-audit-{}", ::getpid());
-  std::filesystem::create_directories(dir);
-  asio::io_context io;
-  AuditLog audit(io, dir / "audit.log");
-  audit.Append(R"({"n":1})");
-  audit.Append(R"({"n":2})");
-  io.run();
-  auto tail = audit.Tail(1);
-  ASSERT_TRUE(tail);
-  EXPECT_EQ(*tail, (std::vector<std::string>{R"({"n":2})"}));
-  std::filesystem::remove_all(dir);
-}
-
 }  // namespace
-}  // namespace shype::daemon
+}  // namespace shype::api

@@ -8,9 +8,9 @@
 #include <chrono>
 #include <memory>
 
-#include "http_server.h"
+#include "shype/api/http_server.h"
 
-namespace shype::daemon {
+namespace shype::api {
 
 // Add() registers the options on `app`; after parsing, Limits() gives what was asked for.
 class ApiOptions {
@@ -64,4 +64,4 @@ class ApiOptions {
   std::size_t connections_ = 0, body_bytes_ = 0;
 };
 
-}  // namespace shype::daemon
+}  // namespace shype::api

@@ -6,7 +6,7 @@
 // --follow) get a line writer to send chunked lines themselves. Every request is bounded
 // (ServerLimits): its size, the time to receive it, the number of connections; bytes that are not
 // UTF-8 are refused at this edge and a handler's exception becomes a 500 reply.
-// Runs on the io_context thread only.
+// Runs on the io_context thread only. In shype::api_server: shyped links it, the CLI does not.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -26,13 +26,13 @@
 
 #include "shype/api/wire.h"
 
-namespace shype::daemon {
+namespace shype::api {
 
 struct Request {
   std::string method;
   std::string path;
   std::map<std::string, std::string> params;  // from the path pattern ({name}) and the query
-  api::Json body;                             // {} when there is none
+  Json body;                             // {} when there is none
 };
 
 // The API's resource limits (docs/api.md "Limits"); shyped's --api-* options set them.
@@ -53,7 +53,7 @@ struct ServerLimits {
 };
 
 using Socket = boost::asio::local::stream_protocol::socket;
-using Handler = std::function<boost::asio::awaitable<Result<api::Json>>(const Request&)>;
+using Handler = std::function<boost::asio::awaitable<Result<Json>>(const Request&)>;
 // A streaming handler writes a chunked body itself; `write_line` returns false once the client
 // has gone away. Pass it a named string: g++ 12 destroys temporaries of a co_await expression
 // twice.
@@ -106,7 +106,7 @@ class HttpServer {
   boost::asio::awaitable<bool> ServeOne(Connection& c);
   boost::asio::awaitable<void> ServeStream(Connection& c, const Entry& entry,
                                            const Request& request, unsigned version);
-  boost::asio::awaitable<Result<api::Json>> CallHandler(const Entry& entry,
+  boost::asio::awaitable<Result<Json>> CallHandler(const Entry& entry,
                                                         const Request& request) const;
   Routed Resolve(Request& request) const;
   Routed Prepare(const boost::beast::http::request<boost::beast::http::string_body>& req,
@@ -121,4 +121,4 @@ class HttpServer {
   std::uint64_t accept_failures_unlogged_ = 0;
 };
 
-}  // namespace shype::daemon
+}  // namespace shype::api

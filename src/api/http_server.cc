@@ -2,7 +2,7 @@
 //
 // The API server: accept loop with a connection cap and back-off, request reading with size and
 // time limits, target checks and routing, JSON replies that cannot fail to serialize.
-#include "http_server.h"
+#include "shype/api/http_server.h"
 
 #include <sys/stat.h>
 
@@ -21,7 +21,7 @@
 #include "shype/api/text.h"
 #include "shype/common/log.h"
 
-namespace shype::daemon {
+namespace shype::api {
 namespace {
 
 namespace asio = boost::asio;
@@ -329,4 +329,4 @@ asio::awaitable<void> HttpServer::ServeStream(Connection& c, const Entry& entry,
                              asio::redirect_error(asio::use_awaitable, ec));
 }
 
-}  // namespace shype::daemon
+}  // namespace shype::api
