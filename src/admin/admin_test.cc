@@ -48,14 +48,18 @@ class AdminTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  static Json Ok(const Result<Json>& r) {
+  template <class T>
+  static T Ok(const Result<T>& r) {
     EXPECT_TRUE(r) << r.error().message;
-    return r ? *r : Json();
+    return r ? *r : T();
   }
-  static Error Refused(const Result<Json>& r) {
-    EXPECT_FALSE(r) << "unexpectedly succeeded: " << r->dump();
+  static void Ok(const Result<void>& r) { EXPECT_TRUE(r) << r.error().message; }
+  template <class T>
+  static Error Refused(const Result<T>& r) {
+    EXPECT_FALSE(r) << "unexpectedly succeeded";
     return r ? Error{} : r.error();
   }
+  using Labels = std::vector<std::string>;
   void SetTestPolicy() {
     Ok(admin_->SetPolicy(ReadShared("test-security_policy.xml"), "test.xml", false));
   }
@@ -76,7 +80,8 @@ TEST_F(AdminTest, FreshStateRunsTheDefaultPolicy) {
   Json p = Ok(admin_->GetPolicy());
   EXPECT_EQ(p["name"], "DEFAULT");
   EXPECT_EQ(p["is_default"], true);
-  EXPECT_EQ(Ok(admin_->Labels("dom", ""))["labels"], Json({"SystemManagement", "__UNLABELED__"}));
+  EXPECT_EQ(Ok(admin_->Labels("dom", "")),
+            (api::LabelsReply{"DEFAULT", "dom", {"SystemManagement", "__UNLABELED__"}}));
 }
 
 TEST_F(AdminTest, SetPolicyInstallsAndListsLabelsSorted) {
@@ -85,19 +90,19 @@ TEST_F(AdminTest, SetPolicyInstallsAndListsLabelsSorted) {
   EXPECT_EQ(p["name"], "example.test");
   EXPECT_EQ(p["version"], "1.0");
   EXPECT_EQ(p["history"].size(), 1U);
-  EXPECT_EQ(Ok(admin_->Labels("dom", ""))["labels"],
-            Json({"CocaCola", "PepsiCo", "SystemManagement", "VIO"}));
-  EXPECT_EQ(Ok(admin_->Labels("res", ""))["labels"],
-            Json({"CocaCola", "PepsiCo", "SystemManagement"}));
+  EXPECT_EQ(Ok(admin_->Labels("dom", "")).labels,
+            (Labels{"CocaCola", "PepsiCo", "SystemManagement", "VIO"}));
+  EXPECT_EQ(Ok(admin_->Labels("res", "ACM:example.test")),
+            (api::LabelsReply{"example.test", "res", {"CocaCola", "PepsiCo", "SystemManagement"}}));
+  EXPECT_EQ(Refused(admin_->Labels("dom", "other")).code, ErrorCode::kNotFound);
   EXPECT_EQ(Refused(admin_->Labels("xyz", "")).code, ErrorCode::kInvalidArgument);
 }
 
 TEST_F(AdminTest, ResourceLabelRoundTripAndRefusals) {
   SetTestPolicy();
-  Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
-  Json got = Ok(admin_->GetResourceLabel(Img("pepsi.img")));
-  EXPECT_EQ(got["policy"], "example.test");
-  EXPECT_EQ(got["label"], "PepsiCo");
+  api::ResourceLabelReply added = Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
+  EXPECT_EQ(added, (api::ResourceLabelReply{Img("pepsi.img"), "ACM", "example.test", "PepsiCo"}));
+  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))), added);
   Error again = Refused(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
   EXPECT_EQ(again.message, fmt::format("'{}' is already labeled with 'ACM:example.test:PepsiCo'.",
                                        Img("pepsi.img")));
@@ -107,7 +112,7 @@ TEST_F(AdminTest, ResourceLabelRoundTripAndRefusals) {
   EXPECT_EQ(unknown.code, ErrorCode::kNotFound);
   Error bad = Refused(admin_->AddResourceLabel("nocolon", "PepsiCo", ""));
   EXPECT_EQ(bad.code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(Ok(admin_->Resources())["resources"].size(), 1U);
+  EXPECT_EQ(Ok(admin_->Resources()).resources, std::vector<api::ResourceLabelReply>{added});
   Ok(admin_->RemoveResourceLabel(Img("pepsi.img")));
   EXPECT_EQ(Refused(admin_->GetResourceLabel(Img("pepsi.img"))).message, "Resource not labeled");
 }
@@ -117,21 +122,31 @@ TEST_F(AdminTest, DryRunPermitsSharedTypesAndDeniesOthers) {
   Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
   Ok(admin_->AddResourceLabel(Img("coke.img"), "CocaCola", ""));
   std::string label = "access_control = ['policy=example.test,label=PepsiCo']";
-  Json ok = Ok(admin_->DryRun(Config(label, Img("pepsi.img")), "p.cfg"));
-  EXPECT_EQ(ok["passed"], true) << ok.dump();
-  EXPECT_EQ(ok["chinese_wall"]["checked"], false);
-  Json denied = Ok(admin_->DryRun(Config(label, Img("coke.img")), "p.cfg"));
-  EXPECT_EQ(denied["passed"], false);
-  EXPECT_EQ(denied["resources"][0]["permitted"], false);
-  EXPECT_EQ(denied["resources"][0]["res_label"], "CocaCola");
-  Json unlabeled_disk = Ok(admin_->DryRun(Config(label, Img("free.img")), "p"));
-  EXPECT_EQ(unlabeled_disk["resources"][0]["res_label"], "__UNLABELED__");
-  EXPECT_EQ(unlabeled_disk["passed"], false);
-  Json unlabeled = Ok(admin_->DryRun(Config("", ""), "p.cfg"));
-  EXPECT_EQ(unlabeled["domain"]["reason"], "Domain not labeled");
-  Json wrong_policy = Ok(admin_->DryRun(Config("seclabel = 'ACM:other:PepsiCo'", ""), "p.cfg"));
-  EXPECT_NE(wrong_policy["domain"]["reason"].get<std::string>().find("different"),
-            std::string::npos);
+  api::DryRunReply ok = Ok(admin_->DryRun(Config(label, Img("pepsi.img")), "p.cfg"));
+  EXPECT_TRUE(ok.passed);
+  EXPECT_EQ(ok.domain.name, "pepsi1");
+  EXPECT_EQ(ok.domain.label, "PepsiCo");
+  EXPECT_TRUE(ok.domain.permitted);
+  ASSERT_EQ(ok.resources.size(), 1U);
+  EXPECT_EQ(ok.resources[0].resource, Img("pepsi.img"));
+  EXPECT_TRUE(ok.resources[0].permitted);
+  // Offline the Chinese Wall is not asked (it depends on the running domains).
+  EXPECT_FALSE(ok.chinese_wall.checked);
+  EXPECT_NE(ok.chinese_wall.reason.find("shyped is not running"), std::string::npos);
+  api::DryRunReply denied = Ok(admin_->DryRun(Config(label, Img("coke.img")), "p.cfg"));
+  EXPECT_FALSE(denied.passed);
+  ASSERT_EQ(denied.resources.size(), 1U);
+  EXPECT_FALSE(denied.resources[0].permitted);
+  EXPECT_EQ(denied.resources[0].res_label, "CocaCola");
+  api::DryRunReply unlabeled_disk = Ok(admin_->DryRun(Config(label, Img("free.img")), "p"));
+  ASSERT_EQ(unlabeled_disk.resources.size(), 1U);
+  EXPECT_EQ(unlabeled_disk.resources[0].res_label, "__UNLABELED__");
+  EXPECT_FALSE(unlabeled_disk.passed);
+  api::DryRunReply unlabeled = Ok(admin_->DryRun(Config("", ""), "p.cfg"));
+  EXPECT_EQ(unlabeled.domain.reason, "Domain not labeled");
+  api::DryRunReply wrong_policy =
+      Ok(admin_->DryRun(Config("seclabel = 'ACM:other:PepsiCo'", ""), "p.cfg"));
+  EXPECT_NE(wrong_policy.domain.reason.find("different"), std::string::npos);
   Error broken = Refused(admin_->DryRun("name = [\n", "bad.cfg"));
   EXPECT_NE(broken.message.find("bad.cfg:"), std::string::npos);
 }
@@ -157,7 +172,7 @@ TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {
   EXPECT_EQ(Ok(admin_->GetPolicy())["version"], "1.0");  // nothing changed
   Ok(admin_->SetPolicy(next, "v11.xml", false));
   EXPECT_EQ(Ok(admin_->GetPolicy())["version"], "1.1");
-  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img")))["label"], "PepsiCo");
+  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))).label, "PepsiCo");
 }
 
 // Spec §5.4 offline too (the reference monitor's rule, not a copy): a greater version without
@@ -202,7 +217,7 @@ TEST_F(AdminTest, ResetInvalidatesResourceLabelsOfTheOldPolicy) {
   Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
   Ok(admin_->ResetPolicy());
   EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "DEFAULT");
-  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img")))["policy_type"], "INV_ACM");
+  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))).policy_type, "INV_ACM");
   EXPECT_NE(Ok(admin_->DumpPolicy())["text"].get<std::string>().find("POLICY REFERENCE = DEFAULT."),
             std::string::npos);
 }

@@ -8,9 +8,7 @@
 
 namespace shype::admin {
 
-using api::Json;
-
-Result<Json> Admin::DryRun(const std::string& text, const std::string& path) {
+Result<api::DryRunReply> Admin::DryRun(const std::string& text, const std::string& path) {
   auto config = config::DomainConfig::Parse(text, path);
   if (!config) return Fail(config.error());
   auto monitor = Monitor();
@@ -18,36 +16,29 @@ Result<Json> Admin::DryRun(const std::string& text, const std::string& path) {
   auto plan =
       PlanDomain(*config, **monitor, store_, live_ != nullptr ? live_->BootImages() : nullptr);
   if (!plan) return Fail(plan.error());
-  Json report;
-  report["domain"] = {{"name", plan->name},           {"label", plan->label},
-                      {"policy", plan->policy},       {"ssidref", plan->ssidref.value()},
-                      {"permitted", plan->permitted}, {"reason", plan->reason}};
-  report["resources"] = Json::array();
+  api::DryRunReply report;
+  report.domain = {plan->name,      plan->label,     plan->policy,
+                   plan->ssidref,   plan->permitted, plan->reason};
   for (const auto& r : plan->resources) {
-    report["resources"].push_back({{"resource", r.resource},
-                                   {"permitted", r.permitted},
-                                   {"res_label", r.res_label},
-                                   {"res_policy", r.res_policy},
-                                   {"res_policy_type", r.res_policy_type},
-                                   {"reason", r.reason}});
+    report.resources.push_back(
+        {r.resource, r.permitted, r.res_label, r.res_policy, r.res_policy_type, r.reason});
   }
   bool passed = plan->permitted && plan->resources_permitted();
   if (live_ == nullptr) {
-    report["chinese_wall"] = {
-        {"checked", false},
-        {"reason", "shyped is not running; the Chinese Wall depends on the running domains"}};
+    report.chinese_wall = {
+        false, false, "shyped is not running; the Chinese Wall depends on the running domains"};
   } else if (plan->permitted) {
     // The monitor's query: it decides like the create hook but audits nothing.
     acm::Verdict wall = (*monitor)->QueryChineseWall(plan->ssidref);
     std::string why =
         wall.permitted() ? std::string()
                          : DescribeVerdict(wall, [this](DomainId id) { return live_->NameOf(id); });
-    report["chinese_wall"] = {{"checked", true}, {"permitted", wall.permitted()}, {"reason", why}};
+    report.chinese_wall = {true, wall.permitted(), std::move(why)};
     passed = passed && wall.permitted();
   } else {
-    report["chinese_wall"] = {{"checked", false}, {"reason", "the domain's label was denied"}};
+    report.chinese_wall = {false, false, "the domain's label was denied"};
   }
-  report["passed"] = passed;
+  report.passed = passed;
   return report;
 }
 

@@ -34,17 +34,12 @@ Result<std::optional<ObjectIdentity>> IdentityOf(const std::string& resource) {
   return std::optional<ObjectIdentity>(object->identity);
 }
 
-using api::Json;
-
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-Json LabelJson(const store::ResourceLabel& r) {
-  return Json{{"resource", r.resource},
-              {"policy_type", r.policy_type},
-              {"policy", r.policy},
-              {"label", r.label}};
+api::ResourceLabelReply LabelReply(const store::ResourceLabel& r) {
+  return {r.resource, r.policy_type, r.policy, r.label};
 }
 
 // Strips an optional "ACM:" prefix from a policy argument.
@@ -55,21 +50,21 @@ std::string PolicyArgument(std::string policy) {
 
 }  // namespace
 
-Result<Json> Admin::Labels(const std::string& type, const std::string& policy) {
+Result<api::LabelsReply> Admin::Labels(const std::string& type, const std::string& policy) {
   if (type != "dom" && type != "res" && type != "any") {
     return Fail(ErrorCode::kInvalidArgument, "unknown label type '{}': use dom, res or any", type);
   }
-  auto active_or = Current();
+  auto active_or = Enforced();
   if (!active_or) return Fail(active_or.error());
-  const ActivePolicy& active = **active_or;
+  const acm::LoadedPolicy& active = *active_or;
   std::string name = PolicyArgument(policy);
   if (!name.empty() && name != active.name()) {
     return Fail(ErrorCode::kNotFound, "policy '{}' is not the active policy ('{}')", name,
                 active.name());
   }
   std::vector<std::string> labels =
-      active.compiled.map.SortedLabelNames(type != "res", type != "dom");
-  return Json{{"policy", active.name()}, {"type", type}, {"labels", labels}};
+      active.labels().SortedLabelNames(type != "res", type != "dom");
+  return api::LabelsReply{active.name(), type, std::move(labels)};
 }
 
 Result<std::string> Admin::FindLabeledResource(const std::string& spec) {
@@ -100,16 +95,17 @@ Result<void> Admin::CheckNotInUse(const std::string& resource) const {
   return {};
 }
 
-Result<Json> Admin::AddResourceLabel(const std::string& spec, const std::string& label,
-                                     const std::string& policy_arg) {
+Result<api::ResourceLabelReply> Admin::AddResourceLabel(const std::string& spec,
+                                                        const std::string& label,
+                                                        const std::string& policy_arg) {
   if (live_ == nullptr) {
     if (auto r = CheckNoUnmonitoredDomains("resource.label.add"); !r) return Fail(r.error());
   }
   auto resource = config::UnifyResourceName(spec, /*must_exist=*/false);
   if (!resource) return Fail(resource.error());
-  auto active_or = Current();
+  auto active_or = Enforced();
   if (!active_or) return Fail(active_or.error());
-  const ActivePolicy& active = **active_or;
+  const acm::LoadedPolicy& active = *active_or;
   std::string policy = PolicyArgument(policy_arg);
   if (policy.empty()) policy = active.name();
   if (policy != active.name()) {
@@ -119,7 +115,7 @@ Result<Json> Admin::AddResourceLabel(const std::string& spec, const std::string&
                 policy, active.name());
   }
   store::ResourceLabel record{*resource, "ACM", policy, label, {}};
-  const policy::LabelMap& map = active.compiled.map;
+  const policy::LabelMap& map = active.labels();
   if (label == policy::kInaccessibleLabel) {
     // __INACCESSIBLE__ belongs to no policy (xm stored it under policy "*").
     record.policy.assign(1, '*');
@@ -137,35 +133,34 @@ Result<Json> Admin::AddResourceLabel(const std::string& spec, const std::string&
   if (!identity) return Fail(identity.error());
   record.identity = *identity;
   if (auto r = store_.AddResourceLabel(record); !r) return Fail(r.error());
-  return LabelJson(record);
+  return LabelReply(record);
 }
 
-Result<Json> Admin::GetResourceLabel(const std::string& spec) {
+Result<api::ResourceLabelReply> Admin::GetResourceLabel(const std::string& spec) {
   auto resource = FindLabeledResource(spec);
   if (!resource) return Fail(resource.error());
   auto found = store_.GetResourceLabel(*resource);
   if (!found) return Fail(found.error());
   if (!*found) return Fail(ErrorCode::kNotFound, "Resource not labeled");
-  return LabelJson(**found);
+  return LabelReply(**found);
 }
 
-Result<Json> Admin::RemoveResourceLabel(const std::string& spec) {
+Result<void> Admin::RemoveResourceLabel(const std::string& spec) {
   if (live_ == nullptr) {
     if (auto r = CheckNoUnmonitoredDomains("resource.label.remove"); !r) return Fail(r.error());
   }
   auto resource = FindLabeledResource(spec);
   if (!resource) return Fail(resource.error());
   if (auto r = CheckNotInUse(*resource); !r) return Fail(r.error());
-  if (auto r = store_.RemoveResourceLabel(*resource); !r) return Fail(r.error());
-  return Json::object();
+  return store_.RemoveResourceLabel(*resource);
 }
 
-Result<Json> Admin::Resources() {
+Result<api::ResourcesReply> Admin::Resources() {
   auto labels = store_.ResourceLabels();
   if (!labels) return Fail(labels.error());
-  Json list = Json::array();
-  for (const auto& r : *labels) list.push_back(LabelJson(r));
-  return Json{{"resources", list}};
+  api::ResourcesReply reply;
+  for (const auto& r : *labels) reply.resources.push_back(LabelReply(r));
+  return reply;
 }
 
 }  // namespace shype::admin

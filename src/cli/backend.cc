@@ -17,6 +17,7 @@
 
 #include "shype/admin/admin.h"
 #include "shype/api/client.h"
+#include "shype/api/reply_json.h"
 #include "shype/store/state_lock.h"
 #include "shype/store/state_store.h"
 
@@ -91,14 +92,19 @@ Result<api::Json> RunOffline(admin::Admin& admin, const api::Command& command) {
       [&](const api::SetPolicy& c) { return admin.SetPolicy(c.xml, c.source, c.check_only); },
       [&](const api::ResetPolicy&) { return admin.ResetPolicy(); },
       [&](const api::DumpPolicy&) { return admin.DumpPolicy(); },
-      [&](const api::ListLabels& c) { return admin.Labels(c.type, c.policy); },
-      [&](const api::ListResources&) { return admin.Resources(); },
-      [&](const api::GetResourceLabel& c) { return admin.GetResourceLabel(c.resource); },
-      [&](const api::AddResourceLabel& c) {
-        return admin.AddResourceLabel(c.resource, c.label, c.policy);
+      // Typed replies, encoded here as shyped's dispatch encodes them.
+      [&](const api::ListLabels& c) { return api::EncodeReply(admin.Labels(c.type, c.policy)); },
+      [&](const api::ListResources&) { return api::EncodeReply(admin.Resources()); },
+      [&](const api::GetResourceLabel& c) {
+        return api::EncodeReply(admin.GetResourceLabel(c.resource));
       },
-      [&](const api::RemoveResourceLabel& c) { return admin.RemoveResourceLabel(c.resource); },
-      [&](const api::DryRun& c) { return admin.DryRun(c.config, c.path); },
+      [&](const api::AddResourceLabel& c) {
+        return api::EncodeReply(admin.AddResourceLabel(c.resource, c.label, c.policy));
+      },
+      [&](const api::RemoveResourceLabel& c) {
+        return api::EncodeReply(admin.RemoveResourceLabel(c.resource));
+      },
+      [&](const api::DryRun& c) { return api::EncodeReply(admin.DryRun(c.config, c.path)); },
       [&](const auto& c) -> Result<api::Json> {
         return Fail(ErrorCode::kInternal, "'{}' has no offline use", c.kOp);
       },

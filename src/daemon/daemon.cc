@@ -15,6 +15,7 @@
 
 #include "shype/admin/verdict_text.h"
 #include "shype/api/endpoints.h"
+#include "shype/api/reply_json.h"
 #include "shype/common/log.h"
 #include "shype/policy/dump.h"
 #include "shype/store/state_check.h"
@@ -211,16 +212,21 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       },
       [&](const api::ResetPolicy&) { return Ready(admin.ResetPolicy()); },
       [&](const api::DumpPolicy&) { return Ready(admin.DumpPolicy()); },
-      [&](const api::ListLabels& c) { return Ready(admin.Labels(c.type, c.policy)); },
-      [&](const api::ListResources&) { return Ready(admin.Resources()); },
-      [&](const api::GetResourceLabel& c) { return Ready(admin.GetResourceLabel(c.resource)); },
+      // Typed replies, encoded here as the CLI's offline backend encodes them.
+      [&](const api::ListLabels& c) {
+        return Ready(api::EncodeReply(admin.Labels(c.type, c.policy)));
+      },
+      [&](const api::ListResources&) { return Ready(api::EncodeReply(admin.Resources())); },
+      [&](const api::GetResourceLabel& c) {
+        return Ready(api::EncodeReply(admin.GetResourceLabel(c.resource)));
+      },
       [&](const api::AddResourceLabel& c) {
-        return Ready(admin.AddResourceLabel(c.resource, c.label, c.policy));
+        return Ready(api::EncodeReply(admin.AddResourceLabel(c.resource, c.label, c.policy)));
       },
       [&](const api::RemoveResourceLabel& c) {
-        return Ready(admin.RemoveResourceLabel(c.resource));
+        return Ready(api::EncodeReply(admin.RemoveResourceLabel(c.resource)));
       },
-      [&](const api::DryRun& c) { return Ready(admin.DryRun(c.config, c.path)); },
+      [&](const api::DryRun& c) { return Ready(api::EncodeReply(admin.DryRun(c.config, c.path))); },
       [this](const api::GetStats&) { return Ready(Statistics()); },
       [this](const api::ListDomains&) { return Ready(List()); },
       [this](const api::CreateDomain& c) { return Create(c); },

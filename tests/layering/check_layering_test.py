@@ -158,6 +158,19 @@ class LayeringCheckTest(unittest.TestCase):
         self.assertNotIn("src/daemon/", out)
         self.assertNotIn("src/cli/main.cc:1", out)
 
+    def test_a_service_may_include_the_api_replies_but_not_json(self):
+        self.write("src/api/CMakeLists.txt",
+                   "shype_add_library(api SOURCES wire.cc reply_json.cc DEPS shype::common)\n")
+        self.write("src/api/README.md", readme("api"))
+        for header in ("wire.h", "replies.h", "reply_json.h"):
+            self.write(f"src/api/include/shype/api/{header}", "#pragma once\n")
+        self.write("src/admin/README.md", readme("admin"))
+        self.write("src/admin/labels.cc", '#include "shype/api/replies.h"\n'
+                                          '#include "shype/api/reply_json.h"\n')
+        out = self.assert_fails_with("src/admin/labels.cc:2 includes shype/api/reply_json.h but "
+                                     "admin may include only replies.h of api")
+        self.assertNotIn("labels.cc:1", out)
+
     def test_forbidden_link_fails_naming_the_cmake_line(self):
         self.write("src/policy/CMakeLists.txt",
                    "shype_add_library(policy SOURCES binary_policy.cc\n"

@@ -15,6 +15,7 @@
 #include "shype/acm/acm.h"
 #include "shype/admin/active_policy.h"
 #include "shype/admin/policy_compiler.h"
+#include "shype/api/replies.h"
 #include "shype/api/wire.h"
 #include "shype/enforce/boot_images.h"
 #include "shype/store/state_store.h"
@@ -73,16 +74,20 @@ class Admin {
                                             bool check_only);
   [[nodiscard]] Result<api::Json> ResetPolicy();
   [[nodiscard]] Result<api::Json> DumpPolicy();
+  // The label, resource and dry-run operations return typed replies (api/replies.h), encoded
+  // to JSON only at the API's edge (api/reply_json.h).
   // `type`: dom, res or any (else kInvalidArgument); `policy`: empty or the active policy.
-  [[nodiscard]] Result<api::Json> Labels(const std::string& type, const std::string& policy);
-  [[nodiscard]] Result<api::Json> AddResourceLabel(const std::string& resource,
-                                                   const std::string& label,
-                                                   const std::string& policy);
-  [[nodiscard]] Result<api::Json> GetResourceLabel(const std::string& resource);
-  [[nodiscard]] Result<api::Json> RemoveResourceLabel(const std::string& resource);
-  [[nodiscard]] Result<api::Json> Resources();
+  [[nodiscard]] Result<api::LabelsReply> Labels(const std::string& type,
+                                                const std::string& policy);
+  [[nodiscard]] Result<api::ResourceLabelReply> AddResourceLabel(const std::string& resource,
+                                                                 const std::string& label,
+                                                                 const std::string& policy);
+  [[nodiscard]] Result<api::ResourceLabelReply> GetResourceLabel(const std::string& resource);
+  [[nodiscard]] Result<void> RemoveResourceLabel(const std::string& resource);
+  [[nodiscard]] Result<api::ResourcesReply> Resources();
   // Checks the domain configuration `config` (`path` names it) without starting anything.
-  [[nodiscard]] Result<api::Json> DryRun(const std::string& config, const std::string& path);
+  [[nodiscard]] Result<api::DryRunReply> DryRun(const std::string& config,
+                                                const std::string& path);
 
  private:
   [[nodiscard]] Result<std::string> FindLabeledResource(const std::string& spec);

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The replies of the API's operations as plain C++ values (docs/api.md "Endpoints"): the services
+// return them, and the API's edge (shyped's dispatch, the CLI's offline backend) encodes them to
+// JSON once, with api/reply_json.h. No JSON here, so services may include it. Values; thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "shype/common/id.h"
+
+namespace shype::api {
+
+// labels: the labels of the active policy of one type.
+struct LabelsReply {
+  std::string policy;
+  std::string type;                 // dom, res or any
+  std::vector<std::string> labels;  // sorted
+  friend bool operator==(const LabelsReply&, const LabelsReply&) = default;
+};
+
+// resource.label.get / resource.label.add, and each row of resources.
+struct ResourceLabelReply {
+  std::string resource;     // the unified name (file:/abs/path, phy:/dev/x, vnet:N, shm:N)
+  std::string policy_type;  // ACM, or INV_ACM once its policy was reset away
+  std::string policy;       // "*" for __INACCESSIBLE__
+  std::string label;
+  friend bool operator==(const ResourceLabelReply&, const ResourceLabelReply&) = default;
+};
+
+// resources: every resource label of the state directory.
+struct ResourcesReply {
+  std::vector<ResourceLabelReply> resources;
+  friend bool operator==(const ResourcesReply&, const ResourcesReply&) = default;
+};
+
+// dry-run: the domain's label decision, one decision per resource, the Chinese Wall.
+struct DryRunDomain {
+  std::string name;
+  std::string label;
+  std::string policy;
+  Ssidref ssidref = kUnlabeledSsidref;
+  bool permitted = false;
+  std::string reason;
+  friend bool operator==(const DryRunDomain&, const DryRunDomain&) = default;
+};
+struct DryRunResource {
+  std::string resource;
+  bool permitted = false;
+  std::string res_label;
+  std::string res_policy;
+  std::string res_policy_type;
+  std::string reason;
+  friend bool operator==(const DryRunResource&, const DryRunResource&) = default;
+};
+struct ChineseWallCheck {
+  bool checked = false;    // false: not asked (offline, or the label was denied); see reason
+  bool permitted = false;  // only meaningful (and only encoded) when checked
+  std::string reason;
+  friend bool operator==(const ChineseWallCheck&, const ChineseWallCheck&) = default;
+};
+struct DryRunReply {
+  DryRunDomain domain;
+  std::vector<DryRunResource> resources;
+  ChineseWallCheck chinese_wall;
+  bool passed = false;
+  friend bool operator==(const DryRunReply&, const DryRunReply&) = default;
+};
+
+}  // namespace shype::api

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Typed replies -> JSON, the field names of docs/api.md (nlohmann's objects keep keys sorted, so
+// the bytes do not depend on the order fields are set in).
+#include "shype/api/reply_json.h"
+
+namespace shype::api {
+
+Json ToJson(const LabelsReply& reply) {
+  return Json{{"policy", reply.policy}, {"type", reply.type}, {"labels", reply.labels}};
+}
+
+Json ToJson(const ResourceLabelReply& reply) {
+  return Json{{"resource", reply.resource},
+              {"policy_type", reply.policy_type},
+              {"policy", reply.policy},
+              {"label", reply.label}};
+}
+
+Json ToJson(const ResourcesReply& reply) {
+  Json list = Json::array();
+  for (const auto& r : reply.resources) list.push_back(ToJson(r));
+  return Json{{"resources", list}};
+}
+
+namespace {
+
+Json ToJson(const DryRunDomain& d) {
+  return Json{{"name", d.name},           {"label", d.label},
+              {"policy", d.policy},       {"ssidref", d.ssidref.value()},
+              {"permitted", d.permitted}, {"reason", d.reason}};
+}
+
+Json ToJson(const DryRunResource& r) {
+  return Json{{"resource", r.resource},
+              {"permitted", r.permitted},
+              {"res_label", r.res_label},
+              {"res_policy", r.res_policy},
+              {"res_policy_type", r.res_policy_type},
+              {"reason", r.reason}};
+}
+
+Json ToJson(const ChineseWallCheck& c) {
+  if (!c.checked) return Json{{"checked", false}, {"reason", c.reason}};
+  return Json{{"checked", true}, {"permitted", c.permitted}, {"reason", c.reason}};
+}
+
+}  // namespace
+
+Json ToJson(const DryRunReply& reply) {
+  Json out;
+  out["domain"] = ToJson(reply.domain);
+  out["resources"] = Json::array();
+  for (const auto& r : reply.resources) out["resources"].push_back(ToJson(r));
+  out["chinese_wall"] = ToJson(reply.chinese_wall);
+  out["passed"] = reply.passed;
+  return out;
+}
+
+}  // namespace shype::api

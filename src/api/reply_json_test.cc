@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The JSON of each typed reply, byte for byte: docs/api.md's field names, and the bytes shyped
+// and the offline CLI printed before replies were typed (keys sorted, absent fields absent).
+#include "shype/api/reply_json.h"
+
+#include <gtest/gtest.h>
+
+namespace shype::api {
+namespace {
+
+TEST(ReplyJsonTest, LabelsCarryPolicyTypeAndSortedLabels) {
+  LabelsReply reply{"example.test", "res", {"CocaCola", "PepsiCo"}};
+  EXPECT_EQ(ToJson(reply).dump(),
+            R"({"labels":["CocaCola","PepsiCo"],"policy":"example.test","type":"res"})");
+  EXPECT_EQ(ToJson(LabelsReply{"DEFAULT", "dom", {}}).dump(),
+            R"({"labels":[],"policy":"DEFAULT","type":"dom"})");
+}
+
+TEST(ReplyJsonTest, AResourceLabelHasItsFourFields) {
+  ResourceLabelReply label{"file:/img/a", "ACM", "example.test", "PepsiCo"};
+  EXPECT_EQ(ToJson(label).dump(),
+            R"({"label":"PepsiCo","policy":"example.test","policy_type":"ACM",)"
+            R"("resource":"file:/img/a"})");
+}
+
+TEST(ReplyJsonTest, ResourcesListEveryLabelAndAnEmptyListStaysAList) {
+  EXPECT_EQ(ToJson(ResourcesReply{}).dump(), R"({"resources":[]})");
+  ResourcesReply two{{{"vnet:a", "ACM", "p", "A"}, {"shm:b", "INV_ACM", "p", "B"}}};
+  EXPECT_EQ(ToJson(two)["resources"].size(), 2U);
+  EXPECT_EQ(ToJson(two)["resources"][1], ToJson(two.resources[1]));
+}
+
+TEST(ReplyJsonTest, DryRunOmitsPermittedWhenTheChineseWallWasNotChecked) {
+  DryRunReply reply;
+  reply.domain = {"pepsi1", "PepsiCo", "example.test", Ssidref::FromParts(2, 3), true, ""};
+  reply.resources.push_back({"file:/img/c", false, "CocaCola", "example.test", "ACM", "denied"});
+  reply.chinese_wall = {false, true, "shyped is not running"};
+  reply.passed = false;
+  EXPECT_EQ(ToJson(reply).dump(),
+            R"({"chinese_wall":{"checked":false,"reason":"shyped is not running"},)"
+            R"("domain":{"label":"PepsiCo","name":"pepsi1","permitted":true,"policy":)"
+            R"("example.test","reason":"","ssidref":196610},"passed":false,"resources":)"
+            R"([{"permitted":false,"reason":"denied","res_label":"CocaCola","res_policy":)"
+            R"("example.test","res_policy_type":"ACM","resource":"file:/img/c"}]})");
+  reply.chinese_wall = {true, false, "conflicts with 'coke1'"};
+  reply.resources.clear();
+  EXPECT_EQ(ToJson(reply)["chinese_wall"].dump(),
+            R"({"checked":true,"permitted":false,"reason":"conflicts with 'coke1'"})");
+  EXPECT_EQ(ToJson(reply)["resources"].dump(), "[]");
+}
+
+TEST(ReplyJsonTest, EncodeReplyEncodesValuesVoidAsAnEmptyObjectAndPassesErrorsOn) {
+  EXPECT_EQ(*EncodeReply(Result<LabelsReply>(LabelsReply{"p", "any", {}})),
+            ToJson(LabelsReply{"p", "any", {}}));
+  EXPECT_EQ(EncodeReply(Result<void>())->dump(), "{}");
+  auto refused = EncodeReply(Result<void>(Fail(ErrorCode::kNotFound, "Resource not labeled")));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(refused.error().message, "Resource not labeled");
+}
+
+}  // namespace
+}  // namespace shype::api
