@@ -7,10 +7,6 @@
 
 namespace shype::api {
 
-std::filesystem::path SocketPath(const std::filesystem::path& state_dir) {
-  return state_dir / "shyped.sock";
-}
-
 unsigned HttpStatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:

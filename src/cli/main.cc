@@ -7,13 +7,13 @@
 #include <iostream>
 
 #include "commands.h"
+#include "shype/api/state_dir.h"
 #include "shype/api/text.h"
-#include "shype/store/state_store.h"
 #include "text_checked_backend.h"
 
 namespace shype::cli {
 
-std::filesystem::path Context::state_dir() const { return store::ResolveStateDir(state_dir_flag); }
+std::filesystem::path Context::state_dir() const { return api::ResolveStateDir(state_dir_flag); }
 
 Result<Backend*> Context::backend() {
   if (!backend_) {

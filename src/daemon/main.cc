@@ -9,8 +9,8 @@
 
 #include "daemon.h"
 #include "shype/api/api_options.h"
+#include "shype/api/state_dir.h"
 #include "shype/common/log.h"
-#include "shype/store/state_store.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"shyped: the shype host daemon (reference monitor + labeled QEMU domains)"};
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   boost::asio::io_context io;
   shype::daemon::Options options;
-  options.state_dir = shype::store::ResolveStateDir(state_dir);
+  options.state_dir = shype::api::ResolveStateDir(state_dir);
   options.accel = *shype::vm::ParseAccel(accel);
   options.qemu = qemu;
   for (const auto& dir : image_dirs) options.image_dirs.emplace_back(dir);

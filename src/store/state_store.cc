@@ -75,12 +75,6 @@ ResourceLabel ReadLabel(const Statement& stmt) {
 
 }  // namespace
 
-std::filesystem::path ResolveStateDir(const std::string& flag_value) {
-  if (!flag_value.empty()) return flag_value;
-  if (const char* env = std::getenv("SHYPE_STATE_DIR"); env != nullptr && *env != '\0') return env;
-  return kDefaultStateDir;
-}
-
 namespace {
 
 // Lists and checks what `dir` holds before anything is opened or created (state_check.h).

@@ -1,20 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Wire conventions of shyped's HTTP/1.1 + JSON API (docs/api.md): how an Error travels as JSON
-// and which HTTP status each ErrorCode maps to (the one table), and the socket's location.
+// and which HTTP status each ErrorCode maps to (the one table); the socket's location is
+// api/state_dir.h (included here for its users).
 #pragma once
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "shype/api/state_dir.h"
 #include "shype/common/result.h"
 
 namespace shype::api {
 
 using Json = nlohmann::json;
-
-// STATE_DIR/shyped.sock: the daemon's API socket (mode 0600).
-std::filesystem::path SocketPath(const std::filesystem::path& state_dir);
 
 // The HTTP status for an error code (400, 404, 403, 422, 409, 500, 503, 500).
 unsigned HttpStatusFor(ErrorCode code);

@@ -20,12 +20,6 @@
 
 namespace shype::store {
 
-// The state directory when neither --state-dir nor SHYPE_STATE_DIR says otherwise.
-inline constexpr const char* kDefaultStateDir = "/var/lib/shype";
-
-// Resolves --state-dir (if non-empty), else $SHYPE_STATE_DIR, else kDefaultStateDir.
-std::filesystem::path ResolveStateDir(const std::string& flag_value);
-
 struct ResourceLabel {
   std::string resource;             // unified name, e.g. "file:/img/a.img", "vnet:bank"
   std::string policy_type = "ACM";  // "ACM", or "INV_ACM" once a policy change invalidated it
