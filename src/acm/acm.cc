@@ -10,13 +10,16 @@
 #include <algorithm>
 #include <utility>
 
+#include "acm_tables.h"
 #include "rules.h"
+#include "shype/policy/dump.h"
 
 namespace shype::acm {
 
 using policy::PolicyCode;
 
-Acm::Acm(const Clock& clock, AuditSink& audit) : clock_(clock), audit_(audit) {}
+Acm::Acm(const Clock& clock, AuditSink& audit)
+    : clock_(clock), audit_(audit), tables_(std::make_unique<Tables>()) {}
 
 Acm::~Acm() = default;
 
@@ -33,12 +36,41 @@ void Acm::Publish(std::shared_ptr<const PolicySnapshot> next) {
   active_.store(next.get(), std::memory_order_release);
   retained_.push_back(next);
   policy_ = std::move(next);
-  cache_.Clear();
+  tables_->cache.Clear();
 }
 
 std::shared_ptr<const PolicySnapshot> Acm::policy() const {
   std::lock_guard lock(mu_);
   return policy_;
+}
+
+std::optional<LoadedPolicy> Acm::active_policy() const {
+  std::lock_guard lock(mu_);
+  if (!policy_) return std::nullopt;
+  return LoadedPolicy(policy_);
+}
+
+std::string Acm::DumpPolicy() const {
+  std::shared_ptr<const PolicySnapshot> p;
+  std::vector<std::uint16_t> running, aggregate;
+  {
+    std::lock_guard lock(mu_);
+    if (!policy_) return {};
+    p = policy_;
+    // Xen keeps these counters as u16; show them as it would.
+    for (std::uint32_t x : tables_->chwall.running_types()) {
+      running.push_back(static_cast<std::uint16_t>(std::min<std::uint32_t>(x, 0xffff)));
+    }
+    for (std::uint32_t x : tables_->chwall.conflict_aggregate()) {
+      aggregate.push_back(static_cast<std::uint16_t>(std::min<std::uint32_t>(x, 0xffff)));
+    }
+  }
+  policy::ChwallLiveState live;
+  if (p->has_chwall()) {
+    live.running_types = std::span<const std::uint16_t>(running);
+    live.conflict_aggregate = std::span<const std::uint16_t>(aggregate);
+  }
+  return policy::DumpBinaryPolicy(p->binary(), LoadedPolicy(p).bootstrap_ssidref(), live);
 }
 
 std::uint32_t Acm::ChwallRowOf(const PolicySnapshot& policy, Ssidref ref) const {
@@ -54,10 +86,10 @@ std::vector<std::pair<DomainId, Acm::DomainRecord>> Acm::OrderedDomains() const 
 
 void Acm::RebuildChineseWall() {
   const bool active = policy_ && policy_->has_chwall();
-  chwall_.Reset(active ? policy_->binary().chwall->max_types() : 0);
+  tables_->chwall.Reset(active ? policy_->binary().chwall->max_types() : 0);
   if (!active) return;
   for (const auto& [id, record] : OrderedDomains()) {
-    chwall_.Add(*policy_, ChwallRowOf(*policy_, record.ssidref));
+    tables_->chwall.Add(*policy_, ChwallRowOf(*policy_, record.ssidref));
   }
 }
 
@@ -82,9 +114,9 @@ Result<PolicySeqno> Acm::LoadPolicy(policy::BinaryPolicy binary, policy::LabelMa
                     labeled ? std::string(p.labels().bootstrap_label()) : std::string(), 0};
   BeginWrite();
   if (domains_.contains(kDomain0)) {
-    index_.Set(kDomain0, dom0.ssidref);
+    tables_->index.Set(kDomain0, dom0.ssidref);
   } else {
-    index_.Insert(kDomain0, dom0.ssidref);
+    tables_->index.Insert(kDomain0, dom0.ssidref);
   }
   domains_[kDomain0] = dom0;
   Publish(std::move(*next));
@@ -97,7 +129,7 @@ std::vector<ChineseWallConflict> Acm::ConflictsFor(std::uint32_t row) const {
   std::vector<ChineseWallConflict> conflicts;
   const PolicySnapshot& p = *policy_;
   const auto& sets = p.binary().chwall->conflict_sets;
-  for (std::uint32_t t : chwall_.BlockedTypes(p, row)) {
+  for (std::uint32_t t : tables_->chwall.BlockedTypes(p, row)) {
     for (const auto& [id, record] : OrderedDomains()) {
       const std::uint32_t other = ChwallRowOf(p, record.ssidref);
       const auto blocks = p.BlockedBy(other);
@@ -194,7 +226,7 @@ Verdict Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
   if (domain == DomainIndex::kReservedId || domains_.contains(domain)) {
     return deny(fmt::format("domain id {} is reserved or already running", domain));
   }
-  if (index_.size() >= DomainIndex::kMaxDomains) {
+  if (tables_->index.size() >= DomainIndex::kMaxDomains) {
     return deny(fmt::format("{} domains run, the limit", DomainIndex::kMaxDomains));
   }
   const bool labeled = p->has_chwall() || p->has_ste();
@@ -219,18 +251,19 @@ Verdict Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
         wall.rule = Hook::kDomainCreate;
         return wall;
       }
-      chwall_.Add(*p, ChwallRowOf(*p, ssidref));
+      tables_->chwall.Add(*p, ChwallRowOf(*p, ssidref));
       chwall_committed = true;
     } else if (code == PolicyCode::kSimpleTypeEnforcement) {
       if (p->SteRow(ssidref).value_or(0xffff) >= p->vm_row_count()) {
-        if (chwall_committed) chwall_.Remove(*p, ChwallRowOf(*p, ssidref));  // Xen's rollback
+        // Xen's rollback
+        if (chwall_committed) tables_->chwall.Remove(*p, ChwallRowOf(*p, ssidref));
         return deny(fmt::format("ssidref {} has no STE VM row", ssidref));
       }
     }
   }
   const Ssidref stored = labeled ? ssidref : Ssidref{0};  // Xen forces 0 under NULL
   domains_[domain] = DomainRecord{stored, *label, ++next_order_};
-  index_.Insert(domain, stored);
+  tables_->index.Insert(domain, stored);
   Verdict permit;
   permit.decision = Decision::kPermit;
   permit.subject_label = *label;
@@ -242,7 +275,7 @@ std::vector<Sharing> Acm::RemoveLocked(DomainId domain) {
   auto it = domains_.find(domain);
   if (it == domains_.end()) return dropped;
   if (policy_ && policy_->has_chwall()) {
-    chwall_.Remove(*policy_, ChwallRowOf(*policy_, it->second.ssidref));
+    tables_->chwall.Remove(*policy_, ChwallRowOf(*policy_, it->second.ssidref));
   }
   for (auto s = sharings_.begin(); s != sharings_.end();) {
     if (s->second.subject == domain || s->second.peer == domain) {
@@ -253,10 +286,10 @@ std::vector<Sharing> Acm::RemoveLocked(DomainId domain) {
     }
   }
   domains_.erase(it);
-  index_.Erase(domain);
-  if (index_.NeedsRebuild()) {
+  tables_->index.Erase(domain);
+  if (tables_->index.NeedsRebuild()) {
     BeginWrite();
-    index_.Rebuild();
+    tables_->index.Rebuild();
     EndWrite();
   }
   return dropped;
@@ -285,8 +318,8 @@ std::vector<DomainInfo> Acm::domains() const {
 
 std::pair<std::vector<std::uint32_t>, std::vector<std::uint32_t>> Acm::chinese_wall_counts() const {
   std::lock_guard lock(mu_);
-  auto running = chwall_.running_types();
-  auto aggregate = chwall_.conflict_aggregate();
+  auto running = tables_->chwall.running_types();
+  auto aggregate = tables_->chwall.conflict_aggregate();
   return {{running.begin(), running.end()}, {aggregate.begin(), aggregate.end()}};
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "acm_tables.h"
 #include "rules.h"
 #include "shype/acm/acm.h"
 #include "thread_slot.h"
@@ -96,7 +97,8 @@ Verdict Acm::ChineseWallLocked(Ssidref vm) const {
       v.reason = fmt::format("ssidref {} is outside the CHWALL rows of policy '{}'", vm, p->name());
       return v;
     }
-    if (chwall_.IsBlocked(*p, row)) {  // the parties are named on a denial only (hot on create)
+    // The parties are named on a denial only (hot on create).
+    if (tables_->chwall.IsBlocked(*p, row)) {
       v.subject_label = p->labels().vm_labels[row];
       v.subject_types = p->ChwallTypeNames(row);
       v.conflicts = ConflictsFor(row);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "acm_test_fixture.h"
+#include "domain_index.h"
 
 namespace shype::acm {
 namespace {

@@ -28,12 +28,12 @@ class AcmFixture : public ::testing::Test {
     ASSERT_TRUE(seqno) << seqno.error().message;
   }
   Ssidref Vm(const std::string& label) const {
-    auto ref = acm.policy()->VmSsidref(label);
+    auto ref = acm.active_policy()->VmSsidref(label);
     EXPECT_TRUE(ref) << label;
     return ref.value_or(kInvalidSsidref);
   }
   Ssidref Res(const std::string& label) const {
-    auto ref = acm.policy()->ResourceSsidref(label);
+    auto ref = acm.active_policy()->ResourceSsidref(label);
     EXPECT_TRUE(ref) << label;
     return ref.value_or(kInvalidSsidref);
   }

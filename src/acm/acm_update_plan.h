@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "acm_tables.h"
 #include "shype/acm/acm.h"
 
 namespace shype::acm {

@@ -120,8 +120,8 @@ TEST(AdmissionNoPolicyTest, EverythingDeniesBeforeAPolicyIsLoaded) {
 // Row 0 of a policy without __UNLABELED__ is __NULL_LABEL__: "no label", never a label to run
 // with (a CHWALL-only policy has no authorization to stop it; it would run outside the wall).
 TEST_F(AdmissionTest, TheNullLabelRowAdmitsNoDomainAndHasNoAlias) {
-  ASSERT_EQ(acm.policy()->labels().vm_labels[0], "__NULL_LABEL__");
-  EXPECT_FALSE(acm.policy()->VmSsidref("__UNLABELED__"));  // not an alias of row 0
+  ASSERT_EQ(acm.active_policy()->labels().vm_labels[0], "__NULL_LABEL__");
+  EXPECT_FALSE(acm.active_policy()->VmSsidref("__UNLABELED__"));  // not an alias of row 0
   const auto counts = acm.chinese_wall_counts();
   Verdict v = acm.CheckDomainCreate(DomainId{2}, kUnlabeledSsidref);
   EXPECT_FALSE(v.permitted());

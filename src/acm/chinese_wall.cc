@@ -2,7 +2,7 @@
 //
 // ChineseWallState: admission test and counter commit/undo, using the per-row type and blocking
 // lists the PolicySnapshot derived, so each operation is linear in the row's size only.
-#include "shype/acm/chinese_wall.h"
+#include "chinese_wall.h"
 
 namespace shype::acm {
 

@@ -51,14 +51,14 @@ TEST_P(CombinationTest, OnlyTheActiveComponentsDecide) {
     Start(6, "dom_b");
     EXPECT_EQ(acm.CheckShare(DomainId{4}, DomainId{6}, ShareKind::kNetwork), c.disjoint_share);
   }
-  const auto res = acm.policy()->has_ste() ? Res("res_a") : Ssidref{0};
+  const auto res = acm.active_policy()->has_ste() ? Res("res_a") : Ssidref{0};
   EXPECT_EQ(acm.CheckResourceAccess(DomainId{4}, res, ResourceKind::kDisk), Decision::kPermit);
 }
 
 TEST_P(CombinationTest, SteRowsAreReadFromTheComponentsHalf) {
   const Combination& c = GetParam();
   Load(TwoLabelSpec(c.primary, c.secondary));
-  if (!acm.policy()->has_ste()) GTEST_SKIP() << "no STE component";
+  if (!acm.active_policy()->has_ste()) GTEST_SKIP() << "no STE component";
   const Ssidref res = Res("res_a");
   // The resource row (4, after rows 0-3 of the VM labels) sits in the low half iff STE is primary.
   EXPECT_EQ(res.value(), c.primary == PolicyCode::kSimpleTypeEnforcement ? 4U : 4U << 16);

@@ -46,7 +46,7 @@ class CheckingSink final : public AuditSink {
 class ConcurrencyTest : public ::testing::Test {
  protected:
   void Start(std::uint32_t id, const std::string& label) {
-    auto admission = acm.CheckDomainCreate(DomainId{id}, *acm.policy()->VmSsidref(label));
+    auto admission = acm.CheckDomainCreate(DomainId{id}, *acm.active_policy()->VmSsidref(label));
     ASSERT_EQ(admission.decision, Decision::kPermit) << admission.reason;
   }
   testing::FakeClock clock;
@@ -80,7 +80,7 @@ TEST_F(ConcurrencyTest, ReadersNeverSeeADecisionNoPolicyVersionAllows) {
   for (std::uint32_t minor = 1; minor <= 40; ++minor) {
     auto built = testing::BuildPolicy(Version(minor));
     UpdateRequest request{built.binary, built.labels, {}, {}, {}, UpdateMode::kCommit, false};
-    request.from_policy = PolicyRef{acm.policy()->name(), {1, minor - 1}};
+    request.from_policy = PolicyRef{acm.active_policy()->name(), {1, minor - 1}};
     auto report = acm.UpdatePolicy(std::move(request));
     if (!report || !report->committed) {
       stop = true;  // the readers must end, or the failure would hang in their join

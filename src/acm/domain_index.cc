@@ -2,7 +2,7 @@
 //
 // DomainIndex writer side: inserts reuse the first tombstone on the probe path, erases leave
 // tombstones, and Rebuild() re-inserts the live entries into a clean table.
-#include "shype/acm/domain_index.h"
+#include "domain_index.h"
 
 namespace shype::acm {
 

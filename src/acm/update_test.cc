@@ -46,7 +46,8 @@ class UpdateTest : public testing::AcmFixture {
     friend bool operator==(const State&, const State&) = default;
   };
   State Capture() const {
-    return {acm.policy()->name(), acm.policy()->seqno(), acm.domains(), acm.sharings(),
+    const auto policy = acm.active_policy();
+    return {policy->name(), policy->seqno(), acm.domains(), acm.sharings(),
             acm.chinese_wall_counts()};
   }
   static std::vector<ViolationKind> Kinds(const UpdateReport& report) {
@@ -65,7 +66,7 @@ TEST_F(UpdateTest, CommitsANewVersionAndTranslatesRunningDomainsByLabelName) {
   ASSERT_TRUE(report.committed);
   EXPECT_TRUE(report.violations.empty());
   EXPECT_EQ(report.seqno, PolicySeqno{2});
-  EXPECT_EQ(acm.policy()->binary().xml_version, (policy::XmlVersion{1, 1}));
+  EXPECT_EQ(acm.active_policy()->binary().xml_version, (policy::XmlVersion{1, 1}));
   const auto domains = acm.domains();
   ASSERT_EQ(domains.size(), 3U);
   EXPECT_EQ(domains[1], (DomainInfo{DomainId{2}, Ssidref{0x00040004}, "dom_Fun"}));
@@ -175,7 +176,7 @@ TEST_F(UpdateTest, RejectsAVersionThatDoesNotIncrease) {
   EXPECT_EQ(report.violations[0].message,
             "new version 1.0 of policy 'example.client_v1' is not greater than the active "
             "version 1.0");
-  EXPECT_EQ(acm.policy()->seqno(), PolicySeqno{1});
+  EXPECT_EQ(acm.active_policy()->seqno(), PolicySeqno{1});
 }
 
 TEST_F(UpdateTest, RejectsAFromPolicyThatDoesNotNameTheActivePolicy) {
@@ -216,7 +217,7 @@ TEST_F(UpdateTest, ARenamedPolicyNeedsFromPolicyAndAGreaterVersion) {
             (std::vector<ViolationKind>{ViolationKind::kVersion, ViolationKind::kVersion}));
   spec.version = {2, 0};
   EXPECT_TRUE(Update(Request(spec)).committed);
-  EXPECT_EQ(acm.policy()->name(), "example.client_v2");
+  EXPECT_EQ(acm.active_policy()->name(), "example.client_v2");
   UpdateRequest reset = Request(ClientV1Spec());
   reset.from_policy.reset();
   reset.force_reset = true;  // a reset skips the rule, as with the DEFAULT policy in Xen
@@ -306,8 +307,8 @@ TEST_F(UpdateTest, APreparedUpdateCommitsLaterWithoutChangingAnythingBefore) {
   auto report = acm.Commit(std::move(*prepared));
   ASSERT_TRUE(report) << report.error().message;
   EXPECT_TRUE(report->committed);
-  EXPECT_EQ(acm.policy()->seqno(), PolicySeqno{2});
-  EXPECT_EQ(acm.policy()->binary().xml_version, (policy::XmlVersion{1, 1}));
+  EXPECT_EQ(acm.active_policy()->seqno(), PolicySeqno{2});
+  EXPECT_EQ(acm.active_policy()->binary().xml_version, (policy::XmlVersion{1, 1}));
   EXPECT_TRUE(audit.records().empty());
 }
 
@@ -336,7 +337,7 @@ TEST_F(UpdateTest, APreparedUpdateGoesStaleWhenAnotherPolicyIsCommittedFirst) {
   auto stale = acm.Commit(std::move(*second));
   ASSERT_FALSE(stale);
   EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
-  EXPECT_EQ(acm.policy()->seqno(), PolicySeqno{2});
+  EXPECT_EQ(acm.active_policy()->seqno(), PolicySeqno{2});
 }
 
 // A policy named DEFAULT is not the DEFAULT policy: only a reset skips the version rule.
@@ -350,7 +351,7 @@ TEST_F(UpdateTest, ANewPolicyNamedDefaultDoesNotSkipTheVersionRule) {
   EXPECT_FALSE(report.committed);
   EXPECT_EQ(Kinds(report),
             (std::vector<ViolationKind>{ViolationKind::kVersion, ViolationKind::kVersion}));
-  EXPECT_EQ(acm.policy()->name(), "example.client_v1");
+  EXPECT_EQ(acm.active_policy()->name(), "example.client_v1");
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace shype::admin {
 namespace {
 
 void ResolveLabel(const config::DomainConfig& config, const acm::Acm& monitor,
-                  const acm::PolicySnapshot& snap, DomainPlan& plan) {
+                  const acm::LoadedPolicy& snap, DomainPlan& plan) {
   const auto& map = snap.labels();
   auto label = config.GetLabel();
   if (!label->has_value()) {
@@ -85,7 +85,7 @@ bool CheckIdentity(store::StateStore& store, const std::optional<store::Resource
   return true;
 }
 
-void Decide(const acm::Acm& monitor, const acm::PolicySnapshot& snap, store::StateStore& store,
+void Decide(const acm::Acm& monitor, const acm::LoadedPolicy& snap, store::StateStore& store,
             const DomainPlan& plan, ResourceUse& use) {
   auto stored = store.GetResourceLabel(use.resource);
   if (!stored) {
@@ -134,7 +134,7 @@ ResourceUse DiskUse(const config::DiskSpec& disk, std::size_t index, std::string
 }
 
 // Opens the disk and every file of its backing chain; each becomes a resource of the plan.
-void PlanDisk(const acm::Acm& monitor, const acm::PolicySnapshot& snap, store::StateStore& store,
+void PlanDisk(const acm::Acm& monitor, const acm::LoadedPolicy& snap, store::StateStore& store,
               std::size_t index, const config::DiskSpec& disk, DomainPlan& plan) {
   auto name = config::UnifyResourceName(disk.resource, /*must_exist=*/true);
   if (!name) {
@@ -169,7 +169,7 @@ void PlanDisk(const acm::Acm& monitor, const acm::PolicySnapshot& snap, store::S
 // Opens the kernel and ramdisk from the image directories. Unlabeled boot images are trusted
 // objects outside the coalitions; a labeled one (a coalition's private kernel) must be permitted.
 Result<void> PlanBootImages(const config::DomainConfig& config, const acm::Acm& monitor,
-                            const acm::PolicySnapshot& snap, store::StateStore& store,
+                            const acm::LoadedPolicy& snap, store::StateStore& store,
                             const enforce::BootImages& images, DomainPlan& plan) {
   for (const char* what : {"kernel", "ramdisk"}) {
     auto name = config.GetString(what);
@@ -202,8 +202,12 @@ bool DomainPlan::resources_permitted() const {
                      [](const ResourceUse& r) { return r.permitted; });
 }
 
-Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
-                                const acm::PolicySnapshot& policy) {
+namespace {
+
+// The rule of ResourceSsidref for a policy named `name` whose resource labels `lookup` resolves.
+template <class Lookup>
+Result<Ssidref> ResourceSsidrefIn(const std::optional<store::ResourceLabel>& stored,
+                                  const std::string& name, const Lookup& lookup) {
   if (!stored) return kUnlabeledSsidref;  // an unlabeled resource: __UNLABELED__
   const store::ResourceLabel& label = *stored;
   if (label.policy_type != "ACM") {
@@ -214,23 +218,37 @@ Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& store
   if (label.label == policy::kInaccessibleLabel) {
     return Fail(ErrorCode::kPermissionDenied, "the resource is labeled __INACCESSIBLE__");
   }
-  if (label.policy != policy.name()) {
+  if (label.policy != name) {
     return Fail(ErrorCode::kPermissionDenied, "Resource's policy '{}' != active policy '{}'",
-                label.policy, policy.name());
+                label.policy, name);
   }
   if (label.label == policy::kUnlabeledLabel) return kUnlabeledSsidref;
-  auto ref = policy.ResourceSsidref(label.label);
+  std::optional<Ssidref> ref = lookup(label.label);
   if (!ref) {
     return Fail(ErrorCode::kPermissionDenied, "resource label '{}' is not in policy '{}'",
-                label.label, policy.name());
+                label.label, name);
   }
   return *ref;
+}
+
+}  // namespace
+
+Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
+                                const acm::LoadedPolicy& policy) {
+  return ResourceSsidrefIn(stored, policy.name(),
+                           [&](const std::string& l) { return policy.ResourceSsidref(l); });
+}
+
+Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
+                                const acm::PolicySnapshot& policy) {
+  return ResourceSsidrefIn(stored, policy.name(),
+                           [&](const std::string& l) { return policy.ResourceSsidref(l); });
 }
 
 Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const acm::Acm& monitor,
                               store::StateStore& store, const enforce::BootImages* images) {
   if (auto v = config.Validate(); !v) return Fail(v.error());
-  const std::shared_ptr<const acm::PolicySnapshot> snap = monitor.policy();
+  const std::optional<acm::LoadedPolicy> snap = monitor.active_policy();
   if (!snap) return Fail(ErrorCode::kUnavailable, "the reference monitor has no policy loaded");
   DomainPlan plan;
   plan.name = *config.Name();

@@ -39,10 +39,11 @@ class SharingRegistryTest : public ::testing::Test {
   std::vector<acm::SharingId> Admit(std::uint32_t id, const std::string& label,
                                     const std::vector<std::string>& disks) {
     std::vector<acm::ResourceRef> refs;
+    const auto policy = acm.active_policy();
     for (const auto& d : disks) {
-      refs.push_back({"file:/" + d, *acm.policy()->ResourceSsidref(d), acm::ResourceKind::kDisk});
+      refs.push_back({"file:/" + d, *policy->ResourceSsidref(d), acm::ResourceKind::kDisk});
     }
-    auto admission = acm.AdmitDomain(DomainId{id}, *acm.policy()->VmSsidref(label), refs);
+    auto admission = acm.AdmitDomain(DomainId{id}, *policy->VmSsidref(label), refs);
     EXPECT_TRUE(admission.verdict.permitted()) << admission.verdict.reason;
     return admission.sharings;
   }

@@ -4,7 +4,8 @@
 // immutable snapshot, the running domains and their ssidrefs, the Chinese Wall counters and the
 // live sharings, and answers one hook per mediated operation. Denials are audited.
 // Thread-safe. CheckShare/CheckResourceAccess never take a lock (seqlock + retained snapshots +
-// lock-free cache); every other member serializes on one mutex. No I/O.
+// lock-free cache); every other member serializes on one mutex. No I/O. The snapshot, the domain
+// index, the decision cache and the Chinese Wall counters are private to src/acm.
 #pragma once
 
 #include <array>
@@ -19,10 +20,7 @@
 #include <vector>
 
 #include "shype/acm/audit.h"
-#include "shype/acm/chinese_wall.h"
-#include "shype/acm/decision_cache.h"
-#include "shype/acm/domain_index.h"
-#include "shype/acm/policy_snapshot.h"
+#include "shype/acm/loaded_policy.h"
 #include "shype/acm/sharing.h"
 #include "shype/acm/types.h"
 #include "shype/acm/update.h"
@@ -82,8 +80,13 @@ class Acm {
   // a refusal is audited. Errors: kConflict when another policy was committed since it was
   // prepared (prepare it again).
   [[nodiscard]] Result<UpdateReport> Commit(PreparedUpdate prepared);
-  // The active policy (nullptr before the first load).
+  // The active policy: name, version, labels and their ssidrefs (nullopt before the first load).
+  std::optional<LoadedPolicy> active_policy() const;
+  // TODO(#7): transitional, until src/daemon/recovery.cc uses active_policy(); then private.
   std::shared_ptr<const PolicySnapshot> policy() const;
+  // xm dumppolicy of the active policy, with the live Chinese Wall running types and conflict
+  // aggregate (as Xen's getpolicy buffer); empty before the first load.
+  std::string DumpPolicy() const;
 
   // Admits a domain (CHWALL admission + counters, STE range check, primary then secondary with
   // rollback) and records it as running. Unknown ssidref, duplicate id -> deny.
@@ -147,6 +150,9 @@ class Acm {
     std::array<Counters, kHookCount> hooks;
   };
   struct UpdatePlan;
+  // The domain index, the decision cache and the Chinese Wall counters (acm_tables.h), behind one
+  // pointer so that their types stay private to src/acm.
+  struct Tables;
 
   // Hot path, scalars only (an optional<DomainId> argument was spilled to the stack and
   // reloaded as one word, a store-forwarding stall). `peer` is used iff has_peer.
@@ -197,8 +203,7 @@ class Acm {
   // entries and the active policy at once; readers retry when it moved.
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<const PolicySnapshot*> active_{nullptr};
-  DomainIndex index_;
-  DecisionCache cache_;
+  const std::unique_ptr<Tables> tables_;  // index and cache: lock-free; chwall: guarded by mu_
   std::array<SlotCounters, kCounterSlots> counters_;
 
   mutable std::mutex mu_;
@@ -208,7 +213,6 @@ class Acm {
   std::vector<std::shared_ptr<const PolicySnapshot>> retained_;
   std::map<DomainId, DomainRecord> domains_;
   std::map<SharingId, Sharing> sharings_;
-  ChineseWallState chwall_;
   std::uint64_t next_order_ = 0;
   std::uint64_t next_sharing_ = 1;
 };

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The Acm's internal tables, private to src/acm: the lock-free domain index and decision cache
+// (read by the STE hot path) and the Chinese Wall counters (guarded by Acm::mu_).
+#pragma once
+
+#include "chinese_wall.h"
+#include "decision_cache.h"
+#include "domain_index.h"
+#include "shype/acm/policy_snapshot.h"
+#include "shype/acm/acm.h"
+
+namespace shype::acm {
+
+struct Acm::Tables {
+  DomainIndex index;
+  DecisionCache cache;
+  ChineseWallState chwall;  // Guarded by Acm::mu_.
+};
+
+}  // namespace shype::acm
