@@ -10,7 +10,6 @@
 #include "shype/policy/label_map.h"
 #include "shype/policyc/builtin_default.h"
 #include "shype/policyc/compiled_package.h"
-#include "shype/policyc/default_policy.h"
 
 namespace shype::admin {
 namespace {
@@ -63,37 +62,13 @@ Result<policyc::CompiledPolicy> ReadStored(const store::PolicyRecord& record,
 
 }  // namespace
 
-Result<std::shared_ptr<const acm::PolicySnapshot>> MakeSnapshot(
-    const policyc::CompiledPolicy& compiled, PolicySeqno seqno) {
-  return acm::PolicySnapshot::Create(compiled.binary, compiled.map, seqno);
-}
-
-std::string PolicyReference(const policyc::CompiledPolicy& compiled) {
-  return HexEncode(compiled.binary.xml_hash);
-}
-
-Result<ActivePolicy> LoadActivePolicy(store::StateStore& store) {
+Result<policyc::CompiledPolicy> LoadActivePolicy(store::StateStore& store) {
   auto record = store.ActivePolicy();
   if (!record) return Fail(record.error());
-  ActivePolicy active;
-  if (!*record) {
-    auto builtin = policyc::BuiltinDefaultPolicy();
-    if (!builtin) return Fail(builtin.error());
-    active.compiled = std::move(*builtin);
-    active.xml = policyc::DefaultPolicyXml();
-  } else {
-    active.record = **record;
-    auto files = store.ReadPolicyFiles(**record);
-    if (!files) return Fail(files.error());
-    auto stored = ReadStored(**record, *files);
-    if (!stored) return Fail(stored.error());
-    active.xml.assign(files->xml.begin(), files->xml.end());
-    active.compiled = std::move(*stored);
-  }
-  auto snapshot = MakeSnapshot(active.compiled, PolicySeqno{1});
-  if (!snapshot) return Fail(snapshot.error());
-  active.snapshot = std::move(*snapshot);
-  return active;
+  if (!*record) return policyc::BuiltinDefaultPolicy();
+  auto files = store.ReadPolicyFiles(**record);
+  if (!files) return Fail(files.error());
+  return ReadStored(**record, *files);
 }
 
 }  // namespace shype::admin

@@ -229,7 +229,7 @@ TEST_F(AdminTest, StoredPolicyIsCheckedAgainstItsXmlWithoutCompiling) {
   const std::filesystem::path pdir = dir_ / "policies" / "example.test" / "1.0";
   auto loaded = LoadActivePolicy(*store_);
   ASSERT_TRUE(loaded) << loaded.error().message;
-  EXPECT_EQ(loaded->compiled.header.version, "1.0");
+  EXPECT_EQ(loaded->header.version, "1.0");
   auto xml = ReadFileBounded(pdir / "policy.xml", 1U << 20);
   auto binary = ReadFileBounded(pdir / "policy.bin", 1U << 20);
   ASSERT_TRUE(xml && binary);

@@ -53,17 +53,17 @@ std::map<std::string, std::string> Renames(const std::vector<policyc::LabelRenam
 
 }  // namespace
 
-acm::UpdateRequest MakeUpdateRequest(const ActivePolicy& next, bool check_only) {
+acm::UpdateRequest MakeUpdateRequest(const policyc::CompiledPolicy& next, bool check_only) {
   acm::UpdateRequest request;
-  request.binary = next.compiled.binary;
-  request.labels = next.compiled.map;
-  if (const auto& from = next.compiled.header.from_policy) {
+  request.binary = next.binary;
+  request.labels = next.map;
+  if (const auto& from = next.header.from_policy) {
     request.from_policy = acm::PolicyRef{from->name, from->numbers};
   }
-  request.vm_label_renames = Renames(next.compiled.vm_renames);
-  request.resource_label_renames = Renames(next.compiled.resource_renames);
+  request.vm_label_renames = Renames(next.vm_renames);
+  request.resource_label_renames = Renames(next.resource_renames);
   request.mode = check_only ? acm::UpdateMode::kCheckOnly : acm::UpdateMode::kCommit;
-  request.force_reset = next.is_default();
+  request.force_reset = next.header.is_default;
   return request;
 }
 

@@ -11,8 +11,8 @@
 
 #include "shype/acm/update.h"
 #include "shype/acm/verdict.h"
-#include "shype/admin/active_policy.h"
 #include "shype/common/result.h"
+#include "shype/policyc/compiled_policy.h"
 
 namespace shype::admin {
 
@@ -28,6 +28,6 @@ std::string DescribeVerdict(const acm::Verdict& verdict, const NameOfDomain& nam
 Error UpdateRefusal(const std::vector<acm::Violation>& violations, const NameOfDomain& name_of);
 
 // The ACM update request that installs `next` (renames, FromPolicy; a reset for DEFAULT).
-acm::UpdateRequest MakeUpdateRequest(const ActivePolicy& next, bool check_only);
+acm::UpdateRequest MakeUpdateRequest(const policyc::CompiledPolicy& next, bool check_only);
 
 }  // namespace shype::admin

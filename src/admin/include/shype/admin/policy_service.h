@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// PolicyService is the policy lifecycle (xm getpolicy, setpolicy, resetpolicy, dumppolicy) as one
+// transaction over the state store and the reference monitor: compile (sandboxed), plan in the
+// ACM once, record durably, commit; then revoked sharings are torn down and the running domains'
+// records follow the renames. shyped runs it with its ACM; the offline CLI with an ACM of its own
+// (only Domain-0 runs there). The enforced policy is the ACM's: nothing here keeps a copy.
+// Not thread-safe: one caller thread (shyped's io thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "shype/acm/acm.h"
+#include "shype/admin/policy_compiler.h"
+#include "shype/admin/running_domains.h"
+#include "shype/enforce/sharing_registry.h"
+#include "shype/store/state_store.h"
+
+namespace shype::admin {
+
+// A policy as getpolicy shows it.
+struct PolicyInfo {
+  std::string name;
+  std::string version;    // "major.minor" as the XML wrote it
+  std::string reference;  // hex SHA-1 of the XML
+  bool is_default = false;
+  std::string bootstrap;  // Domain-0's label
+  std::int64_t installed_at = 0;
+  bool loaded = false;  // enforced by a running shyped
+};
+
+// getpolicy: the enforced policy and every version installed, oldest first.
+struct PolicyState {
+  PolicyInfo policy;
+  std::vector<store::PolicyRecord> history;
+};
+
+// setpolicy / resetpolicy: the policy updated to (or checked), and the resources relabeled.
+struct PolicyChange {
+  bool check_only = false;
+  PolicyInfo policy;
+  std::vector<store::ResourceLabel> relabeled_resources;
+};
+
+class PolicyService {
+ public:
+  // `acm` enforces the store's active policy. `sharings` and `domains`: shyped's (both nullptr
+  // offline). `compiler` nullptr: the sandboxed shype-policyc beside the running executable,
+  // found on first use. All must outlive the service.
+  PolicyService(store::StateStore& store, acm::Acm& acm, enforce::SharingRegistry* sharings,
+                RunningDomains* domains, PolicyCompiler* compiler);
+  PolicyService(const PolicyService&) = delete;
+  PolicyService& operator=(const PolicyService&) = delete;
+  ~PolicyService();
+
+  // The operations of docs/api.md (replies and errors there). A refused or failed one changes
+  // nothing; a refusal lists every violation (kConflict; kPolicyInvalid for the file alone).
+  [[nodiscard]] Result<PolicyState> Get();
+  // Compiles `xml` (`source` names it in messages) and updates to it; `check_only`: checks only.
+  [[nodiscard]] Result<PolicyChange> Set(const std::string& xml, const std::string& source,
+                                         bool check_only);
+  [[nodiscard]] Result<PolicyChange> Reset();
+  // xm dumppolicy; live with the Chinese Wall running types and conflict aggregate.
+  [[nodiscard]] Result<std::string> Dump();
+
+  const acm::Acm& monitor() const { return acm_; }
+
+ private:
+  struct Candidate;
+  [[nodiscard]] Result<PolicyCompiler*> Compiler();
+  [[nodiscard]] Result<acm::LoadedPolicy> Enforced() const;
+  // The transaction: the ACM checks once, the store records, the ACM commits what it checked.
+  [[nodiscard]] Result<PolicyChange> Update(const Candidate& next, bool check_only,
+                                            std::vector<store::ResourceLabel> changes);
+  [[nodiscard]] Result<void> Record(const Candidate& next,
+                                    const std::vector<store::ResourceLabel>& changes);
+  [[nodiscard]] Result<void> CommitChecked(acm::PreparedUpdate prepared, const Candidate& next);
+  std::string NameOf(DomainId id) const;
+
+  store::StateStore& store_;
+  acm::Acm& acm_;
+  enforce::SharingRegistry* sharings_;
+  RunningDomains* domains_;
+  PolicyCompiler* compiler_;
+  std::unique_ptr<PolicyCompiler> own_compiler_;  // the default, when none was given
+};
+
+}  // namespace shype::admin

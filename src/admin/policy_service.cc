@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The policy lifecycle as one transaction (policy_service.h): getpolicy, setpolicy, resetpolicy,
+// dumppolicy over the state store and the reference monitor.
+#include "shype/admin/policy_service.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+#include <optional>
+
+#include "shype/admin/verdict_text.h"
+#include "shype/common/file.h"
+#include "shype/common/log.h"
+#include "shype/policy/dump.h"
+#include "shype/policyc/builtin_default.h"
+#include "shype/policyc/compiled_policy.h"
+#include "shype/policyc/default_policy.h"
+
+namespace shype::admin {
+
+// A policy on its way in: the file's bytes (what its hash covers) and what the compiler made.
+struct PolicyService::Candidate {
+  std::string xml;
+  policyc::CompiledPolicy compiled;
+  const std::string& name() const { return compiled.header.name; }
+  bool is_default() const { return compiled.header.is_default; }
+};
+
+namespace {
+
+std::string Rename(const std::vector<policyc::LabelRename>& renames, const std::string& label) {
+  for (const auto& r : renames) {
+    if (r.from == label) return r.to;
+  }
+  return label;
+}
+
+bool HasResourceLabel(const policyc::CompiledPolicy& p, const std::string& label) {
+  const auto& labels = p.map.resource_labels;
+  return std::find(labels.begin(), labels.end(), label) != labels.end();
+}
+
+// The new labels of resources labeled under policy `current` once `next` is active; labels
+// `next` does not define are violations (they would dangle).
+Result<std::vector<store::ResourceLabel>> ResourceChanges(store::StateStore& store,
+                                                          const std::string& current,
+                                                          const policyc::CompiledPolicy& next,
+                                                          std::vector<std::string>& violations) {
+  auto labeled = store.ResourceLabels();
+  if (!labeled) return Fail(labeled.error());
+  std::vector<store::ResourceLabel> changes;
+  for (const auto& r : *labeled) {
+    if (r.policy_type != "ACM" || r.policy != current) continue;
+    std::string label = Rename(next.resource_renames, r.label);
+    if (!HasResourceLabel(next, label)) {
+      violations.push_back(fmt::format(
+          "resource '{}' is labeled '{}' (ACM:{}), which policy '{}' does not define: add it, "
+          "rename it with <Name from=\"{}\">, or remove the resource's label first",
+          r.resource, r.label, r.policy, next.header.name, r.label));
+      continue;
+    }
+    store::ResourceLabel change = r;  // the same resource (and object), relabeled
+    change.policy = next.header.name;
+    change.label = std::move(label);
+    changes.push_back(std::move(change));
+  }
+  return changes;
+}
+
+Error Violations(std::string_view what, const std::vector<std::string>& violations) {
+  std::string message = fmt::format("{}: {} violation{}:", what, violations.size(),
+                                    violations.size() == 1 ? "" : "s");
+  for (const auto& v : violations) message += "\n  - " + v;
+  return Error{ErrorCode::kConflict, message};
+}
+
+}  // namespace
+
+PolicyService::PolicyService(store::StateStore& store, acm::Acm& acm,
+                             enforce::SharingRegistry* sharings, RunningDomains* domains,
+                             PolicyCompiler* compiler)
+    : store_(store), acm_(acm), sharings_(sharings), domains_(domains), compiler_(compiler) {}
+
+PolicyService::~PolicyService() = default;
+
+Result<PolicyCompiler*> PolicyService::Compiler() {
+  if (compiler_ != nullptr) return compiler_;
+  auto helper = PolicyCompilerBesideSelf();
+  if (!helper) return Fail(helper.error());
+  own_compiler_ = std::make_unique<SandboxedPolicyCompiler>(std::move(*helper));
+  compiler_ = own_compiler_.get();
+  return compiler_;
+}
+
+Result<acm::LoadedPolicy> PolicyService::Enforced() const {
+  auto active = acm_.active_policy();
+  if (!active) return Fail(ErrorCode::kUnavailable, "the reference monitor has no policy loaded");
+  return std::move(*active);
+}
+
+std::string PolicyService::NameOf(DomainId id) const {
+  if (domains_ != nullptr) return domains_->NameOf(id);
+  return id == kDomain0 ? std::string("Domain-0") : fmt::format("domain {}", id);
+}
+
+Result<PolicyState> PolicyService::Get() {
+  auto active = Enforced();
+  if (!active) return Fail(active.error());
+  auto record = store_.ActivePolicy();
+  if (!record) return Fail(record.error());
+  const std::string reference = HexEncode(active->binary().xml_hash);
+  // The store's record describes the enforced policy unless a commit was refused after it was
+  // recorded; the version is the XML's text then, else the binary's numbers.
+  const bool recorded =
+      *record && (*record)->name == active->name() && (*record)->hash_hex == reference;
+  const std::string version =
+      recorded ? (*record)->version
+               : fmt::format("{}.{}", active->version().major, active->version().minor);
+  PolicyState state;
+  state.policy = PolicyInfo{active->name(),
+                            version,
+                            reference,
+                            !*record && active->name() == "DEFAULT",
+                            std::string(active->bootstrap_label()),
+                            recorded ? (*record)->installed_at : 0,
+                            domains_ != nullptr};
+  auto history = store_.Policies();
+  if (!history) return Fail(history.error());
+  state.history = std::move(*history);
+  return state;
+}
+
+Result<PolicyChange> PolicyService::Set(const std::string& xml, const std::string& source,
+                                bool check_only) {
+  auto current = Enforced();
+  if (!current) return Fail(current.error());
+  auto compiler = Compiler();
+  if (!compiler) return Fail(compiler.error());
+  Candidate next;
+  next.xml = xml;
+  // SECURITY: the XML is compiled outside this process (shyped links no XML parser); what
+  // comes back has been through the bounded readers.
+  auto compiled = (*compiler)->Compile(xml, source);
+  if (!compiled) return Fail(compiled.error());
+  next.compiled = std::move(*compiled);
+  if (next.is_default()) {
+    return Fail(ErrorCode::kInvalidArgument, "use resetpolicy to go back to the DEFAULT policy");
+  }
+  // SECURITY: the name is reserved for the built-in policy, which the version rule skips.
+  if (next.name() == "DEFAULT") {
+    return Fail(ErrorCode::kPolicyInvalid,
+                "{}: the policy name 'DEFAULT' is reserved for the built-in DEFAULT policy; name "
+                "the policy otherwise",
+                source);
+  }
+  std::vector<std::string> violations;
+  auto changes = ResourceChanges(store_, current->name(), next.compiled, violations);
+  if (!changes) return Fail(changes.error());
+  if (!violations.empty()) return Fail(Violations("policy update refused", violations));
+  return Update(next, check_only, std::move(*changes));
+}
+
+Result<PolicyChange> PolicyService::Reset() {
+  auto current = Enforced();
+  if (!current) return Fail(current.error());
+  const bool current_default = current->name() == "DEFAULT";  // the name is reserved for it
+  std::optional<std::string> dom0_from;
+  if (!current_default) dom0_from = std::string(current->bootstrap_label());
+  Candidate next;
+  next.xml = policyc::DefaultPolicyXml(dom0_from);
+  auto compiled = policyc::BuiltinDefaultPolicy(dom0_from);  // no XML parsed
+  if (!compiled) return Fail(compiled.error());
+  next.compiled = std::move(*compiled);
+  std::vector<std::string> violations;
+  if (domains_ != nullptr) {
+    for (const auto& d : domains_->Domains()) {
+      if (d.id != 0 && d.label != "__UNLABELED__") {
+        violations.push_back(fmt::format("domain '{}' runs with label '{}'", d.name, d.label));
+      }
+    }
+  }
+  if (!violations.empty()) {
+    return Fail(
+        Violations("Could not reset the system's policy. Try to halt all guests", violations));
+  }
+  auto labeled = store_.ResourceLabels();
+  if (!labeled) return Fail(labeled.error());
+  std::vector<store::ResourceLabel> changes;
+  for (const auto& r : *labeled) {
+    if (r.policy_type == "ACM" && r.policy == current->name() && !current_default) {
+      store::ResourceLabel change = r;
+      change.policy_type = "INV_ACM";
+      changes.push_back(std::move(change));
+    }
+  }
+  return Update(next, false, std::move(changes));
+}
+
+Result<std::string> PolicyService::Dump() {
+  if (domains_ != nullptr) return acm_.DumpPolicy();
+  auto active = Enforced();  // offline: no running types to show
+  if (!active) return Fail(active.error());
+  return policy::DumpBinaryPolicy(active->binary(), active->bootstrap_ssidref());
+}
+
+Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_only,
+                                           std::vector<store::ResourceLabel> changes) {
+  // One transaction: the monitor checks once (the version rule, running domains, sharings; the
+  // new snapshot is built once), the store records it durably, the monitor commits what it
+  // checked. The io thread runs nothing in between, so a checked update cannot fail its commit
+  // for a new reason.
+  auto prepared = acm_.PrepareUpdate(MakeUpdateRequest(next.compiled, check_only));
+  if (!prepared) return Fail(prepared.error());
+  if (!prepared->report().violations.empty()) {
+    return Fail(UpdateRefusal(prepared->report().violations,
+                              [this](DomainId id) { return NameOf(id); }));
+  }
+  PolicyChange result;
+  result.check_only = check_only;
+  result.policy = PolicyInfo{next.name(),
+                             next.compiled.header.version,
+                             HexEncode(next.compiled.binary.xml_hash),
+                             next.is_default(),
+                             std::string(next.compiled.map.bootstrap_label()),
+                             std::time(nullptr),
+                             domains_ != nullptr};
+  if (!check_only) {
+    if (auto r = Record(next, changes); !r) return Fail(r.error());
+    if (auto r = CommitChecked(std::move(*prepared), next); !r) return Fail(r.error());
+  }
+  result.relabeled_resources = std::move(changes);
+  return result;
+}
+
+Result<void> PolicyService::Record(const Candidate& next,
+                                   const std::vector<store::ResourceLabel>& changes) {
+  if (next.is_default()) return store_.ClearActivePolicy(changes);
+  store::PolicyRecord record{next.name(), next.compiled.header.version,
+                             HexEncode(next.compiled.binary.xml_hash), 0};
+  store::PolicyFiles files;
+  files.xml.assign(next.xml.begin(), next.xml.end());
+  files.binary = next.compiled.bytes;
+  files.map = next.compiled.map_text;
+  return store_.InstallPolicy(record, files, true, changes);
+}
+
+Result<void> PolicyService::CommitChecked(acm::PreparedUpdate prepared, const Candidate& next) {
+  auto report = acm_.Commit(std::move(prepared));
+  if (!report) return Fail(report.error());
+  if (sharings_ != nullptr && !report->revoked.empty()) {
+    sharings_->Revoked(report->revoked, "revoked by a policy update");
+  }
+  if (!report->committed) {
+    log::Error(
+        "policy '{}' version {} was recorded but the reference monitor refused it at "
+        "commit; it is not enforced",
+        next.name(), next.compiled.header.version);
+    return Fail(UpdateRefusal(report->violations, [this](DomainId id) { return NameOf(id); }));
+  }
+  // Each running domain's record follows the translation the update applied (renames).
+  if (domains_ != nullptr) domains_->FollowPolicy(next.name());
+  if (domains_ != nullptr) {
+    log::Info("policy '{}' version {} committed (seqno {})", next.name(),
+              next.compiled.header.version, report->seqno);
+  }
+  return {};
+}
+
+}  // namespace shype::admin
