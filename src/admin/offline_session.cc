@@ -75,9 +75,7 @@ OfflineSession::~OfflineSession() = default;
 
 Result<void> OfflineSession::Read(const Operation& op) {
   if (!admin_) {
-    auto store = store::StateStore::OpenForReading(dir_);
-    if (!store) return Fail(store.error());
-    Serve(std::move(*store));
+    if (auto r = Serve(store::StateStore::OpenForReading(dir_)); !r) return r;
   }
   return op(*admin_);
 }
@@ -94,9 +92,7 @@ Result<void> OfflineSession::Write(const Operation& op) {
   if (auto r = LockForWrites(dir_); !r) return r;
   // Opened after the lock: opening may itself write (a fresh database's schema).
   if (!admin_) {
-    auto store = store::StateStore::Open(dir_);
-    if (!store) return Fail(store.error());
-    Serve(std::move(*store));
+    if (auto r = Serve(store::StateStore::Open(dir_)); !r) return r;
   }
   return op(*admin_);
 }
@@ -127,18 +123,18 @@ Result<bool> OfflineSession::WriteInStaging(const std::filesystem::path& staging
                                             const std::filesystem::path& target,
                                             const Operation& op) {
   if (auto r = LockForWrites(staging); !r) return Fail(r.error());
-  auto store = store::StateStore::Open(staging);
-  if (!store) return Fail(store.error());
-  Serve(std::move(*store));
+  if (auto r = Serve(store::StateStore::Open(staging)); !r) return Fail(r.error());
   auto result = op(*admin_);
   Close();  // SQLite removes its -wal/-shm in the staging directory, not in the published one
   if (!result) return Fail(result.error());
   return PublishDirectory(staging, target);  // true: lock_ now locks target/shyped.lock
 }
 
-void OfflineSession::Serve(store::StateStore store) {
-  store_.emplace(std::move(store));
+Result<void> OfflineSession::Serve(Result<store::StateStore> store) {
+  if (!store) return Fail(store.error());
+  store_.emplace(std::move(*store));
   admin_.emplace(*store_);
+  return {};
 }
 
 void OfflineSession::Close() {

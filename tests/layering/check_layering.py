@@ -45,6 +45,8 @@ INTERNAL_HEADERS = {
 }
 # The library a header without its own .cc belongs to, where a folder holds several.
 DEFAULT_UNIT = {"policyc": "policyc_core"}
+# Header-only headers of a library other than their folder's default.
+HEADER_UNIT = {("api", "api_options.h"): "api_server"}
 UNIT_NOTES = {"policyc": "the XML compiler (libxml2)",
               "api_server": "shyped's HTTP server (Beast coroutines)"}
 # Libraries only these folders may use, though others may use the rest of their folder: the CLI
@@ -191,7 +193,8 @@ class Tree:
             for h in include_dir.rglob("*"):
                 if h.is_file():
                     rel = h.relative_to(include_dir).as_posix()
-                    self.header_unit[(folder, rel)] = sources.get(h.stem, default)
+                    self.header_unit[(folder, rel)] = HEADER_UNIT.get(
+                        (folder, rel), sources.get(h.stem, default))
 
     def unit_of_header(self, folder, rel):
         return self.header_unit.get((folder, rel), DEFAULT_UNIT.get(folder, folder))

@@ -149,14 +149,18 @@ class LayeringCheckTest(unittest.TestCase):
         self.write("src/api/README.md", readme("api"))
         self.write("src/api/include/shype/api/wire.h", "#pragma once\n")
         self.write("src/api/include/shype/api/http_server.h", "#pragma once\n")
+        self.write("src/api/include/shype/api/api_options.h", "#pragma once\n")  # header-only
         for folder in ("daemon", "cli"):
             self.write(f"src/{folder}/README.md", readme(folder))
             self.write(f"src/{folder}/main.cc",
-                       '#include "shype/api/wire.h"\n#include "shype/api/http_server.h"\n')
+                       '#include "shype/api/wire.h"\n#include "shype/api/http_server.h"\n'
+                       '#include "shype/api/api_options.h"\n')
         out = self.assert_fails_with(
             "src/cli/main.cc:2 includes shype/api/http_server.h but cli may not depend on "
             "api_server (shype/api/http_server.h belongs to shype::api_server, shyped's HTTP "
-            "server")
+            "server",
+            "src/cli/main.cc:3 includes shype/api/api_options.h but cli may not depend on "
+            "api_server")
         self.assertNotIn("src/daemon/", out)
         self.assertNotIn("src/cli/main.cc:1", out)
 

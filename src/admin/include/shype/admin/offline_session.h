@@ -49,7 +49,8 @@ class OfflineSession {
                                             const std::filesystem::path& target,
                                             const Operation& op);
   [[nodiscard]] Result<void> LockForWrites(const std::filesystem::path& dir);
-  void Serve(store::StateStore store);
+  // The session's Admin over `store` (an error: the store's, nothing served).
+  [[nodiscard]] Result<void> Serve(Result<store::StateStore> store);
   void Close();
 
   std::filesystem::path dir_;
