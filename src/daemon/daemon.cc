@@ -4,6 +4,8 @@
 // admin service learns about the live system.
 #include "daemon.h"
 
+#include "qemu_launcher.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +19,6 @@
 #include "shype/api/endpoints.h"
 #include "shype/api/reply_json.h"
 #include "shype/common/log.h"
-#include "shype/policy/dump.h"
 #include "shype/store/state_check.h"
 #include "shype/store/state_lock.h"
 
@@ -42,17 +43,22 @@ class AuditLogSink final : public acm::AuditSink {
 Daemon::Daemon(asio::io_context& io, Options options) : io_(io), options_(std::move(options)) {}
 
 Daemon::~Daemon() {
-  // Domains outlive the daemon: release every QEMU so destruction kills nothing.
-  for (auto& [name, domain] : domains_) {
-    if (domain->process) (void)domain->process->Release();
-  }
+  // Domains outlive the daemon: the manager detaches every QEMU, so destruction kills nothing.
+  domains_.reset();
 }
 
 Result<void> Daemon::Start() {
   if (auto r = TakeLocks(); !r) return r;
   if (auto r = LoadState(); !r) return r;
   if (auto r = PrepareJails(); !r) return r;
-  if (auto r = Recover(); !r) return r;
+  launcher_ = std::make_unique<QemuLauncher>(io_, options_.qemu);
+  domains_ = std::make_unique<DomainManager>(
+      io_, *acm_, *sharings_, *store_, &*boot_images_, *launcher_, domain_clock_,
+      [this](acm::Hook hook, const std::string& subject, const std::string& reason) {
+        AuditDenial(hook, subject, reason);
+      },
+      ManagerOptions{options_.state_dir / "run", options_.accel, options_.qemu_uid_base});
+  if (auto r = domains_->Recover(); !r) return r;
   RegisterRoutes();
   if (auto r = server_.Listen(api::SocketPath(options_.state_dir)); !r) return r;
   log::Info("shyped serving on {}{}", api::SocketPath(options_.state_dir).string(),
@@ -134,12 +140,12 @@ Result<void> Daemon::LoadState() {
         (options_.state_dir / "policies" / (*record)->name / (*record)->version).string())));
   }
   if (!active) return Fail(active.error().WithContext("the built-in DEFAULT policy"));
-  auto seqno = acm_->LoadPolicy(active->compiled.binary, active->compiled.map);
+  auto seqno = acm_->LoadPolicy(active->binary, active->map);
   if (!seqno) return Fail(seqno.error());
-  log::Info("policy '{}' version {} loaded (seqno {})", active->name(),
-            active->compiled.header.version, *seqno);
-  active_.emplace(std::move(*active));
-  admin_.emplace(*store_, this);
+  log::Info("policy '{}' version {} loaded (seqno {})", active->header.name,
+            active->header.version, *seqno);
+  const admin::Live live{*acm_, *sharings_, *this};  // copied by the Admin
+  admin_.emplace(*store_, &live);
   return {};
 }
 
@@ -231,11 +237,13 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [this](const api::ListDomains&) { return Ready(List()); },
       [this](const api::CreateDomain& c) { return Create(c); },
       [this](const api::GetDomainInfo& c) { return Ready(Info(c.name)); },
-      [this](const api::ShutdownDomain& c) { return Shutdown(c.name, c.timeout); },
-      [this](const api::DestroyDomain& c) { return Destroy(c.name); },
-      [this](const api::PauseDomain& c) { return QmpAction(c.name, "stop", DomainState::kPaused); },
+      [this](const api::ShutdownDomain& c) { return Done(domains_->Shutdown(c.name, c.timeout)); },
+      [this](const api::DestroyDomain& c) { return Done(domains_->Destroy(c.name)); },
+      [this](const api::PauseDomain& c) {
+        return Done(domains_->QmpAction(c.name, "stop", DomainState::kPaused));
+      },
       [this](const api::UnpauseDomain& c) {
-        return QmpAction(c.name, "cont", DomainState::kRunning);
+        return Done(domains_->QmpAction(c.name, "cont", DomainState::kRunning));
       },
       [this](const api::GetConsoleLog& c) { return Ready(ConsoleLog(c.name)); },
       [](const api::ReadAudit&) {
@@ -249,75 +257,15 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
 
 std::vector<admin::RunningDomain> Daemon::Domains() const {
   std::vector<admin::RunningDomain> out;
-  auto policy = acm_->policy();
-  out.push_back({"Domain-0", 0, std::string(policy ? policy->labels().bootstrap_label() : ""), {}});
-  for (const auto& [name, d] : domains_) {
-    out.push_back({name, d->record.id.value(), d->record.label, d->record.resources});
+  auto policy = acm_->active_policy();
+  out.push_back({"Domain-0", 0, std::string(policy ? policy->bootstrap_label() : ""), {}});
+  for (const DomainView& d : domains_->List()) {
+    out.push_back({d.record.name, d.record.id.value(), d.record.label, d.record.resources});
   }
   return out;
 }
 
-Result<acm::PreparedUpdate> Daemon::PrepareUpdate(const admin::ActivePolicy& next) {
-  auto prepared = acm_->PrepareUpdate(admin::MakeUpdateRequest(next, /*check_only=*/false));
-  if (!prepared) return Fail(prepared.error());
-  if (!prepared->report().violations.empty()) {
-    return Fail(admin::UpdateRefusal(prepared->report().violations,
-                                     [this](DomainId id) { return NameOf(id); }));
-  }
-  return prepared;
-}
-
-Result<void> Daemon::CommitUpdate(acm::PreparedUpdate prepared, const admin::ActivePolicy& next) {
-  auto report = acm_->Commit(std::move(prepared));
-  if (!report) return Fail(report.error());
-  if (!report->revoked.empty()) sharings_->Revoked(report->revoked, "revoked by a policy update");
-  if (!report->committed) {
-    log::Error(
-        "policy '{}' version {} was recorded but the reference monitor refused it at "
-        "commit; it is not enforced",
-        next.name(), next.compiled.header.version);
-    return Fail(
-        admin::UpdateRefusal(report->violations, [this](DomainId id) { return NameOf(id); }));
-  }
-  // Keep each domain's record in step with the translation the update applied (renames).
-  std::map<DomainId, acm::DomainInfo> infos;
-  for (const auto& info : acm_->domains()) infos[info.id] = info;
-  for (auto& [name, d] : domains_) {
-    auto it = infos.find(d->record.id);
-    if (it == infos.end()) continue;
-    d->record.label = it->second.label;
-    d->record.policy = next.name();
-    d->record.ssidref = it->second.ssidref;
-    if (auto r = SaveDomainRecord(d->run_dir, d->record); !r) {
-      log::Error("domain {}: cannot save its record: {}", name, r.error().message);
-    }
-  }
-  active_.emplace(next);
-  active_->snapshot = acm_->policy();  // the one snapshot of this policy: the monitor's
-  log::Info("policy '{}' version {} committed (seqno {})", next.name(),
-            next.compiled.header.version, report->seqno);
-  return {};
-}
-
-std::string Daemon::DumpLivePolicy() const {
-  auto policy = acm_->policy();
-  auto [running, aggregate] = acm_->chinese_wall_counts();
-  Ssidref dom0 = policy->VmSsidref(policy->labels().bootstrap_label()).value_or(kBootstrapSsidref);
-  // Xen keeps these counters as u16; show them as it would.
-  auto to16 = [](const std::vector<std::uint32_t>& v) {
-    std::vector<std::uint16_t> out;
-    for (std::uint32_t x : v)
-      out.push_back(static_cast<std::uint16_t>(std::min<std::uint32_t>(x, 0xffff)));
-    return out;
-  };
-  std::vector<std::uint16_t> running16 = to16(running), aggregate16 = to16(aggregate);
-  policy::ChwallLiveState live;
-  if (policy->has_chwall()) {
-    live.running_types = std::span<const std::uint16_t>(running16);
-    live.conflict_aggregate = std::span<const std::uint16_t>(aggregate16);
-  }
-  return policy::DumpBinaryPolicy(policy->binary(), dom0, live);
-}
+void Daemon::FollowPolicy(const std::string& policy) { domains_->FollowPolicy(policy); }
 
 Json Daemon::Statistics() const {
   acm::AcmStats stats = acm_->stats();
@@ -335,9 +283,9 @@ void Daemon::AuditDenial(acm::Hook hook, const std::string& subject, const std::
   record.time = clock_.Now();
   record.hook = hook;
   record.subject.resource = subject;
-  if (auto policy = acm_->policy()) {
+  if (auto policy = acm_->active_policy()) {
     record.policy_name = policy->name();
-    record.policy_version = policy->binary().xml_version;
+    record.policy_version = policy->version();
     record.seqno = policy->seqno();
   }
   record.decision = acm::Decision::kDeny;
@@ -345,17 +293,6 @@ void Daemon::AuditDenial(acm::Hook hook, const std::string& subject, const std::
   audit_sink_->Submit(std::move(record));
 }
 
-std::string Daemon::NameOf(DomainId id) const {
-  if (id == kDomain0) return "Domain-0";
-  for (const auto& [name, d] : domains_) {
-    if (d->record.id == id) return fmt::format("'{}' (id {})", name, id);
-  }
-  return fmt::format("id {}", id);
-}
-
-Daemon::Domain* Daemon::Find(const std::string& name) {
-  auto it = domains_.find(name);
-  return it == domains_.end() ? nullptr : it->second.get();
-}
+std::string Daemon::NameOf(DomainId id) const { return domains_->NameOf(id); }
 
 }  // namespace shype::daemon

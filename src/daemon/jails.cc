@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Confining QEMU: the boot image directories, and each domain's jail (own uid/gid, Landlock,
-// allow-list root, cgroup limits) made before its QEMU is spawned.
+// Confining QEMU, at start-up: Landlock present, the boot image directories opened, an isolated
+// instance's slot of QEMU uids taken (each domain's jail is made by qemu_launcher.cc).
 #include <fcntl.h>
 #include <sys/file.h>
 
@@ -14,11 +14,6 @@
 
 namespace shype::daemon {
 namespace {
-
-// QEMU's own memory beside the guest's: TCG's translation cache (-accel tcg,tb-size=64), device
-// emulation, libraries (measured: ~100 MiB for a 128 MiB guest).
-constexpr std::uint64_t kQemuOverheadMiB = 256;
-constexpr std::uint32_t kMaxQemuTasks = 256;
 
 constexpr std::uint32_t kUidSlots = 999;
 
@@ -75,28 +70,6 @@ Result<void> Daemon::PrepareJails() {
   log::Info("QEMU runs confined: uid/gid {}+N, Landlock ABI {}, own mount/net/IPC namespaces",
             options_.qemu_uid_base, abi);
   return {};
-}
-
-Result<vm::QemuJail> Daemon::MakeJail(const DomainRecord& record, vm::Accel accel,
-                                      std::span<const int> readable_fds) {
-  if (record.uid == 0) return Fail(ErrorCode::kInternal, "domain {} has no uid", record.name);
-  auto binary = vm::FindExecutable(options_.qemu);
-  if (!binary) return Fail(binary.error());
-  std::error_code ec;
-  auto resolved = std::filesystem::canonical(*binary, ec);
-  if (ec) return Fail(ErrorCode::kNotFound, "QEMU '{}': {}", binary->string(), ec.message());
-  auto ruleset = vm::MakeQemuRuleset(resolved, accel, readable_fds);
-  if (!ruleset) return Fail(ruleset.error());
-  vm::QemuJail jail;
-  jail.uid = record.uid;
-  jail.gid = record.uid;
-  jail.ruleset.emplace(std::move(*ruleset));
-  jail.root.emplace(vm::MakeJailRoot(resolved, accel));
-  auto group = vm::DomainCgroup::Create(
-      std::to_string(record.uid), (record.memory_mib + kQemuOverheadMiB) << 20, kMaxQemuTasks);
-  if (!group) return Fail(group.error());
-  jail.cgroup_procs = group->TakeProcsFiles();
-  return jail;
 }
 
 }  // namespace shype::daemon

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Domain lifecycles: create (checks before the guest runs a single instruction), destroy,
+// shutdown, pause, and the end of a domain when its QEMU exits. Recovery is in
+// domain_recovery.cc.
+#include "domain_manager.h"
+
+#include <sys/stat.h>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "shype/admin/verdict_text.h"
+#include "shype/common/log.h"
+#include "shype/config/resource_name.h"
+
+namespace shype::daemon {
+namespace asio = boost::asio;
+
+namespace {
+
+vm::Accel ToVmAccel(config::Accel accel) {
+  switch (accel) {
+    case config::Accel::kAuto:
+      return vm::Accel::kAuto;
+    case config::Accel::kKvm:
+      return vm::Accel::kKvm;
+    case config::Accel::kTcg:
+      return vm::Accel::kTcg;
+  }
+  return vm::Accel::kTcg;
+}
+
+vm::DiskFormat ToVmFormat(enforce::ImageFormat format) {
+  return format == enforce::ImageFormat::kQcow2 ? vm::DiskFormat::kQcow2 : vm::DiskFormat::kRaw;
+}
+
+// The disks of `plan` as QEMU sees them: each disk's chain of opened fds, in layer order.
+std::vector<vm::DiskSpec> DisksOf(const admin::DomainPlan& plan) {
+  std::vector<vm::DiskSpec> disks;
+  for (const auto& use : plan.resources) {
+    if (!use.disk || !use.object || !use.boot.empty()) continue;
+    if (use.layer == 0) {
+      vm::DiskSpec disk;
+      disk.id = fmt::format("disk{}", use.disk_index);
+      disk.read_only = use.disk->mode == config::DiskMode::kRead;
+      disks.push_back(std::move(disk));
+    }
+    disks.back().layers.push_back(vm::DiskLayer{use.object->fd.get(), ToVmFormat(use.format),
+                                                use.resource.rfind("phy:", 0) == 0});
+  }
+  return disks;
+}
+
+}  // namespace
+
+// SECURITY: whatever ends Create's coroutine before the domain runs (an error, an exception, the
+// coroutine being destroyed) undoes everything admitted and spawned for it.
+struct DomainManager::CreateRollback {
+  CreateRollback(DomainManager* manager, std::string domain, DomainId domain_id)
+      : self(manager), name(std::move(domain)), id(domain_id) {}
+  CreateRollback(const CreateRollback&) = delete;
+  CreateRollback& operator=(const CreateRollback&) = delete;
+  ~CreateRollback() {
+    if (armed) self->AbortCreate(name, id);
+  }
+  DomainManager* self;
+  std::string name;
+  DomainId id;
+  bool armed = true;
+};
+
+DomainManager::DomainManager(asio::io_context& io, acm::Acm& acm,
+                             enforce::SharingRegistry& sharings, store::StateStore& store,
+                             const enforce::BootImages* images, Launcher& launcher,
+                             const Clock& clock, DenialSink denials, ManagerOptions options)
+    : io_(io),
+      acm_(acm),
+      sharings_(sharings),
+      store_(store),
+      images_(images),
+      launcher_(launcher),
+      clock_(clock),
+      denials_(std::move(denials)),
+      options_(std::move(options)) {}
+
+DomainManager::~DomainManager() {
+  for (auto& [name, domain] : domains_) {
+    if (domain->vm) domain->vm->Detach();
+  }
+}
+
+Result<void> DomainManager::CheckCreateConfig(const config::DomainConfig& config,
+                                              const std::string& path) const {
+  if (auto v = config.Validate(); !v) return Fail(v.error());
+  std::string name = *config.Name();
+  if (name == "Domain-0" || Find(name) != nullptr) {
+    return Fail(ErrorCode::kConflict, "a domain named '{}' is already running", name);
+  }
+  auto kernel = config.GetString("kernel");
+  if (!*kernel) return Fail(ErrorCode::kInvalidArgument, "{}: 'kernel' is required", path);
+  if (auto extra = config.GetString("extra");
+      *extra && (*extra)->find("shype.label=") != std::string::npos) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "{}: 'extra' may not set shype.label= (shyped gives the guest its label)", path);
+  }
+  if (!config.Vifs()->empty() || !config.Shms()->empty() || !config.Vtpms()->empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "{}: vif, shm and vtpm devices are not supported by this shyped yet (they are "
+                "checked by dry-run); remove them to start the domain",
+                path);
+  }
+  return {};
+}
+
+// Checks the domain's label, authorization, Chinese Wall and every resource with the ACM, and
+// records the domain and its resource sharings there. On any denial nothing stays recorded.
+Result<admin::DomainPlan> DomainManager::Admit(const config::DomainConfig& config, DomainId id) {
+  auto plan = admin::PlanDomain(config, acm_, store_, images_);
+  if (!plan) return Fail(plan.error());
+  if (!plan->permitted) {
+    denials_(acm::Hook::kDomainCreate, plan->name, plan->reason);
+    return Fail(ErrorCode::kPermissionDenied, "domain '{}' denied: {}", plan->name, plan->reason);
+  }
+  std::vector<acm::ResourceRef> resources;
+  for (const auto& use : plan->resources) {
+    if (!use.res_ssidref) {  // not a label of the enforced policy, or not the labeled object
+      denials_(acm::Hook::kResource, plan->name, use.resource + ": " + use.reason);
+      return Fail(ErrorCode::kPermissionDenied,
+                  "domain '{}' (label {}) may not use resource '{}' (label {}:{}:{}): {}",
+                  plan->name, plan->label, use.resource, use.res_policy_type, use.res_policy,
+                  use.res_label, use.reason);
+    }
+    resources.push_back(acm::ResourceRef{use.resource, *use.res_ssidref, use.kind});
+  }
+  if (auto r = AdmitToMonitor(plan->name, plan->label, id, plan->ssidref, resources); !r) {
+    return Fail(r.error());
+  }
+  return plan;
+}
+
+Result<void> DomainManager::AdmitToMonitor(const std::string& name, const std::string& label,
+                                           DomainId id, Ssidref ssidref,
+                                           std::span<const acm::ResourceRef> resources) {
+  acm::Admission admission = acm_.AdmitDomain(id, ssidref, resources);
+  if (admission.verdict.permitted()) {
+    // A disk is undone by QEMU's exit (it holds the only fds); its end is logged here.
+    for (acm::SharingId sharing : admission.sharings) {
+      auto added = sharings_.Add(sharing, [name](const acm::Sharing& s, std::string_view why) {
+        log::Info("domain {}: {} {} released ({})", name,
+                  acm::ResourceKindName(s.resource_kind.value_or(acm::ResourceKind::kDisk)),
+                  s.resource, why);
+      });
+      if (!added) {
+        (void)sharings_.EndDomain(id, "its admission was undone");
+        return Fail(added.error());
+      }
+    }
+    return {};
+  }
+  const acm::Verdict& v = admission.verdict;
+  if (v.rule == acm::Hook::kResource) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "domain '{}' (label {}) may not use resource '{}' (label {}): {}", name, label,
+                v.resource, v.object_label, v.reason);
+  }
+  return Fail(ErrorCode::kPermissionDenied, "domain '{}' (label {}) denied: {}", name, label,
+              admin::DescribeVerdict(v, [this](DomainId other) { return NameOf(other); }));
+}
+
+std::unique_ptr<DomainManager::Domain> DomainManager::NewDomain(
+    const config::DomainConfig& config, const admin::DomainPlan& plan, DomainId id,
+    const std::string& config_path) const {
+  auto domain = std::make_unique<Domain>();
+  domain->run_dir = options_.run_dir / plan.name;
+  domain->record.id = id;
+  domain->record.name = plan.name;
+  domain->record.policy = plan.policy;
+  domain->record.label = plan.label;
+  domain->record.ssidref = plan.ssidref;
+  domain->record.memory_mib = static_cast<std::uint32_t>(config.MemoryMiB()->value_or(128));
+  domain->record.vcpus = config.Vcpus()->value_or(1);
+  domain->record.config_path = config_path;
+  domain->record.created_at = clock_.UnixSeconds();
+  for (const auto& use : plan.resources) domain->record.resources.push_back(use.resource);
+  domain->record.uid = options_.qemu_uid_base + id.value();
+  domain->started = clock_.Now();
+  return domain;
+}
+
+asio::awaitable<Result<DomainView>> DomainManager::Create(const config::DomainConfig& config,
+                                                          std::string config_path) {
+  if (auto r = CheckCreateConfig(config, config_path); !r) co_return Fail(r.error());
+  const std::string name = *config.Name();
+  DomainId id{next_id_++};
+  auto t0 = clock_.Now();
+  auto plan = Admit(config, id);
+  auto t1 = clock_.Now();
+  if (!plan) co_return Fail(plan.error().WithContext(config_path));
+  auto domain = NewDomain(config, *plan, id, config_path);
+  Domain& d = *domain;
+  domains_[name] = std::move(domain);
+  CreateRollback rollback{this, name, id};
+  auto launched = co_await Launch(d, config, *plan);
+  if (!launched) co_return Fail(launched.error());
+  rollback.armed = false;
+  // Look the domain up again: nothing may be assumed about it across a suspension.
+  Domain* started = Find(name);
+  if (started == nullptr || started->record.id != id) {
+    co_return Fail(ErrorCode::kUnavailable, "domain '{}' ended while it was being started", name);
+  }
+  started->admission_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
+  started->launch_ms = std::chrono::duration<double, std::milli>(clock_.Now() - t1).count();
+  log::Info("domain {} (id {}, label {}) started, pid {}; checks {:.0f} us, launch {:.1f} ms", name,
+            id, started->record.label, started->record.pid, started->admission_us,
+            started->launch_ms);
+  co_return ViewOf(*started);
+}
+
+Result<void> DomainManager::MakeRunDir(Domain& d) {
+  // SECURITY: an exclusive mkdir of a checked name directly under STATE/run; an existing
+  // directory is never reused or removed here.
+  if (d.run_dir.parent_path() != options_.run_dir ||
+      !config::IsValidObjectName(d.run_dir.filename().string())) {
+    return Fail(ErrorCode::kInvalidArgument, "invalid domain name '{}'", d.record.name);
+  }
+  if (::mkdir(d.run_dir.c_str(), 0700) != 0) {
+    return Fail(ErrorCode::kIo, "cannot create '{}': {}", d.run_dir.string(), std::strerror(errno));
+  }
+  d.created_run_dir = true;
+  return SaveDomainRecord(d.run_dir, d.record);
+}
+
+asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::DomainConfig& config,
+                                                    const admin::DomainPlan& plan) {
+  if (auto r = MakeRunDir(d); !r) co_return r;
+  // SECURITY: QEMU gets fds only: boot images and every disk layer were opened and checked
+  // while planning. It opens nothing by path.
+  if (!plan.kernel) co_return Fail(ErrorCode::kInternal, "the plan has no kernel");
+  LaunchRequest request;
+  request.record = &d.record;
+  request.run_dir = d.run_dir;
+  auto accel = config.Accelerator();
+  request.accel = vm::ResolveAccel(accel->has_value() ? ToVmAccel(**accel) : options_.accel);
+  request.kernel_fd = plan.kernel->fd.get();
+  if (plan.ramdisk) request.initrd_fd = plan.ramdisk->fd.get();
+  request.append = config.GetString("extra")->value_or("") +
+                   fmt::format(" shype.label={}:{}", d.record.policy, d.record.label);
+  request.disks = DisksOf(plan);
+  auto spawned = launcher_.Spawn(request);
+  if (!spawned) co_return Fail(spawned.error());
+  d.vm = std::move(*spawned);
+  Vm& vm = *d.vm;  // `d` stays: until Watch, only Create's rollback removes it
+  d.record.pid = vm.identity().pid;
+  d.record.start_time = vm.identity().start_time;
+  d.started = clock_.Now();
+  if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
+  if (auto connected = co_await vm.Connect(); !connected) co_return connected;
+  std::string name = d.record.name;
+  vm.OnEvent([this, name](std::string_view event) { OnEvent(name, event); });
+  // Every check passed: only now does the guest run its first instruction.
+  if (auto cont = co_await vm.Execute("cont"); !cont) co_return Fail(cont.error());
+  d.state = DomainState::kRunning;
+  d.record.state = DomainState::kRunning;
+  // Only now may QEMU's exit release the domain: until here Create owns it (and `d`), and any
+  // failure above is undone by Create's rollback.
+  Watch(d);
+  co_return SaveDomainRecord(d.run_dir, d.record);
+}
+
+void DomainManager::AbortCreate(const std::string& name, DomainId id) {
+  auto it = domains_.find(name);
+  if (it != domains_.end() && it->second->record.id == id) {
+    Domain& d = *it->second;
+    if (d.vm) (void)d.vm->Kill();
+    d.vm.reset();  // kills and reaps
+    launcher_.Cleanup(d.record);
+    if (d.created_run_dir) {
+      std::error_code ec;
+      std::filesystem::remove_all(d.run_dir, ec);
+    }
+    domains_.erase(it);
+  }
+  (void)sharings_.EndDomain(id, "its create was undone");
+}
+
+void DomainManager::Watch(Domain& d) {
+  std::string name = d.record.name;
+  d.vm->OnExit([this, name](std::string why) { Release(name, why); });
+}
+
+void DomainManager::OnEvent(const std::string& name, std::string_view event) {
+  Domain* d = Find(name);
+  // Until `cont` the domain's state is its create's: a guest cannot make it look running.
+  if (d == nullptr || d->state == DomainState::kCreating) return;
+  if (event == "STOP") d->state = DomainState::kPaused;
+  if (event == "RESUME") d->state = DomainState::kRunning;
+  if (event == "SHUTDOWN") d->state = DomainState::kShuttingDown;
+}
+
+void DomainManager::Release(const std::string& name, const std::string& why) {
+  auto it = domains_.find(name);
+  if (it == domains_.end()) return;
+  Domain& d = *it->second;
+  auto released = sharings_.EndDomain(d.record.id, why);
+  if (!released) log::Warn("domain {}: ACM release: {}", name, released.error().message);
+  std::error_code ec;
+  std::filesystem::remove_all(d.run_dir, ec);
+  launcher_.Cleanup(d.record);
+  log::Info("domain {} (id {}) ended: {}", name, d.record.id, why);
+  for (asio::steady_timer* waiter : d.waiting) waiter->cancel();
+  domains_.erase(it);
+}
+
+asio::awaitable<Result<void>> DomainManager::Destroy(const std::string& name) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
+  if (!d->vm || d->state == DomainState::kCreating) {
+    co_return Fail(ErrorCode::kConflict,
+                   "domain '{}' is still being created; its create either starts it or undoes "
+                   "everything; try again in a moment",
+                   name);
+  }
+  if (auto r = d->vm->Kill(); !r && r.error().code != ErrorCode::kUnavailable) {
+    co_return Fail(r.error());
+  }
+  // The reply waits until QEMU has exited and the domain is released.
+  if (!co_await WaitGone(name, std::chrono::seconds(5))) {
+    co_return Fail(ErrorCode::kInternal, "domain '{}' did not exit after SIGKILL", name);
+  }
+  co_return Result<void>{};
+}
+
+asio::awaitable<bool> DomainManager::WaitGone(const std::string& name,
+                                              std::chrono::milliseconds limit) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return true;
+  const DomainId id = d->record.id;
+  // Release() wakes the timer; it expires on its own after `limit`.
+  asio::steady_timer timer(io_, limit);
+  d->waiting.push_back(&timer);
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  Domain* again = Find(name);
+  if (again == nullptr || again->record.id != id) co_return true;
+  std::erase(again->waiting, &timer);
+  co_return false;
+}
+
+asio::awaitable<Result<void>> DomainManager::Shutdown(const std::string& name,
+                                                      std::chrono::seconds timeout) {
+  auto sent = co_await QmpAction(name, "system_powerdown", DomainState::kShuttingDown);
+  if (!sent) co_return sent;
+  if (!co_await WaitGone(name, timeout)) {
+    co_return Fail(ErrorCode::kUnavailable,
+                   "domain '{}' did not power off within {} s of the ACPI power-button request "
+                   "(does the guest handle ACPI?); 'shype destroy {}' stops it at once",
+                   name, timeout.count(), name);
+  }
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> DomainManager::QmpAction(const std::string& name,
+                                                       std::string command,
+                                                       std::optional<DomainState> state) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
+  if (!d->vm || d->state == DomainState::kCreating) {
+    co_return Fail(ErrorCode::kConflict, "domain '{}' is still being created; try again in a moment",
+                   name);
+  }
+  const DomainId id = d->record.id;
+  auto reply = co_await d->vm->Execute(std::move(command));
+  if (!reply) co_return Fail(reply.error());
+  if (Domain* again = Find(name); again != nullptr && again->record.id == id && state) {
+    again->state = *state;
+  }
+  co_return Result<void>{};
+}
+
+DomainView DomainManager::ViewOf(const Domain& d) const {
+  return DomainView{d.record, d.run_dir, d.state, clock_.Now() - d.started, d.admission_us,
+                    d.launch_ms};
+}
+
+std::vector<DomainView> DomainManager::List() const {
+  std::vector<DomainView> out;
+  for (const auto& [name, d] : domains_) out.push_back(ViewOf(*d));
+  return out;
+}
+
+Result<DomainView> DomainManager::Info(const std::string& name) const {
+  const Domain* d = Find(name);
+  if (d == nullptr) return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
+  return ViewOf(*d);
+}
+
+std::string DomainManager::NameOf(DomainId id) const {
+  if (id == kDomain0) return "Domain-0";
+  for (const auto& [name, d] : domains_) {
+    if (d->record.id == id) return fmt::format("'{}' (id {})", name, id);
+  }
+  return fmt::format("id {}", id);
+}
+
+void DomainManager::FollowPolicy(const std::string& policy) {
+  std::map<DomainId, acm::DomainInfo> infos;
+  for (const auto& info : acm_.domains()) infos[info.id] = info;
+  for (auto& [name, d] : domains_) {
+    auto it = infos.find(d->record.id);
+    if (it == infos.end()) continue;
+    d->record.label = it->second.label;
+    d->record.policy = policy;
+    d->record.ssidref = it->second.ssidref;
+    if (auto r = SaveDomainRecord(d->run_dir, d->record); !r) {
+      log::Error("domain {}: cannot save its record: {}", name, r.error().message);
+    }
+  }
+}
+
+DomainManager::Domain* DomainManager::Find(const std::string& name) {
+  auto it = domains_.find(name);
+  return it == domains_.end() ? nullptr : it->second.get();
+}
+
+const DomainManager::Domain* DomainManager::Find(const std::string& name) const {
+  auto it = domains_.find(name);
+  return it == domains_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace shype::daemon

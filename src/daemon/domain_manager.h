@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// DomainManager owns the lifecycle of every domain shyped runs: create (plan, the ACM's one
+// admission, launch paused, `cont` only after every check, rollback of all of it on failure),
+// destroy, shutdown, pause, QEMU's exit, and crash recovery. QEMU and the clock are injected
+// (launcher.h), so all of it is unit-tested without QEMU.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "domain_record.h"
+#include "launcher.h"
+#include "shype/acm/acm.h"
+#include "shype/admin/domain_plan.h"
+#include "shype/config/domain_config.h"
+#include "shype/enforce/boot_images.h"
+#include "shype/enforce/sharing_registry.h"
+#include "shype/store/state_store.h"
+
+namespace shype::daemon {
+
+// A domain as `list` and `info` show it.
+struct DomainView {
+  DomainRecord record;
+  std::filesystem::path run_dir;
+  DomainState state = DomainState::kCreating;
+  std::chrono::steady_clock::duration time{};  // since it was created
+  double admission_us = 0;  // label, authorization, Chinese Wall and resource checks
+  double launch_ms = 0;     // QEMU spawn, QMP handshake and cont
+};
+
+struct ManagerOptions {
+  std::filesystem::path run_dir;  // STATE/run: one 0700 directory per domain
+  vm::Accel accel = vm::Accel::kAuto;  // for configs without accel =
+  std::uint32_t qemu_uid_base = 2100000000;  // domain N's QEMU runs as uid/gid base + N
+};
+
+// Where the manager's own audit records go (refused creates, recovery's removals and stops).
+using DenialSink = std::function<void(acm::Hook, const std::string& subject, const std::string&)>;
+
+class DomainManager {
+ public:
+  DomainManager(boost::asio::io_context& io, acm::Acm& acm, enforce::SharingRegistry& sharings,
+                store::StateStore& store, const enforce::BootImages* images, Launcher& launcher,
+                const Clock& clock, DenialSink denials, ManagerOptions options);
+  DomainManager(const DomainManager&) = delete;
+  DomainManager& operator=(const DomainManager&) = delete;
+  // Detaches every QEMU: domains outlive shyped.
+  ~DomainManager();
+
+  // Creates and starts the domain `config` (read from `config_path`) describes. On any error
+  // nothing of it remains: no process, no run directory, no admission, no sharing.
+  boost::asio::awaitable<Result<DomainView>> Create(const config::DomainConfig& config,
+                                                    std::string config_path);
+  // SIGKILL; returns once QEMU has exited and the domain is released.
+  boost::asio::awaitable<Result<void>> Destroy(const std::string& name);
+  // ACPI power button, then waits up to `timeout` for QEMU to exit.
+  boost::asio::awaitable<Result<void>> Shutdown(const std::string& name,
+                                                std::chrono::seconds timeout);
+  // Sends a QMP command; on success the domain's state becomes `state` (if given).
+  boost::asio::awaitable<Result<void>> QmpAction(const std::string& name, std::string command,
+                                                 std::optional<DomainState> state);
+
+  // Finds the domains a previous shyped left in `run_dir` and admits them again in creation
+  // order, as create does; removes half-created ones; stops one the policy no longer admits.
+  // Errors: a domain that may run but cannot be accounted for (unreadable record, unknown
+  // policy, a QEMU that cannot be stopped): shyped must not start then.
+  [[nodiscard]] Result<void> Recover();
+
+  std::vector<DomainView> List() const;
+  [[nodiscard]] Result<DomainView> Info(const std::string& name) const;
+  // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
+  std::string NameOf(DomainId id) const;
+  // After a committed policy update: each record's label and ssidref become the ACM's (renames),
+  // under policy `policy`.
+  void FollowPolicy(const std::string& policy);
+
+ private:
+  struct Domain {
+    DomainRecord record;
+    std::filesystem::path run_dir;
+    std::unique_ptr<Vm> vm;
+    DomainState state = DomainState::kCreating;
+    std::chrono::steady_clock::time_point started;
+    double admission_us = 0;
+    double launch_ms = 0;
+    bool created_run_dir = false;
+    std::vector<boost::asio::steady_timer*> waiting;  // WaitGone's timers, woken by Release
+  };
+  struct CreateRollback;
+
+  [[nodiscard]] Result<void> CheckCreateConfig(const config::DomainConfig& config,
+                                               const std::string& path) const;
+  [[nodiscard]] Result<admin::DomainPlan> Admit(const config::DomainConfig& config, DomainId id);
+  // The one admission of create and recovery: the ACM admits the domain with all its resources
+  // or records nothing; a refusal names the rule and the other party.
+  [[nodiscard]] Result<void> AdmitToMonitor(const std::string& name, const std::string& label,
+                                            DomainId id, Ssidref ssidref,
+                                            std::span<const acm::ResourceRef> resources);
+  std::unique_ptr<Domain> NewDomain(const config::DomainConfig& config,
+                                    const admin::DomainPlan& plan, DomainId id,
+                                    const std::string& config_path) const;
+  boost::asio::awaitable<Result<void>> Launch(Domain& domain, const config::DomainConfig& config,
+                                              const admin::DomainPlan& plan);
+  [[nodiscard]] Result<void> MakeRunDir(Domain& domain);
+  void AbortCreate(const std::string& name, DomainId id);
+  void Watch(Domain& domain);
+  void OnEvent(const std::string& name, std::string_view event);
+  // QEMU is gone: its sharings end, its run directory and cgroups go, waiters wake.
+  void Release(const std::string& name, const std::string& why);
+  boost::asio::awaitable<bool> WaitGone(const std::string& name, std::chrono::milliseconds limit);
+
+  [[nodiscard]] Result<void> CheckRecordsKnown(const std::vector<DomainRecord>& records) const;
+  [[nodiscard]] Result<void> RecoverOne(const std::filesystem::path& dir);
+  [[nodiscard]] Result<void> Readmit(const DomainRecord& record);
+  // Watches a found-again domain like one shyped started: its exit, its QMP events.
+  void Track(const DomainRecord& record, const std::filesystem::path& dir, std::unique_ptr<Vm> vm);
+  // Stops and removes a domain recovery may not keep (half-created, or refused by the policy).
+  [[nodiscard]] Result<void> StopAndRemove(const DomainRecord& record,
+                                           const std::filesystem::path& dir,
+                                           const std::string& why);
+  Domain* Find(const std::string& name);
+  const Domain* Find(const std::string& name) const;
+  DomainView ViewOf(const Domain& domain) const;
+
+  boost::asio::io_context& io_;
+  acm::Acm& acm_;
+  enforce::SharingRegistry& sharings_;
+  store::StateStore& store_;
+  const enforce::BootImages* images_;
+  Launcher& launcher_;
+  const Clock& clock_;
+  DenialSink denials_;
+  ManagerOptions options_;
+  std::map<std::string, std::unique_ptr<Domain>> domains_;
+  std::uint32_t next_id_ = 1;
+};
+
+}  // namespace shype::daemon

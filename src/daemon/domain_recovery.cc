@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Crash recovery: a restarted shyped finds the domains a previous one left running (records in
+// RUN_DIR/*/domain.json, pid + start time), admits them again as create does, and removes
+// whatever was half-created or is no longer admitted (after making sure no QEMU of it runs).
+#include <set>
+
+#include "domain_manager.h"
+#include "shype/common/log.h"
+#include "shype/policyc/default_policy.h"
+
+namespace shype::daemon {
+
+Result<void> DomainManager::Recover() {
+  std::error_code ec;
+  // Replay admissions in creation order, as they happened.
+  std::vector<std::pair<std::uint32_t, std::filesystem::path>> ordered;
+  std::vector<DomainRecord> records;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.run_dir, ec)) {
+    std::error_code type_ec;
+    if (!entry.is_directory(type_ec) || entry.is_symlink(type_ec)) continue;
+    auto record = LoadDomainRecord(entry.path());
+    if (record) records.push_back(*record);
+    ordered.emplace_back(record ? record->id.value() : 0, entry.path());
+  }
+  if (auto r = CheckRecordsKnown(records); !r) return r;
+  std::sort(ordered.begin(), ordered.end());
+  for (const auto& [id, dir] : ordered) {
+    if (auto r = RecoverOne(dir); !r) return r;
+  }
+  return {};
+}
+
+Result<void> DomainManager::CheckRecordsKnown(const std::vector<DomainRecord>& records) const {
+  auto installed = store_.Policies();
+  if (!installed) return Fail(installed.error().WithContext("recovery: listing the policies"));
+  auto policy = acm_.active_policy();
+  if (!policy) return Fail(ErrorCode::kUnavailable, "recovery: the ACM has no policy loaded");
+  const std::string active = policy->name();
+  std::set<std::string> known{active, std::string(policyc::kDefaultPolicyName)};
+  for (const auto& p : *installed) known.insert(p.name);
+  for (const auto& record : records) {
+    if (record.state != DomainState::kRunning || known.count(record.policy) != 0) continue;
+    // SECURITY: a running domain under a policy the store never heard of means the store lost
+    // its state (labels.db replaced); starting would stop the guest and forget its labels.
+    return Fail(ErrorCode::kIo,
+                "recovery: domain '{}' is recorded running under policy '{}', which '{}' does not "
+                "know (the active policy is '{}'): the state directory lost its security state; "
+                "restore labels.db and policies/ from a backup (shyped refuses to start rather "
+                "than stop the domain)",
+                record.name, record.policy, (store_.dir() / "labels.db").string(), active);
+  }
+  return {};
+}
+
+Result<void> DomainManager::StopAndRemove(const DomainRecord& record,
+                                          const std::filesystem::path& dir,
+                                          const std::string& why) {
+  const std::string name = record.name.empty() ? dir.filename().string() : record.name;
+  auto killed = launcher_.StopAll(record, dir);
+  if (!killed) {
+    // SECURITY: a QEMU that may still run is never forgotten: shyped does not start.
+    return Fail(killed.error().WithContext(fmt::format("recovery: domain '{}' ({})", name, why)));
+  }
+  launcher_.Cleanup(record);
+  (void)sharings_.EndDomain(record.id, "stopped by recovery");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    return Fail(ErrorCode::kIo, "recovery: cannot remove '{}' of domain '{}': {}", dir.string(),
+                name, ec.message());
+  }
+  std::string reason = fmt::format("recovery: removed {} '{}' ({}; {} QEMU process(es) killed)",
+                                   record.state == DomainState::kRunning ? "domain"
+                                                                         : "half-created domain",
+                                   name, why, *killed);
+  log::Warn("{}", reason);
+  denials_(acm::Hook::kDomainCreate, name, reason);
+  return {};
+}
+
+// The same admission as create: authorization, Chinese Wall and STE for every resource it holds,
+// under the enforced policy; a label or resource label that no longer resolves refuses it.
+Result<void> DomainManager::Readmit(const DomainRecord& record) {
+  auto policy = acm_.active_policy();
+  if (!policy) return Fail(ErrorCode::kUnavailable, "the ACM has no policy loaded");
+  if (record.policy != policy->name()) {
+    return Fail(ErrorCode::kPermissionDenied, "its label is of policy '{}', not the enforced '{}'",
+                record.policy, policy->name());
+  }
+  auto ssidref = policy->VmSsidref(record.label);
+  if (!ssidref) {
+    return Fail(ErrorCode::kPermissionDenied, "label '{}' is not in the enforced policy",
+                record.label);
+  }
+  std::vector<acm::ResourceRef> resources;
+  for (const auto& resource : record.resources) {
+    auto label = store_.GetResourceLabel(resource);
+    if (!label) return Fail(label.error().WithContext("resource " + resource));
+    auto res = admin::ResourceSsidref(*label, *policy);
+    if (!res) return Fail(res.error().WithContext("resource " + resource));
+    acm::ResourceKind kind = resource.rfind("vnet:", 0) == 0  ? acm::ResourceKind::kNetwork
+                             : resource.rfind("shm:", 0) == 0 ? acm::ResourceKind::kSharedMemory
+                                                              : acm::ResourceKind::kDisk;
+    resources.push_back(acm::ResourceRef{resource, *res, kind});
+  }
+  return AdmitToMonitor(record.name, record.label, record.id, *ssidref, resources);
+}
+
+Result<void> DomainManager::RecoverOne(const std::filesystem::path& dir) {
+  auto record = LoadDomainRecord(dir);
+  if (!record && record.error().code == ErrorCode::kNotFound) {
+    // A create killed between mkdir and its first record: the guest never ran.
+    DomainRecord unknown;
+    unknown.name = dir.filename().string();
+    return StopAndRemove(unknown, dir, "no domain.json");
+  }
+  if (!record) {
+    // SECURITY: a record that cannot be read may describe a running QEMU; forgetting it would
+    // let its Chinese Wall counts lapse. Refuse to start instead (fail closed).
+    return Fail(ErrorCode::kIo,
+                "recovery: cannot read the record in '{}' ({}); check whether its QEMU still runs, "
+                "stop it, and remove the directory",
+                dir.string(), record.error().message);
+  }
+  if (record->state != DomainState::kRunning) {
+    // Half-created: the guest never ran. Nothing of it may linger, including a QEMU whose pid
+    // was not recorded yet.
+    return StopAndRemove(*record, dir,
+                         fmt::format("its record says '{}'", DomainStateName(record->state)));
+  }
+  auto vm = launcher_.Adopt(*record, dir);
+  if (!vm && vm.error().code != ErrorCode::kNotFound) {
+    return Fail(ErrorCode::kIo, "recovery: cannot tell whether domain {} (pid {}) still runs: {}",
+                record->name, record->pid, vm.error().message);
+  }
+  if (!vm) {
+    log::Info("recovery: domain {} ended while shyped was down ({})", record->name,
+              vm.error().message);
+    launcher_.Cleanup(*record);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return {};
+  }
+  next_id_ = std::max(next_id_, record->id.value() + 1);
+  // SECURITY: fail closed. A domain the enforced policy does not admit (label gone, Chinese Wall,
+  // a resource it may no longer use) is stopped rather than left running outside the monitor.
+  if (auto r = Readmit(*record); !r) {
+    log::Error("recovery: stopping domain {} (label {}): {}", record->name, record->label,
+               r.error().message);
+    (void)(*vm)->Kill();
+    return StopAndRemove(*record, dir, "not admitted: " + r.error().message);
+  }
+  Track(*record, dir, std::move(*vm));
+  return {};
+}
+
+void DomainManager::Track(const DomainRecord& record, const std::filesystem::path& dir,
+                          std::unique_ptr<Vm> vm) {
+  auto domain = std::make_unique<Domain>();
+  domain->record = record;
+  domain->run_dir = dir;
+  domain->vm = std::move(vm);
+  domain->state = DomainState::kRunning;
+  domain->started = clock_.Now() - std::chrono::seconds(std::max<std::int64_t>(
+                                       0, clock_.UnixSeconds() - record.created_at));
+  Domain& d = *domain;
+  domains_[record.name] = std::move(domain);
+  const std::string name = record.name;
+  d.vm->OnEvent([this, name](std::string_view event) { OnEvent(name, event); });
+  Watch(d);
+  log::Info("recovery: domain {} (id {}, label {}, pid {}) found again", record.name, record.id,
+            record.label, record.pid);
+}
+
+}  // namespace shype::daemon
