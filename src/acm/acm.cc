@@ -39,11 +39,6 @@ void Acm::Publish(std::shared_ptr<const PolicySnapshot> next) {
   tables_->cache.Clear();
 }
 
-std::shared_ptr<const PolicySnapshot> Acm::policy() const {
-  std::lock_guard lock(mu_);
-  return policy_;
-}
-
 std::optional<LoadedPolicy> Acm::active_policy() const {
   std::lock_guard lock(mu_);
   if (!policy_) return std::nullopt;
@@ -185,14 +180,8 @@ Admission Acm::AdmitDomain(DomainId domain, Ssidref ssidref,
         out.verdict = std::move(ste);
         break;  // `refused` stays on the denied resource
       }
-      Sharing sharing;
-      sharing.id = SharingId{next_sharing_++};
-      sharing.subject = domain;
-      sharing.resource_kind = resource.kind;
-      sharing.resource = resource.name;
-      sharing.resource_label = ste.object_label;
-      out.sharings.push_back(sharing.id);
-      sharings_.emplace(sharing.id, std::move(sharing));
+      out.sharings.push_back(
+          RecordSharingLocked(ResourceSharing(domain, resource), resource.ssidref));
     }
     if (!out.verdict.permitted()) {
       record = MakeRecord(out.verdict.rule, p, out.verdict.reason);

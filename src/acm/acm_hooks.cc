@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "acm_tables.h"
+#include "rules.h"
 #include "shype/acm/acm.h"
 #include "thread_slot.h"
 
@@ -48,23 +49,26 @@ Acm::SteOutcome Acm::DecideSteOnce(const PolicySnapshot* p, std::optional<Ssidre
     out.why = subject ? Why::kUnknownObject : Why::kUnknownSubject;
     return out;
   }
-  if (!p->has_ste()) {  // the NULL / CHWALL-only policies do not mediate sharing
-    out.decision = Decision::kPermit;
-    out.why = Why::kPermitted;
-    out.evaluated = true;
-    return out;
+  const SteRows rows = SteRowsOf(p, *subject, *object);
+  switch (rows.step) {
+    case SteRows::Step::kNoPolicy:  // p is not null
+    case SteRows::Step::kOutOfRange:
+      out.why = Why::kOutOfRange;
+      return out;
+    case SteRows::Step::kNotMediated:
+      out.decision = Decision::kPermit;
+      out.why = Why::kPermitted;
+      out.evaluated = true;
+      return out;
+    case SteRows::Step::kCompare:
+      break;
   }
-  const auto a = static_cast<std::uint16_t>(p->SteRowUnchecked(*subject));
-  const auto b = static_cast<std::uint16_t>(p->SteRowUnchecked(*object));
-  if (a >= p->ste_row_count() || b >= p->ste_row_count()) {
-    out.why = Why::kOutOfRange;
-    return out;
-  }
+  const std::uint16_t a = rows.subject, b = rows.object;
   if (auto hit = tables_->cache.Find(p->seqno().value(), a, b)) {
     out.decision = *hit;
     out.cache_hit = true;
   } else {
-    out.decision = p->SteBits(a).Intersects(p->SteBits(b)) ? Decision::kPermit : Decision::kDeny;
+    out.decision = SteRowsShareAType(*p, rows) ? Decision::kPermit : Decision::kDeny;
     out.evaluated = true;
     // The entry is a function of (snapshot, rows) only, so inserting it is correct even if the
     // seqlock read section below turns out to be torn.
@@ -180,11 +184,25 @@ Result<SharingId> Acm::RegisterSharing(DomainId subject, DomainId peer, ShareKin
 }
 
 Result<SharingId> Acm::RegisterSharing(DomainId subject, const ResourceRef& resource) {
+  return AddSharing(ResourceSharing(subject, resource), Hook::kResource, resource.ssidref);
+}
+
+Sharing Acm::ResourceSharing(DomainId subject, const ResourceRef& resource) {
   Sharing sharing;
   sharing.subject = subject;
   sharing.resource_kind = resource.kind;
   sharing.resource = resource.name;
-  return AddSharing(std::move(sharing), Hook::kResource, resource.ssidref);
+  return sharing;
+}
+
+SharingId Acm::RecordSharingLocked(Sharing sharing, Ssidref resource) {
+  if (!sharing.peer && policy_->has_ste()) {
+    sharing.resource_label = std::string(policy_->SteRowLabel(*policy_->SteRow(resource)));
+  }
+  sharing.id = SharingId{next_sharing_++};
+  const SharingId id = sharing.id;
+  sharings_.emplace(id, std::move(sharing));
+  return id;
 }
 
 // Decides and records under the writers' mutex, so no policy update can slip between the check
@@ -200,14 +218,7 @@ Result<SharingId> Acm::AddSharing(Sharing sharing, Hook hook, Ssidref resource) 
     };
     const auto object = sharing.peer ? find(*sharing.peer) : std::optional(resource);
     out = DecideSteOnce(policy_.get(), find(sharing.subject), object);
-    if (out.decision == Decision::kPermit) {
-      if (!sharing.peer && policy_->has_ste()) {
-        sharing.resource_label = std::string(policy_->SteRowLabel(*policy_->SteRow(resource)));
-      }
-      id = SharingId{next_sharing_++};
-      sharing.id = *id;
-      sharings_.emplace(*id, sharing);
-    }
+    if (out.decision == Decision::kPermit) id = RecordSharingLocked(sharing, resource);
   }
   if (FinishSte(hook, sharing.subject, sharing.peer, out, sharing.resource) == Decision::kPermit) {
     return *id;
@@ -226,6 +237,13 @@ Result<void> Acm::ReleaseSharing(SharingId id) {
     return Fail(ErrorCode::kNotFound, "sharing {} is not live", id);
   }
   return {};
+}
+
+std::optional<Sharing> Acm::FindSharing(SharingId id) const {
+  std::lock_guard lock(mu_);
+  auto it = sharings_.find(id);
+  if (it == sharings_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<Sharing> Acm::sharings() const {

@@ -7,7 +7,7 @@
 #include "chinese_wall.h"
 #include "decision_cache.h"
 #include "domain_index.h"
-#include "shype/acm/policy_snapshot.h"
+#include "policy_snapshot.h"
 #include "shype/acm/acm.h"
 
 namespace shype::acm {

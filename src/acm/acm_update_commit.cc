@@ -113,14 +113,16 @@ UpdateReport Acm::RunUpdateLocked(const std::shared_ptr<const PolicySnapshot>& n
   PlanSharings(*next, request, plan);
   report.seqno = policy_->seqno();
   report.violations = plan.violations;
-  if (!commit) return report;
   const bool revoking = request.mode == UpdateMode::kCommitRevokingSharings;
   const bool blocked = std::any_of(plan.violations.begin(), plan.violations.end(),
                                    [&](const Violation& v) { return !(revoking && v.sharing); });
+  // A check-only request is a query: its violations are reported, not audited.
+  if (!blocked && !commit) return report;
   if (!blocked) {
     CommitPlan(next, plan, report);
     return report;
   }
+  if (!commit && request.mode == UpdateMode::kCheckOnly) return report;
   std::vector<std::string> messages;
   for (const auto& v : plan.violations) messages.push_back(v.message);
   refusal = MakeRecord(Hook::kPolicyUpdate, policy_.get(),
@@ -133,18 +135,25 @@ UpdateReport Acm::RunUpdateLocked(const std::shared_ptr<const PolicySnapshot>& n
 }
 
 Result<PreparedUpdate> Acm::PrepareUpdate(UpdateRequest request) {
-  std::lock_guard lock(mu_);
-  if (!policy_) {
-    return Fail(ErrorCode::kUnavailable, "no policy is loaded: load one before updating it");
-  }
-  auto next = PolicySnapshot::Create(std::move(request.binary), std::move(request.labels),
-                                     PolicySeqno{policy_->seqno().value() + 1});
-  if (!next) return Fail(next.error());
   PreparedUpdate prepared;
-  std::optional<AuditRecord> none;
-  prepared.report_ = RunUpdateLocked(*next, request, /*commit=*/false, none);
-  prepared.next_ = std::move(*next);
-  prepared.request_ = std::move(request);
+  std::optional<AuditRecord> refusal;  // a committing request refused already: audited here
+  {
+    std::lock_guard lock(mu_);
+    if (!policy_) {
+      return Fail(ErrorCode::kUnavailable, "no policy is loaded: load one before updating it");
+    }
+    auto next = PolicySnapshot::Create(std::move(request.binary), std::move(request.labels),
+                                       PolicySeqno{policy_->seqno().value() + 1});
+    if (!next) return Fail(next.error());
+    prepared.report_ = RunUpdateLocked(*next, request, /*commit=*/false, refusal);
+    prepared.next_ = std::move(*next);
+    prepared.request_ = std::move(request);
+    prepared.refused_ = refusal.has_value();
+  }
+  if (refusal) {
+    Count(Hook::kPolicyUpdate, true, true, false);
+    Audit(std::move(*refusal));
+  }
   return prepared;
 }
 
@@ -173,6 +182,7 @@ Result<UpdateReport> Acm::UpdatePolicy(UpdateRequest request) {
     Count(Hook::kPolicyUpdate, true, false, false);
     return prepared->report();
   }
+  if (prepared->refused_) return prepared->report();  // refused and audited by the check
   return Commit(std::move(*prepared));
 }
 

@@ -130,5 +130,53 @@ TEST_F(AdmissionTest, TheNullLabelRowAdmitsNoDomainAndHasNoAlias) {
   EXPECT_EQ(acm.chinese_wall_counts(), counts);
 }
 
+// One STE rule (review finding): the hook, the query and the admission decide every pair of a
+// VM label and a resource label alike.
+TEST_F(AdmissionTest, TheHookTheQueryAndTheAdmissionDecideSteAlike) {
+  const std::vector<std::string> vms{"dom_HomeBanking", "dom_Fun", "dom_BoincClient",
+                                     "dom_StorageDomain", "dom_NetworkDomain"};
+  const std::vector<std::string> resources{"res_ManagementResource", "res_HardDrive(hda)",
+                                           "res_LogicalDiskPartition1(hda1)",
+                                           "res_LogicalDiskPartition2(hda2)", "res_EthernetCard",
+                                           "res_SecurityToken"};
+  std::uint32_t id = 10;
+  for (const auto& vm : vms) {
+    const DomainId domain{id++};
+    ASSERT_TRUE(acm.AdmitDomain(domain, Vm(vm), {}).verdict.permitted()) << vm;
+    for (const auto& res : resources) {
+      const ResourceRef ref = Disk("file:/" + res, res);
+      const bool query = acm.QueryResource(Vm(vm), ref).permitted();
+      const bool hook =
+          acm.CheckResourceAccess(domain, ref.ssidref, ResourceKind::kDisk) == Decision::kPermit;
+      const DomainId probe{id++};
+      const bool admitted = acm.AdmitDomain(probe, Vm(vm), {&ref, 1}).verdict.permitted();
+      if (admitted) {
+        ASSERT_TRUE(acm.DomainDestroy(probe));
+      }
+      EXPECT_EQ(query, hook) << vm << " / " << res;
+      EXPECT_EQ(query, admitted) << vm << " / " << res;
+    }
+    ASSERT_TRUE(acm.DomainDestroy(domain));
+  }
+}
+
+// One way to record a sharing (review finding): the admission's and RegisterSharing's records
+// of the same resource agree.
+TEST_F(AdmissionTest, AdmissionAndRegisterSharingRecordAResourceSharingAlike) {
+  const ResourceRef disk = Disk("file:/a", "res_LogicalDiskPartition1(hda1)");
+  Admission admission = acm.AdmitDomain(DomainId{2}, Vm("dom_HomeBanking"), {&disk, 1});
+  ASSERT_TRUE(admission.verdict.permitted()) << admission.verdict.reason;
+  auto registered = acm.RegisterSharing(DomainId{2}, disk);
+  ASSERT_TRUE(registered) << registered.error().message;
+  auto first = acm.FindSharing(admission.sharings.at(0));
+  auto second = acm.FindSharing(*registered);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->resource_label, "res_LogicalDiskPartition1(hda1)");
+  Sharing renumbered = *second;
+  renumbered.id = first->id;
+  EXPECT_EQ(renumbered, *first);
+  EXPECT_FALSE(acm.FindSharing(SharingId{999}));
+}
+
 }  // namespace
 }  // namespace shype::acm

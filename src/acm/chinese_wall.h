@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "shype/acm/policy_snapshot.h"
+#include "policy_snapshot.h"
 
 namespace shype::acm {
 

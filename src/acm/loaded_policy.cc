@@ -3,7 +3,7 @@
 // LoadedPolicy: the public view of a PolicySnapshot (loaded_policy.h).
 #include "shype/acm/loaded_policy.h"
 
-#include "shype/acm/policy_snapshot.h"
+#include "policy_snapshot.h"
 
 namespace shype::acm {
 

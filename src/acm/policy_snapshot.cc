@@ -2,7 +2,7 @@
 //
 // PolicySnapshot: consistency checks between a binary policy and its label map, and the lookup
 // tables derived from them once per load so that decisions only test bits.
-#include "shype/acm/policy_snapshot.h"
+#include "policy_snapshot.h"
 
 #include <utility>
 

@@ -2,7 +2,7 @@
 //
 // PolicySnapshot: the worked example's rows and ssidrefs (spec-acm §3.10) and the consistency
 // checks between a binary policy and its label map.
-#include "shype/acm/policy_snapshot.h"
+#include "policy_snapshot.h"
 
 #include <gtest/gtest.h>
 

@@ -12,25 +12,25 @@ Verdict SteVerdict(const PolicySnapshot* p, Ssidref subject, const ResourceRef& 
   Verdict v;
   v.rule = Hook::kResource;
   v.resource = resource.name;
-  if (p == nullptr) {
-    v.reason = "no policy is loaded";
-    return v;
+  const SteRows rows = SteRowsOf(p, subject, resource.ssidref);
+  switch (rows.step) {
+    case SteRows::Step::kNoPolicy:
+      v.reason = "no policy is loaded";
+      return v;
+    case SteRows::Step::kNotMediated:
+      v.decision = Decision::kPermit;
+      return v;
+    case SteRows::Step::kOutOfRange:
+      v.reason = fmt::format("an ssidref is outside the STE rows of policy '{}'", p->name());
+      return v;
+    case SteRows::Step::kCompare:
+      break;
   }
-  if (!p->has_ste()) {  // the NULL / CHWALL-only policies do not mediate sharing
-    v.decision = Decision::kPermit;
-    return v;
-  }
-  const std::uint32_t a = p->SteRow(subject).value_or(0xffff);
-  const std::uint32_t b = p->SteRow(resource.ssidref).value_or(0xffff);
-  if (a >= p->ste_row_count() || b >= p->ste_row_count()) {
-    v.reason = fmt::format("an ssidref is outside the STE rows of policy '{}'", p->name());
-    return v;
-  }
-  v.subject_label = std::string(p->SteRowLabel(a));
-  v.subject_types = p->SteTypeNames(a);
-  v.object_label = std::string(p->SteRowLabel(b));
-  v.object_types = p->SteTypeNames(b);
-  if (p->SteBits(a).Intersects(p->SteBits(b))) {
+  v.subject_label = std::string(p->SteRowLabel(rows.subject));
+  v.subject_types = p->SteTypeNames(rows.subject);
+  v.object_label = std::string(p->SteRowLabel(rows.object));
+  v.object_types = p->SteTypeNames(rows.object);
+  if (SteRowsShareAType(*p, rows)) {
     v.decision = Decision::kPermit;
     return v;
   }

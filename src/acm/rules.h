@@ -5,15 +5,38 @@
 // the side-effect-free queries of Acm both decide through these. Private to src/acm.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
 
-#include "shype/acm/policy_snapshot.h"
+#include "policy_snapshot.h"
 #include "shype/acm/sharing.h"
 #include "shype/acm/verdict.h"
 
 namespace shype::acm {
+
+// The STE rule (spec §1.4) up to the comparison of types: a policy without STE does not mediate
+// (permit); ssidrefs outside its STE rows are refused; else the rows' types decide. The one copy
+// of the rule: the hooks (which cache the comparison) and the verdicts below both use it.
+struct SteRows {
+  enum class Step : std::uint8_t { kCompare, kNoPolicy, kNotMediated, kOutOfRange };
+  Step step = Step::kNoPolicy;
+  std::uint16_t subject = 0;
+  std::uint16_t object = 0;
+};
+inline SteRows SteRowsOf(const PolicySnapshot* p, Ssidref subject, Ssidref object) {
+  if (p == nullptr) return {SteRows::Step::kNoPolicy};
+  if (!p->has_ste()) return {SteRows::Step::kNotMediated};  // the NULL / CHWALL-only policies
+  const auto a = static_cast<std::uint16_t>(p->SteRowUnchecked(subject));
+  const auto b = static_cast<std::uint16_t>(p->SteRowUnchecked(object));
+  if (a >= p->ste_row_count() || b >= p->ste_row_count()) return {SteRows::Step::kOutOfRange};
+  return {SteRows::Step::kCompare, a, b};
+}
+// The comparison: permit iff the two rows share a type.
+inline bool SteRowsShareAType(const PolicySnapshot& p, const SteRows& rows) {
+  return p.SteBits(rows.subject).Intersects(p.SteBits(rows.object));
+}
 
 // STE (spec §1.4): permit iff the subject's label and the resource's label share a type; a
 // policy without STE permits. `policy` nullptr: deny (no policy loaded).

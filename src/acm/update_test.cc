@@ -329,6 +329,31 @@ TEST_F(UpdateTest, CommitRechecksWhatStartedSincePrepareAndRefusesWithAnAuditRec
   EXPECT_EQ(audit.records()[0].hook, Hook::kPolicyUpdate);
 }
 
+// A review finding: the transaction's caller stops at a refused prepare (it never commits), so
+// the refusal must be audited there, once; a check-only prepare is a query and audits nothing.
+TEST_F(UpdateTest, APreparedUpdateThatIsRefusedIsAuditedOnceWithItsViolations) {
+  Start(2, "dom_Fun");
+  PolicySpec spec = NextVersion();
+  spec.vm_labels.erase(spec.vm_labels.begin() + 1);  // dom_Fun
+  auto checked = acm.PrepareUpdate(Request(spec, UpdateMode::kCheckOnly));
+  ASSERT_TRUE(checked);
+  EXPECT_EQ(Kinds(checked->report()), std::vector<ViolationKind>{ViolationKind::kLabelMissing});
+  EXPECT_TRUE(audit.records().empty());
+  auto refused = acm.PrepareUpdate(Request(spec));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(Kinds(refused->report()), std::vector<ViolationKind>{ViolationKind::kLabelMissing});
+  ASSERT_EQ(audit.records().size(), 1U);
+  EXPECT_EQ(audit.records()[0].hook, Hook::kPolicyUpdate);
+  EXPECT_EQ(audit.records()[0].decision, Decision::kDeny);
+  EXPECT_EQ(audit.records()[0].reason,
+            "update to policy 'example.client_v1' version 1.1 rejected: label 'dom_Fun' of "
+            "domain 2 is not in the new policy 'example.client_v1'");
+  EXPECT_EQ(acm.stats().of(Hook::kPolicyUpdate).denials, 1U);
+  // UpdatePolicy prepares and commits: still one record for one refusal.
+  (void)Update(Request(spec));
+  EXPECT_EQ(audit.records().size(), 2U);
+}
+
 TEST_F(UpdateTest, APreparedUpdateGoesStaleWhenAnotherPolicyIsCommittedFirst) {
   auto first = acm.PrepareUpdate(Request(NextVersion()));
   auto second = acm.PrepareUpdate(Request(NextVersion()));

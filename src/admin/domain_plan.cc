@@ -202,12 +202,8 @@ bool DomainPlan::resources_permitted() const {
                      [](const ResourceUse& r) { return r.permitted; });
 }
 
-namespace {
-
-// The rule of ResourceSsidref for a policy named `name` whose resource labels `lookup` resolves.
-template <class Lookup>
-Result<Ssidref> ResourceSsidrefIn(const std::optional<store::ResourceLabel>& stored,
-                                  const std::string& name, const Lookup& lookup) {
+Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
+                                const acm::LoadedPolicy& policy) {
   if (!stored) return kUnlabeledSsidref;  // an unlabeled resource: __UNLABELED__
   const store::ResourceLabel& label = *stored;
   if (label.policy_type != "ACM") {
@@ -218,31 +214,17 @@ Result<Ssidref> ResourceSsidrefIn(const std::optional<store::ResourceLabel>& sto
   if (label.label == policy::kInaccessibleLabel) {
     return Fail(ErrorCode::kPermissionDenied, "the resource is labeled __INACCESSIBLE__");
   }
-  if (label.policy != name) {
+  if (label.policy != policy.name()) {
     return Fail(ErrorCode::kPermissionDenied, "Resource's policy '{}' != active policy '{}'",
-                label.policy, name);
+                label.policy, policy.name());
   }
   if (label.label == policy::kUnlabeledLabel) return kUnlabeledSsidref;
-  std::optional<Ssidref> ref = lookup(label.label);
+  auto ref = policy.ResourceSsidref(label.label);
   if (!ref) {
     return Fail(ErrorCode::kPermissionDenied, "resource label '{}' is not in policy '{}'",
-                label.label, name);
+                label.label, policy.name());
   }
   return *ref;
-}
-
-}  // namespace
-
-Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
-                                const acm::LoadedPolicy& policy) {
-  return ResourceSsidrefIn(stored, policy.name(),
-                           [&](const std::string& l) { return policy.ResourceSsidref(l); });
-}
-
-Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
-                                const acm::PolicySnapshot& policy) {
-  return ResourceSsidrefIn(stored, policy.name(),
-                           [&](const std::string& l) { return policy.ResourceSsidref(l); });
 }
 
 Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const acm::Acm& monitor,

@@ -4,6 +4,7 @@
 #include "shype/enforce/sharing_registry.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace shype::enforce {
 
@@ -11,11 +12,9 @@ Result<void> SharingRegistry::Add(acm::SharingId id, Teardown teardown) {
   if (teardowns_.contains(id)) {
     return Fail(ErrorCode::kConflict, "sharing {} is already registered", id);
   }
-  for (const acm::Sharing& live : acm_.sharings()) {
-    if (live.id == id) {
-      teardowns_.emplace(id, Entry{live, std::move(teardown)});
-      return {};
-    }
+  if (std::optional<acm::Sharing> live = acm_.FindSharing(id)) {
+    teardowns_.emplace(id, Entry{std::move(*live), std::move(teardown)});
+    return {};
   }
   return Fail(ErrorCode::kNotFound,
               "sharing {} is not live in the reference monitor; nothing to register", id);

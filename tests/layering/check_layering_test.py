@@ -50,14 +50,14 @@ CLEAN = {
         shype_add_test(acm SOURCES acm_test.cc DEPS shype::policyc)
         """),
     "src/acm/include/shype/acm/acm.h": "#pragma once\n",
-    "src/acm/include/shype/acm/policy_snapshot.h": "#pragma once\n",
+    "src/acm/policy_snapshot.h": "#pragma once\n",
     "src/acm/acm.cc": textwrap.dedent("""\
         // SPDX-License-Identifier: Apache-2.0
         #include "shype/acm/acm.h"
 
         #include <vector>
 
-        #include "shype/acm/policy_snapshot.h"
+        #include "policy_snapshot.h"
         #include "shype/policy/binary_policy.h"
         #include "shype/policyc/default_policy.h"
         """),
@@ -141,6 +141,11 @@ class LayeringCheckTest(unittest.TestCase):
         self.write("src/enforce/disk.cc", '#include "shype/acm/policy_snapshot.h"\n')
         self.assert_fails_with("src/enforce/disk.cc:1 includes shype/acm/policy_snapshot.h, "
                                "internal to acm")
+
+    def test_an_internal_header_of_the_acm_may_not_be_made_public_again(self):
+        self.write("src/acm/include/shype/acm/policy_snapshot.h", "#pragma once\n")
+        self.assert_fails_with("src/acm/include/shype/acm/policy_snapshot.h is internal to acm "
+                               "(issue 7): keep it in src/acm/, private")
 
     def test_only_the_daemon_may_use_the_api_server(self):
         self.write("src/api/CMakeLists.txt",

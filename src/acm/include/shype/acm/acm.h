@@ -72,8 +72,9 @@ class Acm {
   // Violations are reported in the UpdateReport (committed=false, nothing changed); errors are
   // kUnavailable (no policy loaded) and kPolicyInvalid (inconsistent binary/map).
   [[nodiscard]] Result<UpdateReport> UpdatePolicy(UpdateRequest request);
-  // The same check as UpdatePolicy, kept for a later Commit (nothing changes, nothing audited).
-  // Errors: as UpdatePolicy.
+  // The same check as UpdatePolicy, kept for a later Commit; nothing changes. A refusal of a
+  // committing request (mode other than kCheckOnly) is audited here, as the caller stops there;
+  // a check-only request audits nothing. Errors: as UpdatePolicy.
   [[nodiscard]] Result<PreparedUpdate> PrepareUpdate(UpdateRequest request);
   // Commits a prepared update: re-checks it with its snapshot against what runs now (domains may
   // have come or gone) and commits iff that passes, per its mode (kCheckOnly counts as kCommit);
@@ -82,8 +83,6 @@ class Acm {
   [[nodiscard]] Result<UpdateReport> Commit(PreparedUpdate prepared);
   // The active policy: name, version, labels and their ssidrefs (nullopt before the first load).
   std::optional<LoadedPolicy> active_policy() const;
-  // TODO(#7): transitional, until src/daemon/recovery.cc uses active_policy(); then private.
-  std::shared_ptr<const PolicySnapshot> policy() const;
   // xm dumppolicy of the active policy, with the live Chinese Wall running types and conflict
   // aggregate (as Xen's getpolicy buffer); empty before the first load.
   std::string DumpPolicy() const;
@@ -126,6 +125,8 @@ class Acm {
   [[nodiscard]] Result<void> ReleaseSharing(SharingId id);
 
   std::vector<Sharing> sharings() const;
+  // The live sharing `id`, if it is live (one lookup; sharings() copies them all).
+  std::optional<Sharing> FindSharing(SharingId id) const;
   std::vector<DomainInfo> domains() const;  // in creation order
   AcmStats stats() const;
   // Copies of the Chinese Wall arrays (running_types, conflict_aggregate).
@@ -183,6 +184,10 @@ class Acm {
   std::uint32_t ChwallRowOf(const PolicySnapshot& policy, Ssidref ref) const;
   void RebuildChineseWall();
   Result<SharingId> AddSharing(Sharing sharing, Hook hook, Ssidref resource);
+  // The one way a permitted sharing is recorded (mu_ held; AdmitDomain and RegisterSharing): a
+  // new id, and for a resource the name of its label (`resource`) in the active policy.
+  SharingId RecordSharingLocked(Sharing sharing, Ssidref resource);
+  static Sharing ResourceSharing(DomainId subject, const ResourceRef& resource);
   // Update transaction steps (acm_update.cc).
   std::vector<Violation> CheckVersion(const PolicySnapshot& next, const UpdateRequest& r) const;
   void PlanTranslation(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const;

@@ -93,6 +93,7 @@ class PreparedUpdate {
   std::shared_ptr<const PolicySnapshot> next_;
   UpdateRequest request_;  // its binary and labels are in next_
   UpdateReport report_;
+  bool refused_ = false;  // a committing request the check refused (and audited)
 };
 
 }  // namespace shype::acm

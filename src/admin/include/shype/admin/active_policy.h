@@ -8,8 +8,6 @@
 
 #include <string>
 
-// TODO(#7): transitional (the daemon's recovery still names the snapshot through this include).
-#include "shype/acm/policy_snapshot.h"
 #include "shype/policyc/compiled_policy.h"
 #include "shype/store/state_store.h"
 

@@ -69,8 +69,5 @@ struct DomainPlan {
 // another policy, invalidated, __INACCESSIBLE__ or not in the policy: kPermissionDenied, why.
 [[nodiscard]] Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
                                               const acm::LoadedPolicy& policy);
-// TODO(#7): transitional, until src/daemon/recovery.cc passes the acm::LoadedPolicy.
-[[nodiscard]] Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
-                                              const acm::PolicySnapshot& policy);
 
 }  // namespace shype::admin
