@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// PolicyService live (a real ACM with a running domain, a real state directory, the sandboxed
+// compiler): a refused update is audited, a refused check is not, and a committed one is recorded,
+// enforced and followed by the domain side.
+#include "shype/admin/policy_service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "shype/admin/active_policy.h"
+#include "shype/common/file.h"
+
+namespace shype::admin {
+namespace {
+
+std::string ReadShared(const std::string& name) {
+  return *ReadTextFileBounded(std::string(SHYPE_SHARED_DIR) + "/policies/" + name, 1U << 20);
+}
+
+// example.test 1.0 -> `version`, naming the policy it replaces.
+std::string NextVersion(std::string xml, const std::string& version) {
+  xml.replace(xml.find("<Version>1.0</Version>"), 22,
+              "<Version>" + version +
+                  "</Version><FromPolicy><PolicyName>example.test</PolicyName>"
+                  "<Version>1.0</Version></FromPolicy>");
+  return xml;
+}
+
+class FakeDomains final : public RunningDomains {
+ public:
+  std::vector<RunningDomain> Domains() const override {
+    return {{"Domain-0", 0, "SystemManagement", {}}, {"pepsi1", 1, "PepsiCo", {}}};
+  }
+  std::string NameOf(DomainId id) const override {
+    return id == kDomain0 ? "Domain-0" : fmt::format("'pepsi1' (id {})", id);
+  }
+  void FollowPolicy(const std::string& policy) override { followed.push_back(policy); }
+  std::vector<std::string> followed;
+};
+
+class PolicyServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           fmt::format("shype-policy-service-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto s = store::StateStore::Open(dir_);
+    ASSERT_TRUE(s) << s.error().message;
+    store_.emplace(std::move(*s));
+    auto builtin = LoadActivePolicy(*store_);
+    ASSERT_TRUE(builtin && acm_.LoadPolicy(builtin->binary, builtin->map));
+    service_.emplace(*store_, acm_, &sharings_, &domains_, &compiler_);
+    auto set = service_->Set(ReadShared("test-security_policy.xml"), "test.xml", false);
+    ASSERT_TRUE(set) << set.error().message;
+    const auto pepsi = acm_.active_policy()->VmSsidref("PepsiCo");
+    ASSERT_TRUE(pepsi && acm_.AdmitDomain(DomainId{1}, *pepsi, {}).verdict.permitted());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Version 1.1 without the VM label pepsi1 runs with.
+  static std::string WithoutPepsiVm() {
+    std::string xml = NextVersion(ReadShared("test-security_policy.xml"), "1.1");
+    const std::size_t at = xml.find("<VirtualMachineLabel>\n                <Name>PepsiCo</Name>");
+    const std::size_t end = xml.find("</VirtualMachineLabel>", at) + 22;
+    return xml.substr(0, at) + xml.substr(end);
+  }
+
+  std::filesystem::path dir_;
+  std::optional<store::StateStore> store_;
+  acm::SystemClock clock_;
+  acm::VectorAuditSink audit_;
+  acm::Acm acm_{clock_, audit_};
+  enforce::SharingRegistry sharings_{acm_};
+  FakeDomains domains_;
+  SandboxedPolicyCompiler compiler_{std::filesystem::path(SHYPE_BINARY_DIR) / "bin/shype-policyc"};
+  std::optional<PolicyService> service_;
+};
+
+// A review finding: a refused setpolicy (the ACM's prepare found violations) wrote no audit record.
+TEST_F(PolicyServiceTest, ARefusedUpdateIsAuditedWithItsViolationsAndARefusedCheckIsNot) {
+  const std::size_t before = audit_.records().size();
+  auto checked = service_->Set(WithoutPepsiVm(), "v11.xml", /*check_only=*/true);
+  ASSERT_FALSE(checked);
+  EXPECT_EQ(audit_.records().size(), before);  // a check is a query
+  auto refused = service_->Set(WithoutPepsiVm(), "v11.xml", false);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_NE(refused.error().message.find("'pepsi1' (id 1)"), std::string::npos)
+      << refused.error().message;
+  const auto records = audit_.records();
+  ASSERT_EQ(records.size(), before + 1);
+  EXPECT_EQ(records.back().hook, acm::Hook::kPolicyUpdate);
+  EXPECT_EQ(records.back().decision, acm::Decision::kDeny);
+  EXPECT_NE(records.back().reason.find("label 'PepsiCo' of domain 1 is not in the new policy"),
+            std::string::npos)
+      << records.back().reason;
+  EXPECT_EQ(acm_.active_policy()->version(), (policy::XmlVersion{1, 0}));  // nothing changed
+  EXPECT_EQ((*store_->ActivePolicy())->version, "1.0");
+  EXPECT_EQ(domains_.followed, std::vector<std::string>{"example.test"});  // the first set only
+}
+
+TEST_F(PolicyServiceTest, ACommittedUpdateIsRecordedEnforcedAndFollowedByTheDomains) {
+  auto done = service_->Set(NextVersion(ReadShared("test-security_policy.xml"), "1.1"), "v11.xml",
+                            false);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_FALSE(done->check_only);
+  EXPECT_EQ(done->policy.version, "1.1");
+  EXPECT_TRUE(done->policy.loaded);
+  EXPECT_EQ(acm_.active_policy()->version(), (policy::XmlVersion{1, 1}));
+  EXPECT_EQ((*store_->ActivePolicy())->version, "1.1");
+  EXPECT_EQ(domains_.followed, (std::vector<std::string>{"example.test", "example.test"}));
+  auto state = service_->Get();
+  ASSERT_TRUE(state) << state.error().message;
+  EXPECT_EQ(state->policy.version, "1.1");
+  EXPECT_GT(state->policy.installed_at, 0);
+  EXPECT_EQ(state->history.size(), 2U);
+}
+
+}  // namespace
+}  // namespace shype::admin
