@@ -58,15 +58,18 @@ std::vector<vm::DiskSpec> DisksOf(const admin::DomainPlan& plan) {
 
 // SECURITY: whatever ends Create's coroutine before the domain runs (an error, an exception, the
 // coroutine being destroyed) undoes everything admitted and spawned for it.
+// A create's coroutine may outlive the manager (destroyed with the io_context after it): the
+// manager then undid the create itself, and `alive` says so.
 struct DomainManager::CreateRollback {
   CreateRollback(DomainManager* manager, std::string domain, DomainId domain_id)
-      : self(manager), name(std::move(domain)), id(domain_id) {}
+      : self(manager), alive(manager->alive_), name(std::move(domain)), id(domain_id) {}
   CreateRollback(const CreateRollback&) = delete;
   CreateRollback& operator=(const CreateRollback&) = delete;
   ~CreateRollback() {
-    if (armed) self->AbortCreate(name, id);
+    if (armed && *alive) self->AbortCreate(name, id);
   }
   DomainManager* self;
+  std::shared_ptr<const bool> alive;
   std::string name;
   DomainId id;
   bool armed = true;
@@ -87,13 +90,30 @@ DomainManager::DomainManager(asio::io_context& io, acm::Acm& acm,
       options_(std::move(options)) {}
 
 DomainManager::~DomainManager() {
+  *alive_ = false;
+  // SECURITY: a create that has not finished is undone (its QEMU killed, its admission
+  // released); only domains that run are left running for the next shyped to find.
+  std::vector<std::pair<std::string, DomainId>> creating;
   for (auto& [name, domain] : domains_) {
-    if (domain->vm) domain->vm->Detach();
+    if (domain->state == DomainState::kCreating) {
+      creating.emplace_back(name, domain->record.id);
+    } else if (domain->vm) {
+      domain->vm->Detach();
+    }
   }
+  for (const auto& [name, id] : creating) AbortCreate(name, id);
 }
 
 Result<void> DomainManager::CheckCreateConfig(const config::DomainConfig& config,
                                               const std::string& path) const {
+  // SECURITY: the file name goes into the domain's record; a huge one made a record larger than
+  // a restarted shyped reads, so that shyped refused to start.
+  constexpr std::size_t kMaxPathBytes = 4096;
+  if (path.size() > kMaxPathBytes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the configuration's file name is {} bytes long; at most {} are accepted",
+                path.size(), kMaxPathBytes);
+  }
   if (auto v = config.Validate(); !v) return Fail(v.error());
   std::string name = *config.Name();
   if (name == "Domain-0" || Find(name) != nullptr) {
@@ -323,21 +343,22 @@ asio::awaitable<Result<void>> DomainManager::Destroy(const std::string& name) {
                    "everything; try again in a moment",
                    name);
   }
+  const DomainId id = d->record.id;
   if (auto r = d->vm->Kill(); !r && r.error().code != ErrorCode::kUnavailable) {
     co_return Fail(r.error());
   }
   // The reply waits until QEMU has exited and the domain is released.
-  if (!co_await WaitGone(name, std::chrono::seconds(5))) {
+  if (!co_await WaitGone(name, id, std::chrono::seconds(5))) {
     co_return Fail(ErrorCode::kInternal, "domain '{}' did not exit after SIGKILL", name);
   }
   co_return Result<void>{};
 }
 
-asio::awaitable<bool> DomainManager::WaitGone(const std::string& name,
+asio::awaitable<bool> DomainManager::WaitGone(const std::string& name, DomainId id,
                                               std::chrono::milliseconds limit) {
+  // By id: a new domain of the same name may have been created across a suspension.
   Domain* d = Find(name);
-  if (d == nullptr) co_return true;
-  const DomainId id = d->record.id;
+  if (d == nullptr || d->record.id != id) co_return true;
   // Release() wakes the timer; it expires on its own after `limit`.
   asio::steady_timer timer(io_, limit);
   d->waiting.push_back(&timer);
@@ -351,9 +372,12 @@ asio::awaitable<bool> DomainManager::WaitGone(const std::string& name,
 
 asio::awaitable<Result<void>> DomainManager::Shutdown(const std::string& name,
                                                       std::chrono::seconds timeout) {
+  const Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
+  const DomainId id = d->record.id;
   auto sent = co_await QmpAction(name, "system_powerdown", DomainState::kShuttingDown);
   if (!sent) co_return sent;
-  if (!co_await WaitGone(name, timeout)) {
+  if (!co_await WaitGone(name, id, timeout)) {
     co_return Fail(ErrorCode::kUnavailable,
                    "domain '{}' did not power off within {} s of the ACPI power-button request "
                    "(does the guest handle ACPI?); 'shype destroy {}' stops it at once",

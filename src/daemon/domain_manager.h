@@ -56,7 +56,7 @@ class DomainManager {
                 const Clock& clock, DenialSink denials, ManagerOptions options);
   DomainManager(const DomainManager&) = delete;
   DomainManager& operator=(const DomainManager&) = delete;
-  // Detaches every QEMU: domains outlive shyped.
+  // Detaches every running QEMU (domains outlive shyped) and undoes every create in progress.
   ~DomainManager();
 
   // Creates and starts the domain `config` (read from `config_path`) describes. On any error
@@ -119,9 +119,14 @@ class DomainManager {
   void OnEvent(const std::string& name, std::string_view event);
   // QEMU is gone: its sharings end, its run directory and cgroups go, waiters wake.
   void Release(const std::string& name, const std::string& why);
-  boost::asio::awaitable<bool> WaitGone(const std::string& name, std::chrono::milliseconds limit);
+  // Waits until domain `id` (named `name`) is released, at most `limit`; true if it is gone.
+  boost::asio::awaitable<bool> WaitGone(const std::string& name, DomainId id,
+                                        std::chrono::milliseconds limit);
 
-  [[nodiscard]] Result<void> CheckRecordsKnown(const std::vector<DomainRecord>& records) const;
+  // Refuses records recovery cannot account for: a running one under a policy the store does not
+  // know, two with one id, one whose name is not its directory's.
+  [[nodiscard]] Result<void> CheckRecords(
+      const std::vector<std::pair<std::filesystem::path, DomainRecord>>& records) const;
   [[nodiscard]] Result<void> RecoverOne(const std::filesystem::path& dir);
   [[nodiscard]] Result<void> Readmit(const DomainRecord& record);
   // Watches a found-again domain like one shyped started: its exit, its QMP events.
@@ -145,6 +150,8 @@ class DomainManager {
   ManagerOptions options_;
   std::map<std::string, std::unique_ptr<Domain>> domains_;
   std::uint32_t next_id_ = 1;
+  // False once the manager is destroyed (a create's coroutine may outlive it).
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace shype::daemon

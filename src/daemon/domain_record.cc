@@ -62,11 +62,18 @@ Result<void> SaveDomainRecord(const std::filesystem::path& dir, const DomainReco
     return Fail(text.error().WithContext(
         fmt::format("cannot write the record of domain '{}'", api::EscapeBytes(r.name))));
   }
+  // SECURITY: never write a record recovery would refuse to read (a restart would then fail).
+  if (text->size() + 1 > kMaxDomainRecordBytes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the record of domain '{}' would be {} bytes, more than the {} a restarted shyped "
+                "reads",
+                api::EscapeBytes(r.name), text->size() + 1, kMaxDomainRecordBytes);
+  }
   return WriteFileAtomic(dir / "domain.json", *text + "\n", 0600);
 }
 
 Result<DomainRecord> LoadDomainRecord(const std::filesystem::path& dir) {
-  auto text = ReadTextFileBounded(dir / "domain.json", 1U << 20);
+  auto text = ReadTextFileBounded(dir / "domain.json", kMaxDomainRecordBytes);
   if (!text) return Fail(text.error());
   Json j = Json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {

@@ -42,6 +42,9 @@ struct DomainRecord {
   std::uint32_t uid = 0;
 };
 
+// The largest domain.json written or read (SaveDomainRecord refuses more: kInvalidArgument).
+inline constexpr std::size_t kMaxDomainRecordBytes = 1U << 20;
+
 [[nodiscard]] Result<void> SaveDomainRecord(const std::filesystem::path& dir,
                                             const DomainRecord& record);
 [[nodiscard]] Result<DomainRecord> LoadDomainRecord(const std::filesystem::path& dir);

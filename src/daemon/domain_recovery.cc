@@ -3,6 +3,7 @@
 // Crash recovery: a restarted shyped finds the domains a previous one left running (records in
 // RUN_DIR/*/domain.json, pid + start time), admits them again as create does, and removes
 // whatever was half-created or is no longer admitted (after making sure no QEMU of it runs).
+#include <map>
 #include <set>
 
 #include "domain_manager.h"
@@ -12,18 +13,37 @@
 namespace shype::daemon {
 
 Result<void> DomainManager::Recover() {
-  std::error_code ec;
   // Replay admissions in creation order, as they happened.
   std::vector<std::pair<std::uint32_t, std::filesystem::path>> ordered;
-  std::vector<DomainRecord> records;
-  for (const auto& entry : std::filesystem::directory_iterator(options_.run_dir, ec)) {
+  std::vector<std::pair<std::filesystem::path, DomainRecord>> records;
+  std::error_code ec;
+  // SECURITY: a run directory that cannot be read is never taken for "no domains": the QEMUs it
+  // records may run, and the Chinese Wall would start empty.
+  std::filesystem::directory_iterator it(options_.run_dir, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const auto& entry = *it;
     std::error_code type_ec;
-    if (!entry.is_directory(type_ec) || entry.is_symlink(type_ec)) continue;
+    const bool symlink = entry.is_symlink(type_ec);
+    const bool directory = !type_ec && entry.is_directory(type_ec);
+    if (type_ec) {
+      ec = type_ec;
+      break;
+    }
+    if (!directory || symlink) continue;
     auto record = LoadDomainRecord(entry.path());
-    if (record) records.push_back(*record);
+    if (record) {
+      next_id_ = std::max(next_id_, record->id.value() + 1);  // ids are never reused
+      records.emplace_back(entry.path(), *record);
+    }
     ordered.emplace_back(record ? record->id.value() : 0, entry.path());
   }
-  if (auto r = CheckRecordsKnown(records); !r) return r;
+  if (ec) {
+    return Fail(ErrorCode::kIo,
+                "recovery: cannot list '{}': {}; shyped does not start without knowing which "
+                "domains run",
+                options_.run_dir.string(), ec.message());
+  }
+  if (auto r = CheckRecords(records); !r) return r;
   std::sort(ordered.begin(), ordered.end());
   for (const auto& [id, dir] : ordered) {
     if (auto r = RecoverOne(dir); !r) return r;
@@ -31,7 +51,8 @@ Result<void> DomainManager::Recover() {
   return {};
 }
 
-Result<void> DomainManager::CheckRecordsKnown(const std::vector<DomainRecord>& records) const {
+Result<void> DomainManager::CheckRecords(
+    const std::vector<std::pair<std::filesystem::path, DomainRecord>>& records) const {
   auto installed = store_.Policies();
   if (!installed) return Fail(installed.error().WithContext("recovery: listing the policies"));
   auto policy = acm_.active_policy();
@@ -39,7 +60,22 @@ Result<void> DomainManager::CheckRecordsKnown(const std::vector<DomainRecord>& r
   const std::string active = policy->name();
   std::set<std::string> known{active, std::string(policyc::kDefaultPolicyName)};
   for (const auto& p : *installed) known.insert(p.name);
-  for (const auto& record : records) {
+  std::map<std::uint32_t, std::filesystem::path> ids;
+  for (const auto& [dir, record] : records) {
+    // SECURITY: corruption fails closed. Two records with one id would let the refusal of one
+    // release the other's admission; a record in another domain's directory would replace it.
+    if (auto [other, fresh] = ids.emplace(record.id.value(), dir); !fresh) {
+      return Fail(ErrorCode::kIo,
+                  "recovery: '{}' and '{}' both record domain id {}; the run directory is "
+                  "corrupt: find out which QEMU runs, stop the other and remove its directory",
+                  other->second.string(), dir.string(), record.id);
+    }
+    if (record.name != dir.filename().string()) {
+      return Fail(ErrorCode::kIo,
+                  "recovery: '{}' records domain '{}', not '{}'; the run directory is corrupt: "
+                  "stop that domain's QEMU and remove the directory",
+                  (dir / "domain.json").string(), record.name, dir.filename().string());
+    }
     if (record.state != DomainState::kRunning || known.count(record.policy) != 0) continue;
     // SECURITY: a running domain under a policy the store never heard of means the store lost
     // its state (labels.db replaced); starting would stop the guest and forget its labels.
@@ -63,7 +99,7 @@ Result<void> DomainManager::StopAndRemove(const DomainRecord& record,
     return Fail(killed.error().WithContext(fmt::format("recovery: domain '{}' ({})", name, why)));
   }
   launcher_.Cleanup(record);
-  (void)sharings_.EndDomain(record.id, "stopped by recovery");
+  // Nothing to release in the ACM: the domain was never (re)admitted.
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) {
@@ -135,14 +171,21 @@ Result<void> DomainManager::RecoverOne(const std::filesystem::path& dir) {
                 record->name, record->pid, vm.error().message);
   }
   if (!vm) {
+    // SECURITY: "gone" by its pid; any other process of it (its cgroup, a QEMU naming its run
+    // directory) is stopped before it is forgotten, or shyped does not start.
     log::Info("recovery: domain {} ended while shyped was down ({})", record->name,
               vm.error().message);
+    auto stopped = launcher_.StopAll(*record, dir);
+    if (!stopped) {
+      return Fail(stopped.error().WithContext(
+          fmt::format("recovery: domain '{}' (its QEMU pid {} is gone)", record->name,
+                      record->pid)));
+    }
     launcher_.Cleanup(*record);
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     return {};
   }
-  next_id_ = std::max(next_id_, record->id.value() + 1);
   // SECURITY: fail closed. A domain the enforced policy does not admit (label gone, Chinese Wall,
   // a resource it may no longer use) is stopped rather than left running outside the monitor.
   if (auto r = Readmit(*record); !r) {

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <charconv>
 #include <cstring>
 #include <set>
@@ -31,6 +32,8 @@ namespace {
 // emulation, libraries (measured: ~100 MiB for a 128 MiB guest).
 constexpr std::uint64_t kQemuOverheadMiB = 256;
 constexpr std::uint32_t kMaxQemuTasks = 256;
+// How long a QMP command may take before QEMU counts as hung.
+constexpr std::chrono::seconds kQmpTimeout{30};
 
 // Binds a listening unix socket at `path` (mode 0600) for QEMU to accept on: QEMU gets the fd,
 // never the path.
@@ -130,8 +133,26 @@ class QemuVm final : public Vm {
       co_return Fail(ErrorCode::kUnavailable, "domain '{}' has no QMP connection",
                      run_dir_.filename().string());
     }
+    // SECURITY: a QEMU that never answers (say, `cont` of a create) must not hold its caller
+    // forever: after kQmpTimeout the connection is closed and the command fails.
+    auto timed_out = std::make_shared<bool>(false);
+    auto timer = std::make_shared<asio::steady_timer>(io_, kQmpTimeout);
+    timer->async_wait([weak = std::weak_ptr<vm::QmpClient>(qmp),
+                       timed_out](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: the reply came first
+      *timed_out = true;
+      if (auto q = weak.lock()) q->Close();  // pending commands fail with kUnavailable
+    });
     auto execute = [qmp, command](auto done) { qmp->Execute(command, nullptr, std::move(done)); };
-    co_return co_await AwaitCallback<Result<api::Json>>(execute);
+    auto reply = co_await AwaitCallback<Result<api::Json>>(execute);
+    timer->cancel();
+    if (!reply && *timed_out) {
+      co_return Fail(ErrorCode::kUnavailable,
+                     "QEMU of domain '{}' did not answer '{}' within {} s; its QMP connection is "
+                     "closed ('shype destroy' still stops it)",
+                     run_dir_.filename().string(), command, kQmpTimeout.count());
+    }
+    co_return reply;
   }
 
   void OnEvent(std::function<void(std::string_view)> handler) override {

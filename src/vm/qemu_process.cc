@@ -355,9 +355,20 @@ Result<std::unique_ptr<QemuProcess>> QemuProcess::Adopt(asio::io_context& io,
                                                         ProcessIdentity identity) {
   if (identity.pid <= 0) return Fail(ErrorCode::kInvalidArgument, "pid {} invalid", identity.pid);
   UniqueFd pidfd(PidfdOpen(identity.pid));
-  if (!pidfd.valid()) return Fail(ErrorCode::kNotFound, "process {} is gone", identity.pid);
+  if (!pidfd.valid() && errno == ESRCH) {
+    return Fail(ErrorCode::kNotFound, "process {} is gone", identity.pid);
+  }
+  // SECURITY: only "no such process" means gone; any other failure (EMFILE, ENOMEM) is an error,
+  // so the caller never forgets a QEMU that may still run.
+  if (!pidfd.valid()) {
+    return Fail(ErrorCode::kIo, "cannot open a pidfd for process {}: {}", identity.pid,
+                std::strerror(errno));
+  }
   // Read the start time only after pidfd_open: a match proves the pidfd names that process.
   auto start_time = ReadProcessStartTime(identity.pid);
+  if (!start_time && start_time.error().code != ErrorCode::kNotFound) {
+    return Fail(start_time.error().WithContext(fmt::format("process {}", identity.pid)));
+  }
   if (!start_time || *start_time != identity.start_time) {
     return Fail(ErrorCode::kNotFound, "pid {} now belongs to another process (start time {} != {})",
                 identity.pid, start_time.value_or(0), identity.start_time);
