@@ -18,10 +18,13 @@ namespace shype::acm {
 
 using policy::PolicyCode;
 
-Acm::Acm(const Clock& clock, AuditSink& audit)
-    : clock_(clock), audit_(audit), tables_(std::make_unique<Tables>()) {}
+Acm::Acm(const Clock& clock, AuditSink& audit) : clock_(clock), audit_(audit) {
+  static_assert(sizeof(Tables) <= kTablesBytes && alignof(Tables) <= 64,
+                "Acm::kTablesBytes must hold the tables of acm_tables.h: raise it");
+  new (tables_.data()) Tables();
+}
 
-Acm::~Acm() = default;
+Acm::~Acm() { tables().~Tables(); }
 
 void Acm::BeginWrite() {
   generation_.store(generation_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -36,7 +39,7 @@ void Acm::Publish(std::shared_ptr<const PolicySnapshot> next) {
   active_.store(next.get(), std::memory_order_release);
   retained_.push_back(next);
   policy_ = std::move(next);
-  tables_->cache.Clear();
+  tables().cache.Clear();
 }
 
 std::optional<LoadedPolicy> Acm::active_policy() const {
@@ -53,10 +56,10 @@ std::string Acm::DumpPolicy() const {
     if (!policy_) return {};
     p = policy_;
     // Xen keeps these counters as u16; show them as it would.
-    for (std::uint32_t x : tables_->chwall.running_types()) {
+    for (std::uint32_t x : tables().chwall.running_types()) {
       running.push_back(static_cast<std::uint16_t>(std::min<std::uint32_t>(x, 0xffff)));
     }
-    for (std::uint32_t x : tables_->chwall.conflict_aggregate()) {
+    for (std::uint32_t x : tables().chwall.conflict_aggregate()) {
       aggregate.push_back(static_cast<std::uint16_t>(std::min<std::uint32_t>(x, 0xffff)));
     }
   }
@@ -81,10 +84,10 @@ std::vector<std::pair<DomainId, Acm::DomainRecord>> Acm::OrderedDomains() const 
 
 void Acm::RebuildChineseWall() {
   const bool active = policy_ && policy_->has_chwall();
-  tables_->chwall.Reset(active ? policy_->binary().chwall->max_types() : 0);
+  tables().chwall.Reset(active ? policy_->binary().chwall->max_types() : 0);
   if (!active) return;
   for (const auto& [id, record] : OrderedDomains()) {
-    tables_->chwall.Add(*policy_, ChwallRowOf(*policy_, record.ssidref));
+    tables().chwall.Add(*policy_, ChwallRowOf(*policy_, record.ssidref));
   }
 }
 
@@ -109,9 +112,9 @@ Result<PolicySeqno> Acm::LoadPolicy(policy::BinaryPolicy binary, policy::LabelMa
                     labeled ? std::string(p.labels().bootstrap_label()) : std::string(), 0};
   BeginWrite();
   if (domains_.contains(kDomain0)) {
-    tables_->index.Set(kDomain0, dom0.ssidref);
+    tables().index.Set(kDomain0, dom0.ssidref);
   } else {
-    tables_->index.Insert(kDomain0, dom0.ssidref);
+    tables().index.Insert(kDomain0, dom0.ssidref);
   }
   domains_[kDomain0] = dom0;
   Publish(std::move(*next));
@@ -124,7 +127,7 @@ std::vector<ChineseWallConflict> Acm::ConflictsFor(std::uint32_t row) const {
   std::vector<ChineseWallConflict> conflicts;
   const PolicySnapshot& p = *policy_;
   const auto& sets = p.binary().chwall->conflict_sets;
-  for (std::uint32_t t : tables_->chwall.BlockedTypes(p, row)) {
+  for (std::uint32_t t : tables().chwall.BlockedTypes(p, row)) {
     for (const auto& [id, record] : OrderedDomains()) {
       const std::uint32_t other = ChwallRowOf(p, record.ssidref);
       const auto blocks = p.BlockedBy(other);
@@ -215,7 +218,7 @@ Verdict Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
   if (domain == DomainIndex::kReservedId || domains_.contains(domain)) {
     return deny(fmt::format("domain id {} is reserved or already running", domain));
   }
-  if (tables_->index.size() >= DomainIndex::kMaxDomains) {
+  if (tables().index.size() >= DomainIndex::kMaxDomains) {
     return deny(fmt::format("{} domains run, the limit", DomainIndex::kMaxDomains));
   }
   const bool labeled = p->has_chwall() || p->has_ste();
@@ -240,19 +243,19 @@ Verdict Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
         wall.rule = Hook::kDomainCreate;
         return wall;
       }
-      tables_->chwall.Add(*p, ChwallRowOf(*p, ssidref));
+      tables().chwall.Add(*p, ChwallRowOf(*p, ssidref));
       chwall_committed = true;
     } else if (code == PolicyCode::kSimpleTypeEnforcement) {
       if (p->SteRow(ssidref).value_or(0xffff) >= p->vm_row_count()) {
         // Xen's rollback
-        if (chwall_committed) tables_->chwall.Remove(*p, ChwallRowOf(*p, ssidref));
+        if (chwall_committed) tables().chwall.Remove(*p, ChwallRowOf(*p, ssidref));
         return deny(fmt::format("ssidref {} has no STE VM row", ssidref));
       }
     }
   }
   const Ssidref stored = labeled ? ssidref : Ssidref{0};  // Xen forces 0 under NULL
   domains_[domain] = DomainRecord{stored, *label, ++next_order_};
-  tables_->index.Insert(domain, stored);
+  tables().index.Insert(domain, stored);
   Verdict permit;
   permit.decision = Decision::kPermit;
   permit.subject_label = *label;
@@ -264,7 +267,7 @@ std::vector<Sharing> Acm::RemoveLocked(DomainId domain) {
   auto it = domains_.find(domain);
   if (it == domains_.end()) return dropped;
   if (policy_ && policy_->has_chwall()) {
-    tables_->chwall.Remove(*policy_, ChwallRowOf(*policy_, it->second.ssidref));
+    tables().chwall.Remove(*policy_, ChwallRowOf(*policy_, it->second.ssidref));
   }
   for (auto s = sharings_.begin(); s != sharings_.end();) {
     if (s->second.subject == domain || s->second.peer == domain) {
@@ -275,10 +278,10 @@ std::vector<Sharing> Acm::RemoveLocked(DomainId domain) {
     }
   }
   domains_.erase(it);
-  tables_->index.Erase(domain);
-  if (tables_->index.NeedsRebuild()) {
+  tables().index.Erase(domain);
+  if (tables().index.NeedsRebuild()) {
     BeginWrite();
-    tables_->index.Rebuild();
+    tables().index.Rebuild();
     EndWrite();
   }
   return dropped;
@@ -307,8 +310,8 @@ std::vector<DomainInfo> Acm::domains() const {
 
 std::pair<std::vector<std::uint32_t>, std::vector<std::uint32_t>> Acm::chinese_wall_counts() const {
   std::lock_guard lock(mu_);
-  auto running = tables_->chwall.running_types();
-  auto aggregate = tables_->chwall.conflict_aggregate();
+  auto running = tables().chwall.running_types();
+  auto aggregate = tables().chwall.conflict_aggregate();
   return {{running.begin(), running.end()}, {aggregate.begin(), aggregate.end()}};
 }
 

@@ -64,7 +64,7 @@ Acm::SteOutcome Acm::DecideSteOnce(const PolicySnapshot* p, std::optional<Ssidre
       break;
   }
   const std::uint16_t a = rows.subject, b = rows.object;
-  if (auto hit = tables_->cache.Find(p->seqno().value(), a, b)) {
+  if (auto hit = tables().cache.Find(p->seqno().value(), a, b)) {
     out.decision = *hit;
     out.cache_hit = true;
   } else {
@@ -72,7 +72,7 @@ Acm::SteOutcome Acm::DecideSteOnce(const PolicySnapshot* p, std::optional<Ssidre
     out.evaluated = true;
     // The entry is a function of (snapshot, rows) only, so inserting it is correct even if the
     // seqlock read section below turns out to be torn.
-    tables_->cache.Insert(p->seqno().value(), a, b, out.decision);
+    tables().cache.Insert(p->seqno().value(), a, b, out.decision);
   }
   out.why = out.decision == Decision::kPermit ? Why::kPermitted : Why::kNoCommonType;
   return out;
@@ -83,8 +83,8 @@ Acm::SteOutcome Acm::DecideSte(DomainId subject, std::optional<DomainId> peer, S
     const std::uint64_t generation = generation_.load(std::memory_order_acquire);
     if ((generation & 1U) == 0) {
       const PolicySnapshot* p = active_.load(std::memory_order_acquire);
-      const auto s = tables_->index.Find(subject);
-      const auto o = peer ? tables_->index.Find(*peer) : std::optional<Ssidref>(resource);
+      const auto s = tables().index.Find(subject);
+      const auto o = peer ? tables().index.Find(*peer) : std::optional<Ssidref>(resource);
       SteOutcome out = DecideSteOnce(p, s, o);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (generation_.load(std::memory_order_relaxed) == generation) return out;
@@ -100,8 +100,8 @@ Acm::SteOutcome Acm::DecideSte(DomainId subject, std::optional<DomainId> peer, S
   const std::uint64_t generation = generation_.load(std::memory_order_acquire);
   const PolicySnapshot* p = active_.load(std::memory_order_acquire);
   if ((generation & 1U) != 0 || p == nullptr) return false;
-  const std::uint64_t s = tables_->index.FindRaw(subject);
-  const std::uint64_t o = has_peer ? tables_->index.FindRaw(peer) : std::uint64_t{resource.value()};
+  const std::uint64_t s = tables().index.FindRaw(subject);
+  const std::uint64_t o = has_peer ? tables().index.FindRaw(peer) : std::uint64_t{resource.value()};
   if (((s | o) & DomainIndex::kNotFound) != 0) return false;
   const std::uint32_t a = p->SteRowUnchecked(Ssidref{static_cast<std::uint32_t>(s)});
   const std::uint32_t b = p->SteRowUnchecked(Ssidref{static_cast<std::uint32_t>(o)});
@@ -109,7 +109,7 @@ Acm::SteOutcome Acm::DecideSte(DomainId subject, std::optional<DomainId> peer, S
   const std::uint32_t hi = a < b ? b : a;
   // No has_ste() test: without STE, ste_row_count() is 0 and no row is in range.
   if (hi >= p->ste_row_count()) return false;
-  if (!tables_->cache.IsCachedPermitOrdered(p->seqno().value(), lo, hi)) return false;
+  if (!tables().cache.IsCachedPermitOrdered(p->seqno().value(), lo, hi)) return false;
   std::atomic_thread_fence(std::memory_order_acquire);
   if (generation_.load(std::memory_order_relaxed) != generation) return false;
   const auto h = static_cast<std::size_t>(hook);

@@ -98,7 +98,7 @@ Verdict Acm::ChineseWallLocked(Ssidref vm) const {
       return v;
     }
     // The parties are named on a denial only (hot on create).
-    if (tables_->chwall.IsBlocked(*p, row)) {
+    if (tables().chwall.IsBlocked(*p, row)) {
       v.subject_label = p->labels().vm_labels[row];
       v.subject_types = p->ChwallTypeNames(row);
       v.conflicts = ConflictsFor(row);

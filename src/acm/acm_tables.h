@@ -4,6 +4,8 @@
 // (read by the STE hot path) and the Chinese Wall counters (guarded by Acm::mu_).
 #pragma once
 
+#include <new>
+
 #include "chinese_wall.h"
 #include "decision_cache.h"
 #include "domain_index.h"
@@ -17,5 +19,13 @@ struct Acm::Tables {
   DecisionCache cache;
   ChineseWallState chwall;  // Guarded by Acm::mu_.
 };
+
+// Constructed in Acm's tables_ storage by its constructor, destroyed by its destructor.
+inline Acm::Tables& Acm::tables() {
+  return *std::launder(reinterpret_cast<Tables*>(tables_.data()));
+}
+inline const Acm::Tables& Acm::tables() const {
+  return *std::launder(reinterpret_cast<const Tables*>(tables_.data()));
+}
 
 }  // namespace shype::acm

@@ -81,7 +81,7 @@ void Acm::CommitPlan(std::shared_ptr<const PolicySnapshot> next, UpdatePlan& pla
   BeginWrite();
   for (const auto& [id, record] : plan.translated) {
     domains_[id] = record;
-    tables_->index.Set(id, record.ssidref);
+    tables().index.Set(id, record.ssidref);
   }
   for (const Violation& v : plan.violations) {
     if (!v.sharing) continue;

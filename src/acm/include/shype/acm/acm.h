@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -151,9 +152,13 @@ class Acm {
     std::array<Counters, kHookCount> hooks;
   };
   struct UpdatePlan;
-  // The domain index, the decision cache and the Chinese Wall counters (acm_tables.h), behind one
-  // pointer so that their types stay private to src/acm.
+  // The domain index, the decision cache and the Chinese Wall counters (acm_tables.h): stored in
+  // place (the hot path addresses them from `this`, with no pointer to load) but typed only in
+  // src/acm, which checks that they fit kTablesBytes.
   struct Tables;
+  static constexpr std::size_t kTablesBytes = (8192 + 4096) * sizeof(std::uint64_t) + 256;
+  Tables& tables();
+  const Tables& tables() const;
 
   // Hot path, scalars only (an optional<DomainId> argument was spilled to the stack and
   // reloaded as one word, a store-forwarding stall). `peer` is used iff has_peer.
@@ -208,7 +213,8 @@ class Acm {
   // entries and the active policy at once; readers retry when it moved.
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<const PolicySnapshot*> active_{nullptr};
-  const std::unique_ptr<Tables> tables_;  // index and cache: lock-free; chwall: guarded by mu_
+  // Tables: index and cache lock-free; chwall guarded by mu_.
+  alignas(64) std::array<std::byte, kTablesBytes> tables_;
   std::array<SlotCounters, kCounterSlots> counters_;
 
   mutable std::mutex mu_;
