@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "shype/common/file.h"
+#include "shype/store/sqlite.h"
 
 namespace shype::admin {
 namespace {
@@ -101,7 +102,8 @@ TEST_F(AdminTest, SetPolicyInstallsAndListsLabelsSorted) {
 TEST_F(AdminTest, ResourceLabelRoundTripAndRefusals) {
   SetTestPolicy();
   api::ResourceLabelReply added = Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
-  EXPECT_EQ(added, (api::ResourceLabelReply{Img("pepsi.img"), "ACM", "example.test", "PepsiCo"}));
+  EXPECT_EQ(added, (api::ResourceLabelReply{Img("pepsi.img"), LabelKind::kAcm, "example.test",
+                                            "PepsiCo"}));
   EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))), added);
   Error again = Refused(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
   EXPECT_EQ(again.message, fmt::format("'{}' is already labeled with 'ACM:example.test:PepsiCo'.",
@@ -217,9 +219,34 @@ TEST_F(AdminTest, ResetInvalidatesResourceLabelsOfTheOldPolicy) {
   Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
   Ok(admin_->ResetPolicy());
   EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "DEFAULT");
-  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))).policy_type, "INV_ACM");
+  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))).policy_type, LabelKind::kInvalidated);
   EXPECT_NE(Ok(admin_->DumpPolicy())["text"].get<std::string>().find("POLICY REFERENCE = DEFAULT."),
             std::string::npos);
+}
+
+// A label row whose kind is neither ACM nor INV_ACM (labels.db damaged or edited by hand) grants
+// nothing: the disk is denied naming the resource, and no policy change reads past it.
+TEST_F(AdminTest, ADamagedLabelKindGrantsNothingAndStopsPolicyChanges) {
+  SetTestPolicy();
+  Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
+  {
+    auto db = store::Database::Open(dir_ / "labels.db");
+    ASSERT_TRUE(db) << db.error().message;
+    Ok(db->Exec("UPDATE resource_labels SET policy_type = 'ACM ' WHERE resource LIKE 'file:%'"));
+  }
+  const std::string named = fmt::format("the label of resource '{}'", Img("pepsi.img"));
+  std::string label = "access_control = ['policy=example.test,label=PepsiCo']";
+  api::DryRunReply run = Ok(admin_->DryRun(Config(label, Img("pepsi.img")), "p.cfg"));
+  EXPECT_FALSE(run.passed);
+  ASSERT_EQ(run.resources.size(), 1U);
+  EXPECT_FALSE(run.resources[0].permitted);
+  EXPECT_NE(run.resources[0].reason.find(named), std::string::npos) << run.resources[0].reason;
+  Error get = Refused(admin_->GetResourceLabel(Img("pepsi.img")));
+  EXPECT_EQ(get.code, ErrorCode::kIo);
+  EXPECT_NE(get.message.find("unknown label kind 'ACM '"), std::string::npos) << get.message;
+  EXPECT_NE(Refused(admin_->Resources()).message.find(named), std::string::npos);
+  EXPECT_NE(Refused(admin_->ResetPolicy()).message.find(named), std::string::npos);
+  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "example.test");
 }
 
 // The stored policy is read back without compiling: the binary and map through the bounded

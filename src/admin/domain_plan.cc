@@ -206,7 +206,7 @@ Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& store
                                 const acm::LoadedPolicy& policy) {
   if (!stored) return kUnlabeledSsidref;  // an unlabeled resource: __UNLABELED__
   const store::ResourceLabel& label = *stored;
-  if (label.policy_type != "ACM") {
+  if (label.policy_type != LabelKind::kAcm) {
     return Fail(ErrorCode::kPermissionDenied,
                 "the resource's label {}:{}:{} was invalidated by a policy change",
                 label.policy_type, label.policy, label.label);

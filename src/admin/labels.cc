@@ -114,7 +114,7 @@ Result<api::ResourceLabelReply> Admin::AddResourceLabel(const std::string& spec,
                 "policy",
                 policy, active.name());
   }
-  store::ResourceLabel record{*resource, "ACM", policy, label, {}};
+  store::ResourceLabel record{*resource, LabelKind::kAcm, policy, label, {}};
   const policy::LabelMap& map = active.labels();
   if (label == policy::kInaccessibleLabel) {
     // __INACCESSIBLE__ belongs to no policy (xm stored it under policy "*").

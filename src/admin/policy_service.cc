@@ -52,7 +52,7 @@ Result<std::vector<store::ResourceLabel>> ResourceChanges(store::StateStore& sto
   if (!labeled) return Fail(labeled.error());
   std::vector<store::ResourceLabel> changes;
   for (const auto& r : *labeled) {
-    if (r.policy_type != "ACM" || r.policy != current) continue;
+    if (r.policy_type != LabelKind::kAcm || r.policy != current) continue;
     std::string label = Rename(next.resource_renames, r.label);
     if (!HasResourceLabel(next, label)) {
       violations.push_back(fmt::format(
@@ -189,9 +189,9 @@ Result<PolicyChange> PolicyService::Reset() {
   if (!labeled) return Fail(labeled.error());
   std::vector<store::ResourceLabel> changes;
   for (const auto& r : *labeled) {
-    if (r.policy_type == "ACM" && r.policy == current->name() && !current_default) {
+    if (r.policy_type == LabelKind::kAcm && r.policy == current->name() && !current_default) {
       store::ResourceLabel change = r;
-      change.policy_type = "INV_ACM";
+      change.policy_type = LabelKind::kInvalidated;
       changes.push_back(std::move(change));
     }
   }

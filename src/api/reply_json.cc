@@ -12,7 +12,7 @@ Json ToJson(const LabelsReply& reply) {
 
 Json ToJson(const ResourceLabelReply& reply) {
   return Json{{"resource", reply.resource},
-              {"policy_type", reply.policy_type},
+              {"policy_type", LabelKindName(reply.policy_type)},
               {"policy", reply.policy},
               {"label", reply.label}};
 }
@@ -36,7 +36,7 @@ Json ToJson(const DryRunResource& r) {
               {"permitted", r.permitted},
               {"res_label", r.res_label},
               {"res_policy", r.res_policy},
-              {"res_policy_type", r.res_policy_type},
+              {"res_policy_type", LabelKindName(r.res_policy_type)},
               {"reason", r.reason}};
 }
 

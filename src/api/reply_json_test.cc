@@ -18,7 +18,7 @@ TEST(ReplyJsonTest, LabelsCarryPolicyTypeAndSortedLabels) {
 }
 
 TEST(ReplyJsonTest, AResourceLabelHasItsFourFields) {
-  ResourceLabelReply label{"file:/img/a", "ACM", "example.test", "PepsiCo"};
+  ResourceLabelReply label{"file:/img/a", LabelKind::kAcm, "example.test", "PepsiCo"};
   EXPECT_EQ(ToJson(label).dump(),
             R"({"label":"PepsiCo","policy":"example.test","policy_type":"ACM",)"
             R"("resource":"file:/img/a"})");
@@ -26,15 +26,19 @@ TEST(ReplyJsonTest, AResourceLabelHasItsFourFields) {
 
 TEST(ReplyJsonTest, ResourcesListEveryLabelAndAnEmptyListStaysAList) {
   EXPECT_EQ(ToJson(ResourcesReply{}).dump(), R"({"resources":[]})");
-  ResourcesReply two{{{"vnet:a", "ACM", "p", "A"}, {"shm:b", "INV_ACM", "p", "B"}}};
+  ResourcesReply two{
+      {{"vnet:a", LabelKind::kAcm, "p", "A"}, {"shm:b", LabelKind::kInvalidated, "p", "B"}}};
   EXPECT_EQ(ToJson(two)["resources"].size(), 2U);
   EXPECT_EQ(ToJson(two)["resources"][1], ToJson(two.resources[1]));
+  EXPECT_EQ(ToJson(two.resources[1]).dump(),
+            R"({"label":"B","policy":"p","policy_type":"INV_ACM","resource":"shm:b"})");
 }
 
 TEST(ReplyJsonTest, DryRunOmitsPermittedWhenTheChineseWallWasNotChecked) {
   DryRunReply reply;
   reply.domain = {"pepsi1", "PepsiCo", "example.test", Ssidref::FromParts(2, 3), true, ""};
-  reply.resources.push_back({"file:/img/c", false, "CocaCola", "example.test", "ACM", "denied"});
+  reply.resources.push_back(
+      {"file:/img/c", false, "CocaCola", "example.test", LabelKind::kAcm, "denied"});
   reply.chinese_wall = {false, true, "shyped is not running"};
   reply.passed = false;
   EXPECT_EQ(ToJson(reply).dump(),

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "shype/api/text.h"
+#include "shype/common/label_kind.h"
 
 namespace shype::cli {
 namespace {
@@ -18,6 +19,11 @@ std::string Str(const Json& j, const char* key, std::string fallback = "") {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
   return it->is_string() ? it->get<std::string>() : api::DumpJson(*it);
+}
+
+// A resource label's kind as the reply spells it ("ACM", "INV_ACM"); "ACM" if absent.
+std::string KindOf(const Json& j, const char* key) {
+  return Str(j, key, std::string(LabelKindName(LabelKind::kAcm)));
 }
 
 std::string Lower(std::string s) {
@@ -50,7 +56,7 @@ std::string FormatLabels(const Json& labels) {
 }
 
 std::string FormatResourceLabel(const Json& label) {
-  return fmt::format("{}:{}:{}\n", Str(label, "policy_type", "ACM"), Str(label, "policy"),
+  return fmt::format("{}:{}:{}\n", KindOf(label, "policy_type"), Str(label, "policy"),
                      Str(label, "label"));
 }
 
@@ -58,7 +64,7 @@ std::string FormatResources(const Json& resources) {
   std::string out;
   for (const auto& r : resources.value("resources", Json::array())) {
     out += fmt::format("{}\n      type: {}\n    policy: {}\n    label:  {}\n", Str(r, "resource"),
-                       Str(r, "policy_type", "ACM"), Str(r, "policy"), Str(r, "label"));
+                       KindOf(r, "policy_type"), Str(r, "policy"), Str(r, "label"));
   }
   return out;
 }
@@ -78,9 +84,9 @@ std::string FormatDryRun(const Json& report) {
       out += fmt::format("   {}: {}\n", Str(r, "resource"), ok ? "PERMITTED" : "DENIED");
       if (!ok) {
         out += fmt::format("   --> res: {} ({}:{})\n", Str(r, "res_label", "__UNLABELED__"),
-                           Str(r, "res_policy_type", "ACM"), Str(r, "res_policy"));
-        out +=
-            fmt::format("   --> dom: {} ({}:{})\n", Str(dom, "label"), "ACM", Str(dom, "policy"));
+                           KindOf(r, "res_policy_type"), Str(r, "res_policy"));
+        out += fmt::format("   --> dom: {} ({}:{})\n", Str(dom, "label"),
+                           LabelKindName(LabelKind::kAcm), Str(dom, "policy"));
         if (r.contains("reason")) out += fmt::format("   --> {}\n", Str(r, "reason"));
       }
     }

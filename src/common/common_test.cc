@@ -8,6 +8,7 @@
 
 #include "shype/common/file.h"
 #include "shype/common/id.h"
+#include "shype/common/label_kind.h"
 #include "shype/common/result.h"
 
 namespace shype {
@@ -19,6 +20,29 @@ TEST(SsidrefTest, PacksPrimaryLowAndSecondaryHigh) {
   EXPECT_EQ(ref.primary(), 3);
   EXPECT_EQ(ref.secondary(), 7);
   EXPECT_EQ(fmt::format("{}", ref), "0x00070003");
+}
+
+TEST(LabelKindTest, NamesRoundTripAsTheDatabaseAndWireSpellThem) {
+  EXPECT_EQ(LabelKindName(LabelKind::kAcm), "ACM");
+  EXPECT_EQ(LabelKindName(LabelKind::kInvalidated), "INV_ACM");
+  EXPECT_EQ(fmt::format("{}:p:l", LabelKind::kInvalidated), "INV_ACM:p:l");
+  for (LabelKind kind : {LabelKind::kAcm, LabelKind::kInvalidated}) {
+    auto parsed = ParseLabelKind(LabelKindName(kind));
+    ASSERT_TRUE(parsed) << parsed.error().message;
+    EXPECT_EQ(*parsed, kind);
+  }
+}
+
+TEST(LabelKindTest, RefusesEveryOtherWord) {
+  const std::string_view words[] = {
+      "",          "acm",  "ACM ",    " ACM", "INV",
+      "INV_ACM\n", "ACM:", "INVALID", "XSM",  std::string_view("ACM\0", 4)};
+  for (std::string_view word : words) {
+    auto parsed = ParseLabelKind(word);
+    ASSERT_FALSE(parsed) << "'" << word << "' was read as a label kind";
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(parsed.error().message.find("expected 'ACM' or 'INV_ACM'"), std::string::npos);
+  }
 }
 
 TEST(ResultTest, FailCarriesCodeAndFormattedMessage) {

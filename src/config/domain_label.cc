@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config_parser.h"
+#include "shype/common/label_kind.h"
 #include "shype/config/domain_config.h"
 
 namespace shype::config {
@@ -77,7 +78,8 @@ Result<DomainLabel> ParseSeclabel(const DomainConfig& config, const Setting& set
   std::string_view value = text == nullptr ? std::string_view() : std::string_view(*text);
   auto first = value.find(':');
   auto second = first == std::string_view::npos ? first : value.find(':', first + 1);
-  if (second == std::string_view::npos || value.substr(0, first) != "ACM" ||
+  if (second == std::string_view::npos ||
+      value.substr(0, first) != LabelKindName(LabelKind::kAcm) ||
       !IsLabelToken(value.substr(first + 1, second - first - 1)) ||
       !IsLabelToken(value.substr(second + 1))) {
     return Fail(

@@ -68,9 +68,27 @@ PolicyRecord ReadRecord(const Statement& stmt) {
                       stmt.ColumnInt(3)};
 }
 
-ResourceLabel ReadLabel(const Statement& stmt) {
-  return ResourceLabel{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2),
-                       stmt.ColumnText(3), ObjectIdentity::Parse(stmt.ColumnText(4))};
+Result<ResourceLabel> ReadLabel(const Statement& stmt, const std::filesystem::path& dir) {
+  std::string resource = stmt.ColumnText(0);
+  auto kind = ParseLabelKind(stmt.ColumnText(1));
+  if (!kind) {
+    // SECURITY: fail closed: a damaged row is never taken as a valid label (nor as no label).
+    return Fail(ErrorCode::kIo,
+                "the label of resource '{}' in {} is damaged: {}; remove and relabel it (shype "
+                "rmlabel res {} && shype addlabel LABEL res {}) or restore the state directory",
+                resource, (dir / "labels.db").string(), kind.error().message, resource, resource);
+  }
+  return ResourceLabel{std::move(resource), *kind, stmt.ColumnText(2), stmt.ColumnText(3),
+                       ObjectIdentity::Parse(stmt.ColumnText(4))};
+}
+
+// The label of the row `stmt` has stepped to, if any.
+Result<std::optional<ResourceLabel>> OptionalLabel(const Statement& stmt, bool row,
+                                                   const std::filesystem::path& dir) {
+  if (!row) return std::optional<ResourceLabel>();
+  auto label = ReadLabel(stmt, dir);
+  if (!label) return Fail(label.error());
+  return std::optional<ResourceLabel>(std::move(*label));
 }
 
 }  // namespace
@@ -228,7 +246,7 @@ Result<void> StateStore::ApplyResourceChanges(const std::vector<ResourceLabel>& 
         "UPDATE resource_labels SET policy_type = ?2, policy = ?3, label = ?4 WHERE resource = ?1");
     if (!update) return Fail(update.error());
     update->Bind(1, change.resource)
-        .Bind(2, change.policy_type)
+        .Bind(2, LabelKindName(change.policy_type))
         .Bind(3, change.policy)
         .Bind(4, change.label);
     if (auto r = update->Run(); !r) return r;
@@ -311,7 +329,7 @@ Result<void> StateStore::AddResourceLabel(const ResourceLabel& label) {
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!insert) return Fail(insert.error());
   insert->Bind(1, label.resource)
-      .Bind(2, label.policy_type)
+      .Bind(2, LabelKindName(label.policy_type))
       .Bind(3, label.policy)
       .Bind(4, label.label)
       .Bind(5, Now())
@@ -328,8 +346,7 @@ Result<std::optional<ResourceLabel>> StateStore::FindOtherNameOf(const ObjectIde
   stmt->Bind(1, identity.ToString()).Bind(2, except);
   auto row = stmt->Step();
   if (!row) return Fail(row.error());
-  if (!*row) return std::optional<ResourceLabel>();
-  return std::optional<ResourceLabel>(ReadLabel(*stmt));
+  return OptionalLabel(*stmt, *row, dir_);
 }
 
 Result<std::optional<ResourceLabel>> StateStore::GetResourceLabel(const std::string& resource) {
@@ -339,8 +356,7 @@ Result<std::optional<ResourceLabel>> StateStore::GetResourceLabel(const std::str
   stmt->Bind(1, resource);
   auto row = stmt->Step();
   if (!row) return Fail(row.error());
-  if (!*row) return std::optional<ResourceLabel>();
-  return std::optional<ResourceLabel>(ReadLabel(*stmt));
+  return OptionalLabel(*stmt, *row, dir_);
 }
 
 Result<void> StateStore::RemoveResourceLabel(const std::string& resource) {
@@ -362,7 +378,9 @@ Result<std::vector<ResourceLabel>> StateStore::ResourceLabels() {
     auto row = stmt->Step();
     if (!row) return Fail(row.error());
     if (!*row) return out;
-    out.push_back(ReadLabel(*stmt));
+    auto label = ReadLabel(*stmt, dir_);
+    if (!label) return Fail(label.error());
+    out.push_back(std::move(*label));
   }
 }
 

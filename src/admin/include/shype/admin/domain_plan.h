@@ -15,6 +15,7 @@
 
 #include "shype/acm/acm.h"
 #include "shype/admin/active_policy.h"
+#include "shype/common/label_kind.h"
 #include "shype/config/domain_config.h"
 #include "shype/enforce/boot_images.h"
 #include "shype/enforce/disk_chain.h"
@@ -32,7 +33,7 @@ struct ResourceUse {
   std::size_t disk_index = 0;  // which disk of the config a layer belongs to
   std::size_t layer = 0;       // 0: the disk image itself; 1, 2, ...: its backing files
   std::string boot;            // "kernel" / "ramdisk" for a labeled boot image, else empty
-  std::string res_policy_type = "ACM";
+  LabelKind res_policy_type = LabelKind::kAcm;
   std::string res_policy;
   std::string res_label = "__UNLABELED__";
   std::optional<Ssidref> res_ssidref;  // nullopt: not usable under the active policy

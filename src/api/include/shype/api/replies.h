@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "shype/common/id.h"
+#include "shype/common/label_kind.h"
 
 namespace shype::api {
 
@@ -22,9 +23,9 @@ struct LabelsReply {
 
 // resource.label.get / resource.label.add, and each row of resources.
 struct ResourceLabelReply {
-  std::string resource;     // the unified name (file:/abs/path, phy:/dev/x, vnet:N, shm:N)
-  std::string policy_type;  // ACM, or INV_ACM once its policy was reset away
-  std::string policy;       // "*" for __INACCESSIBLE__
+  std::string resource;  // the unified name (file:/abs/path, phy:/dev/x, vnet:N, shm:N)
+  LabelKind policy_type = LabelKind::kAcm;  // kInvalidated once its policy was reset away
+  std::string policy;                       // "*" for __INACCESSIBLE__
   std::string label;
   friend bool operator==(const ResourceLabelReply&, const ResourceLabelReply&) = default;
 };
@@ -50,7 +51,7 @@ struct DryRunResource {
   bool permitted = false;
   std::string res_label;
   std::string res_policy;
-  std::string res_policy_type;
+  LabelKind res_policy_type = LabelKind::kAcm;
   std::string reason;
   friend bool operator==(const DryRunResource&, const DryRunResource&) = default;
 };

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shype/common/label_kind.h"
 #include "shype/common/object_identity.h"
 #include "shype/common/result.h"
 #include "shype/store/sqlite.h"
@@ -21,8 +22,9 @@
 namespace shype::store {
 
 struct ResourceLabel {
-  std::string resource;             // unified name, e.g. "file:/img/a.img", "vnet:bank"
-  std::string policy_type = "ACM";  // "ACM", or "INV_ACM" once a policy change invalidated it
+  std::string resource;  // unified name, e.g. "file:/img/a.img", "vnet:bank"
+  // kInvalidated once a policy change invalidated it; stored as its word, "ACM" or "INV_ACM".
+  LabelKind policy_type = LabelKind::kAcm;
   std::string policy;
   std::string label;
   // The object the label is bound to (file: device + inode, phy: device number), when it
@@ -80,6 +82,8 @@ class StateStore {
   // labeled object: hard link, other mount).
   [[nodiscard]] Result<std::optional<ResourceLabel>> FindOtherNameOf(const ObjectIdentity& identity,
                                                                      const std::string& except);
+  // The reads of labels below refuse a row whose kind is neither "ACM" nor "INV_ACM" (a damaged
+  // database), naming the resource: kIo.
   [[nodiscard]] Result<std::optional<ResourceLabel>> GetResourceLabel(const std::string& resource);
   // Removes a resource's label. Errors: kNotFound "Resource not labeled".
   [[nodiscard]] Result<void> RemoveResourceLabel(const std::string& resource);
