@@ -13,30 +13,20 @@
 
 namespace shype::admin {
 
-using api::Json;
-
 namespace {
 
-// The replies of docs/api.md (the policy operations still answer JSON).
-Json PolicyJson(const PolicyInfo& p) {
-  return Json{{"name", p.name},
-              {"version", p.version},
-              {"reference", p.reference},
-              {"type", "ACM"},
-              {"is_default", p.is_default},
-              {"bootstrap", p.bootstrap},
-              {"installed_at", p.installed_at},
-              {"loaded", p.loaded}};
+// The policy operations' typed replies (api/replies.h), from the service's values.
+api::PolicyInfo InfoReply(const PolicyInfo& p) {
+  return api::PolicyInfo{p.name,      p.version,      p.reference, p.is_default,
+                         p.bootstrap, p.installed_at, p.loaded};
 }
 
-Json ChangeJson(const PolicyChange& change) {
-  Json result{{"check_only", change.check_only}, {"policy", PolicyJson(change.policy)}};
-  result["relabeled_resources"] = Json::array();
+api::PolicyChangeReply ChangeReply(const PolicyChange& change) {
+  api::PolicyChangeReply reply{change.check_only, InfoReply(change.policy), {}};
   for (const auto& c : change.relabeled_resources) {
-    result["relabeled_resources"].push_back(
-        {{"resource", c.resource}, {"policy", c.policy}, {"label", c.label}});
+    reply.relabeled_resources.push_back({c.resource, c.policy, c.label});
   }
-  return result;
+  return reply;
 }
 
 }  // namespace
@@ -111,44 +101,40 @@ Result<PolicyService*> Admin::Policies() {
   return policies_.get();
 }
 
-Result<Json> Admin::GetPolicy() {
+Result<api::PolicyReply> Admin::GetPolicy() {
   auto policies = Policies();
   if (!policies) return Fail(policies.error());
   auto state = (*policies)->Get();
   if (!state) return Fail(state.error());
-  Json result = PolicyJson(state->policy);
-  result["history"] = Json::array();
+  api::PolicyReply reply{InfoReply(state->policy), {}};
   for (const auto& h : state->history) {
-    result["history"].push_back({{"name", h.name},
-                                 {"version", h.version},
-                                 {"reference", h.hash_hex},
-                                 {"installed_at", h.installed_at}});
+    reply.history.push_back({h.name, h.version, h.hash_hex, h.installed_at});
   }
-  return result;
+  return reply;
 }
 
-Result<Json> Admin::SetPolicy(const std::string& xml, const std::string& source, bool check_only) {
+Result<api::PolicyChangeReply> Admin::SetPolicy(const std::string& xml, const std::string& source, bool check_only) {
   if (live_ == nullptr) {
     if (auto r = CheckNoUnmonitoredDomains("policy.set"); !r) return Fail(r.error());
   }
   auto policies = Policies();
   if (!policies) return Fail(policies.error());
-  return (*policies)->Set(xml, source, check_only).map(ChangeJson);
+  return (*policies)->Set(xml, source, check_only).map(ChangeReply);
 }
 
-Result<Json> Admin::ResetPolicy() {
+Result<api::PolicyChangeReply> Admin::ResetPolicy() {
   if (live_ == nullptr) {
     if (auto r = CheckNoUnmonitoredDomains("policy.reset"); !r) return Fail(r.error());
   }
   auto policies = Policies();
   if (!policies) return Fail(policies.error());
-  return (*policies)->Reset().map(ChangeJson);
+  return (*policies)->Reset().map(ChangeReply);
 }
 
-Result<Json> Admin::DumpPolicy() {
+Result<api::PolicyDumpReply> Admin::DumpPolicy() {
   auto policies = Policies();
   if (!policies) return Fail(policies.error());
-  return (*policies)->Dump().map([](std::string text) { return Json{{"text", std::move(text)}}; });
+  return (*policies)->Dump().map([](std::string text) { return api::PolicyDumpReply{std::move(text)}; });
 }
 
 }  // namespace shype::admin

@@ -16,7 +16,6 @@
 namespace shype::admin {
 namespace {
 
-using api::Json;
 
 std::string ReadShared(const std::string& name) {
   return *ReadTextFileBounded(std::string(SHYPE_SHARED_DIR) + "/policies/" + name, 1U << 20);
@@ -78,19 +77,19 @@ class AdminTest : public ::testing::Test {
 };
 
 TEST_F(AdminTest, FreshStateRunsTheDefaultPolicy) {
-  Json p = Ok(admin_->GetPolicy());
-  EXPECT_EQ(p["name"], "DEFAULT");
-  EXPECT_EQ(p["is_default"], true);
+  api::PolicyReply p = Ok(admin_->GetPolicy());
+  EXPECT_EQ(p.policy.name, "DEFAULT");
+  EXPECT_TRUE(p.policy.is_default);
   EXPECT_EQ(Ok(admin_->Labels("dom", "")),
             (api::LabelsReply{"DEFAULT", "dom", {"SystemManagement", "__UNLABELED__"}}));
 }
 
 TEST_F(AdminTest, SetPolicyInstallsAndListsLabelsSorted) {
   SetTestPolicy();
-  Json p = Ok(admin_->GetPolicy());
-  EXPECT_EQ(p["name"], "example.test");
-  EXPECT_EQ(p["version"], "1.0");
-  EXPECT_EQ(p["history"].size(), 1U);
+  api::PolicyReply p = Ok(admin_->GetPolicy());
+  EXPECT_EQ(p.policy.name, "example.test");
+  EXPECT_EQ(p.policy.version, "1.0");
+  EXPECT_EQ(p.history.size(), 1U);
   EXPECT_EQ(Ok(admin_->Labels("dom", "")).labels,
             (Labels{"CocaCola", "PepsiCo", "SystemManagement", "VIO"}));
   EXPECT_EQ(Ok(admin_->Labels("res", "ACM:example.test")),
@@ -171,9 +170,9 @@ TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {
   Error dangling = Refused(admin_->SetPolicy(without_pepsi, "v11.xml", false));
   EXPECT_EQ(dangling.code, ErrorCode::kConflict);
   EXPECT_NE(dangling.message.find("'PepsiCo'"), std::string::npos) << dangling.message;
-  EXPECT_EQ(Ok(admin_->GetPolicy())["version"], "1.0");  // nothing changed
+  EXPECT_EQ(Ok(admin_->GetPolicy()).policy.version, "1.0");  // nothing changed
   Ok(admin_->SetPolicy(next, "v11.xml", false));
-  EXPECT_EQ(Ok(admin_->GetPolicy())["version"], "1.1");
+  EXPECT_EQ(Ok(admin_->GetPolicy()).policy.version, "1.1");
   EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))).label, "PepsiCo");
 }
 
@@ -196,9 +195,9 @@ TEST_F(AdminTest, OfflineUpdatesFollowTheMonitorsVersionRule) {
   EXPECT_NE(same_version.message.find("not greater than the active version 1.0 of 'example.test'"),
             std::string::npos)
       << same_version.message;
-  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "example.test");  // nothing changed
-  EXPECT_EQ(Ok(admin_->GetPolicy())["version"], "1.0");
-  EXPECT_EQ(Ok(admin_->GetPolicy())["history"].size(), 1U);
+  EXPECT_EQ(Ok(admin_->GetPolicy()).policy.name, "example.test");  // nothing changed
+  EXPECT_EQ(Ok(admin_->GetPolicy()).policy.version, "1.0");
+  EXPECT_EQ(Ok(admin_->GetPolicy()).history.size(), 1U);
 }
 
 // The attack: a policy named DEFAULT (not the built-in one) would skip the version rule, then
@@ -211,16 +210,16 @@ TEST_F(AdminTest, ThePolicyNameDefaultIsReserved) {
   Error named = Refused(admin_->SetPolicy(xml, "fake-default.xml", false));
   EXPECT_EQ(named.code, ErrorCode::kPolicyInvalid);
   EXPECT_NE(named.message.find("reserved"), std::string::npos) << named.message;
-  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "example.test");
+  EXPECT_EQ(Ok(admin_->GetPolicy()).policy.name, "example.test");
 }
 
 TEST_F(AdminTest, ResetInvalidatesResourceLabelsOfTheOldPolicy) {
   SetTestPolicy();
   Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));
   Ok(admin_->ResetPolicy());
-  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "DEFAULT");
+  EXPECT_EQ(Ok(admin_->GetPolicy()).policy.name, "DEFAULT");
   EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))).policy_type, LabelKind::kInvalidated);
-  EXPECT_NE(Ok(admin_->DumpPolicy())["text"].get<std::string>().find("POLICY REFERENCE = DEFAULT."),
+  EXPECT_NE(Ok(admin_->DumpPolicy()).text.find("POLICY REFERENCE = DEFAULT."),
             std::string::npos);
 }
 
@@ -246,7 +245,7 @@ TEST_F(AdminTest, ADamagedLabelKindGrantsNothingAndStopsPolicyChanges) {
   EXPECT_NE(get.message.find("unknown label kind 'ACM '"), std::string::npos) << get.message;
   EXPECT_NE(Refused(admin_->Resources()).message.find(named), std::string::npos);
   EXPECT_NE(Refused(admin_->ResetPolicy()).message.find(named), std::string::npos);
-  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "example.test");
+  EXPECT_EQ(Ok(admin_->GetPolicy()).policy.name, "example.test");
 }
 
 // The stored policy is read back without compiling: the binary and map through the bounded
@@ -292,7 +291,7 @@ TEST_F(AdminTest, SetPolicyRefusesGarbageFromTheCompilerAndChangesNothing) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("produced output shyped refuses"), std::string::npos)
       << r.error().message;
-  EXPECT_EQ(Ok(admin_->GetPolicy())["name"], "DEFAULT");
+  EXPECT_EQ(Ok(admin_->GetPolicy()).policy.name, "DEFAULT");
 }
 
 }  // namespace

@@ -57,4 +57,43 @@ Json ToJson(const DryRunReply& reply) {
   return out;
 }
 
+namespace {
+
+Json PolicyJson(const PolicyInfo& p) {
+  return Json{{"name", p.name},
+              {"version", p.version},
+              {"reference", p.reference},
+              {"type", LabelKindName(LabelKind::kAcm)},
+              {"is_default", p.is_default},
+              {"bootstrap", p.bootstrap},
+              {"installed_at", p.installed_at},
+              {"loaded", p.loaded}};
+}
+
+}  // namespace
+
+Json ToJson(const PolicyReply& reply) {
+  Json result = PolicyJson(reply.policy);
+  result["history"] = Json::array();
+  for (const auto& h : reply.history) {
+    result["history"].push_back({{"name", h.name},
+                                 {"version", h.version},
+                                 {"reference", h.reference},
+                                 {"installed_at", h.installed_at}});
+  }
+  return result;
+}
+
+Json ToJson(const PolicyChangeReply& reply) {
+  Json result{{"check_only", reply.check_only}, {"policy", PolicyJson(reply.policy)}};
+  result["relabeled_resources"] = Json::array();
+  for (const auto& c : reply.relabeled_resources) {
+    result["relabeled_resources"].push_back(
+        {{"resource", c.resource}, {"policy", c.policy}, {"label", c.label}});
+  }
+  return result;
+}
+
+Json ToJson(const PolicyDumpReply& reply) { return Json{{"text", reply.text}}; }
+
 }  // namespace shype::api

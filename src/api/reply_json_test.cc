@@ -64,5 +64,30 @@ TEST(ReplyJsonTest, EncodeReplyEncodesValuesVoidAsAnEmptyObjectAndPassesErrorsOn
   EXPECT_EQ(refused.error().message, "Resource not labeled");
 }
 
+TEST(ReplyJsonTest, GetPolicyIsThePolicyWithItsHistory) {
+  PolicyReply reply{{"example.test", "1.1", "ab12", false, "SystemManagement", 1700000000, true},
+                    {{"example.test", "1.0", "cd34", 1600000000}}};
+  EXPECT_EQ(ToJson(reply).dump(),
+            R"({"bootstrap":"SystemManagement","history":[{"installed_at":1600000000,)"
+            R"("name":"example.test","reference":"cd34","version":"1.0"}],)"
+            R"("installed_at":1700000000,"is_default":false,"loaded":true,)"
+            R"("name":"example.test","reference":"ab12","type":"ACM","version":"1.1"})");
+  EXPECT_EQ(ToJson(PolicyReply{})["history"].dump(), "[]");
+}
+
+TEST(ReplyJsonTest, APolicyChangeListsWhatItRelabeled) {
+  PolicyChangeReply change{true,
+                           {"DEFAULT", "1.0", "00", true, "SystemManagement", 0, false},
+                           {{"file:/img/a", "*", "__INACCESSIBLE__"}}};
+  EXPECT_EQ(ToJson(change).dump(),
+            R"({"check_only":true,"policy":{"bootstrap":"SystemManagement","installed_at":0,)"
+            R"("is_default":true,"loaded":false,"name":"DEFAULT","reference":"00","type":"ACM",)"
+            R"("version":"1.0"},"relabeled_resources":[{"label":"__INACCESSIBLE__",)"
+            R"("policy":"*","resource":"file:/img/a"}]})");
+  EXPECT_EQ(ToJson(PolicyChangeReply{})["relabeled_resources"].dump(), "[]");
+  EXPECT_EQ(ToJson(PolicyDumpReply{"POLICY REFERENCE = DEFAULT.\n"}).dump(),
+            R"({"text":"POLICY REFERENCE = DEFAULT.\n"})");
+}
+
 }  // namespace
 }  // namespace shype::api

@@ -31,11 +31,13 @@ class RemoteBackend final : public Backend {
 // call each; the others never reach here (LocalBackend refuses them first).
 Result<api::Json> RunOffline(admin::Admin& admin, const api::Command& command) {
   auto route = api::Overloaded{
-      [&](const api::GetPolicy&) { return admin.GetPolicy(); },
-      [&](const api::SetPolicy& c) { return admin.SetPolicy(c.xml, c.source, c.check_only); },
-      [&](const api::ResetPolicy&) { return admin.ResetPolicy(); },
-      [&](const api::DumpPolicy&) { return admin.DumpPolicy(); },
       // Typed replies, encoded here as shyped's dispatch encodes them.
+      [&](const api::GetPolicy&) { return api::EncodeReply(admin.GetPolicy()); },
+      [&](const api::SetPolicy& c) {
+        return api::EncodeReply(admin.SetPolicy(c.xml, c.source, c.check_only));
+      },
+      [&](const api::ResetPolicy&) { return api::EncodeReply(admin.ResetPolicy()); },
+      [&](const api::DumpPolicy&) { return api::EncodeReply(admin.DumpPolicy()); },
       [&](const api::ListLabels& c) { return api::EncodeReply(admin.Labels(c.type, c.policy)); },
       [&](const api::ListResources&) { return api::EncodeReply(admin.Resources()); },
       [&](const api::GetResourceLabel& c) {

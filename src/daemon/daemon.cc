@@ -212,12 +212,12 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [](const api::GetVersion&) {
         return Ready(Json{{"version", "0.1.0"}, {"api", "v1"}});
       },
-      [&](const api::GetPolicy&) { return Ready(admin.GetPolicy()); },
+      [&](const api::GetPolicy&) { return Ready(api::EncodeReply(admin.GetPolicy())); },
       [&](const api::SetPolicy& c) {
-        return Ready(admin.SetPolicy(c.xml, c.source, c.check_only));
+        return Ready(api::EncodeReply(admin.SetPolicy(c.xml, c.source, c.check_only)));
       },
-      [&](const api::ResetPolicy&) { return Ready(admin.ResetPolicy()); },
-      [&](const api::DumpPolicy&) { return Ready(admin.DumpPolicy()); },
+      [&](const api::ResetPolicy&) { return Ready(api::EncodeReply(admin.ResetPolicy())); },
+      [&](const api::DumpPolicy&) { return Ready(api::EncodeReply(admin.DumpPolicy())); },
       // Typed replies, encoded here as the CLI's offline backend encodes them.
       [&](const api::ListLabels& c) {
         return Ready(api::EncodeReply(admin.Labels(c.type, c.policy)));

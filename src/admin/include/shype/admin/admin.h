@@ -19,7 +19,6 @@
 #include "shype/admin/policy_service.h"
 #include "shype/admin/running_domains.h"
 #include "shype/api/replies.h"
-#include "shype/api/wire.h"
 #include "shype/enforce/boot_images.h"
 #include "shype/store/state_store.h"
 
@@ -48,14 +47,15 @@ class Admin {
   // and its errors), with their parameters decoded (api/command.h). A failed operation changes
   // nothing. Offline (no Live), the changes are refused with kConflict while domains are
   // recorded as running: they could not be checked against them.
-  [[nodiscard]] Result<api::Json> GetPolicy();
+  [[nodiscard]] Result<api::PolicyReply> GetPolicy();
   // Compiles `xml` (`source` names it in messages) and updates to it; `check_only`: only checks.
-  [[nodiscard]] Result<api::Json> SetPolicy(const std::string& xml, const std::string& source,
-                                            bool check_only);
-  [[nodiscard]] Result<api::Json> ResetPolicy();
-  [[nodiscard]] Result<api::Json> DumpPolicy();
-  // The label, resource and dry-run operations return typed replies (api/replies.h), encoded
-  // to JSON only at the API's edge (api/reply_json.h).
+  [[nodiscard]] Result<api::PolicyChangeReply> SetPolicy(const std::string& xml,
+                                                         const std::string& source,
+                                                         bool check_only);
+  [[nodiscard]] Result<api::PolicyChangeReply> ResetPolicy();
+  [[nodiscard]] Result<api::PolicyDumpReply> DumpPolicy();
+  // Every operation returns a typed reply (api/replies.h), encoded to JSON only at the API's
+  // edge (api/reply_json.h).
   // `type`: dom, res or any (else kInvalidArgument); `policy`: empty or the active policy.
   [[nodiscard]] Result<api::LabelsReply> Labels(const std::string& type,
                                                 const std::string& policy);

@@ -5,6 +5,7 @@
 // JSON once, with api/reply_json.h. No JSON here, so services may include it. Values; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,56 @@ struct DryRunReply {
   ChineseWallCheck chinese_wall;
   bool passed = false;
   friend bool operator==(const DryRunReply&, const DryRunReply&) = default;
+};
+
+// getpolicy's policy, and the policy of a setpolicy / resetpolicy.
+struct PolicyInfo {
+  std::string name;
+  std::string version;    // "major.minor" as the XML wrote it
+  std::string reference;  // hex SHA-1 of the XML
+  bool is_default = false;
+  std::string bootstrap;  // Domain-0's label
+  std::int64_t installed_at = 0;
+  bool loaded = false;  // enforced by a running shyped
+  friend bool operator==(const PolicyInfo&, const PolicyInfo&) = default;
+};
+
+// One installed version, as getpolicy's history lists it.
+struct PolicyVersion {
+  std::string name;
+  std::string version;
+  std::string reference;
+  std::int64_t installed_at = 0;
+  friend bool operator==(const PolicyVersion&, const PolicyVersion&) = default;
+};
+
+// getpolicy: the enforced policy and every version installed, oldest first.
+struct PolicyReply {
+  PolicyInfo policy;
+  std::vector<PolicyVersion> history;
+  friend bool operator==(const PolicyReply&, const PolicyReply&) = default;
+};
+
+// A resource label a policy change rewrote (renamed, or invalidated: policy "*" / INV_ACM).
+struct RelabeledResource {
+  std::string resource;
+  std::string policy;
+  std::string label;
+  friend bool operator==(const RelabeledResource&, const RelabeledResource&) = default;
+};
+
+// setpolicy / resetpolicy: the policy updated to (or only checked), the resources relabeled.
+struct PolicyChangeReply {
+  bool check_only = false;
+  PolicyInfo policy;
+  std::vector<RelabeledResource> relabeled_resources;
+  friend bool operator==(const PolicyChangeReply&, const PolicyChangeReply&) = default;
+};
+
+// dumppolicy: xm dumppolicy's text.
+struct PolicyDumpReply {
+  std::string text;
+  friend bool operator==(const PolicyDumpReply&, const PolicyDumpReply&) = default;
 };
 
 }  // namespace shype::api

@@ -16,6 +16,9 @@ Json ToJson(const LabelsReply& reply);
 Json ToJson(const ResourceLabelReply& reply);
 Json ToJson(const ResourcesReply& reply);
 Json ToJson(const DryRunReply& reply);
+Json ToJson(const PolicyReply& reply);
+Json ToJson(const PolicyChangeReply& reply);
+Json ToJson(const PolicyDumpReply& reply);
 
 // A service's result as the API's reply: the value encoded, an operation without a value as {},
 // an error passed on.
