@@ -16,13 +16,8 @@ namespace shype::admin {
 namespace {
 
 // The policy operations' typed replies (api/replies.h), from the service's values.
-api::PolicyInfo InfoReply(const PolicyInfo& p) {
-  return api::PolicyInfo{p.name,      p.version,      p.reference, p.is_default,
-                         p.bootstrap, p.installed_at, p.loaded};
-}
-
 api::PolicyChangeReply ChangeReply(const PolicyChange& change) {
-  api::PolicyChangeReply reply{change.check_only, InfoReply(change.policy), {}};
+  api::PolicyChangeReply reply{change.check_only, change.policy, {}};
   for (const auto& c : change.relabeled_resources) {
     reply.relabeled_resources.push_back({c.resource, c.policy, c.label});
   }
@@ -106,7 +101,7 @@ Result<api::PolicyReply> Admin::GetPolicy() {
   if (!policies) return Fail(policies.error());
   auto state = (*policies)->Get();
   if (!state) return Fail(state.error());
-  api::PolicyReply reply{InfoReply(state->policy), {}};
+  api::PolicyReply reply{state->policy, {}};
   for (const auto& h : state->history) {
     reply.history.push_back({h.name, h.version, h.hash_hex, h.installed_at});
   }

@@ -16,21 +16,14 @@
 #include "shype/acm/acm.h"
 #include "shype/admin/policy_compiler.h"
 #include "shype/admin/running_domains.h"
+#include "shype/api/replies.h"
 #include "shype/enforce/sharing_registry.h"
 #include "shype/store/state_store.h"
 
 namespace shype::admin {
 
-// A policy as getpolicy shows it.
-struct PolicyInfo {
-  std::string name;
-  std::string version;    // "major.minor" as the XML wrote it
-  std::string reference;  // hex SHA-1 of the XML
-  bool is_default = false;
-  std::string bootstrap;  // Domain-0's label
-  std::int64_t installed_at = 0;
-  bool loaded = false;  // enforced by a running shyped
-};
+// A policy as getpolicy shows it (the API's reply type: the service computes exactly that).
+using PolicyInfo = api::PolicyInfo;
 
 // getpolicy: the enforced policy and every version installed, oldest first.
 struct PolicyState {
