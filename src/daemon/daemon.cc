@@ -59,6 +59,9 @@ Result<void> Daemon::Start() {
       },
       ManagerOptions{options_.state_dir / "run", options_.accel, options_.qemu_uid_base});
   if (auto r = domains_->Recover(); !r) return r;
+  // The admin services see the domains through the manager (admin::RunningDomains).
+  const admin::Live live{*acm_, *sharings_, *domains_};  // copied by the Admin
+  admin_.emplace(*store_, &live);
   RegisterRoutes();
   if (auto r = server_.Listen(api::SocketPath(options_.state_dir)); !r) return r;
   log::Info("shyped serving on {}{}", api::SocketPath(options_.state_dir).string(),
@@ -144,8 +147,6 @@ Result<void> Daemon::LoadState() {
   if (!seqno) return Fail(seqno.error());
   log::Info("policy '{}' version {} loaded (seqno {})", active->header.name,
             active->header.version, *seqno);
-  const admin::Live live{*acm_, *sharings_, *this};  // copied by the Admin
-  admin_.emplace(*store_, &live);
   return {};
 }
 
@@ -255,18 +256,6 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
   co_return co_await std::move(work);
 }
 
-std::vector<admin::RunningDomain> Daemon::Domains() const {
-  std::vector<admin::RunningDomain> out;
-  auto policy = acm_->active_policy();
-  out.push_back({"Domain-0", 0, std::string(policy ? policy->bootstrap_label() : ""), {}});
-  for (const DomainView& d : domains_->List()) {
-    out.push_back({d.record.name, d.record.id.value(), d.record.label, d.record.resources});
-  }
-  return out;
-}
-
-void Daemon::FollowPolicy(const std::string& policy) { domains_->FollowPolicy(policy); }
-
 Json Daemon::Statistics() const {
   acm::AcmStats stats = acm_->stats();
   Json out = Json::object();
@@ -292,7 +281,5 @@ void Daemon::AuditDenial(acm::Hook hook, const std::string& subject, const std::
   record.reason = reason;
   audit_sink_->Submit(std::move(record));
 }
-
-std::string Daemon::NameOf(DomainId id) const { return domains_->NameOf(id); }
 
 }  // namespace shype::daemon

@@ -45,12 +45,12 @@ struct Options {
   std::uint32_t qemu_uid_base = 2100000000;
 };
 
-class Daemon final : public admin::RunningDomains {
+class Daemon final {
  public:
   Daemon(boost::asio::io_context& io, Options options);
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
-  ~Daemon() override;
+  ~Daemon();
 
   // Opens the state directory, loads the active policy into the ACM, finds the domains a
   // previous shyped left running, and starts serving the API. Errors: any of those failing.
@@ -58,15 +58,7 @@ class Daemon final : public admin::RunningDomains {
   // Stops serving; running domains keep running (a restarted shyped finds them again).
   void Stop();
 
-  // admin::RunningDomains: what the admin services (the policy update) learn of the domains.
-  std::vector<admin::RunningDomain> Domains() const override;
-  // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
-  std::string NameOf(DomainId id) const override;
-  void FollowPolicy(const std::string& policy) override;
   api::Json Statistics() const;
-  const enforce::BootImages* BootImages() const override {
-    return boot_images_ ? &*boot_images_ : nullptr;
-  }
 
  private:
   void RegisterRoutes();

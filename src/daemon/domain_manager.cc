@@ -421,6 +421,16 @@ Result<DomainView> DomainManager::Info(const std::string& name) const {
   return ViewOf(*d);
 }
 
+std::vector<admin::RunningDomain> DomainManager::Domains() const {
+  std::vector<admin::RunningDomain> out;
+  auto policy = acm_.active_policy();
+  out.push_back({"Domain-0", 0, std::string(policy ? policy->bootstrap_label() : ""), {}});
+  for (const auto& [name, d] : domains_) {
+    out.push_back({name, d->record.id.value(), d->record.label, d->record.resources});
+  }
+  return out;
+}
+
 std::string DomainManager::NameOf(DomainId id) const {
   if (id == kDomain0) return "Domain-0";
   for (const auto& [name, d] : domains_) {

@@ -23,6 +23,7 @@
 #include "launcher.h"
 #include "shype/acm/acm.h"
 #include "shype/admin/domain_plan.h"
+#include "shype/admin/running_domains.h"
 #include "shype/config/domain_config.h"
 #include "shype/enforce/boot_images.h"
 #include "shype/enforce/sharing_registry.h"
@@ -49,7 +50,8 @@ struct ManagerOptions {
 // Where the manager's own audit records go (refused creates, recovery's removals and stops).
 using DenialSink = std::function<void(acm::Hook, const std::string& subject, const std::string&)>;
 
-class DomainManager {
+// Also what the admin services (the policy update, dry-run) see of the domains.
+class DomainManager final : public admin::RunningDomains {
  public:
   DomainManager(boost::asio::io_context& io, acm::Acm& acm, enforce::SharingRegistry& sharings,
                 store::StateStore& store, const enforce::BootImages* images, Launcher& launcher,
@@ -57,7 +59,7 @@ class DomainManager {
   DomainManager(const DomainManager&) = delete;
   DomainManager& operator=(const DomainManager&) = delete;
   // Detaches every running QEMU (domains outlive shyped) and undoes every create in progress.
-  ~DomainManager();
+  ~DomainManager() override;
 
   // Creates and starts the domain `config` (read from `config_path`) describes. On any error
   // nothing of it remains: no process, no run directory, no admission, no sharing.
@@ -80,11 +82,15 @@ class DomainManager {
 
   std::vector<DomainView> List() const;
   [[nodiscard]] Result<DomainView> Info(const std::string& name) const;
+  // admin::RunningDomains: Domain-0 first, then every domain shyped runs (also those being
+  // created: they hold an admission).
+  std::vector<admin::RunningDomain> Domains() const override;
   // "'bank1' (id 1)" for a domain id, "Domain-0" for 0.
-  std::string NameOf(DomainId id) const;
+  std::string NameOf(DomainId id) const override;
   // After a committed policy update: each record's label and ssidref become the ACM's (renames),
   // under policy `policy`.
-  void FollowPolicy(const std::string& policy);
+  void FollowPolicy(const std::string& policy) override;
+  const enforce::BootImages* BootImages() const override { return images_; }
 
  private:
   struct Domain {

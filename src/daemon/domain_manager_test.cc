@@ -166,6 +166,20 @@ TEST_F(DomainManagerTest, TimesComeFromTheInjectedClock) {
   EXPECT_EQ(manager_->Info("bank1")->time, std::chrono::steady_clock::duration(42s));
 }
 
+TEST_F(DomainManagerTest, TheAdminServicesSeeDomainZeroFirstThenEveryDomain) {
+  ASSERT_TRUE(Create("bank1", "Bank"));
+  const admin::RunningDomains& running = *manager_;
+  auto domains = running.Domains();
+  ASSERT_EQ(domains.size(), 2U);
+  EXPECT_EQ(domains[0].name, "Domain-0");
+  EXPECT_EQ(domains[0].id, 0U);
+  EXPECT_EQ(domains[0].label, acm_->active_policy()->bootstrap_label());
+  EXPECT_EQ(domains[1].name, "bank1");
+  EXPECT_EQ(domains[1].label, "Bank");
+  EXPECT_EQ(running.BootImages(), &*images_);
+  EXPECT_EQ(running.NameOf(kDomain0), "Domain-0");
+}
+
 TEST_F(DomainManagerTest, ManagerGoingAwayLeavesDomainsRunning) {
   ASSERT_TRUE(Create("bank1", "Bank"));
   manager_.reset();
