@@ -135,10 +135,9 @@ TEST_F(AdmissionTest, TheNullLabelRowAdmitsNoDomainAndHasNoAlias) {
 TEST_F(AdmissionTest, TheHookTheQueryAndTheAdmissionDecideSteAlike) {
   const std::vector<std::string> vms{"dom_HomeBanking", "dom_Fun", "dom_BoincClient",
                                      "dom_StorageDomain", "dom_NetworkDomain"};
-  const std::vector<std::string> resources{"res_ManagementResource", "res_HardDrive(hda)",
-                                           "res_LogicalDiskPartition1(hda1)",
-                                           "res_LogicalDiskPartition2(hda2)", "res_EthernetCard",
-                                           "res_SecurityToken"};
+  const std::vector<std::string> resources{
+      "res_ManagementResource",          "res_HardDrive(hda)", "res_LogicalDiskPartition1(hda1)",
+      "res_LogicalDiskPartition2(hda2)", "res_EthernetCard",   "res_SecurityToken"};
   std::uint32_t id = 10;
   for (const auto& vm : vms) {
     const DomainId domain{id++};

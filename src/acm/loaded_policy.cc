@@ -11,9 +11,7 @@ LoadedPolicy::LoadedPolicy(std::shared_ptr<const PolicySnapshot> snapshot)
     : snapshot_(std::move(snapshot)) {}
 
 const std::string& LoadedPolicy::name() const { return snapshot_->name(); }
-const policy::XmlVersion& LoadedPolicy::version() const {
-  return snapshot_->binary().xml_version;
-}
+const policy::XmlVersion& LoadedPolicy::version() const { return snapshot_->binary().xml_version; }
 PolicySeqno LoadedPolicy::seqno() const { return snapshot_->seqno(); }
 const policy::LabelMap& LoadedPolicy::labels() const { return snapshot_->labels(); }
 const policy::BinaryPolicy& LoadedPolicy::binary() const { return snapshot_->binary(); }

@@ -108,7 +108,8 @@ Result<api::PolicyReply> Admin::GetPolicy() {
   return reply;
 }
 
-Result<api::PolicyChangeReply> Admin::SetPolicy(const std::string& xml, const std::string& source, bool check_only) {
+Result<api::PolicyChangeReply> Admin::SetPolicy(const std::string& xml, const std::string& source,
+                                                bool check_only) {
   if (live_ == nullptr) {
     if (auto r = CheckNoUnmonitoredDomains("policy.set"); !r) return Fail(r.error());
   }
@@ -129,7 +130,8 @@ Result<api::PolicyChangeReply> Admin::ResetPolicy() {
 Result<api::PolicyDumpReply> Admin::DumpPolicy() {
   auto policies = Policies();
   if (!policies) return Fail(policies.error());
-  return (*policies)->Dump().map([](std::string text) { return api::PolicyDumpReply{std::move(text)}; });
+  return (*policies)->Dump().map(
+      [](std::string text) { return api::PolicyDumpReply{std::move(text)}; });
 }
 
 }  // namespace shype::admin

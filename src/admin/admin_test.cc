@@ -16,7 +16,6 @@
 namespace shype::admin {
 namespace {
 
-
 std::string ReadShared(const std::string& name) {
   return *ReadTextFileBounded(std::string(SHYPE_SHARED_DIR) + "/policies/" + name, 1U << 20);
 }
@@ -219,8 +218,7 @@ TEST_F(AdminTest, ResetInvalidatesResourceLabelsOfTheOldPolicy) {
   Ok(admin_->ResetPolicy());
   EXPECT_EQ(Ok(admin_->GetPolicy()).policy.name, "DEFAULT");
   EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))).policy_type, LabelKind::kInvalidated);
-  EXPECT_NE(Ok(admin_->DumpPolicy()).text.find("POLICY REFERENCE = DEFAULT."),
-            std::string::npos);
+  EXPECT_NE(Ok(admin_->DumpPolicy()).text.find("POLICY REFERENCE = DEFAULT."), std::string::npos);
 }
 
 // A label row whose kind is neither ACM nor INV_ACM (labels.db damaged or edited by hand) grants

@@ -17,8 +17,8 @@ Result<api::DryRunReply> Admin::DryRun(const std::string& text, const std::strin
       PlanDomain(*config, **monitor, store_, live_ != nullptr ? live_->BootImages() : nullptr);
   if (!plan) return Fail(plan.error());
   api::DryRunReply report;
-  report.domain = {plan->name,      plan->label,     plan->policy,
-                   plan->ssidref,   plan->permitted, plan->reason};
+  report.domain = {plan->name,    plan->label,     plan->policy,
+                   plan->ssidref, plan->permitted, plan->reason};
   for (const auto& r : plan->resources) {
     report.resources.push_back(
         {r.resource, r.permitted, r.res_label, r.res_policy, r.res_policy_type, r.reason});

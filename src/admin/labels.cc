@@ -62,8 +62,7 @@ Result<api::LabelsReply> Admin::Labels(const std::string& type, const std::strin
     return Fail(ErrorCode::kNotFound, "policy '{}' is not the active policy ('{}')", name,
                 active.name());
   }
-  std::vector<std::string> labels =
-      active.labels().SortedLabelNames(type != "res", type != "dom");
+  std::vector<std::string> labels = active.labels().SortedLabelNames(type != "res", type != "dom");
   return api::LabelsReply{active.name(), type, std::move(labels)};
 }
 

@@ -31,8 +31,8 @@ class OfflineSessionTest : public ::testing::Test {
 
   // A write that succeeds: the disk labeled __INACCESSIBLE__ (valid under any policy).
   Result<void> LabelDisk(Admin& admin) {
-    auto r = admin.AddResourceLabel("file:" + (root_ / "disk.img").string(), "__INACCESSIBLE__",
-                                    "");
+    auto r =
+        admin.AddResourceLabel("file:" + (root_ / "disk.img").string(), "__INACCESSIBLE__", "");
     if (!r) return Fail(r.error());
     return {};
   }

@@ -133,7 +133,7 @@ Result<PolicyState> PolicyService::Get() {
 }
 
 Result<PolicyChange> PolicyService::Set(const std::string& xml, const std::string& source,
-                                bool check_only) {
+                                        bool check_only) {
   auto current = Enforced();
   if (!current) return Fail(current.error());
   auto compiler = Compiler();
@@ -214,8 +214,8 @@ Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_onl
   auto prepared = acm_.PrepareUpdate(MakeUpdateRequest(next.compiled, check_only));
   if (!prepared) return Fail(prepared.error());
   if (!prepared->report().violations.empty()) {
-    return Fail(UpdateRefusal(prepared->report().violations,
-                              [this](DomainId id) { return NameOf(id); }));
+    return Fail(
+        UpdateRefusal(prepared->report().violations, [this](DomainId id) { return NameOf(id); }));
   }
   PolicyChange result;
   result.check_only = check_only;

@@ -104,8 +104,8 @@ TEST_F(PolicyServiceTest, ARefusedUpdateIsAuditedWithItsViolationsAndARefusedChe
 }
 
 TEST_F(PolicyServiceTest, ACommittedUpdateIsRecordedEnforcedAndFollowedByTheDomains) {
-  auto done = service_->Set(NextVersion(ReadShared("test-security_policy.xml"), "1.1"), "v11.xml",
-                            false);
+  auto done =
+      service_->Set(NextVersion(ReadShared("test-security_policy.xml"), "1.1"), "v11.xml", false);
   ASSERT_TRUE(done) << done.error().message;
   EXPECT_FALSE(done->check_only);
   EXPECT_EQ(done->policy.version, "1.1");

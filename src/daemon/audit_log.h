@@ -39,8 +39,7 @@ class AuditLog {
 
   // Streams records: first the last `tail` lines, then (if follow) each new one until the
   // client leaves or the log is closed.
-  boost::asio::awaitable<void> Follow(std::size_t tail, bool follow,
-                                      const api::LineWriter& write);
+  boost::asio::awaitable<void> Follow(std::size_t tail, bool follow, const api::LineWriter& write);
 
   std::uint64_t dropped() const;
   bool ok() const { return fd_ >= 0; }

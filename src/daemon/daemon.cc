@@ -4,8 +4,6 @@
 // admin service learns about the live system.
 #include "daemon.h"
 
-#include "qemu_launcher.h"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include <set>
 #include <span>
 
+#include "qemu_launcher.h"
 #include "shype/admin/verdict_text.h"
 #include "shype/api/endpoints.h"
 #include "shype/api/reply_json.h"
@@ -145,8 +144,8 @@ Result<void> Daemon::LoadState() {
   if (!active) return Fail(active.error().WithContext("the built-in DEFAULT policy"));
   auto seqno = acm_->LoadPolicy(active->binary, active->map);
   if (!seqno) return Fail(seqno.error());
-  log::Info("policy '{}' version {} loaded (seqno {})", active->header.name,
-            active->header.version, *seqno);
+  log::Info("policy '{}' version {} loaded (seqno {})", active->header.name, active->header.version,
+            *seqno);
   return {};
 }
 

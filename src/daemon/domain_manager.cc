@@ -386,14 +386,13 @@ asio::awaitable<Result<void>> DomainManager::Shutdown(const std::string& name,
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> DomainManager::QmpAction(const std::string& name,
-                                                       std::string command,
+asio::awaitable<Result<void>> DomainManager::QmpAction(const std::string& name, std::string command,
                                                        std::optional<DomainState> state) {
   Domain* d = Find(name);
   if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no running domain named '{}'", name);
   if (!d->vm || d->state == DomainState::kCreating) {
-    co_return Fail(ErrorCode::kConflict, "domain '{}' is still being created; try again in a moment",
-                   name);
+    co_return Fail(ErrorCode::kConflict,
+                   "domain '{}' is still being created; try again in a moment", name);
   }
   const DomainId id = d->record.id;
   auto reply = co_await d->vm->Execute(std::move(command));
@@ -405,8 +404,8 @@ asio::awaitable<Result<void>> DomainManager::QmpAction(const std::string& name,
 }
 
 DomainView DomainManager::ViewOf(const Domain& d) const {
-  return DomainView{d.record, d.run_dir, d.state, clock_.Now() - d.started, d.admission_us,
-                    d.launch_ms};
+  return DomainView{d.record,       d.run_dir,  d.state, clock_.Now() - d.started,
+                    d.admission_us, d.launch_ms};
 }
 
 std::vector<DomainView> DomainManager::List() const {

@@ -42,8 +42,8 @@ struct DomainView {
 };
 
 struct ManagerOptions {
-  std::filesystem::path run_dir;  // STATE/run: one 0700 directory per domain
-  vm::Accel accel = vm::Accel::kAuto;  // for configs without accel =
+  std::filesystem::path run_dir;             // STATE/run: one 0700 directory per domain
+  vm::Accel accel = vm::Accel::kAuto;        // for configs without accel =
   std::uint32_t qemu_uid_base = 2100000000;  // domain N's QEMU runs as uid/gid base + N
 };
 

@@ -3,7 +3,6 @@
 // Attacks on the domain manager found by a review (an API client, a compromised QEMU, kill -9,
 // a damaged run directory), each written first as a test that failed, then defended.
 #include "domain_manager.h"
-
 #include "test_manager.h"
 
 namespace shype::daemon {

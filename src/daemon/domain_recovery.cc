@@ -106,10 +106,9 @@ Result<void> DomainManager::StopAndRemove(const DomainRecord& record,
     return Fail(ErrorCode::kIo, "recovery: cannot remove '{}' of domain '{}': {}", dir.string(),
                 name, ec.message());
   }
-  std::string reason = fmt::format("recovery: removed {} '{}' ({}; {} QEMU process(es) killed)",
-                                   record.state == DomainState::kRunning ? "domain"
-                                                                         : "half-created domain",
-                                   name, why, *killed);
+  std::string reason = fmt::format(
+      "recovery: removed {} '{}' ({}; {} QEMU process(es) killed)",
+      record.state == DomainState::kRunning ? "domain" : "half-created domain", name, why, *killed);
   log::Warn("{}", reason);
   denials_(acm::Hook::kDomainCreate, name, reason);
   return {};
@@ -177,9 +176,8 @@ Result<void> DomainManager::RecoverOne(const std::filesystem::path& dir) {
               vm.error().message);
     auto stopped = launcher_.StopAll(*record, dir);
     if (!stopped) {
-      return Fail(stopped.error().WithContext(
-          fmt::format("recovery: domain '{}' (its QEMU pid {} is gone)", record->name,
-                      record->pid)));
+      return Fail(stopped.error().WithContext(fmt::format(
+          "recovery: domain '{}' (its QEMU pid {} is gone)", record->name, record->pid)));
     }
     launcher_.Cleanup(*record);
     std::error_code ec;

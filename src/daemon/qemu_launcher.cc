@@ -81,9 +81,8 @@ Result<vm::VmSpec> MakeSpec(const LaunchRequest& request, const std::filesystem:
   auto console_listen = ListenUnix(request.run_dir / "console.sock");
   if (!console_listen) return Fail(console_listen.error());
   fds.console_listen = std::move(*console_listen);
-  fds.console_log =
-      UniqueFd(::open((request.run_dir / "console.log").c_str(),
-                      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  fds.console_log = UniqueFd(::open((request.run_dir / "console.log").c_str(),
+                                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fds.console_log.valid()) {
     return Fail(ErrorCode::kIo, "cannot create the console log: {}", std::strerror(errno));
   }
@@ -137,12 +136,12 @@ class QemuVm final : public Vm {
     // forever: after kQmpTimeout the connection is closed and the command fails.
     auto timed_out = std::make_shared<bool>(false);
     auto timer = std::make_shared<asio::steady_timer>(io_, kQmpTimeout);
-    timer->async_wait([weak = std::weak_ptr<vm::QmpClient>(qmp),
-                       timed_out](const boost::system::error_code& ec) {
-      if (ec) return;  // cancelled: the reply came first
-      *timed_out = true;
-      if (auto q = weak.lock()) q->Close();  // pending commands fail with kUnavailable
-    });
+    timer->async_wait(
+        [weak = std::weak_ptr<vm::QmpClient>(qmp), timed_out](const boost::system::error_code& ec) {
+          if (ec) return;  // cancelled: the reply came first
+          *timed_out = true;
+          if (auto q = weak.lock()) q->Close();  // pending commands fail with kUnavailable
+        });
     auto execute = [qmp, command](auto done) { qmp->Execute(command, nullptr, std::move(done)); };
     auto reply = co_await AwaitCallback<Result<api::Json>>(execute);
     timer->cancel();
@@ -160,8 +159,9 @@ class QemuVm final : public Vm {
   }
 
   void OnExit(std::function<void(std::string)> handler) override {
-    process_->AsyncWaitExit(
-        [handler = std::move(handler)](const vm::ExitStatus& status) { handler(status.Describe()); });
+    process_->AsyncWaitExit([handler = std::move(handler)](const vm::ExitStatus& status) {
+      handler(status.Describe());
+    });
   }
 
   Result<void> Kill() override { return process_->Signal(SIGKILL); }
@@ -273,8 +273,8 @@ Result<std::unique_ptr<Vm>> QemuLauncher::Spawn(const LaunchRequest& request) {
   if (!jail) return Fail(jail.error());
   auto process = vm::QemuProcess::Spawn(io_, *command, request.run_dir / "qemu.log", *jail);
   if (!process) return Fail(process.error());
-  return std::unique_ptr<Vm>(std::make_unique<QemuVm>(io_, std::move(*process), request.run_dir,
-                                                      std::move(fds.qmp_ours)));
+  return std::unique_ptr<Vm>(
+      std::make_unique<QemuVm>(io_, std::move(*process), request.run_dir, std::move(fds.qmp_ours)));
 }
 
 Result<std::unique_ptr<Vm>> QemuLauncher::Adopt(const DomainRecord& record,
@@ -323,8 +323,9 @@ Result<std::size_t> QemuLauncher::StopAll(const DomainRecord& record,
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (!Exited(pid)) {
-      return Fail(ErrorCode::kIo, "its QEMU pid {} did not exit after SIGKILL; stop it and remove '{}'",
-                  pid, run_dir.string());
+      return Fail(ErrorCode::kIo,
+                  "its QEMU pid {} did not exit after SIGKILL; stop it and remove '{}'", pid,
+                  run_dir.string());
     }
   }
   return std::max(pids.size(), static_cast<std::size_t>(in_cgroup));

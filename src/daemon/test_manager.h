@@ -40,8 +40,8 @@ struct FakeHost {
   std::vector<std::string> executed;  // "name:command"
   std::set<std::string> alive;        // domains Adopt finds still running
   bool fail_stop_all = false;
-  std::vector<std::string> stopped;   // StopAll calls
-  std::vector<std::string> cleaned;   // Cleanup calls
+  std::vector<std::string> stopped;  // StopAll calls
+  std::vector<std::string> cleaned;  // Cleanup calls
   std::vector<std::string> killed_by_destruction;
   std::map<std::string, class FakeVm*> vms;
 };
@@ -228,11 +228,11 @@ class ManagerTest : public ::testing::Test {
     return std::move(*result);
   }
   static config::DomainConfig Config(const std::string& name, const std::string& label) {
-    auto config = config::DomainConfig::Parse(
-        fmt::format("name = \"{}\"\nmemory = 64\nkernel = \"vmlinuz\"\n"
-                    "access_control = ['policy=shype.demo,label={}']\n",
-                    name, label),
-        name + ".cfg");
+    auto config =
+        config::DomainConfig::Parse(fmt::format("name = \"{}\"\nmemory = 64\nkernel = \"vmlinuz\"\n"
+                                                "access_control = ['policy=shype.demo,label={}']\n",
+                                                name, label),
+                                    name + ".cfg");
     EXPECT_TRUE(config) << config.error().message;
     return std::move(*config);
   }
@@ -246,8 +246,9 @@ class ManagerTest : public ::testing::Test {
   void StartHeldCreate(const std::string& name, const std::string& label) {
     host_.hold_connect = true;
     held_config_.emplace(Config(name, label));
-    asio::co_spawn(*io_, manager_->Create(*held_config_, name + ".cfg"),
-                   [this](std::exception_ptr, Result<DomainView> r) { held_.emplace(std::move(r)); });
+    asio::co_spawn(
+        *io_, manager_->Create(*held_config_, name + ".cfg"),
+        [this](std::exception_ptr, Result<DomainView> r) { held_.emplace(std::move(r)); });
     io_->poll();
     ASSERT_FALSE(held_.has_value());
     ASSERT_EQ(host_.spawns, 1);

@@ -57,8 +57,7 @@ class Admin {
   // Every operation returns a typed reply (api/replies.h), encoded to JSON only at the API's
   // edge (api/reply_json.h).
   // `type`: dom, res or any (else kInvalidArgument); `policy`: empty or the active policy.
-  [[nodiscard]] Result<api::LabelsReply> Labels(const std::string& type,
-                                                const std::string& policy);
+  [[nodiscard]] Result<api::LabelsReply> Labels(const std::string& type, const std::string& policy);
   [[nodiscard]] Result<api::ResourceLabelReply> AddResourceLabel(const std::string& resource,
                                                                  const std::string& label,
                                                                  const std::string& policy);
@@ -66,8 +65,7 @@ class Admin {
   [[nodiscard]] Result<void> RemoveResourceLabel(const std::string& resource);
   [[nodiscard]] Result<api::ResourcesReply> Resources();
   // Checks the domain configuration `config` (`path` names it) without starting anything.
-  [[nodiscard]] Result<api::DryRunReply> DryRun(const std::string& config,
-                                                const std::string& path);
+  [[nodiscard]] Result<api::DryRunReply> DryRun(const std::string& config, const std::string& path);
 
  private:
   [[nodiscard]] Result<std::string> FindLabeledResource(const std::string& spec);
@@ -82,7 +80,7 @@ class Admin {
   [[nodiscard]] Result<void> CheckNotInUse(const std::string& resource) const;
 
   store::StateStore& store_;
-  acm::Acm* live_acm_ = nullptr;                 // shyped's, else nullptr
+  acm::Acm* live_acm_ = nullptr;                  // shyped's, else nullptr
   enforce::SharingRegistry* sharings_ = nullptr;  // shyped's, else nullptr
   RunningDomains* live_ = nullptr;                // shyped's running domains, else nullptr
   PolicyCompiler* compiler_;

@@ -32,7 +32,7 @@ struct Request {
   std::string method;
   std::string path;
   std::map<std::string, std::string> params;  // from the path pattern ({name}) and the query
-  Json body;                             // {} when there is none
+  Json body;                                  // {} when there is none
 };
 
 // The API's resource limits (docs/api.md "Limits"); shyped's --api-* options set them.
@@ -107,7 +107,7 @@ class HttpServer {
   boost::asio::awaitable<void> ServeStream(Connection& c, const Entry& entry,
                                            const Request& request, unsigned version);
   boost::asio::awaitable<Result<Json>> CallHandler(const Entry& entry,
-                                                        const Request& request) const;
+                                                   const Request& request) const;
   Routed Resolve(Request& request) const;
   Routed Prepare(const boost::beast::http::request<boost::beast::http::string_body>& req,
                  Request& request) const;
