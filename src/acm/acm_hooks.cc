@@ -158,6 +158,8 @@ Decision Acm::CheckShare(DomainId subject, DomainId object, ShareKind kind) {
 }
 
 Decision Acm::CheckResourceAccess(DomainId subject, Ssidref resource, ResourceKind kind) {
+  // Never through the cache: it is keyed on ssidrefs, and the unlabeled row is denied for disks.
+  if (IsOpenNetwork(kind, resource)) return DecideResourceUncached(subject, resource, kind);
   if (TryCachedPermit(Hook::kResource, subject, DomainId{0}, false, resource)) {
     return Decision::kPermit;
   }
@@ -171,6 +173,15 @@ Decision Acm::CheckResourceAccess(DomainId subject, Ssidref resource, ResourceKi
 
 [[gnu::noinline]] Decision Acm::DecideResourceUncached(DomainId subject, Ssidref resource,
                                                        ResourceKind kind) {
+  if (IsOpenNetwork(kind, resource)) {
+    SteOutcome open = DecideSte(subject, std::nullopt, resource);
+    if (open.why != SteOutcome::Why::kUnknownSubject && open.why != SteOutcome::Why::kNoPolicy) {
+      open.decision = Decision::kPermit;
+      open.why = SteOutcome::Why::kPermitted;
+    }
+    return FinishSte(Hook::kResource, subject, std::nullopt, open,
+                     std::string(ResourceKindName(kind)));
+  }
   return FinishSte(Hook::kResource, subject, std::nullopt,
                    DecideSte(subject, std::nullopt, resource), std::string(ResourceKindName(kind)));
 }
@@ -196,7 +207,9 @@ Sharing Acm::ResourceSharing(DomainId subject, const ResourceRef& resource) {
 }
 
 SharingId Acm::RecordSharingLocked(Sharing sharing, Ssidref resource) {
-  if (!sharing.peer && policy_->has_ste()) {
+  // An unlabeled network keeps no label: a policy update re-checks its pairs, not it.
+  if (!sharing.peer && policy_->has_ste() &&
+      !IsOpenNetwork(sharing.resource_kind.value_or(ResourceKind::kDisk), resource)) {
     sharing.resource_label = std::string(policy_->SteRowLabel(*policy_->SteRow(resource)));
   }
   sharing.id = SharingId{next_sharing_++};
@@ -218,6 +231,11 @@ Result<SharingId> Acm::AddSharing(Sharing sharing, Hook hook, Ssidref resource) 
     };
     const auto object = sharing.peer ? find(*sharing.peer) : std::optional(resource);
     out = DecideSteOnce(policy_.get(), find(sharing.subject), object);
+    if (!sharing.peer && sharing.resource_kind && IsOpenNetwork(*sharing.resource_kind, resource) &&
+        out.why != SteOutcome::Why::kUnknownSubject && out.why != SteOutcome::Why::kNoPolicy) {
+      out.decision = Decision::kPermit;
+      out.why = SteOutcome::Why::kPermitted;
+    }
     if (out.decision == Decision::kPermit) id = RecordSharingLocked(sharing, resource);
   }
   if (FinishSte(hook, sharing.subject, sharing.peer, out, sharing.resource) == Decision::kPermit) {

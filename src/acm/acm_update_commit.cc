@@ -37,6 +37,8 @@ void Acm::PlanSharings(const PolicySnapshot& next, const UpdateRequest& r, Updat
       if (peer == plan.translated.end()) continue;
       object = peer->second.ssidref;
       object_label = peer->second.label;
+    } else if (s.resource_kind == ResourceKind::kNetwork && s.resource_label.empty()) {
+      continue;  // an unlabeled network (IsOpenNetwork): its pair sharings are checked instead
     } else {
       const std::string old =
           s.resource_label.empty() ? std::string(policy::kUnlabeledLabel) : s.resource_label;

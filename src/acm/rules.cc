@@ -12,6 +12,11 @@ Verdict SteVerdict(const PolicySnapshot* p, Ssidref subject, const ResourceRef& 
   Verdict v;
   v.rule = Hook::kResource;
   v.resource = resource.name;
+  if (p != nullptr && IsOpenNetwork(resource.kind, resource.ssidref)) {
+    v.decision = Decision::kPermit;
+    v.reason = "an unlabeled network: its switch lets only domains that may share exchange frames";
+    return v;
+  }
   const SteRows rows = SteRowsOf(p, subject, resource.ssidref);
   switch (rows.step) {
     case SteRows::Step::kNoPolicy:

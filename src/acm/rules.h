@@ -38,6 +38,14 @@ inline bool SteRowsShareAType(const PolicySnapshot& p, const SteRows& rows) {
   return p.SteBits(rows.subject).Intersects(p.SteBits(rows.object));
 }
 
+// shype's rule for an unlabeled virtual network (spec-acm has no networks of its own): a medium,
+// not an object. Any domain may attach to it; its switch forwards a frame between two domains
+// only while CheckShare(kNetwork) permits them, so STE still governs every frame. A labeled
+// network is a resource like any other.
+inline bool IsOpenNetwork(ResourceKind kind, Ssidref resource) {
+  return kind == ResourceKind::kNetwork && resource == kUnlabeledSsidref;
+}
+
 // STE (spec §1.4): permit iff the subject's label and the resource's label share a type; a
 // policy without STE permits. `policy` nullptr: deny (no policy loaded).
 Verdict SteVerdict(const PolicySnapshot* policy, Ssidref subject, const ResourceRef& resource);
