@@ -74,7 +74,7 @@ Json Encode(const T&) {
 template <class T>
 concept NamedCommand = std::same_as<T, GetDomainInfo> || std::same_as<T, DestroyDomain> ||
     std::same_as<T, PauseDomain> || std::same_as<T, UnpauseDomain> ||
-    std::same_as<T, GetConsoleLog>;
+    std::same_as<T, GetConsoleLog> || std::same_as<T, GetNetworkInfo>;
 
 template <NamedCommand T>
 Result<T> Decode(Tag<T>, const Json& p) {

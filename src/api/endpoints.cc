@@ -31,6 +31,8 @@ constexpr Endpoint kEndpoints[] = {
     {"domain.pause", "POST", "/v1/domains/{name}/pause", OfflineUse::kNeedsDaemon},
     {"domain.unpause", "POST", "/v1/domains/{name}/unpause", OfflineUse::kNeedsDaemon},
     {"domain.console-log", "GET", "/v1/domains/{name}/console-log", OfflineUse::kNeedsDaemon},
+    {"vnet.list", "GET", "/v1/vnets", OfflineUse::kNeedsDaemon},
+    {"vnet.info", "GET", "/v1/vnets/{name}", OfflineUse::kNeedsDaemon},
     {"audit", "GET", "/v1/audit", OfflineUse::kNeedsDaemon},
 };
 

@@ -178,6 +178,16 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
   RegisterNamedAction<api::UnpauseDomain>(app, ctx, "unpause", "resume a paused domain");
   RegisterConsole(app, ctx);
   RegisterAudit(app, ctx);
+  auto* vnet = app.add_subcommand("vnet", "virtual networks: their ports and counters");
+  vnet->require_subcommand(1);
+  vnet->add_subcommand("list", "list the virtual networks in use")->callback([&ctx] {
+    RunLive(ctx, api::ListNetworks{}, FormatNetworkList);
+  });
+  auto* show =
+      vnet->add_subcommand("show", "show a network's ports, counters and who reaches whom");
+  auto net = std::make_shared<std::string>();
+  show->add_option("name", *net, "network name (vnet=NAME)")->required();
+  show->callback([&ctx, net] { RunLive(ctx, api::GetNetworkInfo{*net}, FormatNetwork); });
 }
 
 }  // namespace shype::cli

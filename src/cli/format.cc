@@ -129,6 +129,52 @@ std::string FormatDomainList(const Json& list, bool with_label) {
   return out;
 }
 
+std::string FormatNetworkList(const Json& list) {
+  std::string out = fmt::format("{:<30} {:>5} {:>12} {:>12} {:>10}\n", "Network", "Ports",
+                                "RX frames", "TX frames", "Dropped");
+  for (const Json& net : list.value("networks", Json::array())) {
+    std::uint64_t rx = 0, tx = 0, dropped = 0;
+    const Json ports = net.value("ports", Json::array());
+    for (const Json& p : ports) {
+      rx += p.value("rx_frames", std::uint64_t{0});
+      tx += p.value("tx_frames", std::uint64_t{0});
+      const Json drops = p.value("drops", Json::object());
+      for (auto& [reason, n] : drops.items()) dropped += n.get<std::uint64_t>();
+    }
+    out += fmt::format("{:<30} {:>5} {:>12} {:>12} {:>10}\n", Str(net, "name"), ports.size(), rx,
+                       tx, dropped);
+  }
+  return out;
+}
+
+std::string FormatNetwork(const Json& network) {
+  std::string out =
+      fmt::format("Network {} ({})\n", Str(network, "name"), Str(network, "resource"));
+  out += fmt::format("{:>5} {:<20} {:<17} {:<5} {:>10} {:>10} {:<30} {}\n", "Port", "Domain", "MAC",
+                     "Link", "RX frames", "TX frames", "Dropped", "Reaches");
+  for (const Json& p : network.value("ports", Json::array())) {
+    std::string drops;
+    const Json counts = p.value("drops", Json::object());
+    for (auto& [reason, n] : counts.items()) {
+      if (n.get<std::uint64_t>() > 0) {
+        drops += fmt::format("{}{}={}", drops.empty() ? "" : ",", reason, n.get<std::uint64_t>());
+      }
+    }
+    std::string reaches;
+    for (const Json& r : p.value("reaches", Json::array())) {
+      reaches += (reaches.empty() ? "" : ",") + Str(r, "domain");
+    }
+    out +=
+        fmt::format("{:>5} {:<20} {:<17} {:<5} {:>10} {:>10} {:<30} {}\n", p.value("port", 0),
+                    Str(p, "domain"), Str(p, "mac"), p.value("connected", false) ? "up" : "down",
+                    p.value("rx_frames", std::uint64_t{0}), p.value("tx_frames", std::uint64_t{0}),
+                    drops.empty() ? "-" : drops, reaches.empty() ? "-" : reaches);
+    if (!p.value("connected", false))
+      out += fmt::format("      closed: {}\n", Str(p, "closed_why"));
+  }
+  return out;
+}
+
 std::string FormatDomainInfo(const Json& info) {
   std::string out;
   for (auto& [key, value] : info.items()) {

@@ -4,6 +4,7 @@
 // tools). Talks to shyped when it runs, else works offline on the state directory.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 
 #include "commands.h"
@@ -79,7 +80,14 @@ int main(int argc, char** argv) {
   shype::cli::RegisterPolicyCommands(app, ctx);
   shype::cli::RegisterSecurityCommands(app, ctx);
   shype::cli::RegisterDomainCommands(app, ctx);
-  for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
+  // --json and --state-dir work after any subcommand, nested ones (vnet show, policy ...) too.
+  std::function<void(CLI::App&)> fall_through = [&](CLI::App& parent) {
+    for (CLI::App* sub : parent.get_subcommands({})) {
+      sub->fallthrough();
+      fall_through(*sub);
+    }
+  };
+  fall_through(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // adapter: CLI11 reports usage errors by throwing

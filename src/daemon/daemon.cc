@@ -52,7 +52,7 @@ Result<void> Daemon::Start() {
   if (auto r = PrepareJails(); !r) return r;
   launcher_ = std::make_unique<QemuLauncher>(io_, options_.qemu);
   domains_ = std::make_unique<DomainManager>(
-      io_, *acm_, *sharings_, *store_, &*boot_images_, *launcher_, domain_clock_,
+      io_, *acm_, *sharings_, *networks_, *store_, &*boot_images_, *launcher_, domain_clock_,
       [this](acm::Hook hook, const std::string& subject, const std::string& reason) {
         AuditDenial(hook, subject, reason);
       },
@@ -129,6 +129,7 @@ Result<void> Daemon::LoadState() {
   audit_sink_ = std::make_unique<AuditLogSink>(*audit_log_);
   acm_ = std::make_unique<acm::Acm>(clock_, *audit_sink_);
   sharings_ = std::make_unique<enforce::SharingRegistry>(*acm_);
+  networks_ = std::make_unique<vswitch::VirtualNetworks>(*acm_, *sharings_);
   // SECURITY: an active policy whose files are missing or changed is a refusal, never DEFAULT.
   if (auto r = store::CheckActivePolicyFiles(*store_); !r) return r;
   auto record = store_->ActivePolicy();
@@ -246,6 +247,8 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
         return Done(domains_->QmpAction(c.name, "cont", DomainState::kRunning));
       },
       [this](const api::GetConsoleLog& c) { return Ready(ConsoleLog(c.name)); },
+      [this](const api::ListNetworks&) { return Ready(Networks(nullptr)); },
+      [this](const api::GetNetworkInfo& c) { return Ready(Networks(&c.name)); },
       [](const api::ReadAudit&) {
         return Ready(Fail(ErrorCode::kInternal, "the audit trail is streamed (GET /v1/audit)"));
       },

@@ -70,6 +70,8 @@ class Daemon final {
   Result<api::Json> List() const;
   Result<api::Json> Info(const std::string& name) const;
   Result<api::Json> ConsoleLog(const std::string& name) const;
+  // The virtual networks, their ports and counters (all, or the one named).
+  Result<api::Json> Networks(const std::string* name) const;
   // The host-wide lock (unless isolated) and the state directory's lock, holder named in each.
   [[nodiscard]] Result<void> TakeLocks();
   // Opens the store (state checks) and loads the active policy into the ACM.
@@ -92,6 +94,7 @@ class Daemon final {
   // Every live sharing and how its enforcement point undoes it: a domain's end, a revocation
   // and an aborted create all end sharings through it.
   std::unique_ptr<enforce::SharingRegistry> sharings_;
+  std::unique_ptr<vswitch::VirtualNetworks> networks_;  // borrows the two above
   std::optional<admin::Admin> admin_;
   std::optional<enforce::BootImages> boot_images_;
   UniqueFd uid_slot_lock_;  // isolated instances: /run/shype/uid-slot-N.lock

@@ -76,12 +76,14 @@ struct DomainManager::CreateRollback {
 };
 
 DomainManager::DomainManager(asio::io_context& io, acm::Acm& acm,
-                             enforce::SharingRegistry& sharings, store::StateStore& store,
+                             enforce::SharingRegistry& sharings,
+                             vswitch::VirtualNetworks& networks, store::StateStore& store,
                              const enforce::BootImages* images, Launcher& launcher,
                              const Clock& clock, DenialSink denials, ManagerOptions options)
     : io_(io),
       acm_(acm),
       sharings_(sharings),
+      networks_(networks),
       store_(store),
       images_(images),
       launcher_(launcher),
@@ -126,9 +128,9 @@ Result<void> DomainManager::CheckCreateConfig(const config::DomainConfig& config
     return Fail(ErrorCode::kInvalidArgument,
                 "{}: 'extra' may not set shype.label= (shyped gives the guest its label)", path);
   }
-  if (!config.Vifs()->empty() || !config.Shms()->empty() || !config.Vtpms()->empty()) {
+  if (!config.Shms()->empty() || !config.Vtpms()->empty()) {
     return Fail(ErrorCode::kInvalidArgument,
-                "{}: vif, shm and vtpm devices are not supported by this shyped yet (they are "
+                "{}: shm and vtpm devices are not supported by this shyped yet (they are "
                 "checked by dry-run); remove them to start the domain",
                 path);
   }
@@ -166,12 +168,16 @@ Result<void> DomainManager::AdmitToMonitor(const std::string& name, const std::s
                                            std::span<const acm::ResourceRef> resources) {
   acm::Admission admission = acm_.AdmitDomain(id, ssidref, resources);
   if (admission.verdict.permitted()) {
-    // A disk is undone by QEMU's exit (it holds the only fds); its end is logged here.
+    // A disk is undone by QEMU's exit (it holds the only fds); its end is logged here. A
+    // network's end detaches the domain's ports from its switch (a revocation while it runs).
     for (acm::SharingId sharing : admission.sharings) {
-      auto added = sharings_.Add(sharing, [name](const acm::Sharing& s, std::string_view why) {
-        log::Info("domain {}: {} {} released ({})", name,
-                  acm::ResourceKindName(s.resource_kind.value_or(acm::ResourceKind::kDisk)),
-                  s.resource, why);
+      auto added = sharings_.Add(sharing, [this, name](const acm::Sharing& s, std::string_view why) {
+        const auto kind = s.resource_kind.value_or(acm::ResourceKind::kDisk);
+        if (kind == acm::ResourceKind::kNetwork && s.resource.starts_with("vnet:")) {
+          networks_.DetachAll(s.subject, s.resource.substr(5), why);
+        }
+        log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource,
+                  why);
       });
       if (!added) {
         (void)sharings_.EndDomain(id, "its admission was undone");
@@ -269,7 +275,12 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   request.append = config.GetString("extra")->value_or("") +
                    fmt::format(" shype.label={}:{}", d.record.policy, d.record.label);
   request.disks = DisksOf(plan);
+  std::vector<UniqueFd> nic_peers;  // QEMU's ends, open until it inherited them
+  auto nics = AttachNics(d, config, nic_peers);
+  if (!nics) co_return Fail(nics.error());
+  request.nics = std::move(*nics);
   auto spawned = launcher_.Spawn(request);
+  nic_peers.clear();
   if (!spawned) co_return Fail(spawned.error());
   d.vm = std::move(*spawned);
   Vm& vm = *d.vm;  // `d` stays: until Watch, only Create's rollback removes it
@@ -288,6 +299,36 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   // failure above is undone by Create's rollback.
   Watch(d);
   co_return SaveDomainRecord(d.run_dir, d.record);
+}
+
+Result<std::vector<vm::NicSpec>> DomainManager::AttachNics(const Domain& d,
+                                                           const config::DomainConfig& config,
+                                                           std::vector<UniqueFd>& peers) {
+  std::vector<vm::NicSpec> nics;
+  const std::vector<config::VifSpec> vifs = *config.Vifs();
+  for (std::size_t i = 0; i < vifs.size(); ++i) {
+    vswitch::MacAddress mac;
+    if (vifs[i].mac) {
+      auto parsed = vswitch::MacAddress::Parse(*vifs[i].mac);
+      if (!parsed) return Fail(parsed.error().WithContext(fmt::format("vif {}", i)));
+      mac = *parsed;
+    } else {
+      // As xm: 00:16:3e is Xen's; shype's own are locally administered, unique per domain id.
+      const std::uint32_t id = d.record.id.value();
+      mac.bytes = {0x02, 0x16, 0x3e, static_cast<std::uint8_t>(id >> 8),
+                   static_cast<std::uint8_t>(id), static_cast<std::uint8_t>(i)};
+    }
+    // SECURITY: the ACM admitted the domain to vnet:<name> above (its label against the
+    // network's); the switch asks it again for each pair of domains that would exchange frames.
+    auto nic = networks_.Attach(d.record.id, vifs[i].vnet, mac);
+    if (!nic) {
+      return Fail(nic.error().WithContext(
+          fmt::format("domain '{}' vif {} (vnet={})", d.record.name, i, vifs[i].vnet)));
+    }
+    nics.push_back(vm::NicSpec{std::to_string(i), nic->peer.get(), mac.ToString()});
+    peers.push_back(std::move(nic->peer));
+  }
+  return nics;
 }
 
 void DomainManager::AbortCreate(const std::string& name, DomainId id) {
@@ -439,6 +480,7 @@ std::string DomainManager::NameOf(DomainId id) const {
 }
 
 void DomainManager::FollowPolicy(const std::string& policy) {
+  networks_.FollowPolicy();  // pairs the new policy lets share get their sharing
   std::map<DomainId, acm::DomainInfo> infos;
   for (const auto& info : acm_.domains()) infos[info.id] = info;
   for (auto& [name, d] : domains_) {

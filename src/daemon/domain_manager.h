@@ -28,6 +28,7 @@
 #include "shype/enforce/boot_images.h"
 #include "shype/enforce/sharing_registry.h"
 #include "shype/store/state_store.h"
+#include "shype/vswitch/networks.h"
 
 namespace shype::daemon {
 
@@ -54,7 +55,7 @@ using DenialSink = std::function<void(acm::Hook, const std::string& subject, con
 class DomainManager final : public admin::RunningDomains {
  public:
   DomainManager(boost::asio::io_context& io, acm::Acm& acm, enforce::SharingRegistry& sharings,
-                store::StateStore& store, const enforce::BootImages* images, Launcher& launcher,
+                vswitch::VirtualNetworks& networks, store::StateStore& store, const enforce::BootImages* images, Launcher& launcher,
                 const Clock& clock, DenialSink denials, ManagerOptions options);
   DomainManager(const DomainManager&) = delete;
   DomainManager& operator=(const DomainManager&) = delete;
@@ -120,6 +121,10 @@ class DomainManager final : public admin::RunningDomains {
   boost::asio::awaitable<Result<void>> Launch(Domain& domain, const config::DomainConfig& config,
                                               const admin::DomainPlan& plan);
   [[nodiscard]] Result<void> MakeRunDir(Domain& domain);
+  // Attaches each vif to its virtual network; `peers` keeps QEMU's ends open until the spawn.
+  [[nodiscard]] Result<std::vector<vm::NicSpec>> AttachNics(const Domain& domain,
+                                                            const config::DomainConfig& config,
+                                                            std::vector<UniqueFd>& peers);
   void AbortCreate(const std::string& name, DomainId id);
   void Watch(Domain& domain);
   void OnEvent(const std::string& name, std::string_view event);
@@ -148,6 +153,7 @@ class DomainManager final : public admin::RunningDomains {
   boost::asio::io_context& io_;
   acm::Acm& acm_;
   enforce::SharingRegistry& sharings_;
+  vswitch::VirtualNetworks& networks_;
   store::StateStore& store_;
   const enforce::BootImages* images_;
   Launcher& launcher_;

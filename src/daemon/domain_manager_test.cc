@@ -5,6 +5,9 @@
 // every path a failure can take is driven without QEMU.
 #include "domain_manager.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include "test_manager.h"
 
 namespace shype::daemon {
@@ -282,6 +285,90 @@ TEST_F(DomainManagerTest, RecoveryRefusesAnUnreadableRecord) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kIo);
   EXPECT_TRUE(HasRunDir("bank1"));
+}
+
+}  // namespace
+}  // namespace shype::daemon
+
+namespace shype::daemon {
+namespace {
+using namespace fakes;
+
+// Sends one frame (QEMU's stream framing) from a NIC's QEMU end; true if `to` receives it.
+bool FrameCrosses(int from, int to, std::uint8_t src, std::uint8_t dst) {
+  std::vector<std::uint8_t> wire = {0, 0, 0, 60};
+  wire.resize(64, 0xab);
+  const std::uint8_t dst_mac[6] = {0x52, 0x54, 0, 0, 0, dst}, src_mac[6] = {0x52, 0x54, 0, 0, 0, src};
+  std::copy(dst_mac, dst_mac + 6, wire.begin() + 4);
+  std::copy(src_mac, src_mac + 6, wire.begin() + 10);
+  if (::send(from, wire.data(), wire.size(), MSG_NOSIGNAL) != 64) return false;
+  pollfd p{to, POLLIN, 0};
+  if (::poll(&p, 1, 1000) != 1) return false;
+  std::vector<std::uint8_t> got(64);
+  return ::recv(to, got.data(), got.size(), MSG_WAITALL) == 64 && got == wire;
+}
+
+TEST_F(DomainManagerTest, AVifGetsASwitchPortAsAnFdAndOnlyItsCoalitionOnTheNetwork) {
+  ASSERT_TRUE(Create("bank1", "Bank", "", "vif = ['vnet=lan,mac=52:54:00:00:00:01']\n"));
+  ASSERT_TRUE(Create("audit", "BankAudit", "", "vif = ['vnet=lan,mac=52:54:00:00:00:02']\n"));
+  ASSERT_EQ(host_.nics["bank1"].size(), 1U);
+  EXPECT_EQ(host_.nics["bank1"][0].mac, "52:54:00:00:00:01");
+  EXPECT_EQ(host_.nics["bank1"][0].id, "0");
+  const int bank = host_.nic_fds["bank1"][0].get(), audit = host_.nic_fds["audit"][0].get();
+  EXPECT_TRUE(FrameCrosses(bank, audit, 1, 2));
+  EXPECT_TRUE(FrameCrosses(audit, bank, 2, 1));
+  // The ACM holds the pair's network sharing; destroying one domain ends it and its port.
+  auto pairs = [this] {
+    std::size_t n = 0;
+    for (const auto& s : acm_->sharings()) n += s.share_kind == acm::ShareKind::kNetwork ? 1U : 0U;
+    return n;
+  };
+  EXPECT_EQ(pairs(), 1U);
+  ASSERT_TRUE(Run(manager_->Destroy("audit")));
+  EXPECT_EQ(pairs(), 0U);
+  char byte;
+  EXPECT_EQ(::recv(audit, &byte, 1, 0), 0);  // the switch closed its end
+  ASSERT_EQ(networks_->List().size(), 1U);
+  EXPECT_EQ(networks_->List()[0].ports.size(), 1U);
+}
+
+TEST_F(DomainManagerTest, ALabeledNetworkRefusesAnotherCoalitionAtCreateWithTheReason) {
+  ASSERT_TRUE(store_->AddResourceLabel(
+      store::ResourceLabel{"vnet:banknet", LabelKind::kAcm, "shype.demo", "BankNet", {}}));
+  auto game = Create("game", "Game", "", "vif = ['vnet=banknet']\n");
+  ASSERT_FALSE(game);
+  EXPECT_EQ(game.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(game.error().message.find("vnet:banknet"), std::string::npos) << game.error().message;
+  EXPECT_NE(game.error().message.find("BankNet"), std::string::npos) << game.error().message;
+  EXPECT_EQ(host_.spawns, 0);
+  EXPECT_TRUE(networks_->List().empty());
+  // Audited: by the ACM's admission (or, refused while planning, by the manager).
+  bool audited = !denials_.empty();
+  for (const auto& r : audit_.records()) {
+    audited |= r.hook == acm::Hook::kResource && r.object.resource == "vnet:banknet";
+  }
+  EXPECT_TRUE(audited);
+  auto bank = Create("bank1", "Bank", "", "vif = ['vnet=banknet']\n");
+  ASSERT_TRUE(bank) << bank.error().message;
+  // No mac= given: a locally administered one, unique per domain id.
+  ASSERT_EQ(host_.nics["bank1"].size(), 1U);
+  EXPECT_EQ(host_.nics["bank1"][0].mac.substr(0, 9), "02:16:3e:");
+}
+
+TEST_F(DomainManagerTest, AFailedLaunchDetachesTheNicsItAttached) {
+  host_.fail_spawn = true;
+  auto r = Create("bank1", "Bank", "", "vif = ['vnet=lan', 'vnet=wan']\n");
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(networks_->List().empty());
+  EXPECT_TRUE(acm_->sharings().empty());
+  // Two vifs with one MAC on one network: the second attach fails, the first is undone.
+  host_.fail_spawn = false;
+  auto dup = Create("bank2", "Bank", "",
+                    "vif = ['vnet=lan,mac=52:54:00:00:00:07', 'vnet=lan,mac=52:54:00:00:00:07']\n");
+  ASSERT_FALSE(dup);
+  EXPECT_NE(dup.error().message.find("in use"), std::string::npos) << dup.error().message;
+  EXPECT_TRUE(networks_->List().empty());
+  EXPECT_EQ(host_.spawns, 0);
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ struct LaunchRequest {
   int initrd_fd = -1;
   std::string append;  // kernel command line, the shype.label= included
   std::vector<vm::DiskSpec> disks;
+  std::vector<vm::NicSpec> nics;  // each a switch port's QEMU end
 };
 
 class Launcher {

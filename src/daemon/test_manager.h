@@ -5,6 +5,7 @@
 // policy), the real SQLite store and real run directories.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ struct FakeHost {
   std::vector<std::string> cleaned;  // Cleanup calls
   std::vector<std::string> killed_by_destruction;
   std::map<std::string, class FakeVm*> vms;
+  std::map<std::string, std::vector<vm::NicSpec>> nics;  // by domain, as Spawn got them
+  std::map<std::string, std::vector<UniqueFd>> nic_fds;  // dups of their fds: QEMU's ends
 };
 
 class FakeVm final : public Vm {
@@ -131,6 +134,10 @@ class FakeLauncher final : public Launcher {
     EXPECT_GE(request.kernel_fd, 0);
     EXPECT_TRUE(std::filesystem::is_directory(request.run_dir));
     ++host_.spawns;
+    host_.nics[request.record->name] = request.nics;
+    for (const vm::NicSpec& nic : request.nics) {
+      host_.nic_fds[request.record->name].emplace_back(::fcntl(nic.fd, F_DUPFD_CLOEXEC, 0));
+    }
     return std::unique_ptr<Vm>(std::make_unique<FakeVm>(
         io_, host_, request.record->name, vm::ProcessIdentity{4000 + host_.spawns, 77}));
   }
@@ -193,6 +200,7 @@ class ManagerTest : public ::testing::Test {
   // its running domains).
   void Restart() {
     manager_.reset();
+    networks_.reset();
     sharings_.reset();
     acm_ = std::make_unique<acm::Acm>(audit_clock_, audit_);
     auto xml = ReadTextFileBounded(
@@ -205,8 +213,9 @@ class ManagerTest : public ::testing::Test {
     ASSERT_TRUE(compiled) << compiled.error().message;
     ASSERT_TRUE(acm_->LoadPolicy(compiled->binary, compiled->map));
     sharings_ = std::make_unique<enforce::SharingRegistry>(*acm_);
+    networks_ = std::make_unique<vswitch::VirtualNetworks>(*acm_, *sharings_);
     manager_ = std::make_unique<DomainManager>(
-        *io_, *acm_, *sharings_, *store_, &*images_, launcher_, clock_,
+        *io_, *acm_, *sharings_, *networks_, *store_, &*images_, launcher_, clock_,
         [this](acm::Hook, const std::string& subject, const std::string& reason) {
           denials_.push_back(subject + ": " + reason);
         },
@@ -227,18 +236,19 @@ class ManagerTest : public ::testing::Test {
     EXPECT_TRUE(result.has_value());
     return std::move(*result);
   }
-  static config::DomainConfig Config(const std::string& name, const std::string& label) {
-    auto config =
-        config::DomainConfig::Parse(fmt::format("name = \"{}\"\nmemory = 64\nkernel = \"vmlinuz\"\n"
-                                                "access_control = ['policy=shype.demo,label={}']\n",
-                                                name, label),
-                                    name + ".cfg");
+  static config::DomainConfig Config(const std::string& name, const std::string& label,
+                                     const std::string& extra = "") {
+    auto config = config::DomainConfig::Parse(
+        fmt::format("name = \"{}\"\nmemory = 64\nkernel = \"vmlinuz\"\n"
+                    "access_control = ['policy=shype.demo,label={}']\n{}",
+                    name, label, extra),
+        name + ".cfg");
     EXPECT_TRUE(config) << config.error().message;
     return std::move(*config);
   }
   Result<DomainView> Create(const std::string& name, const std::string& label,
-                            std::string path = "") {
-    auto config = Config(name, label);
+                            std::string path = "", const std::string& extra = "") {
+    auto config = Config(name, label, extra);
     return Run(manager_->Create(config, path.empty() ? name + ".cfg" : path));
   }
   // Starts creating `name`, whose QMP handshake then hangs until host_.release_connect is
@@ -291,6 +301,7 @@ class ManagerTest : public ::testing::Test {
   acm::VectorAuditSink audit_;
   std::unique_ptr<acm::Acm> acm_;
   std::unique_ptr<enforce::SharingRegistry> sharings_;
+  std::unique_ptr<vswitch::VirtualNetworks> networks_;
   std::optional<store::StateStore> store_;
   std::optional<enforce::BootImages> images_;
   FakeHost host_;

@@ -3,6 +3,7 @@
 // Unit tests of the QEMU argv builder and the accelerator probe.
 #include "shype/vm/vm_spec.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -147,6 +148,39 @@ TEST(VmSpecTest, RejectsUnresolvedAccelDuplicateDisksAndTwoConsoleTransports) {
   two.console.fd = 5;
   two.console.listen_fd = 6;
   EXPECT_FALSE(BuildQemuCommand(two));
+}
+
+TEST(VmSpecTest, GivesEachNicItsSwitchSocketAsAnFdAndNoPath) {
+  VmSpec spec = BaseSpec();
+  spec.nics = {NicSpec{"0", 7, "52:54:00:00:00:01"}, NicSpec{"1", 9, "52:54:00:00:00:02"}};
+  auto command = BuildQemuCommand(spec);
+  ASSERT_TRUE(command) << command.error().message;
+  ASSERT_EQ(command->fds.size(), 2U);
+  EXPECT_EQ(command->fds[0].parent_fd, 7);
+  EXPECT_EQ(command->fds[1].parent_fd, 9);
+  EXPECT_THAT(Values(*command, "-netdev"),
+              ElementsAre(fmt::format("stream,id=net-0,server=off,addr.type=fd,addr.str={}",
+                                      command->fds[0].child_fd),
+                          fmt::format("stream,id=net-1,server=off,addr.type=fd,addr.str={}",
+                                      command->fds[1].child_fd)));
+  EXPECT_THAT(Values(*command, "-device"),
+              ElementsAre("virtio-net-pci,netdev=net-0,id=nic-0,mac=52:54:00:00:00:01",
+                          "virtio-net-pci,netdev=net-1,id=nic-1,mac=52:54:00:00:00:02"));
+}
+
+TEST(VmSpecTest, RejectsNicsWithBadIdsFdsOrMacs) {
+  for (const NicSpec& bad :
+       {NicSpec{"a,b", 7, "52:54:00:00:00:01"}, NicSpec{"0", -1, "52:54:00:00:00:01"},
+        NicSpec{"0", 7, "52:54:00:00:00:01,x=y"}, NicSpec{"0", 7, "52:54:00:00:0"}}) {
+    VmSpec spec = BaseSpec();
+    spec.nics = {bad};
+    auto command = BuildQemuCommand(spec);
+    ASSERT_FALSE(command) << bad.id << " " << bad.mac;
+    EXPECT_EQ(command.error().code, ErrorCode::kInvalidArgument);
+  }
+  VmSpec twice = BaseSpec();
+  twice.nics = {NicSpec{"0", 7, "52:54:00:00:00:01"}, NicSpec{"0", 8, "52:54:00:00:00:02"}};
+  EXPECT_FALSE(BuildQemuCommand(twice));
 }
 
 TEST(VmSpecTest, KvmAddsHostCpu) {

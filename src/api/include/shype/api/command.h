@@ -122,6 +122,15 @@ struct GetConsoleLog {
   std::string name;
   friend bool operator==(const GetConsoleLog&, const GetConsoleLog&) = default;
 };
+struct ListNetworks {
+  static constexpr std::string_view kOp = "vnet.list";
+  friend bool operator==(const ListNetworks&, const ListNetworks&) = default;
+};
+struct GetNetworkInfo {
+  static constexpr std::string_view kOp = "vnet.info";
+  std::string name;
+  friend bool operator==(const GetNetworkInfo&, const GetNetworkInfo&) = default;
+};
 struct ReadAudit {
   static constexpr std::string_view kOp = "audit";
   std::uint32_t tail = 100;  // decoded: 0..1000000 past records
@@ -129,11 +138,11 @@ struct ReadAudit {
   friend bool operator==(const ReadAudit&, const ReadAudit&) = default;
 };
 
-using Command =
-    std::variant<GetVersion, GetPolicy, SetPolicy, ResetPolicy, DumpPolicy, ListLabels,
-                 ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
-                 GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
-                 PauseDomain, UnpauseDomain, GetConsoleLog, ReadAudit>;
+using Command = std::variant<GetVersion, GetPolicy, SetPolicy, ResetPolicy, DumpPolicy, ListLabels,
+                             ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel,
+                             DryRun, GetStats, ListDomains, CreateDomain, GetDomainInfo,
+                             ShutdownDomain, DestroyDomain, PauseDomain, UnpauseDomain,
+                             GetConsoleLog, ListNetworks, GetNetworkInfo, ReadAudit>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument

@@ -59,6 +59,14 @@ struct ConsoleSpec {
   int log_fd = -1;     // O_WRONLY|O_APPEND; passed as an fdset and used as logfile=/dev/fdset/K
 };
 
+// A virtio-net NIC on a shyped virtual switch: one end of a socketpair the switch holds the other
+// end of (QEMU's stream netdev framing: 4-byte big-endian length + frame). No path, no tap.
+struct NicSpec {
+  std::string id;   // [A-Za-z0-9_-]{1,32}; netdev net-<id>, device nic-<id>
+  int fd = -1;      // SOCK_STREAM, connected
+  std::string mac;  // "52:54:00:12:34:56"
+};
+
 struct VmSpec {
   std::string name;  // [A-Za-z0-9_.-]{1,64}, not starting with '-'; process name shype-<name>
   std::uint32_t memory_mib = 128;
@@ -69,6 +77,7 @@ struct VmSpec {
   int initrd_fd = -1;
   std::string append;
   std::vector<DiskSpec> disks;
+  std::vector<NicSpec> nics;
   ConsoleSpec console;
   int qmp_fd = -1;           // socketpair end: -chardev socket,fd=N as monitor qmp0
   int qmp_listen_fd = -1;    // bound unix socket: monitor qmp1 for re-attaching after a restart
