@@ -227,6 +227,21 @@ Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& store
   return *ref;
 }
 
+Result<ResourceUse> PlanNamedResource(const acm::Acm& monitor, store::StateStore& store,
+                                      Ssidref ssidref, acm::ResourceKind kind,
+                                      std::string resource) {
+  const std::optional<acm::LoadedPolicy> snap = monitor.active_policy();
+  if (!snap) return Fail(ErrorCode::kUnavailable, "the reference monitor has no policy loaded");
+  DomainPlan domain;
+  domain.permitted = true;  // a running domain: its label was admitted
+  domain.ssidref = ssidref;
+  ResourceUse use;
+  use.kind = kind;
+  use.resource = std::move(resource);
+  Decide(monitor, *snap, store, domain, use);
+  return use;
+}
+
 Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const acm::Acm& monitor,
                               store::StateStore& store, const enforce::BootImages* images) {
   if (auto v = config.Validate(); !v) return Fail(v.error());

@@ -171,6 +171,24 @@ Json Encode(const ShutdownDomain& c) {
   return Json{{"name", c.name}, {"timeout", c.timeout.count()}};
 }
 
+Result<AttachNetwork> Decode(Tag<AttachNetwork>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto vif = RequireString(p, "vif");
+  if (!vif) return Fail(vif.error());
+  return AttachNetwork{std::move(*name), std::move(*vif)};
+}
+Json Encode(const AttachNetwork& c) { return Json{{"name", c.name}, {"vif", c.vif}}; }
+
+Result<DetachNetwork> Decode(Tag<DetachNetwork>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto vnet = RequireString(p, "vnet");
+  if (!vnet) return Fail(vnet.error());
+  return DetachNetwork{std::move(*name), std::move(*vnet)};
+}
+Json Encode(const DetachNetwork& c) { return Json{{"name", c.name}, {"vnet", c.vnet}}; }
+
 Result<ReadAudit> Decode(Tag<ReadAudit>, const Json& p) {
   auto tail = DecodeTail(p);
   if (!tail) return Fail(tail.error());

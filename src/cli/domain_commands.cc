@@ -137,6 +137,43 @@ void RegisterAudit(CLI::App& app, Context& ctx) {
   });
 }
 
+// network-attach, network-detach, vnet list|show.
+void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
+  auto* attach = app.add_subcommand(
+      "network-attach", "hot-plug a NIC on a virtual network (the checks of create apply)");
+  auto nic_domain = std::make_shared<std::string>();
+  auto nic_vif = std::make_shared<std::string>();
+  attach->add_option("domain", *nic_domain, "domain name")->required();
+  attach->add_option("vif", *nic_vif, "vnet=NAME[,mac=52:54:00:..]")->required();
+  attach->callback([&ctx, nic_domain, nic_vif] {
+    RunLive(ctx, api::AttachNetwork{*nic_domain, *nic_vif}, [](const api::Json& r) {
+      return fmt::format("Attached {} ({}) to {}\n", r.value("device", ""), r.value("mac", ""),
+                         r.value("name", ""));
+    });
+  });
+  auto* detach = app.add_subcommand("network-detach", "unplug a domain's NICs on a network");
+  auto detach_domain = std::make_shared<std::string>();
+  auto detach_vnet = std::make_shared<std::string>();
+  detach->add_option("domain", *detach_domain, "domain name")->required();
+  detach->add_option("vnet", *detach_vnet, "network name (vnet=NAME also accepted)")->required();
+  detach->callback([&ctx, detach_domain, detach_vnet] {
+    std::string vnet = *detach_vnet;
+    if (vnet.starts_with("vnet=")) vnet = vnet.substr(5);
+    RunLive(ctx, api::DetachNetwork{*detach_domain, vnet},
+            [](const api::Json&) { return std::string(); });
+  });
+  auto* vnet = app.add_subcommand("vnet", "virtual networks: their ports and counters");
+  vnet->require_subcommand(1);
+  vnet->add_subcommand("list", "list the virtual networks in use")->callback([&ctx] {
+    RunLive(ctx, api::ListNetworks{}, FormatNetworkList);
+  });
+  auto* show =
+      vnet->add_subcommand("show", "show a network's ports, counters and who reaches whom");
+  auto net = std::make_shared<std::string>();
+  show->add_option("name", *net, "network name (vnet=NAME)")->required();
+  show->callback([&ctx, net] { RunLive(ctx, api::GetNetworkInfo{*net}, FormatNetwork); });
+}
+
 }  // namespace
 
 void RegisterDomainCommands(CLI::App& app, Context& ctx) {
@@ -178,16 +215,7 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
   RegisterNamedAction<api::UnpauseDomain>(app, ctx, "unpause", "resume a paused domain");
   RegisterConsole(app, ctx);
   RegisterAudit(app, ctx);
-  auto* vnet = app.add_subcommand("vnet", "virtual networks: their ports and counters");
-  vnet->require_subcommand(1);
-  vnet->add_subcommand("list", "list the virtual networks in use")->callback([&ctx] {
-    RunLive(ctx, api::ListNetworks{}, FormatNetworkList);
-  });
-  auto* show =
-      vnet->add_subcommand("show", "show a network's ports, counters and who reaches whom");
-  auto net = std::make_shared<std::string>();
-  show->add_option("name", *net, "network name (vnet=NAME)")->required();
-  show->callback([&ctx, net] { RunLive(ctx, api::GetNetworkInfo{*net}, FormatNetwork); });
+  RegisterNetworkCommands(app, ctx);
 }
 
 }  // namespace shype::cli

@@ -247,6 +247,8 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
         return Done(domains_->QmpAction(c.name, "cont", DomainState::kRunning));
       },
       [this](const api::GetConsoleLog& c) { return Ready(ConsoleLog(c.name)); },
+      [this](const api::AttachNetwork& c) { return AttachNic(c); },
+      [this](const api::DetachNetwork& c) { return Done(domains_->DetachNetwork(c.name, c.vnet)); },
       [this](const api::ListNetworks&) { return Ready(Networks(nullptr)); },
       [this](const api::GetNetworkInfo& c) { return Ready(Networks(&c.name)); },
       [](const api::ReadAudit&) {

@@ -171,14 +171,7 @@ Result<void> DomainManager::AdmitToMonitor(const std::string& name, const std::s
     // A disk is undone by QEMU's exit (it holds the only fds); its end is logged here. A
     // network's end detaches the domain's ports from its switch (a revocation while it runs).
     for (acm::SharingId sharing : admission.sharings) {
-      auto added = sharings_.Add(sharing, [this, name](const acm::Sharing& s, std::string_view why) {
-        const auto kind = s.resource_kind.value_or(acm::ResourceKind::kDisk);
-        if (kind == acm::ResourceKind::kNetwork && s.resource.starts_with("vnet:")) {
-          networks_.DetachAll(s.subject, s.resource.substr(5), why);
-        }
-        log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource,
-                  why);
-      });
+      auto added = sharings_.Add(sharing, ResourceTeardown(name));
       if (!added) {
         (void)sharings_.EndDomain(id, "its admission was undone");
         return Fail(added.error());
@@ -194,6 +187,17 @@ Result<void> DomainManager::AdmitToMonitor(const std::string& name, const std::s
   }
   return Fail(ErrorCode::kPermissionDenied, "domain '{}' (label {}) denied: {}", name, label,
               admin::DescribeVerdict(v, [this](DomainId other) { return NameOf(other); }));
+}
+
+enforce::SharingRegistry::Teardown DomainManager::ResourceTeardown(const std::string& name) {
+  return [this, name](const acm::Sharing& s, std::string_view why) {
+    const auto kind = s.resource_kind.value_or(acm::ResourceKind::kDisk);
+    if (kind == acm::ResourceKind::kNetwork && s.resource.starts_with("vnet:")) {
+      networks_.DetachAll(s.subject, s.resource.substr(5), why);
+    }
+    log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource,
+              why);
+  };
 }
 
 std::unique_ptr<DomainManager::Domain> DomainManager::NewDomain(
@@ -301,33 +305,40 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   co_return SaveDomainRecord(d.run_dir, d.record);
 }
 
-Result<std::vector<vm::NicSpec>> DomainManager::AttachNics(const Domain& d,
+Result<vswitch::MacAddress> MacOf(DomainId domain, std::size_t index, const config::VifSpec& vif) {
+  if (vif.mac) {
+    auto parsed = vswitch::MacAddress::Parse(*vif.mac);
+    if (!parsed) return Fail(parsed.error().WithContext(fmt::format("vif {}", index)));
+    return *parsed;
+  }
+  // 00:16:3e is Xen's; shype's own are locally administered, unique per domain id and NIC.
+  const std::uint32_t id = domain.value();
+  return vswitch::MacAddress{{0x02, 0x16, 0x3e, static_cast<std::uint8_t>(id >> 8),
+                              static_cast<std::uint8_t>(id), static_cast<std::uint8_t>(index)}};
+}
+
+Result<std::vector<vm::NicSpec>> DomainManager::AttachNics(Domain& d,
                                                            const config::DomainConfig& config,
                                                            std::vector<UniqueFd>& peers) {
   std::vector<vm::NicSpec> nics;
+  std::vector<std::pair<std::string, std::string>> nic_names;
   const std::vector<config::VifSpec> vifs = *config.Vifs();
   for (std::size_t i = 0; i < vifs.size(); ++i) {
-    vswitch::MacAddress mac;
-    if (vifs[i].mac) {
-      auto parsed = vswitch::MacAddress::Parse(*vifs[i].mac);
-      if (!parsed) return Fail(parsed.error().WithContext(fmt::format("vif {}", i)));
-      mac = *parsed;
-    } else {
-      // As xm: 00:16:3e is Xen's; shype's own are locally administered, unique per domain id.
-      const std::uint32_t id = d.record.id.value();
-      mac.bytes = {0x02, 0x16, 0x3e, static_cast<std::uint8_t>(id >> 8),
-                   static_cast<std::uint8_t>(id), static_cast<std::uint8_t>(i)};
-    }
+    auto mac = MacOf(d.record.id, i, vifs[i]);
+    if (!mac) return Fail(mac.error());
     // SECURITY: the ACM admitted the domain to vnet:<name> above (its label against the
     // network's); the switch asks it again for each pair of domains that would exchange frames.
-    auto nic = networks_.Attach(d.record.id, vifs[i].vnet, mac);
+    auto nic = networks_.Attach(d.record.id, vifs[i].vnet, *mac);
     if (!nic) {
       return Fail(nic.error().WithContext(
           fmt::format("domain '{}' vif {} (vnet={})", d.record.name, i, vifs[i].vnet)));
     }
-    nics.push_back(vm::NicSpec{std::to_string(i), nic->peer.get(), mac.ToString()});
+    nics.push_back(vm::NicSpec{std::to_string(i), nic->peer.get(), mac->ToString()});
+    nic_names.emplace_back("nic-" + std::to_string(i), vifs[i].vnet);
     peers.push_back(std::move(nic->peer));
   }
+  d.nics = std::move(nic_names);
+  d.next_nic = static_cast<std::uint32_t>(vifs.size());
   return nics;
 }
 

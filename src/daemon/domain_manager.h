@@ -51,6 +51,10 @@ struct ManagerOptions {
 // Where the manager's own audit records go (refused creates, recovery's removals and stops).
 using DenialSink = std::function<void(acm::Hook, const std::string& subject, const std::string&)>;
 
+// A vif's MAC: its mac= or, without one, a locally administered 02:16:3e:<id>:<index>.
+[[nodiscard]] Result<vswitch::MacAddress> MacOf(DomainId domain, std::size_t index,
+                                                const config::VifSpec& vif);
+
 // Also what the admin services (the policy update, dry-run) see of the domains.
 class DomainManager final : public admin::RunningDomains {
  public:
@@ -71,6 +75,16 @@ class DomainManager final : public admin::RunningDomains {
   // ACPI power button, then waits up to `timeout` for QEMU to exit.
   boost::asio::awaitable<Result<void>> Shutdown(const std::string& name,
                                                 std::chrono::seconds timeout);
+  // Hot-plugs a NIC on a virtual network (`vif`: "vnet=NAME[,mac=..]") into a running domain,
+  // after the checks create makes (its label against vnet:NAME's, then each pair on the switch);
+  // QEMU gets the port as an fd (getfd, netdev_add, device_add). On any error nothing of it
+  // remains. Returns the NIC's device id (nic-N) and MAC.
+  boost::asio::awaitable<Result<std::pair<std::string, std::string>>> AttachNetwork(
+      const std::string& name, const std::string& vif);
+  // Detaches every NIC the domain has on network `vnet`: its ports close at once (no frame
+  // crosses after this starts), the ACM's sharing ends, then the devices are unplugged.
+  boost::asio::awaitable<Result<void>> DetachNetwork(const std::string& name,
+                                                     const std::string& vnet);
   // Sends a QMP command; on success the domain's state becomes `state` (if given).
   boost::asio::awaitable<Result<void>> QmpAction(const std::string& name, std::string command,
                                                  std::optional<DomainState> state);
@@ -104,6 +118,8 @@ class DomainManager final : public admin::RunningDomains {
     double launch_ms = 0;
     bool created_run_dir = false;
     std::vector<boost::asio::steady_timer*> waiting;  // WaitGone's timers, woken by Release
+    std::vector<std::pair<std::string, std::string>> nics;  // (device id nic-N, network)
+    std::uint32_t next_nic = 0;                             // N of the next hot-plugged NIC
   };
   struct CreateRollback;
 
@@ -112,6 +128,12 @@ class DomainManager final : public admin::RunningDomains {
   [[nodiscard]] Result<admin::DomainPlan> Admit(const config::DomainConfig& config, DomainId id);
   // The one admission of create and recovery: the ACM admits the domain with all its resources
   // or records nothing; a refusal names the rule and the other party.
+  // One QMP command to domain `name` if it is still domain `id` (kUnavailable if it is gone).
+  boost::asio::awaitable<Result<api::Json>> QmpOf(const std::string& name, DomainId id,
+                                                  std::string command, api::Json args,
+                                                  std::vector<UniqueFd> fds = {});
+  // The teardown of a domain's resource sharing: a network's ends detach the domain's ports.
+  enforce::SharingRegistry::Teardown ResourceTeardown(const std::string& name);
   [[nodiscard]] Result<void> AdmitToMonitor(const std::string& name, const std::string& label,
                                             DomainId id, Ssidref ssidref,
                                             std::span<const acm::ResourceRef> resources);
@@ -122,7 +144,7 @@ class DomainManager final : public admin::RunningDomains {
                                               const admin::DomainPlan& plan);
   [[nodiscard]] Result<void> MakeRunDir(Domain& domain);
   // Attaches each vif to its virtual network; `peers` keeps QEMU's ends open until the spawn.
-  [[nodiscard]] Result<std::vector<vm::NicSpec>> AttachNics(const Domain& domain,
+  [[nodiscard]] Result<std::vector<vm::NicSpec>> AttachNics(Domain& domain,
                                                             const config::DomainConfig& config,
                                                             std::vector<UniqueFd>& peers);
   void AbortCreate(const std::string& name, DomainId id);

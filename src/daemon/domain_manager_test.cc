@@ -6,6 +6,7 @@
 #include "domain_manager.h"
 
 #include <poll.h>
+#include <algorithm>
 #include <sys/socket.h>
 
 #include "test_manager.h"
@@ -369,6 +370,78 @@ TEST_F(DomainManagerTest, AFailedLaunchDetachesTheNicsItAttached) {
   EXPECT_NE(dup.error().message.find("in use"), std::string::npos) << dup.error().message;
   EXPECT_TRUE(networks_->List().empty());
   EXPECT_EQ(host_.spawns, 0);
+}
+
+}  // namespace
+}  // namespace shype::daemon
+
+namespace shype::daemon {
+namespace {
+using namespace fakes;
+
+std::size_t Commands(const FakeHost& host, const std::string& prefix) {
+  return static_cast<std::size_t>(std::count_if(
+      host.executed.begin(), host.executed.end(),
+      [&](const std::string& c) { return c.starts_with(prefix); }));
+}
+
+TEST_F(DomainManagerTest, NetworkAttachHotPlugsAPortAfterTheChecksOfCreate) {
+  ASSERT_TRUE(Create("audit", "BankAudit", "", "vif = ['vnet=lan,mac=52:54:00:00:00:02']\n"));
+  ASSERT_TRUE(Create("bank1", "Bank"));
+  auto nic = Run(manager_->AttachNetwork("bank1", "vnet=lan,mac=52:54:00:00:00:01"));
+  ASSERT_TRUE(nic) << nic.error().message;
+  EXPECT_EQ(nic->first, "nic-0");
+  EXPECT_EQ(nic->second, "52:54:00:00:00:01");
+  // getfd with the port's fd, a socket netdev on it, then the device: QEMU opens nothing.
+  ASSERT_EQ(host_.passed_fds["bank1"].size(), 1U);
+  EXPECT_THAT(host_.executed_args,
+              ::testing::Contains(::testing::HasSubstr(R"(bank1:netdev_add {"fd":"netfd-0")")));
+  EXPECT_THAT(host_.executed_args,
+              ::testing::Contains(::testing::HasSubstr(
+                  R"(bank1:device_add {"driver":"virtio-net-pci","id":"nic-0","mac":"52:54:00:00:00:01","netdev":"net-0"})")));
+  const int bank = host_.passed_fds["bank1"][0].get(), audit = host_.nic_fds["audit"][0].get();
+  EXPECT_TRUE(FrameCrosses(bank, audit, 1, 2));
+  EXPECT_TRUE(FrameCrosses(audit, bank, 2, 1));
+  // Detach: the port closes at once, the sharing ends, the device is unplugged.
+  ASSERT_TRUE(Run(manager_->DetachNetwork("bank1", "lan")));
+  char byte;
+  EXPECT_EQ(::recv(bank, &byte, 1, 0), 0);
+  EXPECT_EQ(Commands(host_, "bank1:device_del"), 1U);
+  for (const auto& s : acm_->sharings()) EXPECT_NE(s.subject, DomainId{2}) << s.resource;
+  EXPECT_EQ(Run(manager_->DetachNetwork("bank1", "lan")).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DomainManagerTest, NetworkAttachOfAForbiddenNetworkIsRefusedWithTheReasonAndTouchesNothing) {
+  ASSERT_TRUE(store_->AddResourceLabel(
+      store::ResourceLabel{"vnet:banknet", LabelKind::kAcm, "shype.demo", "BankNet", {}}));
+  ASSERT_TRUE(Create("game", "Game"));
+  const std::size_t before = host_.executed.size();
+  auto nic = Run(manager_->AttachNetwork("game", "vnet=banknet"));
+  ASSERT_FALSE(nic);
+  EXPECT_EQ(nic.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(nic.error().message.find("vnet:banknet"), std::string::npos) << nic.error().message;
+  EXPECT_NE(nic.error().message.find("BankNet"), std::string::npos) << nic.error().message;
+  EXPECT_EQ(host_.executed.size(), before);  // no QMP command at all
+  EXPECT_TRUE(networks_->List().empty());
+  bool audited = false;
+  for (const auto& r : audit_.records()) audited |= r.object.resource == "vnet:banknet";
+  EXPECT_TRUE(audited);
+  EXPECT_FALSE(Run(manager_->AttachNetwork("game", "vnet=bad name")));  // bad input
+  EXPECT_FALSE(Run(manager_->AttachNetwork("nosuch", "vnet=lan")));
+}
+
+TEST_F(DomainManagerTest, AFailedHotplugUndoesThePortTheSharingAndTheNetdev) {
+  ASSERT_TRUE(Create("bank1", "Bank"));
+  host_.fail_command = "device_add";
+  auto nic = Run(manager_->AttachNetwork("bank1", "vnet=lan"));
+  ASSERT_FALSE(nic);
+  EXPECT_NE(nic.error().message.find("device_add failed"), std::string::npos);
+  EXPECT_EQ(Commands(host_, "bank1:netdev_del"), 1U);
+  EXPECT_TRUE(networks_->List().empty());
+  for (const auto& s : acm_->sharings()) EXPECT_NE(s.resource, "vnet:lan");
+  char byte;
+  ASSERT_EQ(host_.passed_fds["bank1"].size(), 1U);
+  EXPECT_EQ(::recv(host_.passed_fds["bank1"][0].get(), &byte, 1, 0), 0);  // the port is closed
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "domain_record.h"
 #include "shype/api/wire.h"
 #include "shype/common/result.h"
+#include "shype/common/unique_fd.h"
 #include "shype/vm/qemu_process.h"
 #include "shype/vm/vm_spec.h"
 
@@ -31,8 +32,12 @@ class Vm {
   virtual vm::ProcessIdentity identity() const = 0;
   // The QMP handshake with a QEMU just spawned (paused). Errors: kUnavailable with QEMU's words.
   virtual boost::asio::awaitable<Result<void>> Connect() = 0;
-  // Sends one QMP command. Errors: kUnavailable (no QMP connection), QEMU's error.
-  virtual boost::asio::awaitable<Result<api::Json>> Execute(std::string command) = 0;
+  // Sends one QMP command with its arguments (an object, or null) and fds attached (SCM_RIGHTS,
+  // in the command's own sendmsg; closed once sent). Errors: kUnavailable (no QMP connection),
+  // QEMU's error.
+  virtual boost::asio::awaitable<Result<api::Json>> Execute(std::string command,
+                                                            api::Json args = nullptr,
+                                                            std::vector<UniqueFd> fds = {}) = 0;
   // QMP events by name ("STOP", "RESUME", "SHUTDOWN", ...), on the io_context.
   virtual void OnEvent(std::function<void(std::string_view event)> handler) = 0;
   // Called once, on the io_context, when the process has ended, with how it ended.

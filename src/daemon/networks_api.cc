@@ -40,6 +40,12 @@ api::Json PortJson(const vswitch::PortView& port,
 
 }  // namespace
 
+boost::asio::awaitable<Result<api::Json>> Daemon::AttachNic(const api::AttachNetwork& c) {
+  auto attached = co_await domains_->AttachNetwork(c.name, c.vif);
+  if (!attached) co_return Fail(attached.error());
+  co_return api::Json{{"name", c.name}, {"device", attached->first}, {"mac", attached->second}};
+}
+
 Result<api::Json> Daemon::Networks(const std::string* name) const {
   std::map<DomainId, std::string> names;
   for (const auto& d : domains_->Domains()) names[DomainId{d.id}] = d.name;

@@ -127,7 +127,8 @@ class QemuVm final : public Vm {
     co_return Result<void>{};
   }
 
-  asio::awaitable<Result<api::Json>> Execute(std::string command) override {
+  asio::awaitable<Result<api::Json>> Execute(std::string command, api::Json args,
+                                             std::vector<UniqueFd> fds) override {
     std::shared_ptr<vm::QmpClient> qmp = shared_->qmp;
     if (!qmp || !qmp->is_open()) {
       co_return Fail(ErrorCode::kUnavailable, "domain '{}' has no QMP connection",
@@ -143,7 +144,10 @@ class QemuVm final : public Vm {
           *timed_out = true;
           if (auto q = weak.lock()) q->Close();  // pending commands fail with kUnavailable
         });
-    auto execute = [qmp, command](auto done) { qmp->Execute(command, nullptr, std::move(done)); };
+    auto passed = std::make_shared<std::vector<UniqueFd>>(std::move(fds));
+    auto execute = [qmp, command, args = std::move(args), passed](auto done) {
+      qmp->Execute(command, args, std::move(done), std::move(*passed));
+    };
     auto reply = co_await AwaitCallback<Result<api::Json>>(execute);
     timer->cancel();
     if (!reply && *timed_out) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -38,8 +39,11 @@ struct FakeHost {
   std::string hold_command;  // Execute(hold_command) waits until `release_command` is cancelled
   asio::steady_timer* release_command = nullptr;
   bool exit_on_powerdown = false;
-  std::vector<std::string> executed;  // "name:command"
-  std::set<std::string> alive;        // domains Adopt finds still running
+  std::vector<std::string> executed;       // "name:command"
+  std::vector<std::string> executed_args;  // "name:command {args}" of commands with arguments
+  std::map<std::string, std::vector<UniqueFd>> passed_fds;  // fds sent with commands, by domain
+  std::string fail_command;                                 // Execute(fail_command) fails
+  std::set<std::string> alive;                              // domains Adopt finds still running
   bool fail_stop_all = false;
   std::vector<std::string> stopped;  // StopAll calls
   std::vector<std::string> cleaned;  // Cleanup calls
@@ -73,9 +77,13 @@ class FakeVm final : public Vm {
     if (host.fail_connect) co_return Fail(ErrorCode::kUnavailable, "QEMU did not come up");
     co_return Result<void>{};
   }
-  asio::awaitable<Result<api::Json>> Execute(std::string command) override {
+  asio::awaitable<Result<api::Json>> Execute(std::string command, api::Json args,
+                                             std::vector<UniqueFd> fds) override {
     FakeHost& host = host_;  // `this` may be gone when the reply comes
     host.executed.push_back(name_ + ":" + command);
+    if (!args.is_null()) host.executed_args.push_back(name_ + ":" + command + " " + args.dump());
+    for (auto& fd : fds) host.passed_fds[name_].push_back(std::move(fd));
+    if (host.fail_command == command) co_return Fail(ErrorCode::kIo, "{} failed", command);
     if (!host.hold_command.empty() && command == host.hold_command) {
       asio::steady_timer timer(io_, 10s);
       host.release_command = &timer;

@@ -89,13 +89,26 @@ void VirtualNetworks::Pair(const std::string& name, Network& net, const PortEntr
 void VirtualNetworks::DetachAll(DomainId domain, const std::string& name, std::string_view why) {
   auto it = networks_.find(name);
   if (it == networks_.end()) return;
-  Network& net = it->second;
   std::vector<PortId> gone;
-  std::erase_if(net.ports, [&](const PortEntry& p) {
-    if (p.domain != domain) return false;
-    gone.push_back(p.port);
-    return true;
-  });
+  for (const PortEntry& p : it->second.ports) {
+    if (p.domain == domain) gone.push_back(p.port);
+  }
+  DetachPorts(name, gone, why);
+}
+
+void VirtualNetworks::Detach(const std::string& name, PortId port, std::string_view why) {
+  DetachPorts(name, {port}, why);
+}
+
+void VirtualNetworks::DetachPorts(const std::string& name, const std::vector<PortId>& gone,
+                                  std::string_view why) {
+  auto it = networks_.find(name);
+  if (it == networks_.end()) return;
+  Network& net = it->second;
+  const auto is_gone = [&](PortId p) {
+    return std::find(gone.begin(), gone.end(), p) != gone.end();
+  };
+  std::erase_if(net.ports, [&](const PortEntry& p) { return is_gone(p.port); });
   for (PortId port : gone) {
     net.sw->Detach(port);  // no frame crosses from here on
     std::vector<acm::SharingId> ended;
@@ -103,14 +116,12 @@ void VirtualNetworks::DetachAll(DomainId domain, const std::string& name, std::s
       if (key.first == port || key.second == port) ended.push_back(id);
     }
     for (acm::SharingId id : ended) (void)sharings_.Release(id, why);
-    log::Info("network '{}': domain {}'s port {} detached ({})", name, domain.value(), port.value(),
-              why);
+    log::Info("network '{}': port {} detached ({})", name, port.value(), why);
   }
   // Release's teardown erased the pairs it ended; the ACM may have dropped some already (the
   // domain's end), whose teardowns run after this one: drop what is left of the gone ports.
   std::erase_if(net.pairs, [&](const auto& entry) {
-    return std::find(gone.begin(), gone.end(), entry.first.first) != gone.end() ||
-           std::find(gone.begin(), gone.end(), entry.first.second) != gone.end();
+    return is_gone(entry.first.first) || is_gone(entry.first.second);
   });
   if (net.ports.empty()) networks_.erase(it);  // stops its data thread
 }

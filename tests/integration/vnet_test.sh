@@ -72,4 +72,22 @@ expect_out 'vnet:anet' "the refusal is audited, naming the network"
 expect_rc 0 "destroy a2" -- shype destroy a2
 expect_rc 0 "vnet show lan" -- shype vnet show lan --json
 expect_no_out '"domain": ?"a2"' "a2's port went with it"
+
+# --- hotplug: network-attach after the checks of create; network-detach cuts the NIC off ---
+domain_config c1 CustomerA >/dev/null
+C1_CMD="until [ -e /sys/class/net/eth0 ]; do sleep 0.2; done; echo C1-NIC-UP; ip addr add 10.0.0.12/24 dev eth0 && ip link set eth0 up; $(reach 10.0.0.1 C1-A1 60); until [ ! -e /sys/class/net/eth0 ]; do sleep 0.2; done; echo C1-NIC-GONE"
+sed -i "s|^extra = .*|extra = \"console=ttyS0 shype.name=c1 shype.run=$(b64 "$C1_CMD")\"|" "$T/c1.cfg"
+expect_rc 0 "create c1 without a NIC" -- shype create "$T/c1.cfg"
+expect_rc 1 "network-attach of the rival to customer A's network is refused" -- shype network-attach rivalb vnet=anet
+expect_out "vnet:anet" "the refusal names the network"
+expect_out "ANet" "the refusal names the network's label"
+expect_rc 0 "network-attach c1 to lan" -- shype network-attach c1 "vnet=lan,mac=52:54:00:00:00:0c"
+expect_out "Attached nic-0 \(52:54:00:00:00:0c\)" "network-attach names the device and MAC"
+if wait_console c1 "PING-C1-A1=" 120; then pass "c1 ran its ping"; else fail "c1 console: $OUT"; fi
+expect_out "C1-NIC-UP" "the hot-plugged NIC appeared in the guest"
+expect_out "PING-C1-A1=0" "the hot-plugged NIC reaches a domain of its coalition"
+expect_rc 0 "network-detach c1 lan" -- shype network-detach c1 lan
+if wait_console c1 "C1-NIC-GONE" 60; then pass "the NIC disappeared from the guest"; else fail "c1 console: $OUT"; fi
+expect_rc 0 "vnet show lan" -- shype vnet show lan --json
+expect_no_out '"domain": ?"c1"' "c1's port went with the detach"
 finish

@@ -68,6 +68,13 @@ struct DomainPlan {
 
 // The ssidref a resource's stored label has under `policy` (no label: __UNLABELED__). A label of
 // another policy, invalidated, __INACCESSIBLE__ or not in the policy: kPermissionDenied, why.
+// The checks create makes for one named resource (vnet:NAME, shm:NAME) of a domain with label
+// `ssidref`, for hotplug: its stored label under the active policy, then the ACM's STE query.
+// Errors: kUnavailable (no policy loaded).
+[[nodiscard]] Result<ResourceUse> PlanNamedResource(const acm::Acm& monitor,
+                                                    store::StateStore& store, Ssidref ssidref,
+                                                    acm::ResourceKind kind, std::string resource);
+
 [[nodiscard]] Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
                                               const acm::LoadedPolicy& policy);
 

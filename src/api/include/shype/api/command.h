@@ -122,6 +122,18 @@ struct GetConsoleLog {
   std::string name;
   friend bool operator==(const GetConsoleLog&, const GetConsoleLog&) = default;
 };
+struct AttachNetwork {
+  static constexpr std::string_view kOp = "domain.network-attach";
+  std::string name;
+  std::string vif;  // "vnet=NAME[,mac=52:54:00:..]", as a config's vif entry
+  friend bool operator==(const AttachNetwork&, const AttachNetwork&) = default;
+};
+struct DetachNetwork {
+  static constexpr std::string_view kOp = "domain.network-detach";
+  std::string name;
+  std::string vnet;  // every NIC of the domain on this network
+  friend bool operator==(const DetachNetwork&, const DetachNetwork&) = default;
+};
 struct ListNetworks {
   static constexpr std::string_view kOp = "vnet.list";
   friend bool operator==(const ListNetworks&, const ListNetworks&) = default;
@@ -138,11 +150,12 @@ struct ReadAudit {
   friend bool operator==(const ReadAudit&, const ReadAudit&) = default;
 };
 
-using Command = std::variant<GetVersion, GetPolicy, SetPolicy, ResetPolicy, DumpPolicy, ListLabels,
-                             ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel,
-                             DryRun, GetStats, ListDomains, CreateDomain, GetDomainInfo,
-                             ShutdownDomain, DestroyDomain, PauseDomain, UnpauseDomain,
-                             GetConsoleLog, ListNetworks, GetNetworkInfo, ReadAudit>;
+using Command =
+    std::variant<GetVersion, GetPolicy, SetPolicy, ResetPolicy, DumpPolicy, ListLabels,
+                 ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
+                 GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
+                 PauseDomain, UnpauseDomain, GetConsoleLog, AttachNetwork, DetachNetwork,
+                 ListNetworks, GetNetworkInfo, ReadAudit>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument

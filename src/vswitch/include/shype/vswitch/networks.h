@@ -51,6 +51,8 @@ class VirtualNetworks {
   // Detaches every port `domain` has on `name` and ends their pair sharings: the teardown of
   // the domain's vnet:<name> sharing.
   void DetachAll(DomainId domain, const std::string& name, std::string_view why);
+  // Detaches one port of network `name` and ends its pair sharings (a failed hotplug).
+  void Detach(const std::string& name, PortId port, std::string_view why);
   // After a committed policy update: ports whose domains may share now and did not before get
   // their sharing (the update revoked, or refused, the pairs it forbids).
   void FollowPolicy();
@@ -67,6 +69,7 @@ class VirtualNetworks {
     std::vector<PortEntry> ports;
     std::map<std::pair<PortId, PortId>, acm::SharingId> pairs;  // (lower, higher) port id
   };
+  void DetachPorts(const std::string& name, const std::vector<PortId>& ports, std::string_view why);
   // Asks the ACM whether the ports' domains may share and, if so, opens the pair.
   void Pair(const std::string& name, Network& net, const PortEntry& a, const PortEntry& b);
 

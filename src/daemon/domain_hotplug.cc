@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Hotplug into running domains (network-attach / network-detach): the checks create makes, then
+// the device through QMP with its backend passed as an fd; any failure undoes all of it.
+#include "domain_manager.h"
+#include "shype/admin/domain_plan.h"
+#include "shype/common/log.h"
+#include "shype/config/device_spec.h"
+
+namespace shype::daemon {
+namespace asio = boost::asio;
+
+namespace {
+
+// The domain's live sharing of `resource`, if the ACM holds one.
+std::optional<acm::SharingId> SharingOf(const acm::Acm& acm, DomainId domain,
+                                        const std::string& resource) {
+  for (const acm::Sharing& s : acm.sharings()) {
+    if (s.subject == domain && !s.peer && s.resource == resource) return s.id;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// Long: the hotplug transaction, each step with its undo in order.
+asio::awaitable<Result<std::pair<std::string, std::string>>> DomainManager::AttachNetwork(
+    const std::string& name, const std::string& vif_text) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
+  if (d->state != DomainState::kRunning && d->state != DomainState::kPaused) {
+    co_return Fail(ErrorCode::kConflict, "domain '{}' is {}: a NIC is attached to a running domain",
+                   name, DomainStateName(d->state));
+  }
+  auto vif = config::ParseVifSpec(vif_text);
+  if (!vif) co_return Fail(vif.error());
+  const DomainId id = d->record.id;
+  const std::string resource = vif->resource();
+  // SECURITY: the same checks as create: the network's stored label under the enforced policy,
+  // then the ACM records the sharing (STE; a denial is audited there) before any port exists.
+  std::optional<acm::SharingId> sharing = SharingOf(acm_, id, resource);
+  const bool new_sharing = !sharing;
+  if (new_sharing) {
+    auto use = admin::PlanNamedResource(acm_, store_, d->record.ssidref,
+                                        acm::ResourceKind::kNetwork, resource);
+    if (!use) co_return Fail(use.error());
+    if (!use->res_ssidref) {
+      denials_(acm::Hook::kResource, name, resource + ": " + use->reason);
+      co_return Fail(ErrorCode::kPermissionDenied,
+                     "domain '{}' (label {}) may not use network '{}' (label {}:{}:{}): {}", name,
+                     d->record.label, resource, use->res_policy_type, use->res_policy,
+                     use->res_label, use->reason);
+    }
+    auto registered =
+        acm_.RegisterSharing(id, acm::ResourceRef{resource, *use->res_ssidref, use->kind});
+    if (!registered) {
+      co_return Fail(registered.error().code,
+                     "domain '{}' (label {}) may not use network '{}' (label {}): {}", name,
+                     d->record.label, resource, use->res_label,
+                     use->reason.empty() ? registered.error().message : use->reason);
+    }
+    if (auto added = sharings_.Add(*registered, ResourceTeardown(name)); !added) {
+      (void)acm_.ReleaseSharing(*registered);
+      co_return Fail(added.error());
+    }
+    sharing = *registered;
+  }
+  const std::uint32_t index = d->next_nic++;
+  auto undo = [&, sharing = *sharing](std::string_view why) {
+    if (new_sharing) (void)sharings_.Release(sharing, why);
+  };
+  auto mac = MacOf(id, index, *vif);
+  if (!mac) {
+    undo("its network-attach was refused");
+    co_return Fail(mac.error());
+  }
+  auto nic = networks_.Attach(id, vif->vnet, *mac);
+  if (!nic) {
+    undo("its network-attach was refused");
+    co_return Fail(nic.error().WithContext(fmt::format("domain '{}' vnet={}", name, vif->vnet)));
+  }
+  const std::string n = std::to_string(index);
+  const std::string device = "nic-" + n, netdev = "net-" + n, fdname = "netfd-" + n;
+  std::vector<UniqueFd> fds;
+  fds.push_back(std::move(nic->peer));
+  // QEMU 7.2's stream netdev does not take a hot-plugged fd; the socket netdev has the same
+  // framing (4-byte length + frame) and does.
+  // Arguments named, not temporaries of the co_await: g++ 12 destroys those twice.
+  api::Json getfd_args{{"fdname", fdname}};
+  api::Json netdev_args{{"type", "socket"}, {"id", netdev}, {"fd", fdname}};
+  api::Json device_args{
+      {"driver", "virtio-net-pci"}, {"netdev", netdev}, {"id", device}, {"mac", mac->ToString()}};
+  api::Json del_args{{"id", netdev}};
+  Result<api::Json> step = co_await QmpOf(name, id, "getfd", std::move(getfd_args), std::move(fds));
+  bool netdev_added = false;
+  if (step) {
+    step = co_await QmpOf(name, id, "netdev_add", std::move(netdev_args));
+    netdev_added = step.has_value();
+  }
+  if (step) step = co_await QmpOf(name, id, "device_add", std::move(device_args));
+  d = Find(name);  // nothing may be assumed about it across a suspension
+  if (d == nullptr || d->record.id != id) {
+    co_return Fail(ErrorCode::kUnavailable, "domain '{}' ended during network-attach", name);
+  }
+  if (!step) {
+    if (netdev_added) (void)co_await QmpOf(name, id, "netdev_del", std::move(del_args));
+    networks_.Detach(vif->vnet, nic->port, "its network-attach failed");
+    if (new_sharing) (void)sharings_.Release(*sharing, "its network-attach failed");
+    co_return Fail(step.error().WithContext(
+        fmt::format("domain '{}': hot-plugging the NIC on vnet={}", name, vif->vnet)));
+  }
+  d->nics.emplace_back(device, vif->vnet);
+  if (new_sharing) d->record.resources.push_back(resource);
+  if (auto saved = SaveDomainRecord(d->run_dir, d->record); !saved) {
+    log::Error("domain {}: cannot save its record: {}", name, saved.error().message);
+  }
+  log::Info("domain {}: {} ({}) attached to vnet {}", name, device, mac->ToString(), vif->vnet);
+  co_return std::pair<std::string, std::string>{device, mac->ToString()};
+}
+
+asio::awaitable<Result<void>> DomainManager::DetachNetwork(const std::string& name,
+                                                           const std::string& vnet) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
+  const DomainId id = d->record.id;
+  const std::string resource = vswitch::VirtualNetworks::ResourceOf(vnet);
+  const std::optional<acm::SharingId> sharing = SharingOf(acm_, id, resource);
+  if (!sharing) {
+    co_return Fail(ErrorCode::kNotFound, "domain '{}' has no NIC on network '{}'", name, vnet);
+  }
+  // SECURITY: the ports close first (the sharing's teardown): no frame crosses from here on,
+  // whatever the guest or QEMU does with the device meanwhile.
+  (void)sharings_.Release(*sharing, "network-detach");
+  std::vector<std::string> devices;
+  std::erase_if(d->nics, [&](const auto& nic) {
+    if (nic.second != vnet) return false;
+    devices.push_back(nic.first);
+    return true;
+  });
+  std::erase(d->record.resources, resource);
+  if (auto saved = SaveDomainRecord(d->run_dir, d->record); !saved) {
+    log::Error("domain {}: cannot save its record: {}", name, saved.error().message);
+  }
+  for (const std::string& device : devices) {
+    api::Json device_args{{"id", device}};
+    Result<api::Json> r = co_await QmpOf(name, id, "device_del", std::move(device_args));
+    if (!r) log::Warn("domain {}: device_del {}: {}", name, device, r.error().message);
+    const std::string netdev = "net-" + device.substr(4);
+    api::Json netdev_args{{"id", netdev}};
+    r = co_await QmpOf(name, id, "netdev_del", std::move(netdev_args));
+    if (!r) log::Warn("domain {}: netdev_del {}: {}", name, netdev, r.error().message);
+  }
+  log::Info("domain {}: detached from vnet {}", name, vnet);
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<api::Json>> DomainManager::QmpOf(const std::string& name, DomainId id,
+                                                        std::string command, api::Json args,
+                                                        std::vector<UniqueFd> fds) {
+  Domain* d = Find(name);
+  if (d == nullptr || d->record.id != id || !d->vm) {
+    co_return Fail(ErrorCode::kUnavailable, "domain '{}' is gone", name);
+  }
+  co_return co_await d->vm->Execute(std::move(command), std::move(args), std::move(fds));
+}
+
+}  // namespace shype::daemon
