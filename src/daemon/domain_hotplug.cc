@@ -38,19 +38,21 @@ asio::awaitable<Result<std::pair<std::string, std::string>>> DomainManager::Atta
   const std::string resource = vif->resource();
   // SECURITY: the same checks as create: the network's stored label under the enforced policy,
   // then the ACM records the sharing (STE; a denial is audited there) before any port exists.
+  // Asked even when the domain holds a sharing of the network already (a second NIC on it):
+  // the network's label is the one stored now.
+  auto use = admin::PlanNamedResource(acm_, store_, d->record.ssidref, acm::ResourceKind::kNetwork,
+                                      resource);
+  if (!use) co_return Fail(use.error());
+  if (!use->res_ssidref || !use->permitted) {
+    denials_(acm::Hook::kResource, name, resource + ": " + use->reason);
+    co_return Fail(ErrorCode::kPermissionDenied,
+                   "domain '{}' (label {}) may not use network '{}' (label {}:{}:{}): {}", name,
+                   d->record.label, resource, use->res_policy_type, use->res_policy, use->res_label,
+                   use->reason);
+  }
   std::optional<acm::SharingId> sharing = SharingOf(acm_, id, resource);
   const bool new_sharing = !sharing;
   if (new_sharing) {
-    auto use = admin::PlanNamedResource(acm_, store_, d->record.ssidref,
-                                        acm::ResourceKind::kNetwork, resource);
-    if (!use) co_return Fail(use.error());
-    if (!use->res_ssidref) {
-      denials_(acm::Hook::kResource, name, resource + ": " + use->reason);
-      co_return Fail(ErrorCode::kPermissionDenied,
-                     "domain '{}' (label {}) may not use network '{}' (label {}:{}:{}): {}", name,
-                     d->record.label, resource, use->res_policy_type, use->res_policy,
-                     use->res_label, use->reason);
-    }
     auto registered =
         acm_.RegisterSharing(id, acm::ResourceRef{resource, *use->res_ssidref, use->kind});
     if (!registered) {
@@ -64,10 +66,17 @@ asio::awaitable<Result<std::pair<std::string, std::string>>> DomainManager::Atta
       co_return Fail(added.error());
     }
     sharing = *registered;
+    // SECURITY: listed as in use before any port exists or QEMU is asked anything, so that no
+    // relabel of the network can slip in while a hotplug waits for QEMU.
+    d->record.resources.push_back(resource);
   }
   const std::uint32_t index = d->next_nic++;
   auto undo = [&, sharing = *sharing](std::string_view why) {
-    if (new_sharing) (void)sharings_.Release(sharing, why);
+    if (!new_sharing) return;
+    (void)sharings_.Release(sharing, why);
+    if (Domain* gone = Find(name); gone != nullptr && gone->record.id == id) {
+      std::erase(gone->record.resources, resource);
+    }
   };
   auto mac = MacOf(id, index, *vif);
   if (!mac) {
@@ -105,12 +114,11 @@ asio::awaitable<Result<std::pair<std::string, std::string>>> DomainManager::Atta
   if (!step) {
     if (netdev_added) (void)co_await QmpOf(name, id, "netdev_del", std::move(del_args));
     networks_.Detach(vif->vnet, nic->port, "its network-attach failed");
-    if (new_sharing) (void)sharings_.Release(*sharing, "its network-attach failed");
+    undo("its network-attach failed");
     co_return Fail(step.error().WithContext(
         fmt::format("domain '{}': hot-plugging the NIC on vnet={}", name, vif->vnet)));
   }
   d->nics.emplace_back(device, vif->vnet);
-  if (new_sharing) d->record.resources.push_back(resource);
   if (auto saved = SaveDomainRecord(d->run_dir, d->record); !saved) {
     log::Error("domain {}: cannot save its record: {}", name, saved.error().message);
   }
@@ -124,13 +132,16 @@ asio::awaitable<Result<void>> DomainManager::DetachNetwork(const std::string& na
   if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
   const DomainId id = d->record.id;
   const std::string resource = vswitch::VirtualNetworks::ResourceOf(vnet);
-  const std::optional<acm::SharingId> sharing = SharingOf(acm_, id, resource);
+  std::optional<acm::SharingId> sharing = SharingOf(acm_, id, resource);
   if (!sharing) {
     co_return Fail(ErrorCode::kNotFound, "domain '{}' has no NIC on network '{}'", name, vnet);
   }
   // SECURITY: the ports close first (the sharing's teardown): no frame crosses from here on,
-  // whatever the guest or QEMU does with the device meanwhile.
-  (void)sharings_.Release(*sharing, "network-detach");
+  // whatever the guest or QEMU does with the device meanwhile. Every sharing of the network
+  // goes (create records one per vif): none may stay behind unlisted.
+  for (; sharing; sharing = SharingOf(acm_, id, resource)) {
+    if (!sharings_.Release(*sharing, "network-detach")) break;
+  }
   std::vector<std::string> devices;
   std::erase_if(d->nics, [&](const auto& nic) {
     if (nic.second != vnet) return false;

@@ -76,10 +76,10 @@ struct DomainManager::CreateRollback {
 };
 
 DomainManager::DomainManager(asio::io_context& io, acm::Acm& acm,
-                             enforce::SharingRegistry& sharings,
-                             vswitch::VirtualNetworks& networks, store::StateStore& store,
-                             const enforce::BootImages* images, Launcher& launcher,
-                             const Clock& clock, DenialSink denials, ManagerOptions options)
+                             enforce::SharingRegistry& sharings, vswitch::VirtualNetworks& networks,
+                             store::StateStore& store, const enforce::BootImages* images,
+                             Launcher& launcher, const Clock& clock, DenialSink denials,
+                             ManagerOptions options)
     : io_(io),
       acm_(acm),
       sharings_(sharings),
@@ -195,8 +195,7 @@ enforce::SharingRegistry::Teardown DomainManager::ResourceTeardown(const std::st
     if (kind == acm::ResourceKind::kNetwork && s.resource.starts_with("vnet:")) {
       networks_.DetachAll(s.subject, s.resource.substr(5), why);
     }
-    log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource,
-              why);
+    log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource, why);
   };
 }
 
@@ -309,12 +308,21 @@ Result<vswitch::MacAddress> MacOf(DomainId domain, std::size_t index, const conf
   if (vif.mac) {
     auto parsed = vswitch::MacAddress::Parse(*vif.mac);
     if (!parsed) return Fail(parsed.error().WithContext(fmt::format("vif {}", index)));
+    // SECURITY: the generated range is shyped's alone: a configured MAC in it could squat the
+    // MAC a later domain's vif gets and keep that domain off a shared network.
+    if (parsed->bytes[0] == 0x02 && parsed->bytes[1] == 0x16) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "vif {}: mac {} is in 02:16:xx:xx:xx:xx, the range shyped gives vifs without "
+                  "mac=; choose another (e.g. 52:54:00:..)",
+                  index, parsed->ToString());
+    }
     return *parsed;
   }
-  // 00:16:3e is Xen's; shype's own are locally administered, unique per domain id and NIC.
+  // Locally administered 02:16:<domain id, 3 bytes>:<NIC index>: unique, as ids are never reused.
   const std::uint32_t id = domain.value();
-  return vswitch::MacAddress{{0x02, 0x16, 0x3e, static_cast<std::uint8_t>(id >> 8),
-                              static_cast<std::uint8_t>(id), static_cast<std::uint8_t>(index)}};
+  return vswitch::MacAddress{{0x02, 0x16, static_cast<std::uint8_t>(id >> 16),
+                              static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id),
+                              static_cast<std::uint8_t>(index)}};
 }
 
 Result<std::vector<vm::NicSpec>> DomainManager::AttachNics(Domain& d,

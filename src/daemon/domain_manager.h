@@ -51,7 +51,8 @@ struct ManagerOptions {
 // Where the manager's own audit records go (refused creates, recovery's removals and stops).
 using DenialSink = std::function<void(acm::Hook, const std::string& subject, const std::string&)>;
 
-// A vif's MAC: its mac= or, without one, a locally administered 02:16:3e:<id>:<index>.
+// A vif's MAC: its mac= (never in 02:16:..., shyped's range) or, without one, the locally
+// administered 02:16:<domain id>:<index>.
 [[nodiscard]] Result<vswitch::MacAddress> MacOf(DomainId domain, std::size_t index,
                                                 const config::VifSpec& vif);
 

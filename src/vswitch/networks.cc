@@ -31,6 +31,17 @@ Result<VirtualNetworks::Nic> VirtualNetworks::Attach(DomainId domain, const std:
                 domain.value(), name, resource);
   }
   auto it = networks_.find(name);
+  if (it != networks_.end()) {
+    const auto& ports = it->second.ports;
+    const auto held = std::count_if(ports.begin(), ports.end(),
+                                    [&](const PortEntry& p) { return p.domain == domain; });
+    // SECURITY: an open network is shared by every coalition; no one domain may take its ports.
+    if (static_cast<std::size_t>(held) >= kMaxPortsPerDomain) {
+      return Fail(ErrorCode::kUnavailable,
+                  "domain {} has {} ports on network '{}' already, the most one domain may hold",
+                  domain.value(), kMaxPortsPerDomain, name);
+    }
+  }
   if (it == networks_.end()) {
     auto sw = Switch::Start(name);
     if (!sw) return Fail(sw.error());

@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -32,6 +34,9 @@ namespace {
 // One read takes up to this much: with 64-byte frames, about 960 frames per read.
 constexpr std::size_t kReadBytes = 64 * 1024;
 constexpr std::size_t kIovMax = IOV_MAX;
+// Deliveries per batch (a broadcast counts once per receiver): one batch's work, and so the
+// wait of a control call, stays bounded however far one sender's frames fan out.
+constexpr std::size_t kBatchDeliveries = 4096;
 }  // namespace
 
 struct Switch::Impl {
@@ -43,8 +48,12 @@ struct Switch::Impl {
     std::vector<std::uint8_t> rx;             // kReadBytes + room for an incomplete frame
     std::size_t rx_len = 0;
     std::vector<iovec> out;  // this batch's frames to it (spans of the sender's rx buffer)
-    std::vector<std::uint8_t> backlog;  // bytes it could not take yet, in order
-    std::size_t backlog_sent = 0;
+    std::vector<std::uint8_t> backlog;  // frames it could not take yet, in order
+    std::size_t backlog_sent = 0;       // bytes of backlog already written
+    // Each backlog frame's sender and size, from the first one not wholly written, so that a
+    // revocation or a detach can take the sender's frames back out.
+    std::deque<std::pair<PortIndex, std::size_t>> backlog_frames;
+    std::size_t backlog_head = 0;  // where backlog_frames[0] starts in backlog
     bool writing = false;
     explicit Port(asio::io_context& io) : sd(io) {}
   };
@@ -67,19 +76,36 @@ struct Switch::Impl {
   Forwarder fwd;
   std::array<std::shared_ptr<Port>, kMaxPorts> ports;  // data thread
   std::vector<PortIndex> dirty;                        // data thread: ports with `out` queued
+  PortIndex batch_from = 0;                            // data thread: the batch's sender
   std::uint64_t next_id = 1;                           // data thread
 
   mutable std::mutex mu;
   std::map<PortId, Meta> meta;  // guarded by mu
+  std::mutex control_mu;
+  std::vector<std::function<void()>> control;  // guarded by control_mu
 
-  // Runs f on the data thread and returns its result.
+  // Runs f on the data thread and returns its result. Control calls jump the queue: the data
+  // thread runs them before its next batch (RunControl), so a flood delays them by one batch.
   template <class F>
   auto Run(F f) -> std::invoke_result_t<F> {
     if (std::this_thread::get_id() == thread.get_id()) return f();
     std::packaged_task<std::invoke_result_t<F>()> task(std::move(f));
     auto done = task.get_future();
-    asio::post(io, [&task] { task(); });
+    {
+      std::lock_guard lock(control_mu);
+      control.emplace_back([&task] { task(); });
+    }
+    asio::post(io, [this] { RunControl(); });  // if the data thread is idle
     return done.get();
+  }
+
+  void RunControl() {
+    std::vector<std::function<void()>> tasks;
+    {
+      std::lock_guard lock(control_mu);
+      tasks.swap(control);
+    }
+    for (auto& task : tasks) task();
   }
 
   Port* Find(PortId id) {
@@ -137,10 +163,22 @@ struct Switch::Impl {
       return;
     }
     p->rx_len += n;
-    const IngestResult r =
-        fwd.Ingest(p->index, std::span<const std::uint8_t>(p->rx.data(), p->rx_len),
-                   [this](PortIndex to, std::span<const std::uint8_t> wire) { Queue(to, wire); });
-    for (PortIndex to : dirty) Flush(*ports[to]);
+    Process(p);
+  }
+
+  // One batch: control calls first, then at most kBatchDeliveries of p's frames, each receiver's
+  // written with one sendmsg. What the budget left waits for the next batch (posted: the other
+  // ports and control calls go first); only then is p read again.
+  void Process(const std::shared_ptr<Port>& p) {
+    RunControl();
+    if (!p->open) return;
+    const PortIndex from = p->index;
+    batch_from = from;
+    const IngestResult r = fwd.Ingest(
+        from, std::span<const std::uint8_t>(p->rx.data(), p->rx_len),
+        [this](PortIndex to, std::span<const std::uint8_t> wire) { Queue(to, wire); },
+        kBatchDeliveries);
+    for (PortIndex to : dirty) Flush(*ports[to], from);
     dirty.clear();
     if (r.framing_lost) {
       Close(*p, "it sent a length prefix QEMU never sends (the stream lost its framing)");
@@ -148,30 +186,65 @@ struct Switch::Impl {
     }
     std::memmove(p->rx.data(), p->rx.data() + r.consumed, p->rx_len - r.consumed);
     p->rx_len -= r.consumed;
-    StartRead(p);
+    if (r.budget_spent) {
+      asio::post(io, [this, p] { Process(p); });
+    } else {
+      StartRead(p);
+    }
   }
 
   void Queue(PortIndex to, std::span<const std::uint8_t> wire) {
+    const PortIndex queue_from = batch_from;
     Port* d = ports[to].get();
     if (d == nullptr || !d->open) return;
     if (d->backlog.size() > d->backlog_sent) {  // keep the order: behind what waits already
-      Backlog(*d, wire);
+      Backlog(*d, queue_from, wire);
       return;
     }
     if (d->out.empty()) dirty.push_back(to);
     d->out.push_back(iovec{const_cast<std::uint8_t*>(wire.data()), wire.size()});
   }
 
-  void Backlog(Port& d, std::span<const std::uint8_t> wire) {
+  void Backlog(Port& d, PortIndex from, std::span<const std::uint8_t> wire) {
     if (d.backlog.size() - d.backlog_sent + wire.size() > kMaxQueuedBytes) {
       fwd.CountCongested(d.index);
       return;
     }
     d.backlog.insert(d.backlog.end(), wire.begin(), wire.end());
+    d.backlog_frames.emplace_back(from, wire.size());
     fwd.CountDelivered(d.index, wire.size());
   }
 
-  void Flush(Port& d) {
+  // Takes every frame of `from` still waiting for d back out; the one being written ends with
+  // zeros instead of its unwritten bytes (the stream's framing needs its length).
+  void Purge(Port& d, PortIndex from) {
+    if (d.backlog_frames.empty()) return;
+    const bool started = d.backlog_sent > d.backlog_head;  // frames[0] partly written
+    std::vector<std::uint8_t> kept;
+    std::deque<std::pair<PortIndex, std::size_t>> frames;
+    std::size_t at = d.backlog_head;
+    for (std::size_t i = 0; i < d.backlog_frames.size(); ++i) {
+      const auto [sender, size] = d.backlog_frames[i];
+      if (sender != from || (i == 0 && started)) {
+        kept.insert(kept.end(), d.backlog.begin() + static_cast<std::ptrdiff_t>(at),
+                    d.backlog.begin() + static_cast<std::ptrdiff_t>(at + size));
+        frames.emplace_back(sender, size);
+        if (sender == from) {
+          // SECURITY: the frame being written must end (the stream's framing), but with none
+          // of the sender's bytes: its unwritten rest goes out as zeros.
+          const std::size_t written = d.backlog_sent - d.backlog_head;
+          std::fill(kept.end() - static_cast<std::ptrdiff_t>(size - written), kept.end(), 0);
+        }
+      }
+      at += size;
+    }
+    d.backlog_sent = started ? d.backlog_sent - d.backlog_head : 0;
+    d.backlog_head = 0;
+    d.backlog = std::move(kept);
+    d.backlog_frames = std::move(frames);
+  }
+
+  void Flush(Port& d, PortIndex from) {
     std::size_t i = 0;
     while (i < d.out.size() && d.open) {
       const std::size_t count = std::min(d.out.size() - i, kIovMax);
@@ -198,14 +271,17 @@ struct Switch::Impl {
       if (static_cast<std::size_t>(w) == asked) continue;
       // Short write: the rest of a partly written frame must follow (the framing), then what
       // fits of the others.
-      if (left > 0) {
+      if (left > 0) {  // the backlog is empty here: this frame becomes its (started) head
         const auto* base = static_cast<const std::uint8_t*>(d.out[i].iov_base);
-        d.backlog.insert(d.backlog.end(), base + left, base + d.out[i].iov_len);
+        d.backlog.assign(base, base + d.out[i].iov_len);
+        d.backlog_sent = left;
+        d.backlog_head = 0;
+        d.backlog_frames.assign(1, {from, d.out[i].iov_len});
         fwd.CountDelivered(d.index, d.out[i].iov_len);
         ++i;
       }
       for (; i < d.out.size(); ++i) {
-        Backlog(d, {static_cast<const std::uint8_t*>(d.out[i].iov_base), d.out[i].iov_len});
+        Backlog(d, from, {static_cast<const std::uint8_t*>(d.out[i].iov_base), d.out[i].iov_len});
       }
       StartWrite(ports[d.index]);
     }
@@ -244,13 +320,20 @@ struct Switch::Impl {
       }
       d.backlog_sent += static_cast<std::size_t>(w);
     }
+    while (!d.backlog_frames.empty() &&
+           d.backlog_head + d.backlog_frames.front().second <= d.backlog_sent) {
+      d.backlog_head += d.backlog_frames.front().second;
+      d.backlog_frames.pop_front();
+    }
     if (d.backlog_sent == d.backlog.size()) {
       d.backlog.clear();
       d.backlog_sent = 0;
-    } else if (d.backlog_sent > kMaxQueuedBytes / 2) {
+      d.backlog_head = 0;
+    } else if (d.backlog_head > kMaxQueuedBytes / 2) {
       d.backlog.erase(d.backlog.begin(),
-                      d.backlog.begin() + static_cast<std::ptrdiff_t>(d.backlog_sent));
-      d.backlog_sent = 0;
+                      d.backlog.begin() + static_cast<std::ptrdiff_t>(d.backlog_head));
+      d.backlog_sent -= d.backlog_head;
+      d.backlog_head = 0;
     }
   }
 
@@ -263,6 +346,8 @@ struct Switch::Impl {
     p.out.clear();
     p.backlog.clear();
     p.backlog_sent = 0;
+    p.backlog_frames.clear();
+    p.backlog_head = 0;
     log::Info("network '{}': port {} closed: {}", name, p.id.value(), why);
     std::lock_guard lock(mu);
     auto it = meta.find(p.id);
@@ -277,6 +362,9 @@ struct Switch::Impl {
     if (p == nullptr) return;
     const PortIndex index = p->index;
     Close(*p, "detached");
+    for (auto& other : ports) {
+      if (other && other.get() != p) Purge(*other, index);
+    }
     fwd.RemovePort(index);
     ports[index].reset();  // a pending handler keeps its Port alive until it sees !open
     std::lock_guard lock(mu);
@@ -289,6 +377,10 @@ struct Switch::Impl {
     Port* pb = Find(b);
     if (pa == nullptr || pb == nullptr || pa == pb) return;
     fwd.SetPermitted(pa->index, pb->index, permitted);
+    if (!permitted) {  // what either sent the other and still waits is not delivered
+      Purge(*pa, pb->index);
+      Purge(*pb, pa->index);
+    }
     std::lock_guard lock(mu);
     if (permitted) {
       meta[a].reaches.insert(b);

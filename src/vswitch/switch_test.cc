@@ -72,7 +72,8 @@ TEST_F(SwitchTest, FramesCrossBetweenPermittedPortsByteForByteAndInOrder) {
   EXPECT_EQ(Receive(peers[1].get(), burst.size()), burst);
   writer.join();
   EXPECT_TRUE(WaitFor(0, [](const PortView& v) { return v.counters.rx_frames == 1000; }));
-  EXPECT_EQ(View(1).counters.tx_frames, 1000U);
+  // Counted once written: the receiver may read a frame before the switch counts it.
+  EXPECT_TRUE(WaitFor(1, [](const PortView& v) { return v.counters.tx_frames == 1000; }));
   EXPECT_TRUE(Quiet(peers[2].get()));
 }
 

@@ -77,8 +77,9 @@ class PortSet {
 
 // What Ingest did with the bytes it was given.
 struct IngestResult {
-  std::size_t consumed = 0;   // the rest is an incomplete frame: give it again with what follows
+  std::size_t consumed = 0;   // the rest: an incomplete frame, or frames past the budget
   bool framing_lost = false;  // a bad length prefix: close the port
+  bool budget_spent = false;  // stopped at a frame boundary with `budget` deliveries made
 };
 
 class Forwarder {
@@ -100,9 +101,12 @@ class Forwarder {
   // Scans bytes port `from` sent. For each whole good frame calls deliver(to, wire) once per port
   // it may go to, where `wire` is the frame with its length prefix (a span of `data`, valid until
   // Ingest returns). Broadcast and multicast go to every permitted port, unicast to the port with
-  // the destination MAC if permitted. Bad frames are counted and skipped.
+  // the destination MAC if permitted. Bad frames are counted and skipped. At most `budget`
+  // deliveries are made (a broadcast counts once per receiver): the data path's work per batch
+  // stays bounded however many ports one frame fans out to.
   template <class Deliver>
-  IngestResult Ingest(PortIndex from, std::span<const std::uint8_t> data, Deliver&& deliver);
+  IngestResult Ingest(PortIndex from, std::span<const std::uint8_t> data, Deliver&& deliver,
+                      std::size_t budget = SIZE_MAX);
 
   // Counts frames handed to port `to`, or dropped because its queue was full.
   void CountDelivered(PortIndex to, std::size_t wire_bytes);
@@ -140,11 +144,17 @@ class Forwarder {
 
 template <class Deliver>
 IngestResult Forwarder::Ingest(PortIndex from, std::span<const std::uint8_t> data,
-                               Deliver&& deliver) {
+                               Deliver&& deliver, std::size_t budget) {
   Port& port = ports_[from];
   std::size_t pos = 0;
+  std::size_t made = 0;
   const std::size_t size = data.size();
+  const auto send = [&](PortIndex to, std::span<const std::uint8_t> bytes) {
+    ++made;
+    deliver(to, bytes);
+  };
   while (true) {
+    if (made >= budget && port.skip == 0) return {pos, false, true};
     if (port.skip > 0) {
       const std::size_t n =
           static_cast<std::size_t>(std::min<std::uint64_t>(port.skip, size - pos));
@@ -185,7 +195,7 @@ IngestResult Forwarder::Ingest(PortIndex from, std::span<const std::uint8_t> dat
     Bump(port.counters.rx_frames);
     Bump(port.counters.rx_bytes, length);
     if ((frame[0] & 1U) != 0) {  // broadcast or multicast: each permitted receiver only
-      port.permitted.ForEach([&](PortIndex to) { deliver(to, bytes); });
+      port.permitted.ForEach([&](PortIndex to) { send(to, bytes); });
       continue;
     }
     MacAddress dst;
@@ -196,7 +206,7 @@ IngestResult Forwarder::Ingest(PortIndex from, std::span<const std::uint8_t> dat
     } else if (it->second == from) {
       // A frame to itself: a switch never sends a frame back out of its ingress port.
     } else if (port.permitted.Test(it->second)) {
-      deliver(it->second, bytes);
+      send(it->second, bytes);
     } else {
       Bump(port.counters.drops[Drop(DropReason::kDenied)]);
     }

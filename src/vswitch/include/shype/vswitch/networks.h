@@ -23,6 +23,9 @@
 
 namespace shype::vswitch {
 
+// The ports one domain may hold on one network.
+inline constexpr std::size_t kMaxPortsPerDomain = 8;
+
 struct NetworkView {
   std::string name;
   std::vector<PortView> ports;
