@@ -165,7 +165,9 @@ TEST(SwitchStall, OneCoalitionsBroadcastFloodStallsTheControlCallsOfShypedsIoThr
   stop.store(true);
   for (auto& p : peers) ::shutdown(p.get(), SHUT_RDWR);
   for (auto& t : flooders) t.join();
-  EXPECT_LT(worst_ms, 50.0) << "a control call waited " << worst_ms
+  // Before the fix a control call waited ~500 ms here (128 queued batches); now one batch. The
+  // bound leaves room for a loaded CI machine (this is a liveness check, not a benchmark).
+  EXPECT_LT(worst_ms, 200.0) << "a control call waited " << worst_ms
                             << " ms behind one coalition's broadcast flood";
 }
 
