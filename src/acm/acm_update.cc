@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The policy update transaction (spec-acm §5.1-5.2, §5.4): under the writers' mutex, translate
-// every running domain's label into the new policy, replay Chinese Wall admissions, re-check every
-// live sharing and the version rules, collect all violations, then commit atomically or not at all.
+// every running domain's label and every stored resource label into the new policy, replay Chinese
+// Wall admissions, re-check every live sharing and the version rules (and the reserved name),
+// collect all violations, then commit atomically or not at all.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -24,6 +25,28 @@ Violation MakeViolation(ViolationKind kind, std::string message) {
   v.kind = kind;
   v.message = std::move(message);
   return v;
+}
+
+// SECURITY: a resource the store labels under the active policy keeps its label only if the new
+// policy defines it (after <Name from=..> renames): a label the policy lacks would dangle, naming
+// nothing the policy decides on.
+void CheckStoredResourceLabels(const PolicySnapshot& cur, const PolicySnapshot& next,
+                               const UpdateRequest& r, std::vector<Violation>& out) {
+  const auto& defined = next.labels().resource_labels;
+  for (const StoredResourceLabel& stored : r.stored_resource_labels) {
+    auto rename = r.resource_label_renames.find(stored.label);
+    const bool renamed = rename != r.resource_label_renames.end();
+    const std::string& label = renamed ? rename->second : stored.label;
+    if (std::find(defined.begin(), defined.end(), label) != defined.end()) continue;
+    out.push_back(MakeViolation(
+        ViolationKind::kResourceLabelMissing,
+        fmt::format("resource '{}' is labeled '{}' (ACM:{}){}, which policy '{}' does not define: "
+                    "add it, rename it with <Name from=\"{}\">, or remove the resource's label "
+                    "first",
+                    stored.resource, stored.label, cur.name(),
+                    renamed ? fmt::format(", renamed to '{}'", label) : std::string(), next.name(),
+                    stored.label)));
+  }
 }
 
 }  // namespace
@@ -63,10 +86,19 @@ std::vector<Violation> Acm::CheckVersion(const PolicySnapshot& next, const Updat
                     policy::PolicyCodeName(next.binary().primary),
                     policy::PolicyCodeName(next.binary().secondary))));
   }
+  // SECURITY: the name DEFAULT is reserved for the built-in policy, which the rule below skips
+  // when it is active: a policy merely named DEFAULT would let any policy replace it next, an
+  // older version of the real one too.
+  if (!r.force_reset && next.name() == "DEFAULT") {
+    out.push_back(MakeViolation(ViolationKind::kVersion,
+                                "the policy name 'DEFAULT' is reserved for the built-in DEFAULT "
+                                "policy: name the policy otherwise (resetpolicy installs the "
+                                "DEFAULT policy)"));
+  }
   // Xen skipped the rules when either side is the DEFAULT policy (reset, first install). The new
   // side is the DEFAULT policy only as a reset (force_reset, decided on its structure by the
   // caller), never by its name: a policy merely named DEFAULT must not skip the rule. The
-  // active side is named DEFAULT only as the built-in one (admin refuses that name otherwise).
+  // active side is named DEFAULT only as the built-in one (the check above refuses the name).
   if (r.force_reset || cur.name() == "DEFAULT") return out;
   // Spec §5.4, the one version rule: <FromPolicy> names the active policy's name and version,
   // and the new version is greater (a renamed policy too: FromPolicy carries the old name).
@@ -118,6 +150,7 @@ void Acm::PlanTranslation(const PolicySnapshot& next, const UpdateRequest& r,
                       from, to, from, to)));
     }
   }
+  CheckStoredResourceLabels(*policy_, next, r, plan.violations);
   const bool labeled = next.has_chwall() || next.has_ste();
   for (const auto& [id, record] : OrderedDomains()) {
     auto rename = r.vm_label_renames.find(record.label);

@@ -375,8 +375,74 @@ TEST_F(UpdateTest, ANewPolicyNamedDefaultDoesNotSkipTheVersionRule) {
   const UpdateReport report = Update(std::move(request));
   EXPECT_FALSE(report.committed);
   EXPECT_EQ(Kinds(report),
-            (std::vector<ViolationKind>{ViolationKind::kVersion, ViolationKind::kVersion}));
+            (std::vector<ViolationKind>{ViolationKind::kVersion, ViolationKind::kVersion,
+                                        ViolationKind::kVersion}));
+  EXPECT_EQ(report.violations[0].message,
+            "the policy name 'DEFAULT' is reserved for the built-in DEFAULT policy: name the "
+            "policy otherwise (resetpolicy installs the DEFAULT policy)");
   EXPECT_EQ(acm.active_policy()->name(), "example.client_v1");
+}
+
+// A review finding: the name DEFAULT was reserved by the admin layer only, so the refusal was
+// never audited; and over the built-in DEFAULT policy (which skips the version rule) the ACM let
+// any policy named DEFAULT in, after which any policy could replace it.
+TEST_F(UpdateTest, APolicyNamedDefaultCannotReplaceTheBuiltInDefaultAndIsAudited) {
+  PolicySpec builtin = ClientV1Spec();
+  builtin.name = "DEFAULT";
+  Load(builtin);
+  PolicySpec spec = ClientV1Spec();
+  spec.name = "DEFAULT";
+  spec.version = {0, 1};
+  UpdateRequest request = Request(spec);
+  request.from_policy.reset();
+  const UpdateReport report = Update(std::move(request));
+  EXPECT_FALSE(report.committed);
+  EXPECT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kVersion});
+  EXPECT_EQ(acm.active_policy()->seqno(), PolicySeqno{2});  // the two loads; no update
+  ASSERT_EQ(audit.records().size(), 1U);
+  EXPECT_EQ(audit.records()[0].hook, Hook::kPolicyUpdate);
+  EXPECT_EQ(audit.records()[0].decision, Decision::kDeny);
+  EXPECT_NE(audit.records()[0].reason.find("the policy name 'DEFAULT' is reserved"),
+            std::string::npos)
+      << audit.records()[0].reason;
+  EXPECT_EQ(acm.stats().of(Hook::kPolicyUpdate).denials, 1U);
+  // A reset (decided on the policy's structure by the caller) is no candidate for the name rule.
+  UpdateRequest reset = Request(spec);
+  reset.from_policy.reset();
+  reset.force_reset = true;
+  EXPECT_TRUE(Update(std::move(reset)).committed);
+}
+
+// A review finding: a resource label the new policy lacks was refused by the admin layer before
+// the ACM ran, so the refusal was never audited nor counted. The store's labels are part of the
+// request now, and their refusal is the ACM's.
+TEST_F(UpdateTest, AStoredResourceLabelTheNewPolicyLacksIsRefusedAndAudited) {
+  PolicySpec spec = NextVersion();
+  spec.resource_labels[5].name = "res_Token";  // was res_SecurityToken
+  UpdateRequest request = Request(spec);
+  request.stored_resource_labels = {{"file:/img/bank.img", "res_SecurityToken"},
+                                    {"file:/img/disk.img", "res_HardDrive(hda)"}};
+  const State before = Capture();
+  const UpdateReport report = Update(std::move(request));
+  EXPECT_FALSE(report.committed);
+  ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kResourceLabelMissing});
+  EXPECT_EQ(report.violations[0].message,
+            "resource 'file:/img/bank.img' is labeled 'res_SecurityToken' (ACM:example.client_v1), "
+            "which policy 'example.client_v1' does not define: add it, rename it with <Name "
+            "from=\"res_SecurityToken\">, or remove the resource's label first");
+  EXPECT_FALSE(report.violations[0].sharing.has_value());
+  EXPECT_EQ(Capture(), before);
+  ASSERT_EQ(audit.records().size(), 1U);
+  EXPECT_EQ(audit.records()[0].hook, Hook::kPolicyUpdate);
+  EXPECT_NE(audit.records()[0].reason.find("resource 'file:/img/bank.img' is labeled"),
+            std::string::npos)
+      << audit.records()[0].reason;
+  EXPECT_EQ(acm.stats().of(Hook::kPolicyUpdate).denials, 1U);
+  // Renamed with <Name from=..>, the label stays defined: the update commits.
+  UpdateRequest renamed = Request(spec);
+  renamed.stored_resource_labels = {{"file:/img/bank.img", "res_SecurityToken"}};
+  renamed.resource_label_renames = {{"res_SecurityToken", "res_Token"}};
+  EXPECT_TRUE(Update(std::move(renamed)).committed);
 }
 
 }  // namespace

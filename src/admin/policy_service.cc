@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <ctime>
 #include <optional>
 
@@ -37,43 +36,41 @@ std::string Rename(const std::vector<policyc::LabelRename>& renames, const std::
   return label;
 }
 
-bool HasResourceLabel(const policyc::CompiledPolicy& p, const std::string& label) {
-  const auto& labels = p.map.resource_labels;
-  return std::find(labels.begin(), labels.end(), label) != labels.end();
-}
-
-// The new labels of resources labeled under policy `current` once `next` is active; labels
-// `next` does not define are violations (they would dangle).
-Result<std::vector<store::ResourceLabel>> ResourceChanges(store::StateStore& store,
-                                                          const std::string& current,
-                                                          const policyc::CompiledPolicy& next,
-                                                          std::vector<std::string>& violations) {
+// The resources the store labels under policy `current` (ACM labels only: invalidated ones are
+// no longer of any policy).
+Result<std::vector<store::ResourceLabel>> LabeledUnder(store::StateStore& store,
+                                                       const std::string& current) {
   auto labeled = store.ResourceLabels();
   if (!labeled) return Fail(labeled.error());
+  std::vector<store::ResourceLabel> out;
+  for (auto& r : *labeled) {
+    if (r.policy_type == LabelKind::kAcm && r.policy == current) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// What the ACM checks of them: each label must be one of the new policy's, or the update is
+// refused (kResourceLabelMissing), audited as every refusal of an update is.
+std::vector<acm::StoredResourceLabel> StoredLabels(
+    const std::vector<store::ResourceLabel>& labeled) {
+  std::vector<acm::StoredResourceLabel> out;
+  for (const auto& r : labeled) out.push_back({r.resource, r.label});
+  return out;
+}
+
+// The new labels of `labeled` once `next` is active: the same resources (and objects), renamed
+// by <Name from=..>. Whether `next` defines them is the ACM's check (StoredLabels).
+std::vector<store::ResourceLabel> ResourceChanges(const std::vector<store::ResourceLabel>& labeled,
+                                                  const policyc::CompiledPolicy& next) {
   std::vector<store::ResourceLabel> changes;
-  for (const auto& r : *labeled) {
-    if (r.policy_type != LabelKind::kAcm || r.policy != current) continue;
+  for (const auto& r : labeled) {
     std::string label = Rename(next.resource_renames, r.label);
-    if (!HasResourceLabel(next, label)) {
-      violations.push_back(fmt::format(
-          "resource '{}' is labeled '{}' (ACM:{}), which policy '{}' does not define: add it, "
-          "rename it with <Name from=\"{}\">, or remove the resource's label first",
-          r.resource, r.label, r.policy, next.header.name, r.label));
-      continue;
-    }
-    store::ResourceLabel change = r;  // the same resource (and object), relabeled
+    store::ResourceLabel change = r;
     change.policy = next.header.name;
     change.label = std::move(label);
     changes.push_back(std::move(change));
   }
   return changes;
-}
-
-Error Violations(std::string_view what, const std::vector<std::string>& violations) {
-  std::string message = fmt::format("{}: {} violation{}:", what, violations.size(),
-                                    violations.size() == 1 ? "" : "s");
-  for (const auto& v : violations) message += "\n  - " + v;
-  return Error{ErrorCode::kConflict, message};
 }
 
 }  // namespace
@@ -148,18 +145,11 @@ Result<PolicyChange> PolicyService::Set(const std::string& xml, const std::strin
   if (next.is_default()) {
     return Fail(ErrorCode::kInvalidArgument, "use resetpolicy to go back to the DEFAULT policy");
   }
-  // SECURITY: the name is reserved for the built-in policy, which the version rule skips.
-  if (next.name() == "DEFAULT") {
-    return Fail(ErrorCode::kPolicyInvalid,
-                "{}: the policy name 'DEFAULT' is reserved for the built-in DEFAULT policy; name "
-                "the policy otherwise",
-                source);
-  }
-  std::vector<std::string> violations;
-  auto changes = ResourceChanges(store_, current->name(), next.compiled, violations);
-  if (!changes) return Fail(changes.error());
-  if (!violations.empty()) return Fail(Violations("policy update refused", violations));
-  return Update(next, check_only, std::move(*changes));
+  // The reserved name DEFAULT and labels the new policy lacks are refused by the ACM's check.
+  auto labeled = LabeledUnder(store_, current->name());
+  if (!labeled) return Fail(labeled.error());
+  return Update(next, check_only, ResourceChanges(*labeled, next.compiled), StoredLabels(*labeled),
+                {});
 }
 
 Result<PolicyChange> PolicyService::Reset() {
@@ -173,29 +163,15 @@ Result<PolicyChange> PolicyService::Reset() {
   auto compiled = policyc::BuiltinDefaultPolicy(dom0_from);  // no XML parsed
   if (!compiled) return Fail(compiled.error());
   next.compiled = std::move(*compiled);
-  std::vector<std::string> violations;
-  if (domains_ != nullptr) {
-    for (const auto& d : domains_->Domains()) {
-      if (d.id != 0 && d.label != "__UNLABELED__") {
-        violations.push_back(fmt::format("domain '{}' runs with label '{}'", d.name, d.label));
-      }
-    }
-  }
-  if (!violations.empty()) {
-    return Fail(
-        Violations("Could not reset the system's policy. Try to halt all guests", violations));
-  }
-  auto labeled = store_.ResourceLabels();
+  auto labeled = LabeledUnder(store_, current->name());
   if (!labeled) return Fail(labeled.error());
   std::vector<store::ResourceLabel> changes;
-  for (const auto& r : *labeled) {
-    if (r.policy_type == LabelKind::kAcm && r.policy == current->name() && !current_default) {
-      store::ResourceLabel change = r;
-      change.policy_type = LabelKind::kInvalidated;
-      changes.push_back(std::move(change));
-    }
-  }
-  return Update(next, false, std::move(changes));
+  if (!current_default) changes = std::move(*labeled);
+  for (auto& change : changes) change.policy_type = LabelKind::kInvalidated;
+  // Running domains whose labels DEFAULT lacks are the ACM's refusal (kLabelMissing), with xm's
+  // advice; the stored labels are invalidated, not checked.
+  return Update(next, false, std::move(changes), {},
+                "Could not reset the system's policy. Try to halt all guests");
 }
 
 Result<std::string> PolicyService::Dump() {
@@ -206,16 +182,24 @@ Result<std::string> PolicyService::Dump() {
 }
 
 Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_only,
-                                           std::vector<store::ResourceLabel> changes) {
-  // One transaction: the monitor checks once (the version rule, running domains, sharings; the
-  // new snapshot is built once), the store records it durably, the monitor commits what it
-  // checked. The io thread runs nothing in between, so a checked update cannot fail its commit
-  // for a new reason.
-  auto prepared = acm_.PrepareUpdate(MakeUpdateRequest(next.compiled, check_only));
+                                           std::vector<store::ResourceLabel> changes,
+                                           std::vector<acm::StoredResourceLabel> stored,
+                                           std::string_view refusal_hint) {
+  // One transaction: the monitor checks once (the version rule, running domains, sharings,
+  // stored labels; the new snapshot is built once), the store records it durably, the monitor
+  // commits what it checked. The io thread runs nothing in between, so a checked update cannot
+  // fail its commit for a new reason.
+  acm::UpdateRequest request = MakeUpdateRequest(next.compiled, check_only);
+  request.stored_resource_labels = std::move(stored);
+  auto prepared = acm_.PrepareUpdate(std::move(request));
   if (!prepared) return Fail(prepared.error());
   if (!prepared->report().violations.empty()) {
-    return Fail(
-        UpdateRefusal(prepared->report().violations, [this](DomainId id) { return NameOf(id); }));
+    Error refusal =
+        UpdateRefusal(prepared->report().violations, [this](DomainId id) { return NameOf(id); });
+    if (!refusal_hint.empty()) {
+      refusal.message = fmt::format("{}: {}", refusal_hint, refusal.message);
+    }
+    return Fail(std::move(refusal));
   }
   PolicyChange result;
   result.check_only = check_only;

@@ -68,6 +68,14 @@ class PolicyServiceTest : public ::testing::Test {
     const std::size_t end = xml.find("</VirtualMachineLabel>", at) + 22;
     return xml.substr(0, at) + xml.substr(end);
   }
+  // Version 1.1 without the resource label PepsiCo.
+  static std::string WithoutPepsiResource() {
+    std::string xml = NextVersion(ReadShared("test-security_policy.xml"), "1.1");
+    const std::size_t at = xml.find("<ResourceLabel>\n                <Name>PepsiCo</Name>");
+    const std::size_t end = xml.find("</ResourceLabel>", at) + 16;
+    return xml.substr(0, at) + xml.substr(end);
+  }
+  std::uint64_t UpdateDenials() const { return acm_.stats().of(acm::Hook::kPolicyUpdate).denials; }
 
   std::filesystem::path dir_;
   std::optional<store::StateStore> store_;
@@ -101,6 +109,89 @@ TEST_F(PolicyServiceTest, ARefusedUpdateIsAuditedWithItsViolationsAndARefusedChe
   EXPECT_EQ(acm_.active_policy()->version(), (policy::XmlVersion{1, 0}));  // nothing changed
   EXPECT_EQ((*store_->ActivePolicy())->version, "1.0");
   EXPECT_EQ(domains_.followed, std::vector<std::string>{"example.test"});  // the first set only
+}
+
+// A review finding: three refusals of an update were decided in the admin layer before the ACM
+// ran, so none was audited or counted. Each is the ACM's now; first, a reset while a labeled
+// domain runs (the admin read the domain side's copy of the labels), xm's advice kept as a hint.
+TEST_F(PolicyServiceTest, AResetWhileALabeledDomainRunsIsRefusedByTheMonitorAndAudited) {
+  const std::size_t before = audit_.records().size();
+  const std::uint64_t denials = UpdateDenials();
+  auto reset = service_->Reset();
+  ASSERT_FALSE(reset);
+  EXPECT_EQ(reset.error().code, ErrorCode::kConflict);
+  const std::string& message = reset.error().message;
+  EXPECT_EQ(message.rfind("Could not reset the system's policy. Try to halt all guests: ", 0), 0U)
+      << message;
+  EXPECT_NE(message.find("label-missing: label 'PepsiCo' of domain 1 is not in the new policy "
+                         "'DEFAULT' [domains: 'pepsi1' (id 1)]"),
+            std::string::npos)
+      << message;
+  const auto records = audit_.records();
+  ASSERT_EQ(records.size(), before + 1);
+  EXPECT_EQ(records.back().hook, acm::Hook::kPolicyUpdate);
+  EXPECT_EQ(records.back().decision, acm::Decision::kDeny);
+  EXPECT_EQ(records.back().object.resource, "policy:DEFAULT");
+  EXPECT_NE(records.back().reason.find("label 'PepsiCo' of domain 1 is not in the new policy"),
+            std::string::npos)
+      << records.back().reason;
+  EXPECT_EQ(UpdateDenials(), denials + 1);
+  EXPECT_EQ(acm_.active_policy()->name(), "example.test");  // nothing changed
+  EXPECT_EQ((*store_->ActivePolicy())->name, "example.test");
+}
+
+// Second: a resource label the new policy lacks (it would dangle).
+TEST_F(PolicyServiceTest, AResourceLabelTheNewPolicyLacksIsRefusedByTheMonitorAndAudited) {
+  const store::ResourceLabel pepsi{
+      "file:/img/pepsi.img", LabelKind::kAcm, "example.test", "PepsiCo", {}};
+  ASSERT_TRUE(store_->AddResourceLabel(pepsi));
+  const std::size_t before = audit_.records().size();
+  const std::uint64_t denials = UpdateDenials();
+  auto checked = service_->Set(WithoutPepsiResource(), "v11.xml", /*check_only=*/true);
+  ASSERT_FALSE(checked);  // reported by the check, which is a query: not audited
+  EXPECT_EQ(audit_.records().size(), before);
+  auto refused = service_->Set(WithoutPepsiResource(), "v11.xml", false);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_NE(refused.error().message.find(
+                "resource-label-missing: resource 'file:/img/pepsi.img' is labeled 'PepsiCo' "
+                "(ACM:example.test), which policy 'example.test' does not define"),
+            std::string::npos)
+      << refused.error().message;
+  const auto records = audit_.records();
+  ASSERT_EQ(records.size(), before + 1);
+  EXPECT_EQ(records.back().hook, acm::Hook::kPolicyUpdate);
+  EXPECT_NE(records.back().reason.find("resource 'file:/img/pepsi.img' is labeled 'PepsiCo'"),
+            std::string::npos)
+      << records.back().reason;
+  EXPECT_EQ(UpdateDenials(), denials + 1);
+  EXPECT_EQ((*store_->ActivePolicy())->version, "1.0");  // nothing changed
+  auto label = store_->GetResourceLabel(pepsi.resource);
+  ASSERT_TRUE(label && *label);
+  EXPECT_EQ(**label, pepsi);
+}
+
+// Third: the name DEFAULT, reserved for the built-in policy (which skips the version rule).
+TEST_F(PolicyServiceTest, ThePolicyNameDefaultIsRefusedByTheMonitorAndAudited) {
+  std::string xml = ReadShared("test-security_policy.xml");
+  xml.replace(xml.find("<PolicyName>example.test</PolicyName>"), 37,
+              "<PolicyName>DEFAULT</PolicyName>");
+  const std::size_t before = audit_.records().size();
+  const std::uint64_t denials = UpdateDenials();
+  auto refused = service_->Set(xml, "fake-default.xml", false);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kPolicyInvalid);  // the file alone is at fault
+  EXPECT_NE(refused.error().message.find("version: the policy name 'DEFAULT' is reserved"),
+            std::string::npos)
+      << refused.error().message;
+  const auto records = audit_.records();
+  ASSERT_EQ(records.size(), before + 1);
+  EXPECT_EQ(records.back().hook, acm::Hook::kPolicyUpdate);
+  EXPECT_EQ(records.back().object.resource, "policy:DEFAULT");
+  EXPECT_NE(records.back().reason.find("the policy name 'DEFAULT' is reserved"), std::string::npos)
+      << records.back().reason;
+  EXPECT_EQ(UpdateDenials(), denials + 1);
+  EXPECT_EQ(acm_.active_policy()->name(), "example.test");
 }
 
 TEST_F(PolicyServiceTest, ACommittedUpdateIsRecordedEnforcedAndFollowedByTheDomains) {

@@ -33,6 +33,13 @@ struct PolicyRef {
   friend bool operator==(const PolicyRef&, const PolicyRef&) = default;
 };
 
+// A resource the state store labels under the active policy, as the store holds it.
+struct StoredResourceLabel {
+  std::string resource;  // e.g. "file:/images/bank.img"
+  std::string label;     // its label in the active policy
+  friend bool operator==(const StoredResourceLabel&, const StoredResourceLabel&) = default;
+};
+
 struct UpdateRequest {
   policy::BinaryPolicy binary;
   policy::LabelMap labels;
@@ -42,6 +49,10 @@ struct UpdateRequest {
   UpdateMode mode = UpdateMode::kCheckOnly;
   // Skips the version rules (xm resetpolicy); every other check still applies.
   bool force_reset = false;
+  // Every resource label the store keeps under the active policy: each must be a resource label
+  // of the new policy (after renames), or it would dangle (kResourceLabelMissing). Empty for a
+  // reset, which invalidates them.
+  std::vector<StoredResourceLabel> stored_resource_labels = {};
 };
 
 enum class ViolationKind : std::uint16_t {
@@ -52,7 +63,7 @@ enum class ViolationKind : std::uint16_t {
   kBootstrapLabel,        // Domain-0 would not carry the new policy's bootstrap label
   kChineseWallConflict,   // two running domains would be in conflict
   kSharingBroken,         // a live sharing's two sides would share no STE type
-  kResourceLabelMissing,  // a live sharing's resource label is not in the new policy
+  kResourceLabelMissing,  // a live sharing's or a stored resource label is not in the new policy
 };
 
 std::string_view ViolationKindName(ViolationKind kind);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shype/acm/acm.h"
@@ -66,8 +67,12 @@ class PolicyService {
   [[nodiscard]] Result<PolicyCompiler*> Compiler();
   [[nodiscard]] Result<acm::LoadedPolicy> Enforced() const;
   // The transaction: the ACM checks once, the store records, the ACM commits what it checked.
+  // `changes`: the store's relabels on commit; `stored`: the labels the ACM checks against the
+  // new policy; `refusal_hint` (if not empty) opens a refusal's message.
   [[nodiscard]] Result<PolicyChange> Update(const Candidate& next, bool check_only,
-                                            std::vector<store::ResourceLabel> changes);
+                                            std::vector<store::ResourceLabel> changes,
+                                            std::vector<acm::StoredResourceLabel> stored,
+                                            std::string_view refusal_hint);
   [[nodiscard]] Result<void> Record(const Candidate& next,
                                     const std::vector<store::ResourceLabel>& changes);
   [[nodiscard]] Result<void> CommitChecked(acm::PreparedUpdate prepared, const Candidate& next);
