@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Acm writer side: policy load and publication (seqlock + retained snapshots), domain admission
-// with Xen's primary/secondary layering, destruction, and the Chinese Wall / authorization queries.
+// (the label rules, then the Chinese Wall), destruction, and the Chinese Wall / authorization
+// queries.
 #include "shype/acm/acm.h"
 
 #include <fmt/format.h>
@@ -15,8 +16,6 @@
 #include "shype/policy/dump.h"
 
 namespace shype::acm {
-
-using policy::PolicyCode;
 
 Acm::Acm(const Clock& clock, AuditSink& audit) : clock_(clock), audit_(audit) {
   static_assert(sizeof(Tables) <= kTablesBytes && alignof(Tables) <= 64,
@@ -221,45 +220,22 @@ Verdict Acm::AdmitLocked(DomainId domain, Ssidref ssidref) {
   if (tables().index.size() >= DomainIndex::kMaxDomains) {
     return deny(fmt::format("{} domains run, the limit", DomainIndex::kMaxDomains));
   }
+  // The label rules (range, __NULL_LABEL__, STE VM row): the same function answers dry-run.
+  Verdict label = VmLabelVerdict(p, ssidref);
+  if (!label.permitted()) return label;
   const bool labeled = p->has_chwall() || p->has_ste();
-  const auto label = labeled ? p->VmLabelOf(ssidref) : std::optional<std::string>("");
-  if (!label) {
-    // Xen's init_domain_ssid range check (ACM_INIT_SSID_ERROR); stricter: VM rows only.
-    return deny(fmt::format("ssidref {} is not a VM label of policy '{}'", ssidref, p->name()));
-  }
-  // SECURITY: __NULL_LABEL__ names "no label" (row 0 of a policy without __UNLABELED__), not a
-  // label a domain may run with: under a CHWALL-only policy it would run outside the wall.
-  if (labeled && *label == policy::kNullLabel) {
-    return deny(
-        fmt::format("policy '{}' defines no __UNLABELED__ label: a domain must carry one "
-                    "of its VM labels",
-                    p->name()));
-  }
-  bool chwall_committed = false;
-  for (PolicyCode code : {p->binary().primary, p->binary().secondary}) {
-    if (code == PolicyCode::kChineseWall) {
-      Verdict wall = ChineseWallLocked(ssidref);
-      if (!wall.permitted()) {
-        wall.rule = Hook::kDomainCreate;
-        return wall;
-      }
-      tables().chwall.Add(*p, ChwallRowOf(*p, ssidref));
-      chwall_committed = true;
-    } else if (code == PolicyCode::kSimpleTypeEnforcement) {
-      if (p->SteRow(ssidref).value_or(0xffff) >= p->vm_row_count()) {
-        // Xen's rollback
-        if (chwall_committed) tables().chwall.Remove(*p, ChwallRowOf(*p, ssidref));
-        return deny(fmt::format("ssidref {} has no STE VM row", ssidref));
-      }
+  if (p->has_chwall()) {
+    Verdict wall = ChineseWallLocked(ssidref);
+    if (!wall.permitted()) {
+      wall.rule = Hook::kDomainCreate;
+      return wall;
     }
+    tables().chwall.Add(*p, ChwallRowOf(*p, ssidref));
   }
   const Ssidref stored = labeled ? ssidref : Ssidref{0};  // Xen forces 0 under NULL
-  domains_[domain] = DomainRecord{stored, *label, ++next_order_};
+  domains_[domain] = DomainRecord{stored, label.subject_label, ++next_order_};
   tables().index.Insert(domain, stored);
-  Verdict permit;
-  permit.decision = Decision::kPermit;
-  permit.subject_label = *label;
-  return permit;
+  return label;
 }
 
 std::vector<Sharing> Acm::RemoveLocked(DomainId domain) {

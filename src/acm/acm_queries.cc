@@ -112,7 +112,13 @@ Verdict Acm::ChineseWallLocked(Ssidref vm) const {
 
 Verdict Acm::QueryAuthorization(Ssidref vm) const {
   std::lock_guard lock(mu_);
-  return AuthorizationLocked(vm);
+  Verdict authorized = AuthorizationLocked(vm);
+  if (!authorized.permitted()) return authorized;
+  // SECURITY: dry-run must refuse what create refuses, in the admission's order: a label
+  // AdmitLocked refuses (the __NULL_LABEL__ row of a CHWALL-only policy, which authorization
+  // alone permits) is denied here too.
+  Verdict label = VmLabelVerdict(policy_.get(), vm);
+  return label.permitted() ? authorized : label;
 }
 
 Verdict Acm::QueryChineseWall(Ssidref vm) const {

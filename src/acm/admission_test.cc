@@ -130,6 +130,34 @@ TEST_F(AdmissionTest, TheNullLabelRowAdmitsNoDomainAndHasNoAlias) {
   EXPECT_EQ(acm.chinese_wall_counts(), counts);
 }
 
+// A review finding: the __NULL_LABEL__ refusal lived in the admission only, so the query dry-run
+// asks permitted under a CHWALL-only policy (no STE authorization to stop it) what create refuses.
+TEST_F(AdmissionTest, TheAuthorizationQueryRefusesTheNullLabelAsTheAdmissionDoes) {
+  testing::PolicySpec spec;
+  spec.name = "chwall.only";
+  spec.primary = policy::PolicyCode::kChineseWall;
+  spec.secondary = policy::PolicyCode::kNull;
+  spec.vm_labels = {{"SystemManagement", {}, {"cw_mgmt"}}, {"dom_a", {}, {"cw_a"}}};
+  Load(spec);
+  ASSERT_EQ(acm.active_policy()->labels().vm_labels[0], "__NULL_LABEL__");
+  const auto null_label = acm.active_policy()->VmSsidref("__NULL_LABEL__");
+  ASSERT_TRUE(null_label);
+  const Verdict query = acm.QueryAuthorization(*null_label);
+  EXPECT_FALSE(query.permitted());
+  EXPECT_EQ(
+      query.reason,
+      "policy 'chwall.only' defines no __UNLABELED__ label: a domain must carry one of its VM "
+      "labels");
+  EXPECT_TRUE(audit.records().empty());  // a query
+  const Admission admission = acm.AdmitDomain(DomainId{2}, *null_label, {});
+  EXPECT_FALSE(admission.verdict.permitted());
+  EXPECT_EQ(admission.verdict.reason, query.reason);  // one rule, one answer
+  EXPECT_EQ(audit.records().size(), 1U);
+  // A real label of the policy passes both.
+  EXPECT_TRUE(acm.QueryAuthorization(Vm("dom_a")).permitted());
+  EXPECT_TRUE(acm.AdmitDomain(DomainId{3}, Vm("dom_a"), {}).verdict.permitted());
+}
+
 // One STE rule (review finding): the hook, the query and the admission decide every pair of a
 // VM label and a resource label alike.
 TEST_F(AdmissionTest, TheHookTheQueryAndTheAdmissionDecideSteAlike) {

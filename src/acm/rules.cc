@@ -86,4 +86,35 @@ std::string ChineseWallReason(std::string_view label,
   return fmt::format("Chinese Wall: label '{}': {}", label, fmt::join(parts, "; "));
 }
 
+Verdict VmLabelVerdict(const PolicySnapshot* p, Ssidref vm) {
+  Verdict v;
+  v.rule = Hook::kDomainCreate;
+  if (p == nullptr) {
+    v.reason = "no policy is loaded";
+    return v;
+  }
+  const bool labeled = p->has_chwall() || p->has_ste();
+  const auto label = labeled ? p->VmLabelOf(vm) : std::optional<std::string>("");
+  if (!label) {
+    // Xen's init_domain_ssid range check (ACM_INIT_SSID_ERROR); stricter: VM rows only.
+    v.reason = fmt::format("ssidref {} is not a VM label of policy '{}'", vm, p->name());
+    return v;
+  }
+  // SECURITY: __NULL_LABEL__ names "no label" (row 0 of a policy without __UNLABELED__), not a
+  // label a domain may run with: under a CHWALL-only policy it would run outside the wall.
+  if (labeled && *label == policy::kNullLabel) {
+    v.reason = fmt::format(
+        "policy '{}' defines no __UNLABELED__ label: a domain must carry one of its VM labels",
+        p->name());
+    return v;
+  }
+  if (p->has_ste() && p->SteRow(vm).value_or(0xffff) >= p->vm_row_count()) {
+    v.reason = fmt::format("ssidref {} has no STE VM row", vm);
+    return v;
+  }
+  v.decision = Decision::kPermit;
+  v.subject_label = *label;
+  return v;
+}
+
 }  // namespace shype::acm

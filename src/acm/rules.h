@@ -59,4 +59,10 @@ Verdict AuthorizationVerdict(const PolicySnapshot* policy, std::optional<Ssidref
 std::string ChineseWallReason(std::string_view label,
                               const std::vector<ChineseWallConflict>& conflicts);
 
+// The label rules of a domain's admission (Xen's init_domain_ssid, stricter): `vm` must name a
+// VM row of the policy, not row 0's __NULL_LABEL__ ("no label"), with an STE VM row. On permit
+// subject_label is the label ("" under the NULL policy). `policy` nullptr: deny. The admission
+// and the side-effect-free authorization query (dry-run) both decide through it.
+Verdict VmLabelVerdict(const PolicySnapshot* policy, Ssidref vm);
+
 }  // namespace shype::acm

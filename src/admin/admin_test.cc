@@ -151,6 +151,48 @@ TEST_F(AdminTest, DryRunPermitsSharedTypesAndDeniesOthers) {
   EXPECT_NE(broken.message.find("bad.cfg:"), std::string::npos);
 }
 
+// Domain-0 alone, for a live Admin over a reference monitor of the test's own.
+class OnlyDomain0 final : public RunningDomains {
+ public:
+  std::vector<RunningDomain> Domains() const override { return {{"Domain-0", 0, "Admin", {}}}; }
+  std::string NameOf(DomainId id) const override { return fmt::format("domain {}", id); }
+  void FollowPolicy(const std::string&) override {}
+};
+
+// A review finding: dry-run asked authorization only, so label=__NULL_LABEL__ (row 0 of a
+// CHWALL-only policy without __UNLABELED__: "no label") passed it while create refused it.
+TEST_F(AdminTest, DryRunRefusesTheNullLabelAsCreateDoes) {
+  auto xml = ReadTextFileBounded(
+      std::filesystem::path(SHYPE_SOURCE_DIR) / "tests/data/policies/chwall-only.xml", 1U << 20);
+  ASSERT_TRUE(xml) << xml.error().message;
+  auto compiled = compiler_.Compile(*xml, "chwall-only.xml");
+  ASSERT_TRUE(compiled) << compiled.error().message;
+  // The Chinese Wall alone (no STE component, as the map file says): nothing but the label
+  // rules stands between __NULL_LABEL__ and a domain outside the wall.
+  compiled->binary.ste.reset();
+  compiled->binary.secondary = policy::PolicyCode::kNull;
+  acm::SystemClock clock;
+  acm::VectorAuditSink audit;
+  acm::Acm acm(clock, audit);
+  ASSERT_TRUE(acm.LoadPolicy(compiled->binary, compiled->map));
+  enforce::SharingRegistry sharings(acm);
+  OnlyDomain0 domains;
+  const Live live{acm, sharings, domains};
+  Admin admin(*store_, &live, &compiler_);
+  auto labeled = [](const std::string& label) {
+    return "access_control = ['policy=chwall_only,label=" + label + "']";
+  };
+  api::DryRunReply run = Ok(admin.DryRun(Config(labeled("__NULL_LABEL__"), ""), "p.cfg"));
+  EXPECT_FALSE(run.passed);
+  EXPECT_FALSE(run.domain.permitted);
+  EXPECT_EQ(run.domain.reason,
+            "policy 'chwall_only' defines no __UNLABELED__ label: a domain must carry one of its "
+            "VM labels");
+  EXPECT_TRUE(audit.records().empty());  // dry-run asks queries
+  // A label of the policy passes: the policy is usable, only row 0 is refused.
+  EXPECT_TRUE(Ok(admin.DryRun(Config(labeled("OilA"), ""), "p.cfg")).passed);
+}
+
 TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {
   SetTestPolicy();
   Ok(admin_->AddResourceLabel(Img("pepsi.img"), "PepsiCo", ""));

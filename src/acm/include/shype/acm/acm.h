@@ -88,8 +88,8 @@ class Acm {
   // aggregate (as Xen's getpolicy buffer); empty before the first load.
   std::string DumpPolicy() const;
 
-  // Admits a domain (CHWALL admission + counters, STE range check, primary then secondary with
-  // rollback) and records it as running. Unknown ssidref, duplicate id -> deny.
+  // Admits a domain (the label rules: a VM row, not __NULL_LABEL__, an STE VM row; then CHWALL
+  // admission + counters) and records it as running. Unknown ssidref, duplicate id -> deny.
   Verdict CheckDomainCreate(DomainId domain, Ssidref ssidref);
   // The admission of a domain with everything it uses, all or nothing: authorization, then
   // CheckDomainCreate's rules, then STE for each resource; on permit the domain and one sharing
@@ -111,7 +111,8 @@ class Acm {
 
   // Side-effect-free queries for dry-run and analysis: the same rules as the hooks, answered
   // with their reasons and parties; never audited, never counted in the statistics.
-  // Authorization of a VM label by Domain-0's current label (spec §1.5).
+  // Authorization of a VM label by Domain-0's current label (spec §1.5), then the admission's
+  // label rules (CheckDomainCreate's: a VM row, not __NULL_LABEL__), in AdmitDomain's order.
   Verdict QueryAuthorization(Ssidref vm) const;
   // Would a domain with this label pass the Chinese Wall against the running domains now?
   Verdict QueryChineseWall(Ssidref vm) const;
