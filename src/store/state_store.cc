@@ -68,18 +68,36 @@ PolicyRecord ReadRecord(const Statement& stmt) {
                       stmt.ColumnInt(3)};
 }
 
+// A label row that cannot be read as one: named, with the remedy.
+Error DamagedLabel(const std::string& resource, const std::filesystem::path& dir,
+                   const std::string& what) {
+  return Error{ErrorCode::kIo,
+               fmt::format("the label of resource '{}' in {} is damaged: {}; remove and relabel "
+                           "it (shype rmlabel res {} && shype addlabel LABEL res {}) or restore "
+                           "the state directory",
+                           resource, (dir / "labels.db").string(), what, resource, resource)};
+}
+
 Result<ResourceLabel> ReadLabel(const Statement& stmt, const std::filesystem::path& dir) {
   std::string resource = stmt.ColumnText(0);
   auto kind = ParseLabelKind(stmt.ColumnText(1));
-  if (!kind) {
-    // SECURITY: fail closed: a damaged row is never taken as a valid label (nor as no label).
-    return Fail(ErrorCode::kIo,
-                "the label of resource '{}' in {} is damaged: {}; remove and relabel it (shype "
-                "rmlabel res {} && shype addlabel LABEL res {}) or restore the state directory",
-                resource, (dir / "labels.db").string(), kind.error().message, resource, resource);
+  // SECURITY: fail closed: a damaged row is never taken as a valid label (nor as no label).
+  if (!kind) return Fail(DamagedLabel(resource, dir, kind.error().message));
+  // '' is "bound to no object" (a label made before labels were bound); anything else must be
+  // an identity: a damaged one is not "no object", and could be any object's.
+  const std::string bound = stmt.ColumnText(4);
+  std::optional<ObjectIdentity> identity;
+  if (!bound.empty()) {
+    identity = ObjectIdentity::Parse(bound);
+    if (!identity) {
+      return Fail(DamagedLabel(
+          resource, dir,
+          fmt::format("its object identity '{}' is neither file:DEV:INO nor blk:MAJOR:MINOR",
+                      bound)));
+    }
   }
   return ResourceLabel{std::move(resource), *kind, stmt.ColumnText(2), stmt.ColumnText(3),
-                       ObjectIdentity::Parse(stmt.ColumnText(4))};
+                       identity};
 }
 
 // The label of the row `stmt` has stepped to, if any.
@@ -340,13 +358,22 @@ Result<void> StateStore::AddResourceLabel(const ResourceLabel& label) {
 
 Result<std::optional<ResourceLabel>> StateStore::FindOtherNameOf(const ObjectIdentity& identity,
                                                                  const std::string& except) {
+  // SECURITY: identities are compared as identities, not as text: a row spelled otherwise
+  // ("file:01:2") names the same object, and a row whose identity cannot be read might name this
+  // one, so it is refused (naming it) rather than passed over.
   auto stmt = db_.Prepare(fmt::format(
-      "SELECT {} FROM resource_labels WHERE identity = ?1 AND resource != ?2", kLabelColumns));
+      "SELECT {} FROM resource_labels WHERE identity != '' AND resource != ?1 ORDER BY resource",
+      kLabelColumns));
   if (!stmt) return Fail(stmt.error());
-  stmt->Bind(1, identity.ToString()).Bind(2, except);
-  auto row = stmt->Step();
-  if (!row) return Fail(row.error());
-  return OptionalLabel(*stmt, *row, dir_);
+  stmt->Bind(1, except);
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return Fail(row.error());
+    if (!*row) return std::optional<ResourceLabel>();
+    const auto bound = ObjectIdentity::Parse(stmt->ColumnText(4));
+    if (bound && *bound != identity) continue;  // another object's label, whatever its kind
+    return OptionalLabel(*stmt, true, dir_);    // this object's (or a damaged row: refused)
+  }
 }
 
 Result<std::optional<ResourceLabel>> StateStore::GetResourceLabel(const std::string& resource) {

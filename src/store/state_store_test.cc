@@ -165,6 +165,65 @@ TEST_F(StateStoreTest, RefusesALabelRowOfUnknownKindNamingTheResource) {
   EXPECT_TRUE(store->ResourceLabels());
 }
 
+// A review finding: an identity that is neither empty nor one read as "bound to no object", and
+// FindOtherNameOf compared identities as text, so a damaged row (or one spelled otherwise) hid
+// a labeled object from the one-object-one-label check: a hard link of it took a second label.
+TEST_F(StateStoreTest, RefusesALabelRowWithADamagedIdentityNamingTheResource) {
+  const ObjectIdentity id_of_a{ObjectIdentity::Kind::kFile, 1, 2};
+  const ObjectIdentity id_of_b{ObjectIdentity::Kind::kFile, 1, 3};
+  {
+    auto store = StateStore::Open(dir_);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(
+        store->AddResourceLabel({"file:/img/a.img", LabelKind::kAcm, "demo", "A", id_of_a}));
+    ASSERT_TRUE(
+        store->AddResourceLabel({"file:/img/b.img", LabelKind::kAcm, "demo", "B", id_of_b}));
+    ASSERT_TRUE(store->AddResourceLabel({"vnet:ok", LabelKind::kAcm, "demo", "B", {}}));
+  }
+  {
+    auto db = Database::Open(dir_ / "labels.db");
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->Exec(
+        "UPDATE resource_labels SET identity = 'file:1:2x' WHERE resource = 'file:/img/a.img'"));
+    ASSERT_TRUE(db->Exec(
+        "UPDATE resource_labels SET identity = 'file:01:3' WHERE resource = 'file:/img/b.img'"));
+  }
+  auto store = StateStore::Open(dir_);
+  ASSERT_TRUE(store) << store.error().message;
+  auto expect_refused = [](const Error& e) {
+    EXPECT_EQ(e.code, ErrorCode::kIo);
+    EXPECT_NE(e.message.find("the label of resource 'file:/img/a.img'"), std::string::npos)
+        << e.message;
+    EXPECT_NE(e.message.find("identity 'file:1:2x'"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("shype rmlabel res file:/img/a.img"), std::string::npos) << e.message;
+  };
+  auto got = store->GetResourceLabel("file:/img/a.img");
+  ASSERT_FALSE(got);
+  expect_refused(got.error());
+  auto all = store->ResourceLabels();
+  ASSERT_FALSE(all);
+  expect_refused(all.error());
+  auto other = store->FindOtherNameOf(id_of_a, "file:/img/a-link");
+  ASSERT_FALSE(other);
+  expect_refused(other.error());
+  auto link = store->AddResourceLabel({"file:/img/a-link", LabelKind::kAcm, "demo", "B", id_of_a});
+  ASSERT_FALSE(link) << "a second name of a labeled object took a second label";
+  expect_refused(link.error());
+  EXPECT_TRUE(store->GetResourceLabel("vnet:ok"));  // other rows still read
+  // The remedy the message names works: remove the row, label again.
+  ASSERT_TRUE(store->RemoveResourceLabel("file:/img/a.img"));
+  ASSERT_TRUE(store->AddResourceLabel({"file:/img/a.img", LabelKind::kAcm, "demo", "A", id_of_a}));
+  EXPECT_TRUE(store->ResourceLabels());
+  // b's identity spelled with a leading zero is still b's object: its other names are found.
+  auto b = store->GetResourceLabel("file:/img/b.img");
+  ASSERT_TRUE(b && *b) << (b ? "no label" : b.error().message);
+  EXPECT_EQ((*b)->identity, id_of_b);
+  auto b_link = store->FindOtherNameOf(id_of_b, "file:/img/b-link");
+  ASSERT_TRUE(b_link) << b_link.error().message;
+  ASSERT_TRUE(*b_link);
+  EXPECT_EQ((*b_link)->resource, "file:/img/b.img");
+}
+
 TEST_F(StateStoreTest, ConcurrentWritersFromManyProcessesLoseNothing) {
   ASSERT_TRUE(StateStore::Open(dir_));
   constexpr int kProcesses = 4;

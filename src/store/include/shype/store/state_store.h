@@ -79,11 +79,13 @@ class StateStore {
   // object (label.identity) is already labeled under another name: one object, one label.
   [[nodiscard]] Result<void> AddResourceLabel(const ResourceLabel& label);
   // The label bound to `identity` under a name other than `except`, if any (a second name of a
-  // labeled object: hard link, other mount).
+  // labeled object: hard link, other mount). Reads every label bound to an object (compared as
+  // identities): a damaged one is refused as below, as it might be this object's.
   [[nodiscard]] Result<std::optional<ResourceLabel>> FindOtherNameOf(const ObjectIdentity& identity,
                                                                      const std::string& except);
-  // The reads of labels below refuse a row whose kind is neither "ACM" nor "INV_ACM" (a damaged
-  // database), naming the resource: kIo.
+  // The reads of labels below refuse a row whose kind is neither "ACM" nor "INV_ACM", or whose
+  // identity is neither empty (bound to no object) nor one (a damaged database), naming the
+  // resource: kIo.
   [[nodiscard]] Result<std::optional<ResourceLabel>> GetResourceLabel(const std::string& resource);
   // Removes a resource's label. Errors: kNotFound "Resource not labeled".
   [[nodiscard]] Result<void> RemoveResourceLabel(const std::string& resource);
