@@ -223,7 +223,9 @@ asio::awaitable<Result<DomainView>> DomainManager::Create(const config::DomainCo
                                                           std::string config_path) {
   if (auto r = CheckCreateConfig(config, config_path); !r) co_return Fail(r.error());
   const std::string name = *config.Name();
-  DomainId id{next_id_++};
+  auto reserved = ReserveId();
+  if (!reserved) co_return Fail(reserved.error());
+  const DomainId id = *reserved;
   auto t0 = clock_.Now();
   auto plan = Admit(config, id);
   auto t1 = clock_.Now();

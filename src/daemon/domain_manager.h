@@ -169,6 +169,11 @@ class DomainManager final : public admin::RunningDomains {
   [[nodiscard]] Result<void> StopAndRemove(const DomainRecord& record,
                                            const std::filesystem::path& dir,
                                            const std::string& why);
+  // Ids are never reused, across restarts too (QEMU's uid is base + id, and an id names one
+  // domain in the audit trail): RUN_DIR/.next_id holds the next id, durably advanced past each
+  // id before it is used. ReadIdMark raises next_id_ to it (kIo if it is damaged).
+  [[nodiscard]] Result<void> ReadIdMark();
+  [[nodiscard]] Result<DomainId> ReserveId();
   Domain* Find(const std::string& name);
   const Domain* Find(const std::string& name) const;
   DomainView ViewOf(const Domain& domain) const;
@@ -185,6 +190,7 @@ class DomainManager final : public admin::RunningDomains {
   ManagerOptions options_;
   std::map<std::string, std::unique_ptr<Domain>> domains_;
   std::uint32_t next_id_ = 1;
+  bool id_mark_read_ = false;
   // False once the manager is destroyed (a create's coroutine may outlive it).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

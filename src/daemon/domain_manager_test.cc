@@ -212,6 +212,40 @@ TEST_F(DomainManagerTest, RecoveryReadmitsLiveDomainsAndContinuesTheIds) {
   EXPECT_FALSE(HasRunDir("bank1"));
 }
 
+// A review finding: the next id was raised only from surviving records, so a shyped restarted
+// after every domain had ended handed out id 1 again (its QEMU uid too): an id must name one
+// domain in the audit trail, and a uid one QEMU.
+TEST_F(DomainManagerTest, ARestartedManagerNeverReusesTheIdOfADomainThatEnded) {
+  auto first = Create("bank1", "Bank");
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(Run(manager_->Destroy("bank1")));
+  ASSERT_FALSE(HasRunDir("bank1"));
+  Restart();
+  ASSERT_TRUE(manager_->Recover());
+  auto second = Create("bank1", "Bank");
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_GT(second->record.id.value(), first->record.id.value());
+  EXPECT_NE(second->record.uid, first->record.uid);
+  // A refused create used its id too (its audit record names it): the next one is higher still.
+  ASSERT_FALSE(Create("game1", "Game"));
+  Restart();
+  auto third = Create("audit1", "BankAudit");  // without Recover: the mark is read on first use
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_GT(third->record.id.value(), second->record.id.value() + 1);
+}
+
+TEST_F(DomainManagerTest, ADamagedIdMarkStopsTheStartNamingTheFile) {
+  std::ofstream(dir_ / "run" / ".next_id") << "12x\n";
+  auto recovered = manager_->Recover();
+  ASSERT_FALSE(recovered);
+  EXPECT_EQ(recovered.error().code, ErrorCode::kIo);
+  EXPECT_NE(recovered.error().message.find((dir_ / "run" / ".next_id").string() + "' is damaged"),
+            std::string::npos)
+      << recovered.error().message;
+  EXPECT_FALSE(Create("bank1", "Bank"));  // nor does a create guess an id
+  EXPECT_EQ(host_.spawns, 0);
+}
+
 TEST_F(DomainManagerTest, RecoveryForgetsDomainsThatEndedWhileShypedWasDown) {
   Leave("bank1", 1, "Bank");
   ASSERT_TRUE(manager_->Recover());

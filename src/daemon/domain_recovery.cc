@@ -2,15 +2,76 @@
 //
 // Crash recovery: a restarted shyped finds the domains a previous one left running (records in
 // RUN_DIR/*/domain.json, pid + start time), admits them again as create does, and removes
-// whatever was half-created or is no longer admitted (after making sure no QEMU of it runs).
+// whatever was half-created or is no longer admitted (after making sure no QEMU of it runs); the
+// domain-id high-water mark, which keeps ids from being reused across restarts.
+#include <charconv>
 #include <map>
 #include <set>
 
 #include "domain_manager.h"
+#include "shype/common/file.h"
 #include "shype/common/log.h"
 #include "shype/policyc/default_policy.h"
 
 namespace shype::daemon {
+namespace {
+
+// The domain-id high-water mark: the next id to hand out, one decimal line.
+std::filesystem::path IdMarkPath(const std::filesystem::path& run_dir) {
+  return run_dir / ".next_id";
+}
+
+}  // namespace
+
+Result<void> DomainManager::ReadIdMark() {
+  const std::filesystem::path path = IdMarkPath(options_.run_dir);
+  auto text = ReadTextFileBounded(path, 32);
+  if (!text && text.error().code == ErrorCode::kNotFound) {
+    id_mark_read_ = true;  // a fresh state directory (or one from before the mark)
+    return {};
+  }
+  std::string_view digits = text ? std::string_view(*text) : std::string_view();
+  if (digits.ends_with('\n')) digits.remove_suffix(1);
+  std::uint32_t next = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), next);
+  // SECURITY: fail closed: without the mark a restarted shyped could hand out an id (and its
+  // QEMU uid) a domain already had.
+  if (!text || ec != std::errc() || end != digits.data() + digits.size() || next == 0) {
+    return Fail(ErrorCode::kIo,
+                "'{}' is damaged ({}): it holds the next domain id, so that no id is used twice; "
+                "write a number greater than every domain id in the audit log into it (echo N > "
+                "{}), then start shyped again",
+                path.string(), text ? "not a domain id" : text.error().message, path.string());
+  }
+  next_id_ = std::max(next_id_, next);
+  id_mark_read_ = true;
+  return {};
+}
+
+Result<DomainId> DomainManager::ReserveId() {
+  if (!id_mark_read_) {
+    if (auto r = ReadIdMark(); !r) return Fail(r.error());
+  }
+  const std::uint32_t id = next_id_;
+  // SECURITY: QEMU runs as uid base + id: an id past the last uid would wrap around to another
+  // (root's) uid; 0xffffffff is no uid (and the ACM's reserved id).
+  constexpr std::uint32_t kLastUid = 0xfffffffeU;
+  const std::uint32_t base = options_.qemu_uid_base;
+  if (id > (base >= kLastUid ? 0U : kLastUid - base)) {
+    return Fail(ErrorCode::kUnavailable,
+                "no domain id is left: domain {} would run as uid {} + {}, past uid {}; choose a "
+                "lower --qemu-uid-base",
+                id, base, id, kLastUid);
+  }
+  // SECURITY: the mark is durable before the id names anything (an audit record, a run
+  // directory, a QEMU uid), so no later shyped hands it out again.
+  if (auto r = WriteFileAtomic(IdMarkPath(options_.run_dir), fmt::format("{}\n", id + 1), 0600);
+      !r) {
+    return Fail(r.error().WithContext("recording the next domain id; no domain was created"));
+  }
+  next_id_ = id + 1;
+  return DomainId{id};
+}
 
 Result<void> DomainManager::Recover() {
   // Replay admissions in creation order, as they happened.
@@ -43,6 +104,7 @@ Result<void> DomainManager::Recover() {
                 "domains run",
                 options_.run_dir.string(), ec.message());
   }
+  if (auto r = ReadIdMark(); !r) return r;
   if (auto r = CheckRecords(records); !r) return r;
   std::sort(ordered.begin(), ordered.end());
   for (const auto& [id, dir] : ordered) {
