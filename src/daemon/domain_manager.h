@@ -60,8 +60,9 @@ using DenialSink = std::function<void(acm::Hook, const std::string& subject, con
 class DomainManager final : public admin::RunningDomains {
  public:
   DomainManager(boost::asio::io_context& io, acm::Acm& acm, enforce::SharingRegistry& sharings,
-                vswitch::VirtualNetworks& networks, store::StateStore& store, const enforce::BootImages* images, Launcher& launcher,
-                const Clock& clock, DenialSink denials, ManagerOptions options);
+                vswitch::VirtualNetworks& networks, store::StateStore& store,
+                const enforce::BootImages* images, Launcher& launcher, const Clock& clock,
+                DenialSink denials, ManagerOptions options);
   DomainManager(const DomainManager&) = delete;
   DomainManager& operator=(const DomainManager&) = delete;
   // Detaches every running QEMU (domains outlive shyped) and undoes every create in progress.
@@ -118,7 +119,7 @@ class DomainManager final : public admin::RunningDomains {
     double admission_us = 0;
     double launch_ms = 0;
     bool created_run_dir = false;
-    std::vector<boost::asio::steady_timer*> waiting;  // WaitGone's timers, woken by Release
+    std::vector<boost::asio::steady_timer*> waiting;        // WaitGone's timers, woken by Release
     std::vector<std::pair<std::string, std::string>> nics;  // (device id nic-N, network)
     std::uint32_t next_nic = 0;                             // N of the next hot-plugged NIC
   };

@@ -6,8 +6,9 @@
 #include "domain_manager.h"
 
 #include <poll.h>
-#include <algorithm>
 #include <sys/socket.h>
+
+#include <algorithm>
 
 #include "test_manager.h"
 
@@ -333,7 +334,8 @@ using namespace fakes;
 bool FrameCrosses(int from, int to, std::uint8_t src, std::uint8_t dst) {
   std::vector<std::uint8_t> wire = {0, 0, 0, 60};
   wire.resize(64, 0xab);
-  const std::uint8_t dst_mac[6] = {0x52, 0x54, 0, 0, 0, dst}, src_mac[6] = {0x52, 0x54, 0, 0, 0, src};
+  const std::uint8_t dst_mac[6] = {0x52, 0x54, 0, 0, 0, dst},
+                     src_mac[6] = {0x52, 0x54, 0, 0, 0, src};
   std::copy(dst_mac, dst_mac + 6, wire.begin() + 4);
   std::copy(src_mac, src_mac + 6, wire.begin() + 10);
   if (::send(from, wire.data(), wire.size(), MSG_NOSIGNAL) != 64) return false;
@@ -414,9 +416,9 @@ namespace {
 using namespace fakes;
 
 std::size_t Commands(const FakeHost& host, const std::string& prefix) {
-  return static_cast<std::size_t>(std::count_if(
-      host.executed.begin(), host.executed.end(),
-      [&](const std::string& c) { return c.starts_with(prefix); }));
+  return static_cast<std::size_t>(
+      std::count_if(host.executed.begin(), host.executed.end(),
+                    [&](const std::string& c) { return c.starts_with(prefix); }));
 }
 
 TEST_F(DomainManagerTest, NetworkAttachHotPlugsAPortAfterTheChecksOfCreate) {
@@ -430,9 +432,10 @@ TEST_F(DomainManagerTest, NetworkAttachHotPlugsAPortAfterTheChecksOfCreate) {
   ASSERT_EQ(host_.passed_fds["bank1"].size(), 1U);
   EXPECT_THAT(host_.executed_args,
               ::testing::Contains(::testing::HasSubstr(R"(bank1:netdev_add {"fd":"netfd-0")")));
-  EXPECT_THAT(host_.executed_args,
-              ::testing::Contains(::testing::HasSubstr(
-                  R"(bank1:device_add {"driver":"virtio-net-pci","id":"nic-0","mac":"52:54:00:00:00:01","netdev":"net-0"})")));
+  EXPECT_THAT(
+      host_.executed_args,
+      ::testing::Contains(::testing::HasSubstr(
+          R"(bank1:device_add {"driver":"virtio-net-pci","id":"nic-0","mac":"52:54:00:00:00:01","netdev":"net-0"})")));
   const int bank = host_.passed_fds["bank1"][0].get(), audit = host_.nic_fds["audit"][0].get();
   EXPECT_TRUE(FrameCrosses(bank, audit, 1, 2));
   EXPECT_TRUE(FrameCrosses(audit, bank, 2, 1));

@@ -21,9 +21,8 @@ class VswitchAttackTest : public ManagerTest {};
 TEST_F(VswitchAttackTest, AConfiguredMacSquatsTheNextDomainsGeneratedMac) {
   ASSERT_TRUE(Create("probe", "BankAudit"));
   const std::uint32_t next = manager_->Info("probe")->record.id.value() + 2;
-  const std::string squat =
-      fmt::format("02:16:{:02x}:{:02x}:{:02x}:00", (next >> 16) & 0xff, (next >> 8) & 0xff,
-                  next & 0xff);
+  const std::string squat = fmt::format("02:16:{:02x}:{:02x}:{:02x}:00", (next >> 16) & 0xff,
+                                        (next >> 8) & 0xff, next & 0xff);
   auto squatter = Create("audit", "BankAudit", "", "vif = ['vnet=lan,mac=" + squat + "']\n");
   ASSERT_FALSE(squatter);  // the range is shyped's
   EXPECT_NE(squatter.error().message.find("the range shyped gives"), std::string::npos)

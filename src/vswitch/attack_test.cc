@@ -168,7 +168,7 @@ TEST(SwitchStall, OneCoalitionsBroadcastFloodStallsTheControlCallsOfShypedsIoThr
   // Before the fix a control call waited ~500 ms here (128 queued batches); now one batch. The
   // bound leaves room for a loaded CI machine (this is a liveness check, not a benchmark).
   EXPECT_LT(worst_ms, 200.0) << "a control call waited " << worst_ms
-                            << " ms behind one coalition's broadcast flood";
+                             << " ms behind one coalition's broadcast flood";
 }
 
 // The networks, against the ACM with the cloud policy (as networks_test.cc).
