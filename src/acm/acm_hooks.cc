@@ -158,9 +158,10 @@ Decision Acm::CheckShare(DomainId subject, DomainId object, ShareKind kind) {
 }
 
 Decision Acm::CheckResourceAccess(DomainId subject, Ssidref resource, ResourceKind kind) {
-  // Never through the cache: it is keyed on ssidrefs, and the unlabeled row is denied for disks.
-  if (IsOpenNetwork(kind, resource)) return DecideResourceUncached(subject, resource, kind);
-  if (TryCachedPermit(Hook::kResource, subject, DomainId{0}, false, resource)) {
+  // An open network never goes through the cache: it is keyed on ssidrefs, and the unlabeled
+  // row is denied for disks.
+  if (!IsOpenNetwork(kind, resource) &&
+      TryCachedPermit(Hook::kResource, subject, DomainId{0}, false, resource)) {
     return Decision::kPermit;
   }
   return DecideResourceUncached(subject, resource, kind);
@@ -173,17 +174,17 @@ Decision Acm::CheckResourceAccess(DomainId subject, Ssidref resource, ResourceKi
 
 [[gnu::noinline]] Decision Acm::DecideResourceUncached(DomainId subject, Ssidref resource,
                                                        ResourceKind kind) {
-  if (IsOpenNetwork(kind, resource)) {
-    SteOutcome open = DecideSte(subject, std::nullopt, resource);
-    if (open.why != SteOutcome::Why::kUnknownSubject && open.why != SteOutcome::Why::kNoPolicy) {
-      open.decision = Decision::kPermit;
-      open.why = SteOutcome::Why::kPermitted;
-    }
-    return FinishSte(Hook::kResource, subject, std::nullopt, open,
-                     std::string(ResourceKindName(kind)));
-  }
-  return FinishSte(Hook::kResource, subject, std::nullopt,
-                   DecideSte(subject, std::nullopt, resource), std::string(ResourceKindName(kind)));
+  SteOutcome out = DecideSte(subject, std::nullopt, resource);
+  if (IsOpenNetwork(kind, resource)) PermitOpenNetwork(out);
+  return FinishSte(Hook::kResource, subject, std::nullopt, out,
+                   std::string(ResourceKindName(kind)));
+}
+
+// IsOpenNetwork: any running domain, under a loaded policy, whatever the STE rows say.
+void Acm::PermitOpenNetwork(SteOutcome& out) {
+  if (out.why == SteOutcome::Why::kUnknownSubject || out.why == SteOutcome::Why::kNoPolicy) return;
+  out.decision = Decision::kPermit;
+  out.why = SteOutcome::Why::kPermitted;
 }
 
 Result<SharingId> Acm::RegisterSharing(DomainId subject, DomainId peer, ShareKind kind) {
@@ -231,10 +232,8 @@ Result<SharingId> Acm::AddSharing(Sharing sharing, Hook hook, Ssidref resource) 
     };
     const auto object = sharing.peer ? find(*sharing.peer) : std::optional(resource);
     out = DecideSteOnce(policy_.get(), find(sharing.subject), object);
-    if (!sharing.peer && sharing.resource_kind && IsOpenNetwork(*sharing.resource_kind, resource) &&
-        out.why != SteOutcome::Why::kUnknownSubject && out.why != SteOutcome::Why::kNoPolicy) {
-      out.decision = Decision::kPermit;
-      out.why = SteOutcome::Why::kPermitted;
+    if (!sharing.peer && sharing.resource_kind && IsOpenNetwork(*sharing.resource_kind, resource)) {
+      PermitOpenNetwork(out);
     }
     if (out.decision == Decision::kPermit) id = RecordSharingLocked(sharing, resource);
   }

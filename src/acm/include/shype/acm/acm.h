@@ -167,6 +167,7 @@ class Acm {
   Decision DecideShareUncached(Hook hook, DomainId subject, DomainId peer);
   Decision DecideResourceUncached(DomainId subject, Ssidref resource, ResourceKind kind);
   SteOutcome DecideSte(DomainId subject, std::optional<DomainId> peer, Ssidref resource);
+  static void PermitOpenNetwork(SteOutcome& out);  // rules.h IsOpenNetwork
   SteOutcome DecideSteOnce(const PolicySnapshot* policy, std::optional<Ssidref> subject,
                            std::optional<Ssidref> object);
   Decision FinishSte(Hook hook, DomainId subject, std::optional<DomainId> peer,
