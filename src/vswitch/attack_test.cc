@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <iterator>
 #include <thread>
 
@@ -20,6 +19,7 @@
 #include "shype/vswitch/networks.h"
 #include "shype/vswitch/switch.h"
 #include "test_frames.h"
+#include "test_networks.h"
 
 namespace shype::vswitch {
 namespace {
@@ -171,48 +171,8 @@ TEST(SwitchStall, OneCoalitionsBroadcastFloodStallsTheControlCallsOfShypedsIoThr
                              << " ms behind one coalition's broadcast flood";
 }
 
-// The networks, against the ACM with the cloud policy (as networks_test.cc).
-class FixedClock final : public acm::Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override { return {}; }
-};
-
-std::string CloudPolicyXml() {
-  std::ifstream in(std::string(SHYPE_SOURCE_DIR) + "/tests/data/policies/shype-cloud.xml",
-                   std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-class NetworksAttack : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const std::string xml = CloudPolicyXml();
-    std::vector<std::uint8_t> bytes(xml.begin(), xml.end());
-    auto doc = policyc::ParsePolicyXml(bytes, "shype-cloud.xml");
-    ASSERT_TRUE(doc) << doc.error().message;
-    auto compiled = policyc::CompilePolicy(*doc);
-    ASSERT_TRUE(compiled) << compiled.error().message;
-    ASSERT_TRUE(acm.LoadPolicy(compiled->binary, compiled->map));
-  }
-  void Admit(std::uint32_t id, const std::string& label, const std::string& net) {
-    const auto policy = acm.active_policy();
-    const acm::ResourceRef ref{VirtualNetworks::ResourceOf(net), kUnlabeledSsidref,
-                               acm::ResourceKind::kNetwork};
-    auto admission = acm.AdmitDomain(DomainId{id}, *policy->VmSsidref(label), {&ref, 1});
-    ASSERT_TRUE(admission.verdict.permitted()) << admission.verdict.reason;
-    for (acm::SharingId s : admission.sharings) {
-      ASSERT_TRUE(registry.Add(s, [this, net](const acm::Sharing& sharing, std::string_view why) {
-        networks.DetachAll(sharing.subject, net, why);
-      }));
-    }
-  }
-
-  FixedClock clock;
-  acm::VectorAuditSink audit;
-  acm::Acm acm{clock, audit};
-  enforce::SharingRegistry registry{acm};
-  VirtualNetworks networks{acm, registry};
-};
+// The networks, against the ACM with the cloud policy (test_networks.h).
+class NetworksAttack : public testing::CloudNetworks {};
 
 // A domain's end (QEMU exit, destroy): the frames it sent that wait in its peer's backlog are
 // delivered to the peer after EndDomain returned.

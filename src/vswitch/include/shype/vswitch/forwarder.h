@@ -113,9 +113,6 @@ class Forwarder {
   void CountCongested(PortIndex to) {
     Bump(ports_[to].counters.drops[Drop(DropReason::kCongested)]);
   }
-  void CountBadLength(PortIndex from) {
-    Bump(ports_[from].counters.drops[Drop(DropReason::kBadLength)]);
-  }
   // A copy of the port's counters; any thread.
   PortCounters Counters(PortIndex port) const;
 
