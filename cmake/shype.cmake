@@ -30,7 +30,8 @@ function(shype_add_test component)
   set(target shype_${component}_test)
   add_executable(${target} ${ARG_SOURCES})
   target_compile_options(${target} PRIVATE ${SHYPE_WARNINGS})
-  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}
+                                                   ${PROJECT_SOURCE_DIR}/tests/support)
   target_link_libraries(${target} PRIVATE shype::${component} ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   target_compile_definitions(${target} PRIVATE
       SHYPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"

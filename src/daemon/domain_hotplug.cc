@@ -10,19 +10,6 @@
 namespace shype::daemon {
 namespace asio = boost::asio;
 
-namespace {
-
-// The domain's live sharing of `resource`, if the ACM holds one.
-std::optional<acm::SharingId> SharingOf(const acm::Acm& acm, DomainId domain,
-                                        const std::string& resource) {
-  for (const acm::Sharing& s : acm.sharings()) {
-    if (s.subject == domain && !s.peer && s.resource == resource) return s.id;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 // Long: the hotplug transaction, each step with its undo in order.
 asio::awaitable<Result<std::pair<std::string, std::string>>> DomainManager::AttachNetwork(
     const std::string& name, const std::string& vif_text) {
@@ -50,7 +37,8 @@ asio::awaitable<Result<std::pair<std::string, std::string>>> DomainManager::Atta
                    d->record.label, resource, use->res_policy_type, use->res_policy, use->res_label,
                    use->reason);
   }
-  std::optional<acm::SharingId> sharing = SharingOf(acm_, id, resource);
+  std::optional<acm::SharingId> sharing =
+      enforce::FindResourceSharing(acm_, id, acm::ResourceKind::kNetwork, resource);
   const bool new_sharing = !sharing;
   if (new_sharing) {
     auto registered =
@@ -132,14 +120,16 @@ asio::awaitable<Result<void>> DomainManager::DetachNetwork(const std::string& na
   if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
   const DomainId id = d->record.id;
   const std::string resource = vswitch::VirtualNetworks::ResourceOf(vnet);
-  std::optional<acm::SharingId> sharing = SharingOf(acm_, id, resource);
+  std::optional<acm::SharingId> sharing =
+      enforce::FindResourceSharing(acm_, id, acm::ResourceKind::kNetwork, resource);
   if (!sharing) {
     co_return Fail(ErrorCode::kNotFound, "domain '{}' has no NIC on network '{}'", name, vnet);
   }
   // SECURITY: the ports close first (the sharing's teardown): no frame crosses from here on,
   // whatever the guest or QEMU does with the device meanwhile. Every sharing of the network
   // goes (create records one per vif): none may stay behind unlisted.
-  for (; sharing; sharing = SharingOf(acm_, id, resource)) {
+  for (; sharing;
+       sharing = enforce::FindResourceSharing(acm_, id, acm::ResourceKind::kNetwork, resource)) {
     if (!sharings_.Release(*sharing, "network-detach")) break;
   }
   std::vector<std::string> devices;

@@ -62,10 +62,11 @@ TEST_F(VswitchAttackTest, AHeldHotplugHidesItsNetworkFromTheInUseCheck) {
 }
 
 // Domain config + API client: a domain created with two vifs on one network holds two vnet:lan
-// sharings. network-detach releases one (SharingOf's first) but erases every "vnet:lan" from the
-// record: the ACM still holds the other, no in-use check sees it, the operator labels vnet:lan
-// for another coalition (GameNet), and network-attach finds the leftover sharing (new_sharing
-// false): the domain gets a port on a network its label does not meet, with no check at all.
+// sharings. network-detach releases one (FindResourceSharing's first) but erases every "vnet:lan"
+// from the record: the ACM still holds the other, no in-use check sees it, the operator labels
+// vnet:lan for another coalition (GameNet), and network-attach finds the leftover sharing
+// (new_sharing false): the domain gets a port on a network its label does not meet, with no check
+// at all.
 TEST_F(VswitchAttackTest, ALeftoverSharingAfterNetworkDetachAdmitsToARelabeledNetwork) {
   ASSERT_TRUE(
       Create("audit", "BankAudit", "",

@@ -8,6 +8,17 @@
 
 namespace shype::enforce {
 
+std::optional<acm::SharingId> FindResourceSharing(const acm::Acm& acm, DomainId domain,
+                                                  acm::ResourceKind kind,
+                                                  std::string_view resource) {
+  for (const acm::Sharing& s : acm.sharings()) {
+    if (s.subject == domain && !s.peer && s.resource_kind == kind && s.resource == resource) {
+      return s.id;
+    }
+  }
+  return std::nullopt;
+}
+
 Result<void> SharingRegistry::Add(acm::SharingId id, Teardown teardown) {
   if (teardowns_.contains(id)) {
     return Fail(ErrorCode::kConflict, "sharing {} is already registered", id);

@@ -19,12 +19,7 @@ Result<VirtualNetworks::Nic> VirtualNetworks::Attach(DomainId domain, const std:
   const std::string resource = ResourceOf(name);
   // SECURITY: a port only for a domain the monitor admitted to this network (its label was
   // checked against the network's there); the switch takes no label decision of its own.
-  const std::vector<acm::Sharing> live = acm_.sharings();
-  const bool admitted = std::any_of(live.begin(), live.end(), [&](const acm::Sharing& s) {
-    return s.subject == domain && s.resource_kind == acm::ResourceKind::kNetwork &&
-           s.resource == resource;
-  });
-  if (!admitted) {
+  if (!enforce::FindResourceSharing(acm_, domain, acm::ResourceKind::kNetwork, resource)) {
     return Fail(ErrorCode::kPermissionDenied,
                 "domain {} holds no admission to network '{}' ({}): attach it through create or "
                 "network-attach, which check its label against the network's",

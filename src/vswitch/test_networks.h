@@ -1,52 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Test fixture: the real ACM loaded with the project's cloud policy (tests/data/policies/
-// shype-cloud.xml), a SharingRegistry and VirtualNetworks over it, and admission as create does.
+// shype-cloud.xml, tests/support/cloud_policy.h), a SharingRegistry and VirtualNetworks over it,
+// and admission as create does.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
-#include "shype/policyc/compiler.h"
-#include "shype/policyc/policy_document.h"
+#include "cloud_policy.h"
 #include "shype/vswitch/networks.h"
 #include "test_frames.h"
 
 namespace shype::vswitch::testing {
 
-class FixedClock final : public acm::Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override { return {}; }
-};
-
-inline std::string CloudPolicyXml() {
-  std::ifstream in(std::string(SHYPE_SOURCE_DIR) + "/tests/data/policies/shype-cloud.xml",
-                   std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-inline Result<policyc::CompiledPolicy> Compile(const std::string& xml) {
-  std::vector<std::uint8_t> bytes(xml.begin(), xml.end());
-  auto doc = policyc::ParsePolicyXml(bytes, "shype-cloud.xml");
-  if (!doc) return Fail(doc.error());
-  return policyc::CompilePolicy(*doc);
-}
-
-// Version 1.1 of the cloud policy (FromPolicy: 1.0) with `from` replaced by `to`.
-inline Result<policyc::CompiledPolicy> CloudPolicyWith(const std::string& from,
-                                                       const std::string& to) {
-  std::string xml = CloudPolicyXml();
-  const auto at = xml.find(from);
-  if (at == std::string::npos) return Fail(ErrorCode::kNotFound, "'{}' is not in the policy", from);
-  xml.replace(at, from.size(), to);
-  xml.replace(xml.find("<Version>1.0</Version>"), 22, "<Version>1.1</Version>");
-  return Compile(xml);
-}
+using shype::testing::CloudPolicyWith;
+using shype::testing::CloudPolicyXml;
+using shype::testing::Compile;
+using shype::testing::FixedClock;
 
 class CloudNetworks : public ::testing::Test {
  protected:

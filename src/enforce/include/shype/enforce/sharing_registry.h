@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +18,12 @@
 #include "shype/common/result.h"
 
 namespace shype::enforce {
+
+// The ACM's live sharing of `resource` (of `kind`) by `domain`, if it holds one: what an
+// enforcement point checks before it serves a domain a named resource (a network, a region).
+std::optional<acm::SharingId> FindResourceSharing(const acm::Acm& acm, DomainId domain,
+                                                  acm::ResourceKind kind,
+                                                  std::string_view resource);
 
 class SharingRegistry {
  public:
