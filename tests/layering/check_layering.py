@@ -17,7 +17,7 @@ from pathlib import Path
 # The table: what each folder under src/ may include and link, besides itself.
 # A name is a folder (all its libraries) or one library of a folder (src/policyc holds
 # policyc_core and policyc_builtin, which link no XML code, and policyc, the XML compiler).
-# Order, bottom to top: common < policy < policyc < acm < enforce < vm, vswitch < admin < daemon,
+# Order, bottom to top: common < policy < policyc < acm < enforce < vm, vswitch, shm < admin < daemon,
 # cli;
 # config, store and api are helpers on common, each reachable only from the layers that need it.
 ALLOWED = {
@@ -31,9 +31,10 @@ ALLOWED = {
     "enforce": ["acm", "config", "common"],  # asks the ACM; never reads the policy itself
     "vm": ["enforce", "acm", "config", "common"],
     "vswitch": ["enforce", "acm", "config", "common"],  # an enforcement point: asks the ACM
+    "shm": ["enforce", "acm", "config", "common"],  # an enforcement point: asks the ACM
     "admin": ["vm", "enforce", "acm", "policyc_core", "policyc_builtin", "policy", "config",
               "store", "api", "common"],  # api: its typed replies only (ONLY_HEADERS)
-    "daemon": ["admin", "vm", "vswitch", "enforce", "acm", "policyc_core", "policyc_builtin", "policy",
+    "daemon": ["admin", "vm", "vswitch", "shm", "enforce", "acm", "policyc_core", "policyc_builtin", "policy",
                "config", "store", "api", "common"],
     "cli": ["admin", "api", "config", "policyc", "policy", "common"],  # admin: offline mode only
 }
