@@ -183,6 +183,30 @@ TEST(VmSpecTest, RejectsNicsWithBadIdsFdsOrMacs) {
   EXPECT_FALSE(BuildQemuCommand(twice));
 }
 
+TEST(VmSpecTest, GivesEachRegionItsServerSocketAsAnFdAndNoPath) {
+  VmSpec spec = BaseSpec();
+  spec.shms = {ShmDeviceSpec{"0", 11}};
+  auto command = BuildQemuCommand(spec);
+  ASSERT_TRUE(command) << command.error().message;
+  ASSERT_EQ(command->fds.size(), 1U);
+  EXPECT_EQ(command->fds[0].parent_fd, 11);
+  EXPECT_THAT(Values(*command, "-chardev"),
+              ::testing::Contains(fmt::format("socket,id=shmc-0,fd={}", command->fds[0].child_fd)));
+  EXPECT_THAT(Values(*command, "-device"),
+              ElementsAre("ivshmem-doorbell,chardev=shmc-0,vectors=1,id=shm-0"));
+  for (const std::string& arg : command->argv) {
+    EXPECT_EQ(arg.find("mem-path"), std::string::npos) << arg;
+  }
+  for (const ShmDeviceSpec& bad : {ShmDeviceSpec{"a,b", 7}, ShmDeviceSpec{"0", -1}}) {
+    VmSpec b = BaseSpec();
+    b.shms = {bad};
+    EXPECT_FALSE(BuildQemuCommand(b)) << bad.id;
+  }
+  VmSpec twice = BaseSpec();
+  twice.shms = {ShmDeviceSpec{"0", 7}, ShmDeviceSpec{"0", 8}};
+  EXPECT_FALSE(BuildQemuCommand(twice));
+}
+
 TEST(VmSpecTest, KvmAddsHostCpu) {
   VmSpec spec = BaseSpec();
   spec.accel = Accel::kKvm;

@@ -67,6 +67,13 @@ struct NicSpec {
   std::string mac;  // "52:54:00:12:34:56"
 };
 
+// A shared-memory region with doorbells (ivshmem-doorbell): one end of the socketpair whose other
+// end shyped serves the region on; the memory and the eventfds come through it (SCM_RIGHTS).
+struct ShmDeviceSpec {
+  std::string id;  // [A-Za-z0-9_-]{1,32}; chardev shmc-<id>, device shm-<id>
+  int fd = -1;     // SOCK_STREAM, connected; the setup is in it already
+};
+
 struct VmSpec {
   std::string name;  // [A-Za-z0-9_.-]{1,64}, not starting with '-'; process name shype-<name>
   std::uint32_t memory_mib = 128;
@@ -78,6 +85,7 @@ struct VmSpec {
   std::string append;
   std::vector<DiskSpec> disks;
   std::vector<NicSpec> nics;
+  std::vector<ShmDeviceSpec> shms;
   ConsoleSpec console;
   int qmp_fd = -1;           // socketpair end: -chardev socket,fd=N as monitor qmp0
   int qmp_listen_fd = -1;    // bound unix socket: monitor qmp1 for re-attaching after a restart
