@@ -52,7 +52,8 @@ Result<void> Daemon::Start() {
   if (auto r = PrepareJails(); !r) return r;
   launcher_ = std::make_unique<QemuLauncher>(io_, options_.qemu);
   domains_ = std::make_unique<DomainManager>(
-      io_, *acm_, *sharings_, *networks_, *store_, &*boot_images_, *launcher_, domain_clock_,
+      io_, *acm_, *sharings_, *networks_, *regions_, *store_, &*boot_images_, *launcher_,
+      domain_clock_,
       [this](acm::Hook hook, const std::string& subject, const std::string& reason) {
         AuditDenial(hook, subject, reason);
       },
@@ -130,6 +131,10 @@ Result<void> Daemon::LoadState() {
   acm_ = std::make_unique<acm::Acm>(clock_, *audit_sink_);
   sharings_ = std::make_unique<enforce::SharingRegistry>(*acm_);
   networks_ = std::make_unique<vswitch::VirtualNetworks>(*acm_, *sharings_);
+  regions_ = std::make_unique<shm::Regions>(
+      *acm_, *sharings_, [this](DomainId domain, const std::string& region, std::string_view why) {
+        if (domains_) domains_->UnplugRegion(domain, region, why);
+      });
   // SECURITY: an active policy whose files are missing or changed is a refusal, never DEFAULT.
   if (auto r = store::CheckActivePolicyFiles(*store_); !r) return r;
   auto record = store_->ActivePolicy();

@@ -96,6 +96,7 @@ class Daemon final {
   // and an aborted create all end sharings through it.
   std::unique_ptr<enforce::SharingRegistry> sharings_;
   std::unique_ptr<vswitch::VirtualNetworks> networks_;  // borrows the two above
+  std::unique_ptr<shm::Regions> regions_;               // borrows the acm and the sharings
   std::optional<admin::Admin> admin_;
   std::optional<enforce::BootImages> boot_images_;
   UniqueFd uid_slot_lock_;  // isolated instances: /run/shype/uid-slot-N.lock

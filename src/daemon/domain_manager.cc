@@ -7,6 +7,8 @@
 
 #include <sys/stat.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
@@ -77,13 +79,14 @@ struct DomainManager::CreateRollback {
 
 DomainManager::DomainManager(asio::io_context& io, acm::Acm& acm,
                              enforce::SharingRegistry& sharings, vswitch::VirtualNetworks& networks,
-                             store::StateStore& store, const enforce::BootImages* images,
-                             Launcher& launcher, const Clock& clock, DenialSink denials,
-                             ManagerOptions options)
+                             shm::Regions& regions, store::StateStore& store,
+                             const enforce::BootImages* images, Launcher& launcher,
+                             const Clock& clock, DenialSink denials, ManagerOptions options)
     : io_(io),
       acm_(acm),
       sharings_(sharings),
       networks_(networks),
+      regions_(regions),
       store_(store),
       images_(images),
       launcher_(launcher),
@@ -128,10 +131,10 @@ Result<void> DomainManager::CheckCreateConfig(const config::DomainConfig& config
     return Fail(ErrorCode::kInvalidArgument,
                 "{}: 'extra' may not set shype.label= (shyped gives the guest its label)", path);
   }
-  if (!config.Shms()->empty() || !config.Vtpms()->empty()) {
+  if (!config.Vtpms()->empty()) {
     return Fail(ErrorCode::kInvalidArgument,
-                "{}: shm and vtpm devices are not supported by this shyped yet (they are "
-                "checked by dry-run); remove them to start the domain",
+                "{}: vtpm devices are not supported by this shyped yet (they are checked by "
+                "dry-run); remove them to start the domain",
                 path);
   }
   return {};
@@ -194,6 +197,9 @@ enforce::SharingRegistry::Teardown DomainManager::ResourceTeardown(const std::st
     const auto kind = s.resource_kind.value_or(acm::ResourceKind::kDisk);
     if (kind == acm::ResourceKind::kNetwork && s.resource.starts_with("vnet:")) {
       networks_.DetachAll(s.subject, s.resource.substr(5), why);
+    }
+    if (kind == acm::ResourceKind::kSharedMemory && s.resource.starts_with("shm:")) {
+      regions_.LeaveAll(s.subject, s.resource.substr(4), why);
     }
     log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource, why);
   };
@@ -284,6 +290,9 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   auto nics = AttachNics(d, config, nic_peers);
   if (!nics) co_return Fail(nics.error());
   request.nics = std::move(*nics);
+  auto shms = JoinRegions(d, config, nic_peers);
+  if (!shms) co_return Fail(shms.error());
+  request.shms = std::move(*shms);
   auto spawned = launcher_.Spawn(request);
   nic_peers.clear();
   if (!spawned) co_return Fail(spawned.error());
@@ -350,6 +359,73 @@ Result<std::vector<vm::NicSpec>> DomainManager::AttachNics(Domain& d,
   d.nics = std::move(nic_names);
   d.next_nic = static_cast<std::uint32_t>(vifs.size());
   return nics;
+}
+
+Result<std::vector<vm::ShmDeviceSpec>> DomainManager::JoinRegions(
+    Domain& d, const config::DomainConfig& config, std::vector<UniqueFd>& peers) {
+  std::vector<vm::ShmDeviceSpec> devices;
+  const std::vector<config::ShmSpec> shms = *config.Shms();
+  for (std::size_t i = 0; i < shms.size(); ++i) {
+    // SECURITY: the ACM admitted the domain to shm:<name> above (its label against the
+    // region's); Regions asks it again for the memory and the doorbells with each peer there.
+    auto joined = regions_.Join(d.record.id, shms[i].name, shms[i].size_bytes);
+    if (!joined) {
+      return Fail(joined.error().WithContext(
+          fmt::format("domain '{}' shm {} (name={})", d.record.name, i, shms[i].name)));
+    }
+    devices.push_back(vm::ShmDeviceSpec{std::to_string(i), joined->qemu.get()});
+    d.shms.emplace_back("shm-" + std::to_string(i), shms[i].name);
+    peers.push_back(std::move(joined->qemu));
+  }
+  d.next_shm = static_cast<std::uint32_t>(shms.size());
+  return devices;
+}
+
+void DomainManager::UnplugRegion(DomainId id, const std::string& region, std::string_view why) {
+  const std::vector<acm::DomainInfo> known = acm_.domains();
+  if (std::none_of(known.begin(), known.end(),
+                   [&](const acm::DomainInfo& i) { return i.id == id; })) {
+    return;  // ending: its QEMU and its sharings go with it
+  }
+  Domain* d = nullptr;
+  for (auto& [n, domain] : domains_) {
+    if (domain->record.id == id) d = domain.get();
+  }
+  if (d == nullptr) return;
+  std::vector<std::string> devices;
+  std::erase_if(d->shms, [&](const auto& shm) {
+    if (shm.second != region) return false;
+    devices.push_back(shm.first);
+    return true;
+  });
+  const std::string resource = shm::Regions::ResourceOf(region);
+  std::erase(d->record.resources, resource);
+  const std::string name = d->record.name;
+  // Its sharing of the region ends too (its teardown finds the peer gone already), then QEMU
+  // unplugs the device: the guest loses the BAR once it acknowledges the removal.
+  while (auto sharing =
+             enforce::FindResourceSharing(acm_, id, acm::ResourceKind::kSharedMemory, resource)) {
+    if (!sharings_.Release(*sharing, why)) break;
+  }
+  asio::co_spawn(io_, UnplugDevices(name, id, std::move(devices), std::string(why)),
+                 asio::detached);
+}
+
+asio::awaitable<void> DomainManager::UnplugDevices(std::string name, DomainId id,
+                                                   std::vector<std::string> devices,
+                                                   std::string why) {
+  const std::shared_ptr<bool> alive = alive_;
+  for (const std::string& device : devices) {
+    api::Json device_args{{"id", device}};
+    Result<api::Json> r = co_await QmpOf(name, id, "device_del", std::move(device_args));
+    if (!*alive) co_return;
+    if (!r) log::Warn("domain {}: device_del {}: {}", name, device, r.error().message);
+    api::Json chardev_args{{"id", "shmc-" + device.substr(4)}};
+    r = co_await QmpOf(name, id, "chardev-remove", std::move(chardev_args));
+    if (!*alive) co_return;
+    log::Info("domain {}: {} unplugged ({}){}", name, device, why,
+              r ? "" : "; chardev-remove: " + r.error().message);
+  }
 }
 
 void DomainManager::AbortCreate(const std::string& name, DomainId id) {

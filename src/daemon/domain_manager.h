@@ -27,6 +27,7 @@
 #include "shype/config/domain_config.h"
 #include "shype/enforce/boot_images.h"
 #include "shype/enforce/sharing_registry.h"
+#include "shype/shm/regions.h"
 #include "shype/store/state_store.h"
 #include "shype/vswitch/networks.h"
 
@@ -60,7 +61,7 @@ using DenialSink = std::function<void(acm::Hook, const std::string& subject, con
 class DomainManager final : public admin::RunningDomains {
  public:
   DomainManager(boost::asio::io_context& io, acm::Acm& acm, enforce::SharingRegistry& sharings,
-                vswitch::VirtualNetworks& networks, store::StateStore& store,
+                vswitch::VirtualNetworks& networks, shm::Regions& regions, store::StateStore& store,
                 const enforce::BootImages* images, Launcher& launcher, const Clock& clock,
                 DenialSink denials, ManagerOptions options);
   DomainManager(const DomainManager&) = delete;
@@ -87,6 +88,9 @@ class DomainManager final : public admin::RunningDomains {
   // crosses after this starts), the ACM's sharing ends, then the devices are unplugged.
   boost::asio::awaitable<Result<void>> DetachNetwork(const std::string& name,
                                                      const std::string& vnet);
+  // Regions' unplug: domain `id` left region `region` while it runs (a revocation): its device
+  // is hot-unplugged and its sharing of shm:<region> ends. A domain that is ending is ignored.
+  void UnplugRegion(DomainId id, const std::string& region, std::string_view why);
   // Sends a QMP command; on success the domain's state becomes `state` (if given).
   boost::asio::awaitable<Result<void>> QmpAction(const std::string& name, std::string command,
                                                  std::optional<DomainState> state);
@@ -122,6 +126,8 @@ class DomainManager final : public admin::RunningDomains {
     std::vector<boost::asio::steady_timer*> waiting;        // WaitGone's timers, woken by Release
     std::vector<std::pair<std::string, std::string>> nics;  // (device id nic-N, network)
     std::uint32_t next_nic = 0;                             // N of the next hot-plugged NIC
+    std::vector<std::pair<std::string, std::string>> shms;  // (device id shm-N, region)
+    std::uint32_t next_shm = 0;                             // N of the next region device
   };
   struct CreateRollback;
 
@@ -149,6 +155,12 @@ class DomainManager final : public admin::RunningDomains {
   [[nodiscard]] Result<std::vector<vm::NicSpec>> AttachNics(Domain& domain,
                                                             const config::DomainConfig& config,
                                                             std::vector<UniqueFd>& peers);
+  // Joins each shm region; `peers` keeps QEMU's ends open until the spawn.
+  [[nodiscard]] Result<std::vector<vm::ShmDeviceSpec>> JoinRegions(
+      Domain& domain, const config::DomainConfig& config, std::vector<UniqueFd>& peers);
+  // device_del (and chardev-remove) of region devices left by UnplugRegion.
+  boost::asio::awaitable<void> UnplugDevices(std::string name, DomainId id,
+                                             std::vector<std::string> devices, std::string why);
   void AbortCreate(const std::string& name, DomainId id);
   void Watch(Domain& domain);
   void OnEvent(const std::string& name, std::string_view event);
@@ -183,6 +195,7 @@ class DomainManager final : public admin::RunningDomains {
   acm::Acm& acm_;
   enforce::SharingRegistry& sharings_;
   vswitch::VirtualNetworks& networks_;
+  shm::Regions& regions_;
   store::StateStore& store_;
   const enforce::BootImages* images_;
   Launcher& launcher_;

@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 
+#include "ivshmem_client.h"
 #include "test_manager.h"
 
 namespace shype::daemon {
@@ -390,6 +392,39 @@ TEST_F(DomainManagerTest, ALabeledNetworkRefusesAnotherCoalitionAtCreateWithTheR
   // No mac= given: a locally administered one, unique per domain id.
   ASSERT_EQ(host_.nics["bank1"].size(), 1U);
   EXPECT_EQ(host_.nics["bank1"][0].mac, "02:16:00:00:02:00");  // domain id 2, vif 0
+}
+
+// The ivshmem-doorbell messages waiting on a region socket's QEMU end: (value, came with an fd).
+std::vector<std::pair<std::int64_t, bool>> ServerMessages(int fd) {
+  std::vector<std::pair<std::int64_t, bool>> out;
+  while (auto m = shm::testing::ReadMessage(fd, 20)) out.emplace_back(m->value, m->fd.valid());
+  return out;
+}
+
+TEST_F(DomainManagerTest, ARegionIsSharedWithinACoalitionAndRefusedToAnotherAtCreate) {
+  ASSERT_TRUE(store_->AddResourceLabel(
+      store::ResourceLabel{"shm:vault", LabelKind::kAcm, "shype.demo", "BankDisk", {}}));
+  // Another coalition (first: Game may not run beside Bank at all, the Chinese Wall).
+  auto game = Create("game", "Game", "", "shm = ['name=vault,size=64K']\n");
+  ASSERT_FALSE(game);
+  EXPECT_EQ(game.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(game.error().message.find("shm:vault"), std::string::npos) << game.error().message;
+  EXPECT_TRUE(regions_->List().empty());
+  EXPECT_TRUE(host_.shm_fds["game"].empty());
+  ASSERT_TRUE(Create("bank1", "Bank", "", "shm = ['name=vault,size=64K']\n"));
+  ASSERT_TRUE(Create("audit", "BankAudit", "", "shm = ['name=vault,size=64K']\n"));
+  ASSERT_EQ(host_.shm_fds["audit"].size(), 1U);
+  // audit's QEMU gets: version, its id 1, the memory, bank1's eventfd (peer 0), its own.
+  using M = std::pair<std::int64_t, bool>;
+  EXPECT_EQ(ServerMessages(host_.shm_fds["audit"][0].get()),
+            (std::vector<M>{{0, false}, {1, false}, {-1, true}, {0, true}, {1, true}}));
+  ASSERT_EQ(regions_->List().size(), 1U);
+  EXPECT_EQ(regions_->List()[0].peers.size(), 2U);
+  // The region outlives a peer and goes with the last.
+  ASSERT_TRUE(Run(manager_->Destroy("bank1")));
+  EXPECT_EQ(regions_->List()[0].peers.size(), 1U);
+  ASSERT_TRUE(Run(manager_->Destroy("audit")));
+  EXPECT_TRUE(regions_->List().empty());
 }
 
 TEST_F(DomainManagerTest, AFailedLaunchDetachesTheNicsItAttached) {

@@ -58,7 +58,8 @@ struct LaunchRequest {
   int initrd_fd = -1;
   std::string append;  // kernel command line, the shype.label= included
   std::vector<vm::DiskSpec> disks;
-  std::vector<vm::NicSpec> nics;  // each a switch port's QEMU end
+  std::vector<vm::NicSpec> nics;        // each a switch port's QEMU end
+  std::vector<vm::ShmDeviceSpec> shms;  // each a region server socket's QEMU end
 };
 
 class Launcher {

@@ -70,6 +70,7 @@ Result<vm::VmSpec> MakeSpec(const LaunchRequest& request, const std::filesystem:
   spec.append = request.append;
   spec.disks = request.disks;
   spec.nics = request.nics;
+  spec.shms = request.shms;
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     return Fail(ErrorCode::kIo, "socketpair: {}", std::strerror(errno));

@@ -50,6 +50,7 @@ struct FakeHost {
   std::vector<std::string> killed_by_destruction;
   std::map<std::string, class FakeVm*> vms;
   std::map<std::string, std::vector<vm::NicSpec>> nics;  // by domain, as Spawn got them
+  std::map<std::string, std::vector<UniqueFd>> shm_fds;  // region sockets' QEMU ends, by domain
   std::map<std::string, std::vector<UniqueFd>> nic_fds;  // dups of their fds: QEMU's ends
 };
 
@@ -143,6 +144,9 @@ class FakeLauncher final : public Launcher {
     EXPECT_TRUE(std::filesystem::is_directory(request.run_dir));
     ++host_.spawns;
     host_.nics[request.record->name] = request.nics;
+    for (const vm::ShmDeviceSpec& shm : request.shms) {
+      host_.shm_fds[request.record->name].emplace_back(::fcntl(shm.fd, F_DUPFD_CLOEXEC, 0));
+    }
     for (const vm::NicSpec& nic : request.nics) {
       host_.nic_fds[request.record->name].emplace_back(::fcntl(nic.fd, F_DUPFD_CLOEXEC, 0));
     }
@@ -208,6 +212,7 @@ class ManagerTest : public ::testing::Test {
   // its running domains).
   void Restart() {
     manager_.reset();
+    regions_.reset();
     networks_.reset();
     sharings_.reset();
     acm_ = std::make_unique<acm::Acm>(audit_clock_, audit_);
@@ -222,8 +227,13 @@ class ManagerTest : public ::testing::Test {
     ASSERT_TRUE(acm_->LoadPolicy(compiled->binary, compiled->map));
     sharings_ = std::make_unique<enforce::SharingRegistry>(*acm_);
     networks_ = std::make_unique<vswitch::VirtualNetworks>(*acm_, *sharings_);
+    regions_ = std::make_unique<shm::Regions>(
+        *acm_, *sharings_,
+        [this](DomainId domain, const std::string& region, std::string_view why) {
+          if (manager_) manager_->UnplugRegion(domain, region, why);
+        });
     manager_ = std::make_unique<DomainManager>(
-        *io_, *acm_, *sharings_, *networks_, *store_, &*images_, launcher_, clock_,
+        *io_, *acm_, *sharings_, *networks_, *regions_, *store_, &*images_, launcher_, clock_,
         [this](acm::Hook, const std::string& subject, const std::string& reason) {
           denials_.push_back(subject + ": " + reason);
         },
@@ -310,6 +320,7 @@ class ManagerTest : public ::testing::Test {
   std::unique_ptr<acm::Acm> acm_;
   std::unique_ptr<enforce::SharingRegistry> sharings_;
   std::unique_ptr<vswitch::VirtualNetworks> networks_;
+  std::unique_ptr<shm::Regions> regions_;
   std::optional<store::StateStore> store_;
   std::optional<enforce::BootImages> images_;
   FakeHost host_;
