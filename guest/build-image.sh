@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Builds the shype test guest into OUTDIR: vmlinuz (Debian cloud kernel) and initrd.img (busybox,
-# virtio modules, the evdev + ACPI button modules, /init, the static shype-guest tool). Packages are fetched with `apt-get download`
-# into OUTDIR/cache and unpacked with dpkg-deb; nothing is installed on the host.
+# virtio modules, the evdev + ACPI button modules, our shype_ivshmem module built against the
+# kernel's Debian headers, /init, the static shype-guest tool). Packages are fetched with
+# `apt-get download` into OUTDIR/cache and unpacked with dpkg-deb; nothing is installed on the host.
 # Idempotent: does nothing when both outputs are newer than every recipe input.
 set -euo pipefail
 
@@ -12,7 +13,8 @@ die() { echo "build-image.sh: $*" >&2; exit 1; }
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mkdir -p "$1"
 out="$(cd "$1" && pwd)"
-inputs=("$here/build-image.sh" "$here/init" "$here/tool/shype-guest.cc")
+inputs=("$here/build-image.sh" "$here/init" "$here/tool/shype-guest.cc"
+  "$here/module/shype_ivshmem.c" "$here/module/Kbuild")
 modules=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
   failover net_failover virtio_net virtio_blk evdev button)
 
@@ -43,18 +45,20 @@ newest_cached() {
   [ ${#debs[@]} -eq 0 ] || printf '%s\n' "${debs[@]}" | sort -V | tail -n 1
 }
 
-# Downloads package $1 into the cache unless a .deb of it is there; prints the .deb path.
+# Downloads package $1 (version $2 if given) into the cache unless a .deb of it is there; prints
+# the .deb path.
 fetch_deb() {
-  local pkg="$1" cache="$out/cache" deb
+  local pkg="$1" version="${2:-}" cache="$out/cache" deb
+  local glob="${pkg}_${version:-*}_*.deb"
   mkdir -p "$cache"
-  deb="$(newest_cached "${pkg}_*.deb")"
+  deb="$(newest_cached "$glob")"
   if [ -z "$deb" ]; then
     # As root, apt's _apt sandbox user cannot write here; tell apt to stay root.
     local sandbox=()
     [ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)
-    (cd "$cache" && apt-get download -q "${sandbox[@]}" "$pkg" >&2) \
-      || die "apt-get download $pkg failed (needs Debian's package registry, or a .deb in $cache)"
-    deb="$(newest_cached "${pkg}_*.deb")"
+    (cd "$cache" && apt-get download -q "${sandbox[@]}" "$pkg${version:+=$version}" >&2) \
+      || die "apt-get download $pkg${version:+=$version} failed (needs Debian's package registry, or a .deb in $cache)"
+    deb="$(newest_cached "$glob")"
   fi
   echo "$deb"
 }
@@ -92,6 +96,42 @@ for module in "${modules[@]}"; do
   esac
 done
 
+# shype_ivshmem.ko (module/): built like any external module, against the headers of exactly this
+# kernel (linux-headers-KVER + its -common package + linux-kbuild-X.Y), unpacked into $work. The
+# .ko is cached per kernel and module source hash: unpacking 80 MB of headers is the slow part.
+kernel_version="$(dpkg-deb -f "$kernel_deb" Version)"
+headers_pkg="linux-headers-$kver"
+module_hash="$(cat "$here/module/Kbuild" "$here/module/shype_ivshmem.c" | sha256sum | cut -c1-16)"
+module_ko="$out/cache/shype_ivshmem-$kver-$kernel_version-$module_hash.ko"
+if [ ! -f "$module_ko" ]; then
+  headers_deps="$(apt-cache depends "$headers_pkg" 2>/dev/null || true)"
+  common_pkg="$(awk '$1 == "Depends:" && $2 ~ /^linux-headers-.*-common$/ {print $2; exit}' <<<"$headers_deps")"
+  kbuild_pkg="$(awk '$1 == "Depends:" && $2 ~ /^linux-kbuild-/ {print $2; exit}' <<<"$headers_deps")"
+  # Offline (no apt lists): Debian's naming, e.g. 6.1.0-57-cloud-amd64 ->
+  # linux-headers-6.1.0-57-common and linux-kbuild-6.1.
+  [ -n "$common_pkg" ] || common_pkg="linux-headers-$(cut -d- -f1-2 <<<"$kver")-common"
+  [ -n "$kbuild_pkg" ] || kbuild_pkg="linux-kbuild-$(cut -d. -f1-2 <<<"$kver")"
+  for pkg in "$headers_pkg" "$common_pkg" "$kbuild_pkg"; do
+    deb="$(fetch_deb "$pkg" "$kernel_version")" || die "the headers must match $kernel_pkg" \
+      "$kernel_version; if the registry has moved on, delete $out/cache/${kernel_pkg}_*.deb"
+    dpkg-deb -x "$deb" "$work/headers"
+  done
+  headers="$work/headers/usr/src/$headers_pkg"
+  # The flavour's Makefile includes the -common tree by absolute path (/usr/src/...); its scripts
+  # and tools symlinks are relative (../../lib/linux-kbuild-X.Y/...) and resolve inside $work.
+  sed -i "s|^include /usr/src/|include $work/headers/usr/src/|" "$headers/Makefile"
+  kernel_cc="$(sed -n 's/^CC = .*)\(gcc-[0-9]*\)$/\1/p' "$headers/.kernelvariables")"
+  command -v "${kernel_cc:-gcc}" >/dev/null \
+    || die "${kernel_cc:-gcc} not found: the module needs the kernel's compiler," \
+      "$(sed -n 's/^CONFIG_CC_VERSION_TEXT=//p' "$headers/.config")"
+  cp -r "$here/module" "$work/module"
+  make -C "$headers" M="$work/module" modules >"$work/module.log" 2>&1 \
+    || { cat "$work/module.log" >&2; die "building module/shype_ivshmem.ko failed"; }
+  rm -f "$out/cache/shype_ivshmem-"*.ko
+  strip --strip-debug -o "$module_ko" "$work/module/shype_ivshmem.ko"
+fi
+cp "$module_ko" "$root/lib/modules/shype_ivshmem.ko"
+
 # busybox: the host's busybox-static binary if it is static, otherwise the Debian package.
 busybox=/usr/bin/busybox
 if [ ! -x "$busybox" ] || readelf -l "$busybox" 2>/dev/null | grep -q 'Requesting program interpreter'; then
@@ -119,8 +159,9 @@ mv -f "$work/initrd.img" "$out/initrd.img"
 bb_banner="$("$root/bin/busybox" --help 2>&1 || true)"
 bb_version="${bb_banner#BusyBox }"
 bb_version="${bb_version%% *}"
-printf 'kernel=%s\nbusybox=%s\ninitrd_bytes=%s\n' "$kernel_pkg" "$bb_version" \
+printf 'kernel=%s\nkernel_version=%s\nmodule=shype_ivshmem.ko (built with %s %s)\nbusybox=%s\ninitrd_bytes=%s\n' \
+  "$kernel_pkg" "$kernel_version" "$headers_pkg" "$kernel_version" "$bb_version" \
   "$(stat -c %s "$out/initrd.img")" >"$out/manifest.txt"
 elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')
 echo "guest image: built $out/vmlinuz ($kernel_pkg) + initrd.img ($(du -h "$out/initrd.img" | cut -f1)," \
-  "busybox $bb_version, ${#modules[@]} modules, shype-guest) in ${elapsed}s"
+  "busybox $bb_version, ${#modules[@]} modules + shype_ivshmem, shype-guest) in ${elapsed}s"

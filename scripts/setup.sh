@@ -9,7 +9,7 @@ PACKAGES=(
   libxml2-dev libxml2-utils libexpected-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
   libcli11-dev libboost-dev bc libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 qemu-utils busybox-static cpio swtpm swtpm-tools ca-certificates curl python3
-  vde2 libvdeplug-dev
+  vde2 libvdeplug-dev libelf1
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -2,8 +2,9 @@
 //
 // shype-guest: the static helper inside the shype test guest. It reports the shype.* kernel
 // arguments, reads or writes ivshmem shared memory by mapping the PCI BAR2 sysfs file
-// (memory-BAR resource files support only mmap; read()/write() fail with EIO), and powers the
-// guest off when the ACPI power button (QMP system_powerdown) is pressed.
+// (memory-BAR resource files support only mmap; read()/write() fail with EIO), rings and awaits
+// ivshmem doorbells through the shype_ivshmem module's /dev/ivshmem-<PCI address> nodes, and
+// powers the guest off when the ACPI power button (QMP system_powerdown) is pressed.
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,6 +22,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -182,19 +185,35 @@ class BarMapping {
   std::size_t size_;
 };
 
-[[nodiscard]] Result<std::string> ResolveResourcePath(std::string_view dev) {
-  if (dev.find('/') != std::string_view::npos) return std::string(dev);
-  std::string address(dev);
+// Resolves DEV ("auto" or a PCI address) to the PCI address of an ivshmem device.
+[[nodiscard]] Result<std::string> ResolveAddress(std::string_view dev) {
   if (dev == "auto") {
     auto found = FindIvshmem();
     if (!found) return tl::unexpected(found.error());
     if (found->empty()) return tl::unexpected(std::string("no ivshmem device (1af4:1110) found"));
-    address = found->front();
+    return found->front();
   }
-  const std::string dir = std::string(kPciDevices) + "/" + address;
-  // Memory decoding must be on before the BAR is accessed; no driver does it for us.
-  if (auto enabled = WriteSmallFile(dir + "/enable", "1"); !enabled) {
-    return tl::unexpected(enabled.error());
+  const std::string address(dev);
+  if (address.empty() || address.find('/') != std::string::npos || address.starts_with(".") ||
+      !IsIvshmem(std::string(kPciDevices) + "/" + address)) {
+    return tl::unexpected("no ivshmem device (1af4:1110) at PCI address '" + address + "'");
+  }
+  return address;
+}
+
+[[nodiscard]] Result<std::string> ResolveResourcePath(std::string_view dev) {
+  if (dev.find('/') != std::string_view::npos) return std::string(dev);
+  auto address = ResolveAddress(dev);
+  if (!address) return tl::unexpected(address.error());
+  const std::string dir = std::string(kPciDevices) + "/" + *address;
+  // Memory decoding must be on before the BAR is accessed. With the shype_ivshmem driver bound
+  // the device is enabled already, and writing `enable` would fail with EBUSY.
+  auto enabled = ReadSmallFile(dir + "/enable");
+  if (!enabled) return tl::unexpected(enabled.error());
+  if (*enabled == "0") {
+    if (auto written = WriteSmallFile(dir + "/enable", "1"); !written) {
+      return tl::unexpected(written.error());
+    }
   }
   return dir + "/resource2";
 }
@@ -286,6 +305,148 @@ int CmdShmWrite(std::string_view dev, std::string_view offset_text, std::string_
   return 0;
 }
 
+// The `shm` commands: the shared-memory string at offset 0 of BAR2, IVPosition and doorbells.
+class ShmCommand {
+ public:
+  explicit ShmCommand(std::string dev) : dev_(std::move(dev)) {}
+
+  int Write(std::string_view text) const {
+    auto bar = BarMapping::Open(dev_, true);
+    if (!bar) return Error("write", bar.error());
+    if (auto in_range = CheckRange(*bar, 0, text.size() + 1); !in_range) {
+      return Error("write", in_range.error());
+    }
+    std::memcpy(bar->data(), text.data(), text.size());
+    bar->data()[text.size()] = '\0';
+    if (msync(bar->data(), bar->size(), MS_SYNC) != 0) return Error("write", Errno("msync"));
+    return 0;
+  }
+
+  int Read() const {
+    auto bar = BarMapping::Open(dev_, false);
+    if (!bar) return Error("read", bar.error());
+    const void* nul = std::memchr(bar->data(), '\0', bar->size());
+    if (nul == nullptr) {
+      return Error("read", "no NUL in the " + std::to_string(bar->size()) + "-byte BAR");
+    }
+    std::printf("%s\n", bar->data());
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  }
+
+  int Id() const {
+    auto address = ResolveAddress(dev_);
+    if (!address) return Error("id", address.error());
+    auto position = ReadSmallFile(std::string(kPciDevices) + "/" + *address + "/ivposition");
+    if (!position) return Error("id", position.error() + kModuleHint);
+    std::printf("%s\n", position->c_str());
+    return 0;
+  }
+
+  int Ring(std::string_view peer_text, std::string_view vector_text) const {
+    auto peer = ParseU64(peer_text);
+    auto vector = ParseU64(vector_text);
+    if (!peer || *peer > 0xffff)
+      return Error("ring", "bad peer ID '" + std::string(peer_text) + "'");
+    if (!vector || *vector > 0xffff) {
+      return Error("ring", "bad vector '" + std::string(vector_text) + "'");
+    }
+    auto node = DeviceNode();
+    if (!node) return Error("ring", node.error());
+    UniqueFd fd(open(node->c_str(), O_WRONLY | O_CLOEXEC));
+    if (fd.get() < 0) return Error("ring", Errno("cannot open " + *node) + kModuleHint);
+    const auto doorbell = static_cast<std::uint32_t>(*peer << 16 | *vector);
+    if (write(fd.get(), &doorbell, sizeof(doorbell)) != sizeof(doorbell)) {
+      return Error("ring", Errno("cannot write " + *node));
+    }
+    return 0;
+  }
+
+  // Prints "doorbell N" (N: the device's interrupt count) once an interrupt arrives after the
+  // device node is opened; prints "timeout" and returns 1 after `seconds_text` seconds.
+  int Wait(std::string_view seconds_text) const {
+    auto seconds = ParseU64(seconds_text);
+    constexpr std::uint64_t kMaxSeconds = std::numeric_limits<int>::max() / 1000;
+    if (!seconds || *seconds > kMaxSeconds) {
+      return Error("wait", "bad timeout '" + std::string(seconds_text) + "' (whole seconds)");
+    }
+    auto node = DeviceNode();
+    if (!node) return Error("wait", node.error());
+    UniqueFd fd(open(node->c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return Error("wait", Errno("cannot open " + *node) + kModuleHint);
+    const std::int64_t deadline = NowMs() + static_cast<std::int64_t>(*seconds) * 1000;
+    for (;;) {
+      const std::int64_t left = std::max<std::int64_t>(deadline - NowMs(), 0);
+      pollfd pfd{fd.get(), POLLIN, 0};
+      const int ready = poll(&pfd, 1, static_cast<int>(left));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready < 0) return Error("wait", Errno("poll " + *node));
+      if (ready == 0) {
+        std::puts("timeout");
+        return 1;
+      }
+      // Readable, or an error (no MSI-X, device unplugged) that read() reports.
+      std::uint64_t count = 0;
+      const ssize_t got = read(fd.get(), &count, sizeof(count));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && errno == EOPNOTSUPP) {
+        return Error("wait", *node + " has no interrupts (ivshmem-plain, or no MSI-X)");
+      }
+      if (got != sizeof(count)) return Error("wait", Errno("cannot read " + *node));
+      std::printf("doorbell %llu\n", static_cast<unsigned long long>(count));
+      return std::fflush(stdout) == 0 ? 0 : 1;
+    }
+  }
+
+ private:
+  static constexpr const char* kModuleHint = " (is the shype_ivshmem module loaded?)";
+
+  static int Error(std::string_view command, const std::string& message) {
+    std::fprintf(stderr, "shype-guest shm %.*s: %s\n", static_cast<int>(command.size()),
+                 command.data(), message.c_str());
+    return 1;
+  }
+  static std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+  static std::int64_t NowMs() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+  }
+
+  // The shype_ivshmem module's node for the device: /dev/ivshmem-<PCI address>.
+  [[nodiscard]] Result<std::string> DeviceNode() const {
+    auto address = ResolveAddress(dev_);
+    if (!address) return tl::unexpected(address.error());
+    return "/dev/ivshmem-" + *address;
+  }
+
+  std::string dev_;
+};
+
+// shype-guest shm [--dev DEV] SUBCOMMAND [--dev DEV] ARGS...
+int CmdShm(std::vector<std::string_view> args) {
+  std::string dev = "auto";
+  const auto take_dev = [&](std::size_t at) {
+    if (args.size() > at + 1 && args[at] == "--dev") {
+      dev = std::string(args[at + 1]);
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(at),
+                 args.begin() + static_cast<std::ptrdiff_t>(at) + 2);
+    }
+  };
+  take_dev(0);
+  take_dev(1);
+  if (args.empty()) return -1;
+  const ShmCommand shm(dev);
+  const std::string_view sub = args[0];
+  if (sub == "write" && args.size() == 2) return shm.Write(args[1]);
+  if (sub == "read" && args.size() == 1) return shm.Read();
+  if (sub == "id" && args.size() == 1) return shm.Id();
+  if (sub == "ring" && (args.size() == 2 || args.size() == 3)) {
+    return shm.Ring(args[1], args.size() == 3 ? args[2] : "0");
+  }
+  if (sub == "wait" && args.size() <= 2) return shm.Wait(args.size() == 2 ? args[1] : "10");
+  return -1;
+}
+
 // Opens the /dev/input/event* devices that can report KEY_POWER (the ACPI power button).
 std::vector<std::unique_ptr<UniqueFd>> OpenPowerButtons() {
   std::vector<std::unique_ptr<UniqueFd>> buttons;
@@ -354,9 +515,15 @@ int Usage() {
       "       shype-guest shm-find\n"
       "       shype-guest shm-read DEV OFFSET LEN      (raw bytes to stdout)\n"
       "       shype-guest shm-write DEV OFFSET STRING\n"
+      "       shype-guest shm [--dev DEV] write TEXT    (TEXT + NUL at BAR2 offset 0)\n"
+      "       shype-guest shm [--dev DEV] read          (the string at BAR2 offset 0)\n"
+      "       shype-guest shm [--dev DEV] id            (IVPosition: this peer's ID)\n"
+      "       shype-guest shm [--dev DEV] ring PEER [VECTOR]\n"
+      "       shype-guest shm [--dev DEV] wait [SECONDS]   ('doorbell N'; 'timeout', exit 1)\n"
       "       shype-guest power-button   (forks a watcher: KEY_POWER -> sync + power off)\n"
-      "DEV: PCI address (0000:00:03.0), 'auto' (first ivshmem device) or a resource2 path.\n"
-      "OFFSET/LEN: decimal or 0x-hex.\n",
+      "DEV: PCI address (0000:00:03.0), 'auto' (first ivshmem device, the default) or, for\n"
+      "shm-read/shm-write, a resource2 path. OFFSET/LEN/PEER/VECTOR: decimal or 0x-hex.\n"
+      "ring/wait/id need the shype_ivshmem module (/dev/ivshmem-<PCI address>).\n",
       stderr);
   return 2;
 }
@@ -370,5 +537,9 @@ int main(int argc, char** argv) {
   if (args.size() == 1 && args[0] == "power-button") return CmdPowerButton();
   if (args.size() == 4 && args[0] == "shm-read") return CmdShmRead(args[1], args[2], args[3]);
   if (args.size() == 4 && args[0] == "shm-write") return CmdShmWrite(args[1], args[2], args[3]);
+  if (!args.empty() && args[0] == "shm") {
+    const int rc = CmdShm({args.begin() + 1, args.end()});
+    if (rc >= 0) return rc;
+  }
   return Usage();
 }
