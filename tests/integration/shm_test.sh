@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Shared memory and doorbells with real QEMU (TCG) guests (issue 11): two domains of one customer
+# join region vault (labeled AMem); what one writes the other reads, and a doorbell rung by one
+# wakes the other (a real MSI-X interrupt in the guest, through shyped's ivshmem server). A rival
+# customer's domain is refused the region at create, with the reason, audited, and nothing of it
+# starts. The region outlives a peer. At most 2 guests at once.
+source "$(dirname "$0")/lib.sh"
+
+start_daemon
+expect_rc 0 "setpolicy installs the cloud policy" -- shype setpolicy "$SRC/tests/data/policies/shype-cloud.xml"
+expect_rc 0 "label region vault for customer A" -- shype addlabel AMem res shm:vault
+
+b64() { printf '%s' "$1" | base64 -w0; }
+# guest NAME LABEL SCRIPT: a config with region vault (64 KiB) whose guest runs SCRIPT.
+guest() {
+  domain_config "$1" "$2" "shm = [ 'name=vault,size=64K' ]" >/dev/null
+  sed -i "s|^extra = .*|extra = \"console=ttyS0 shype.name=$1 shype.run=$(b64 "$3")\"|" "$T/$1.cfg"
+}
+# a1 waits for a doorbell (the wait is open before anything is written, so no ring is missed),
+# then writes; a2 reads until it sees a1's text, then rings a1 (peer 0).
+guest a1 CustomerA "echo A1-ID=\$(shype-guest shm id); (shype-guest shm wait 120; echo A1-WAIT-RC=\$?) & sleep 1; shype-guest shm write hello-from-a1 && echo A1-WROTE; wait"
+guest a2 CustomerA "echo A2-ID=\$(shype-guest shm id); n=0; until [ \"\$(shype-guest shm read)\" = hello-from-a1 ]; do n=\$((n+1)); [ \$n -ge 100 ] && break; sleep 0.2; done; echo A2-READ=\$(shype-guest shm read); shype-guest shm ring 0 && echo A2-RANG"
+guest b1 CustomerB "echo B1-RAN"
+
+expect_rc 0 "create a1 with region vault" -- shype create "$T/a1.cfg"
+wait_console a1 "A1-WROTE" 90 && pass "a1 wrote into the region" || fail "a1 console: $OUT"
+expect_out "A1-ID=0" "a1 is the region's peer 0"
+expect_rc 0 "create a2 with region vault" -- shype create "$T/a2.cfg"
+wait_console a2 "A2-RANG" 120 && pass "a2 ran" || fail "a2 console: $OUT"
+expect_out "A2-ID=1" "a2 is the region's peer 1"
+expect_out "A2-READ=hello-from-a1" "a2 reads what a1 wrote: one region, two domains"
+wait_console a1 "A1-WAIT-RC=" 60 && pass "a1's wait ended" || fail "a1 console: $OUT"
+expect_out "doorbell 1" "a2's doorbell woke a1 (one interrupt)"
+expect_out "A1-WAIT-RC=0" "a1's wait ended by the interrupt, not by its timeout"
+
+# --- a rival customer is refused the region at create, with the reason, audited ---
+expect_rc 1 "a customer B domain is refused customer A's region" -- shype create "$T/b1.cfg"
+expect_out "shm:vault" "the refusal names the region"
+expect_out "AMem" "the refusal names the region's label"
+expect_rc 0 "list" -- shype list
+expect_no_out "^b1 " "nothing was started for b1"
+sleep 0.5
+expect_rc 0 "audit" -- shype audit --json
+expect_out 'shm:vault' "the refusal is audited, naming the region"
+
+# --- the region outlives a peer ---
+expect_rc 0 "destroy a1" -- shype destroy a1
+expect_rc 0 "list" -- shype list
+expect_out "^a2 " "a2 runs on with the region"
+expect_rc 0 "destroy a2" -- shype destroy a2
+finish
