@@ -306,6 +306,27 @@ TEST_F(DomainManagerTest, RecoveryStopsADomainWhoseLabelIsGone) {
   EXPECT_TRUE(AdmittedLabels().empty());
 }
 
+// Its regions' server died with the previous shyped while its QEMU still maps their memory: a
+// sharing no record would hold, so no later policy update could revoke it.
+TEST_F(DomainManagerTest, RecoveryStopsADomainThatSharedMemoryRegions) {
+  Leave("bank1", 1, "Bank");
+  Leave("audit1", 2, "BankAudit");
+  for (const char* name : {"bank1", "audit1"}) {
+    auto r = LoadDomainRecord(dir_ / "run" / name);
+    ASSERT_TRUE(r);
+    if (std::string(name) == "bank1") r->resources.push_back("shm:vault");
+    ASSERT_TRUE(SaveDomainRecord(dir_ / "run" / name, *r));
+  }
+  host_.alive = {"bank1", "audit1"};
+  ASSERT_TRUE(manager_->Recover());
+  EXPECT_EQ(host_.stopped, std::vector<std::string>{"bank1"});
+  EXPECT_FALSE(HasRunDir("bank1"));
+  EXPECT_EQ(AdmittedLabels(), std::multiset<std::string>{"BankAudit"});
+  bool audited = false;
+  for (const auto& d : denials_) audited |= d.find("memory regions") != std::string::npos;
+  EXPECT_TRUE(audited);
+}
+
 TEST_F(DomainManagerTest, RecoveryRefusesRecordsOfAPolicyTheStoreNeverKnew) {
   Leave("bank1", 1, "Bank", DomainState::kRunning, "lost.policy");
   host_.alive = {"bank1"};

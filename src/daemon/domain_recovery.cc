@@ -4,6 +4,7 @@
 // RUN_DIR/*/domain.json, pid + start time), admits them again as create does, and removes
 // whatever was half-created or is no longer admitted (after making sure no QEMU of it runs); the
 // domain-id high-water mark, which keeps ids from being reused across restarts.
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <set>
@@ -245,6 +246,17 @@ Result<void> DomainManager::RecoverOne(const std::filesystem::path& dir) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     return {};
+  }
+  // SECURITY: fail closed. Its shared-memory regions died with the previous shyped's server,
+  // but its QEMU still maps their memory, shared with the other peers' QEMUs: no pair sharing
+  // would record that, so no later policy update could revoke it. It is stopped.
+  const bool held_regions =
+      std::any_of(record->resources.begin(), record->resources.end(),
+                  [](const std::string& r) { return r.rfind("shm:", 0) == 0; });
+  if (held_regions) {
+    (void)(*vm)->Kill();
+    return StopAndRemove(*record, dir,
+                         "it shared memory regions, which a restarted shyped cannot account for");
   }
   // SECURITY: fail closed. A domain the enforced policy does not admit (label gone, Chinese Wall,
   // a resource it may no longer use) is stopped rather than left running outside the monitor.
