@@ -189,6 +189,24 @@ Result<DetachNetwork> Decode(Tag<DetachNetwork>, const Json& p) {
 }
 Json Encode(const DetachNetwork& c) { return Json{{"name", c.name}, {"vnet", c.vnet}}; }
 
+Result<AttachRegion> Decode(Tag<AttachRegion>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto shm = RequireString(p, "shm");
+  if (!shm) return Fail(shm.error());
+  return AttachRegion{std::move(*name), std::move(*shm)};
+}
+Json Encode(const AttachRegion& c) { return Json{{"name", c.name}, {"shm", c.shm}}; }
+
+Result<DetachRegion> Decode(Tag<DetachRegion>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto region = RequireString(p, "region");
+  if (!region) return Fail(region.error());
+  return DetachRegion{std::move(*name), std::move(*region)};
+}
+Json Encode(const DetachRegion& c) { return Json{{"name", c.name}, {"region", c.region}}; }
+
 Result<ReadAudit> Decode(Tag<ReadAudit>, const Json& p) {
   auto tail = DecodeTail(p);
   if (!tail) return Fail(tail.error());

@@ -137,7 +137,7 @@ void RegisterAudit(CLI::App& app, Context& ctx) {
   });
 }
 
-// network-attach, network-detach, vnet list|show.
+// network-attach, network-detach, shm-attach, shm-detach, vnet list|show.
 void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
   auto* attach = app.add_subcommand(
       "network-attach", "hot-plug a NIC on a virtual network (the checks of create apply)");
@@ -160,6 +160,29 @@ void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
     std::string vnet = *detach_vnet;
     if (vnet.starts_with("vnet=")) vnet = vnet.substr(5);
     RunLive(ctx, api::DetachNetwork{*detach_domain, vnet},
+            [](const api::Json&) { return std::string(); });
+  });
+  auto* shm_attach = app.add_subcommand(
+      "shm-attach", "hot-plug a shared-memory region (the checks of create apply)");
+  auto shm_domain = std::make_shared<std::string>();
+  auto shm_spec = std::make_shared<std::string>();
+  shm_attach->add_option("domain", *shm_domain, "domain name")->required();
+  shm_attach->add_option("shm", *shm_spec, "name=NAME[,size=1M]")->required();
+  shm_attach->callback([&ctx, shm_domain, shm_spec] {
+    RunLive(ctx, api::AttachRegion{*shm_domain, *shm_spec}, [](const api::Json& r) {
+      return fmt::format("Attached {} to {}\n", r.value("device", ""), r.value("name", ""));
+    });
+  });
+  auto* shm_detach = app.add_subcommand("shm-detach", "unplug a domain's shared-memory region");
+  auto shm_detach_domain = std::make_shared<std::string>();
+  auto shm_region = std::make_shared<std::string>();
+  shm_detach->add_option("domain", *shm_detach_domain, "domain name")->required();
+  shm_detach->add_option("region", *shm_region, "region name (name=NAME also accepted)")
+      ->required();
+  shm_detach->callback([&ctx, shm_detach_domain, shm_region] {
+    std::string region = *shm_region;
+    if (region.starts_with("name=")) region = region.substr(5);
+    RunLive(ctx, api::DetachRegion{*shm_detach_domain, region},
             [](const api::Json&) { return std::string(); });
   });
   auto* vnet = app.add_subcommand("vnet", "virtual networks: their ports and counters");

@@ -254,6 +254,8 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [this](const api::GetConsoleLog& c) { return Ready(ConsoleLog(c.name)); },
       [this](const api::AttachNetwork& c) { return AttachNic(c); },
       [this](const api::DetachNetwork& c) { return Done(domains_->DetachNetwork(c.name, c.vnet)); },
+      [this](const api::AttachRegion& c) { return AttachShm(c); },
+      [this](const api::DetachRegion& c) { return Done(domains_->DetachRegion(c.name, c.region)); },
       [this](const api::ListNetworks&) { return Ready(Networks(nullptr)); },
       [this](const api::GetNetworkInfo& c) { return Ready(Networks(&c.name)); },
       [](const api::ReadAudit&) {

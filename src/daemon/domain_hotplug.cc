@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Hotplug into running domains (network-attach / network-detach): the checks create makes, then
-// the device through QMP with its backend passed as an fd; any failure undoes all of it.
+// Hotplug into running domains (network-attach / network-detach, shm-attach / shm-detach): the
+// checks create makes, then the device through QMP with its backend passed as an fd; any failure
+// undoes all of it.
 #include "domain_manager.h"
 #include "shype/admin/domain_plan.h"
 #include "shype/common/log.h"
@@ -152,6 +153,121 @@ asio::awaitable<Result<void>> DomainManager::DetachNetwork(const std::string& na
     if (!r) log::Warn("domain {}: netdev_del {}: {}", name, netdev, r.error().message);
   }
   log::Info("domain {}: detached from vnet {}", name, vnet);
+  co_return Result<void>{};
+}
+
+// Long: the hotplug transaction, each step with its undo in order.
+asio::awaitable<Result<std::string>> DomainManager::AttachRegion(const std::string& name,
+                                                                 const std::string& shm_text) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
+  if (d->state != DomainState::kRunning && d->state != DomainState::kPaused) {
+    co_return Fail(ErrorCode::kConflict,
+                   "domain '{}' is {}: a region is attached to a running domain", name,
+                   DomainStateName(d->state));
+  }
+  auto spec = config::ParseShmSpec(shm_text);
+  if (!spec) co_return Fail(spec.error());
+  const DomainId id = d->record.id;
+  const std::string resource = spec->resource();
+  if (enforce::FindResourceSharing(acm_, id, acm::ResourceKind::kSharedMemory, resource)) {
+    co_return Fail(ErrorCode::kConflict, "domain '{}' is attached to region '{}' already", name,
+                   spec->name);
+  }
+  // SECURITY: the same checks as create: the region's stored label under the enforced policy,
+  // then the ACM records the sharing (STE; a denial is audited there) before any peer exists.
+  auto use = admin::PlanNamedResource(acm_, store_, d->record.ssidref,
+                                      acm::ResourceKind::kSharedMemory, resource);
+  if (!use) co_return Fail(use.error());
+  if (!use->res_ssidref || !use->permitted) {
+    denials_(acm::Hook::kResource, name, resource + ": " + use->reason);
+    co_return Fail(ErrorCode::kPermissionDenied,
+                   "domain '{}' (label {}) may not use region '{}' (label {}:{}:{}): {}", name,
+                   d->record.label, resource, use->res_policy_type, use->res_policy, use->res_label,
+                   use->reason);
+  }
+  auto registered =
+      acm_.RegisterSharing(id, acm::ResourceRef{resource, *use->res_ssidref, use->kind});
+  if (!registered) {
+    co_return Fail(registered.error().code,
+                   "domain '{}' (label {}) may not use region '{}' (label {}): {}", name,
+                   d->record.label, resource, use->res_label,
+                   use->reason.empty() ? registered.error().message : use->reason);
+  }
+  if (auto added = sharings_.Add(*registered, ResourceTeardown(name)); !added) {
+    (void)acm_.ReleaseSharing(*registered);
+    co_return Fail(added.error());
+  }
+  const acm::SharingId sharing = *registered;
+  // SECURITY: listed as in use before any peer exists or QEMU is asked anything (no relabel of
+  // the region slips in while the hotplug waits for QEMU).
+  d->record.resources.push_back(resource);
+  auto undo = [&](std::string_view why) {
+    (void)sharings_.Release(sharing, why);
+    if (Domain* gone = Find(name); gone != nullptr && gone->record.id == id) {
+      std::erase(gone->record.resources, resource);
+    }
+  };
+  auto joined = regions_.Join(id, spec->name, spec->size_bytes);
+  if (!joined) {
+    undo("its shm-attach was refused");
+    co_return Fail(joined.error().WithContext(fmt::format("domain '{}' shm {}", name, spec->name)));
+  }
+  const std::string n = std::to_string(d->next_shm++);
+  const std::string device = "shm-" + n, chardev = "shmc-" + n, fdname = "shmfd-" + n;
+  std::vector<UniqueFd> fds;
+  fds.push_back(std::move(joined->qemu));
+  // Arguments named, not temporaries of the co_await: g++ 12 destroys those twice.
+  api::Json getfd_args{{"fdname", fdname}};
+  api::Json chardev_args{
+      {"id", chardev},
+      {"backend",
+       {{"type", "socket"},
+        {"data", {{"addr", {{"type", "fd"}, {"data", {{"str", fdname}}}}}, {"server", false}}}}}};
+  api::Json device_args{
+      {"driver", "ivshmem-doorbell"}, {"chardev", chardev}, {"vectors", 1}, {"id", device}};
+  api::Json remove_args{{"id", chardev}};
+  Result<api::Json> step = co_await QmpOf(name, id, "getfd", std::move(getfd_args), std::move(fds));
+  bool chardev_added = false;
+  if (step) {
+    step = co_await QmpOf(name, id, "chardev-add", std::move(chardev_args));
+    chardev_added = step.has_value();
+  }
+  if (step) step = co_await QmpOf(name, id, "device_add", std::move(device_args));
+  d = Find(name);  // nothing may be assumed about it across a suspension
+  if (d == nullptr || d->record.id != id) {
+    co_return Fail(ErrorCode::kUnavailable, "domain '{}' ended during shm-attach", name);
+  }
+  if (!step) {
+    if (chardev_added) (void)co_await QmpOf(name, id, "chardev-remove", std::move(remove_args));
+    regions_.Abandon(spec->name, joined->peer, "its shm-attach failed");
+    undo("its shm-attach failed");
+    co_return Fail(step.error().WithContext(
+        fmt::format("domain '{}': hot-plugging region {}", name, spec->name)));
+  }
+  d->shms.emplace_back(device, spec->name);
+  if (auto saved = SaveDomainRecord(d->run_dir, d->record); !saved) {
+    log::Error("domain {}: cannot save its record: {}", name, saved.error().message);
+  }
+  log::Info("domain {}: {} attached to region {} as peer {}", name, device, spec->name,
+            joined->peer.value());
+  co_return device;
+}
+
+asio::awaitable<Result<void>> DomainManager::DetachRegion(const std::string& name,
+                                                          const std::string& region) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
+  const DomainId id = d->record.id;
+  const std::string resource = shm::Regions::ResourceOf(region);
+  auto sharing = enforce::FindResourceSharing(acm_, id, acm::ResourceKind::kSharedMemory, resource);
+  if (!sharing) {
+    co_return Fail(ErrorCode::kNotFound, "domain '{}' is not attached to region '{}'", name,
+                   region);
+  }
+  // SECURITY: the domain leaves the region first (the sharing's teardown): it gets no later
+  // peer's eventfd; then its device is unplugged (UnplugRegion, through Regions' unplug).
+  if (auto r = sharings_.Release(*sharing, "shm-detach"); !r) co_return r;
   co_return Result<void>{};
 }
 

@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "shype/admin/verdict_text.h"
 #include "shype/common/log.h"
@@ -130,6 +131,16 @@ Result<void> DomainManager::CheckCreateConfig(const config::DomainConfig& config
       *extra && (*extra)->find("shype.label=") != std::string::npos) {
     return Fail(ErrorCode::kInvalidArgument,
                 "{}: 'extra' may not set shype.label= (shyped gives the guest its label)", path);
+  }
+  // SECURITY: a config naming one region twice would join it, fail the second join and be rolled
+  // back; repeated, that hands a new eventfd to every peer's QEMU each time (and uses up ids).
+  std::set<std::string, std::less<>> regions;
+  const std::vector<config::ShmSpec> shms = *config.Shms();
+  for (const config::ShmSpec& shm : shms) {
+    if (!regions.insert(shm.name).second) {
+      return Fail(ErrorCode::kInvalidArgument, "{}: shm region '{}' is named twice", path,
+                  shm.name);
+    }
   }
   if (!config.Vtpms()->empty()) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -305,6 +316,14 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   if (auto connected = co_await vm.Connect(); !connected) co_return connected;
   std::string name = d.record.name;
   vm.OnEvent([this, name](std::string_view event) { OnEvent(name, event); });
+  // SECURITY: a revocation while QEMU was starting took the domain out of a region (its unplug
+  // could not reach a guest held at -S): the create fails instead of booting with the memory.
+  if (d.shms.size() != request.shms.size()) {
+    co_return Fail(ErrorCode::kPermissionDenied,
+                   "domain '{}' lost a shared-memory region to a policy change while it was being "
+                   "started",
+                   d.record.name);
+  }
   // Every check passed: only now does the guest run its first instruction.
   if (auto cont = co_await vm.Execute("cont"); !cont) co_return Fail(cont.error());
   d.state = DomainState::kRunning;
@@ -398,8 +417,9 @@ void DomainManager::UnplugRegion(DomainId id, const std::string& region, std::st
     devices.push_back(shm.first);
     return true;
   });
+  // The record keeps shm:<region> until the domain ends: its guest may still map the memory
+  // (the unplug needs its acknowledgement), so a restarted shyped stops it (recovery).
   const std::string resource = shm::Regions::ResourceOf(region);
-  std::erase(d->record.resources, resource);
   const std::string name = d->record.name;
   // Its sharing of the region ends too (its teardown finds the peer gone already), then QEMU
   // unplugs the device: the guest loses the BAR once it acknowledges the removal.

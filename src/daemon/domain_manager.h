@@ -88,6 +88,16 @@ class DomainManager final : public admin::RunningDomains {
   // crosses after this starts), the ACM's sharing ends, then the devices are unplugged.
   boost::asio::awaitable<Result<void>> DetachNetwork(const std::string& name,
                                                      const std::string& vnet);
+  // Hot-plugs a shared-memory region (`shm`: "name=NAME[,size=1M]") into a running domain after
+  // the checks create makes (its label against shm:NAME's, then the memory and doorbells with
+  // each peer there); QEMU gets the server socket as an fd (getfd, chardev-add, device_add). On
+  // any error nothing of it remains. Returns the device id (shm-N).
+  boost::asio::awaitable<Result<std::string>> AttachRegion(const std::string& name,
+                                                           const std::string& shm);
+  // Takes the domain out of region `region` (its sharing ends, the others hear of no later peer
+  // through it) and unplugs the device.
+  boost::asio::awaitable<Result<void>> DetachRegion(const std::string& name,
+                                                    const std::string& region);
   // Regions' unplug: domain `id` left region `region` while it runs (a revocation): its device
   // is hot-unplugged and its sharing of shm:<region> ends. A domain that is ending is ignored.
   void UnplugRegion(DomainId id, const std::string& region, std::string_view why);

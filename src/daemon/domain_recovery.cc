@@ -205,6 +205,13 @@ Result<void> DomainManager::Readmit(const DomainRecord& record) {
   return AdmitToMonitor(record.name, record.label, record.id, *ssidref, resources);
 }
 
+namespace {
+bool HoldsRegions(const DomainRecord& record) {
+  return std::any_of(record.resources.begin(), record.resources.end(),
+                     [](const std::string& r) { return r.rfind("shm:", 0) == 0; });
+}
+}  // namespace
+
 Result<void> DomainManager::RecoverOne(const std::filesystem::path& dir) {
   auto record = LoadDomainRecord(dir);
   if (!record && record.error().code == ErrorCode::kNotFound) {
@@ -250,10 +257,7 @@ Result<void> DomainManager::RecoverOne(const std::filesystem::path& dir) {
   // SECURITY: fail closed. Its shared-memory regions died with the previous shyped's server,
   // but its QEMU still maps their memory, shared with the other peers' QEMUs: no pair sharing
   // would record that, so no later policy update could revoke it. It is stopped.
-  const bool held_regions =
-      std::any_of(record->resources.begin(), record->resources.end(),
-                  [](const std::string& r) { return r.rfind("shm:", 0) == 0; });
-  if (held_regions) {
+  if (HoldsRegions(*record)) {
     (void)(*vm)->Kill();
     return StopAndRemove(*record, dir,
                          "it shared memory regions, which a restarted shyped cannot account for");

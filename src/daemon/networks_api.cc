@@ -46,6 +46,12 @@ boost::asio::awaitable<Result<api::Json>> Daemon::AttachNic(const api::AttachNet
   co_return api::Json{{"name", c.name}, {"device", attached->first}, {"mac", attached->second}};
 }
 
+boost::asio::awaitable<Result<api::Json>> Daemon::AttachShm(const api::AttachRegion& c) {
+  auto attached = co_await domains_->AttachRegion(c.name, c.shm);
+  if (!attached) co_return Fail(attached.error());
+  co_return api::Json{{"name", c.name}, {"device", *attached}};
+}
+
 Result<api::Json> Daemon::Networks(const std::string* name) const {
   std::map<DomainId, std::string> names;
   for (const auto& d : domains_->Domains()) names[DomainId{d.id}] = d.name;

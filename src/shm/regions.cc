@@ -14,6 +14,12 @@ Regions::Regions(acm::Acm& acm, enforce::SharingRegistry& sharings, Unplug unplu
 
 Regions::~Regions() = default;
 
+bool Regions::Runs(DomainId domain) const {
+  const std::vector<acm::DomainInfo> known = acm_.domains();
+  return std::any_of(known.begin(), known.end(),
+                     [&](const acm::DomainInfo& i) { return i.id == domain; });
+}
+
 Result<std::vector<std::pair<DomainId, acm::SharingId>>> Regions::Pairs(DomainId domain,
                                                                         const std::string& name,
                                                                         const Entry& entry) {
@@ -21,6 +27,17 @@ Result<std::vector<std::pair<DomainId, acm::SharingId>>> Regions::Pairs(DomainId
   auto release_all = [&] {
     for (const auto& [peer, id] : pairs) (void)acm_.ReleaseSharing(id);
   };
+  // SECURITY: a peer taken out while it runs (a revocation) may still map the memory until its
+  // guest acknowledges the unplug: a joiner must be one it may share with, as if it were there.
+  for (DomainId lingering : entry.lingering) {
+    if (acm_.CheckShare(domain, lingering, acm::ShareKind::kSharedMemory) !=
+        acm::Decision::kPermit) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  "domain {} may not join region '{}': domain {}, taken out of it while it runs, "
+                  "may still map it, and the two may not share",
+                  domain.value(), name, lingering.value());
+    }
+  }
   for (const PeerEntry& present : entry.peers) {
     // SECURITY: the memory and the doorbells are two grants, each the ACM's decision (STE, a
     // denial audited there); all of them or none: a domain never sees memory some peer in it
@@ -55,6 +72,7 @@ Result<Regions::Attachment> Regions::Join(DomainId domain, const std::string& na
   }
   auto it = regions_.find(name);
   if (it != regions_.end()) {
+    std::erase_if(it->second.lingering, [&](DomainId d) { return !Runs(d); });
     if (it->second.region->size() != size) {
       return Fail(ErrorCode::kConflict,
                   "region '{}' exists with size {} bytes; domain {} asked for {} (the sizes of "
@@ -72,7 +90,7 @@ Result<Regions::Attachment> Regions::Join(DomainId domain, const std::string& na
   if (created) {
     auto region = Region::Create(name, size);
     if (!region) return Fail(region.error());
-    it = regions_.emplace(name, Entry{std::move(*region), {}}).first;
+    it = regions_.emplace(name, Entry{std::move(*region), {}, {}}).first;
   }
   Entry& entry = it->second;
   auto drop_created = [&] {
@@ -107,15 +125,18 @@ void Regions::PairEnded(const std::string& name, const acm::Sharing& sharing,
                         std::string_view why) {
   auto it = regions_.find(name);
   if (it == regions_.end() || !sharing.peer) return;
+  // A pair Remove released itself (its domains' peer entries no longer list it) changes nothing:
+  // the later joiners stay when an earlier peer leaves.
+  const auto& peers = it->second.peers;
+  const bool recorded = std::any_of(peers.begin(), peers.end(), [&](const PeerEntry& p) {
+    return std::any_of(p.pairs.begin(), p.pairs.end(),
+                       [&](const auto& pair) { return pair.second == sharing.id; });
+  });
+  if (!recorded) return;
   // A pair ends because one of its domains ends (the ACM forgot it: that one leaves, its own
   // teardown would remove it too) or because a policy update revoked it while both run: then
   // the later of the two to join (the sharing's subject) leaves.
-  const std::vector<acm::DomainInfo> known = acm_.domains();
-  const auto runs = [&](DomainId d) {
-    return std::any_of(known.begin(), known.end(),
-                       [&](const acm::DomainInfo& i) { return i.id == d; });
-  };
-  const DomainId leaving = !runs(*sharing.peer) ? *sharing.peer : sharing.subject;
+  const DomainId leaving = !Runs(*sharing.peer) ? *sharing.peer : sharing.subject;
   for (const PeerEntry& p : it->second.peers) {
     if (p.domain == leaving) {
       Remove(name, p.peer, true, why);
@@ -161,7 +182,11 @@ void Regions::Remove(const std::string& name, PeerId peer, bool unplug, std::str
   // SECURITY: from here it gets no new peer's eventfd; the device's unplug ends its doorbells.
   entry.region->Leave(peer);
   const std::uint64_t size = entry.region->size();
-  if (entry.peers.empty()) regions_.erase(it);  // the memory goes with the last peer's mapping
+  std::erase_if(entry.lingering, [&](DomainId d) { return !Runs(d); });
+  if (unplug && Runs(domain)) entry.lingering.push_back(domain);
+  if (entry.peers.empty() && entry.lingering.empty()) {
+    regions_.erase(it);  // the memory goes with the last peer's mapping
+  }
   // Released after the region state is final: their teardowns find nothing left to do. The ACM
   // may have dropped some already (a revocation, the domain's end).
   for (acm::SharingId id : ended) (void)sharings_.Release(id, why);

@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "cloud_policy.h"
-#include "shype/acm/audit.h"
 #include "ivshmem_client.h"
+#include "shype/acm/audit.h"
+#include "shype/enforce/sharing_registry.h"
 
 namespace shype::shm {
 namespace {
@@ -188,6 +189,59 @@ TEST_F(CloudRegions, APolicyUpdateThatSplitsTheCoalitionTakesTheLaterPeerOut) {
   ASSERT_EQ(unplugged.size(), 1U);
   EXPECT_EQ(unplugged[0].first, DomainId{4}) << "the router's device is unplugged";
   EXPECT_EQ(PairSharings(), 0U);
+}
+
+// Review finding: releasing an earlier peer's pairs fired their teardowns, which took every later
+// joiner out with it (each pair's subject), though the ACM still permitted them.
+TEST_F(CloudRegions, APeerLeavingWhileItRunsTakesNoOtherPeerOut) {
+  ASSERT_TRUE(Admit(2, "CustomerA", "ra", "AMem"));
+  ASSERT_TRUE(Admit(3, "CustomerA", "ra", "AMem"));
+  ASSERT_TRUE(Admit(4, "CustomerA", "ra", "AMem"));
+  for (std::uint32_t id : {2U, 3U, 4U}) ASSERT_TRUE(regions.Join(DomainId{id}, "ra", kSize));
+  auto l =
+      enforce::FindResourceSharing(acm, DomainId{3}, acm::ResourceKind::kSharedMemory, "shm:ra");
+  ASSERT_TRUE(l);
+  ASSERT_TRUE(registry.Release(*l, "shm-detach"));
+  ASSERT_EQ(regions.List().size(), 1U);
+  std::vector<DomainId> left;
+  const std::vector<RegionView> list = regions.List();
+  for (const auto& p : list[0].peers) left.push_back(p.domain);
+  EXPECT_EQ(left, (std::vector<DomainId>{DomainId{2}, DomainId{4}}));
+  ASSERT_EQ(unplugged.size(), 1U);
+  EXPECT_EQ(unplugged[0].first, DomainId{3});
+  EXPECT_EQ(PairSharings(), 2U) << "2-4's pair stays";
+}
+
+// Review finding: a revoked peer whose guest never acknowledges the unplug still maps the memory;
+// a later joiner it may not share with must not get that memory.
+TEST_F(CloudRegions, ARevokedPeerThatStillRunsKeepsRivalsOut) {
+  ASSERT_TRUE(Admit(2, "CustomerA", "x", "AMem"));
+  ASSERT_TRUE(Admit(4, "Router", "x", "AMem"));
+  ASSERT_TRUE(regions.Join(DomainId{2}, "x", kSize));
+  ASSERT_TRUE(regions.Join(DomainId{4}, "x", kSize));
+  auto split = CloudPolicyWith(
+      "<Name>Router</Name>\n        <SimpleTypeEnforcementTypes>\n          "
+      "<Type>CustomerA</Type>\n",
+      "<Name>Router</Name>\n        <SimpleTypeEnforcementTypes>\n");
+  ASSERT_TRUE(split);
+  auto report = acm.UpdatePolicy(acm::UpdateRequest{split->binary,
+                                                    split->map,
+                                                    acm::PolicyRef{"shype.cloud", {1, 0}},
+                                                    {},
+                                                    {},
+                                                    acm::UpdateMode::kCommitRevokingSharings});
+  ASSERT_TRUE(report && report->committed);
+  registry.Revoked(report->revoked, "revoked");
+  ASSERT_EQ(regions.List()[0].peers.size(), 1U);
+  // A new customer-A domain may share with A but not with the router, which may still map x.
+  ASSERT_TRUE(Admit(5, "CustomerA", "x", "AMem"));
+  auto c = regions.Join(DomainId{5}, "x", kSize);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(c.error().message.find("domain 4"), std::string::npos) << c.error().message;
+  // Once the router has ended, the region takes the joiner.
+  ASSERT_TRUE(registry.EndDomain(DomainId{4}, "destroyed"));
+  EXPECT_TRUE(regions.Join(DomainId{5}, "x", kSize));
 }
 
 }  // namespace

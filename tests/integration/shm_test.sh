@@ -5,7 +5,8 @@
 # join region vault (labeled AMem); what one writes the other reads, and a doorbell rung by one
 # wakes the other (a real MSI-X interrupt in the guest, through shyped's ivshmem server). A rival
 # customer's domain is refused the region at create, with the reason, audited, and nothing of it
-# starts. The region outlives a peer. At most 2 guests at once.
+# starts; shm-attach refuses it too, admits a customer-A domain (which reads the region), and
+# shm-detach takes the region out of the guest. The region outlives a peer. At most 3 guests.
 source "$(dirname "$0")/lib.sh"
 
 start_daemon
@@ -49,5 +50,26 @@ expect_out 'shm:vault' "the refusal is audited, naming the region"
 expect_rc 0 "destroy a1" -- shype destroy a1
 expect_rc 0 "list" -- shype list
 expect_out "^a2 " "a2 runs on with the region"
-expect_rc 0 "destroy a2" -- shype destroy a2
+
+# --- hotplug: shm-attach after the checks of create; shm-detach takes the region away ---
+domain_config b2 CustomerB >/dev/null
+expect_rc 0 "create b2 (customer B) without a region" -- shype create "$T/b2.cfg"
+expect_rc 1 "shm-attach of customer A's region to b2 is refused" -- shype shm-attach b2 name=vault,size=64K
+expect_out "shm:vault" "the refusal names the region"
+expect_out "AMem" "the refusal names the region's label"
+domain_config c1 CustomerA >/dev/null
+C1_CMD="until ls /dev/ivshmem-* >/dev/null 2>&1; do sleep 0.2; done; echo C1-SHM-UP; echo C1-READ=\$(shype-guest shm read); until ! ls /dev/ivshmem-* >/dev/null 2>&1; do sleep 0.2; done; echo C1-SHM-GONE"
+sed -i "s|^extra = .*|extra = \"console=ttyS0 shype.name=c1 shype.run=$(b64 "$C1_CMD")\"|" "$T/c1.cfg"
+expect_rc 0 "create c1 (customer A) without a region" -- shype create "$T/c1.cfg"
+wait_console c1 "SHYPE-RUN-BEGIN" 90 && pass "c1 is up" || fail "c1 console: $OUT"
+expect_rc 0 "shm-attach the region to c1" -- shype shm-attach c1 name=vault,size=64K
+expect_out "Attached shm-0 to c1" "shm-attach names the device"
+wait_console c1 "C1-READ=" 60 && pass "the region appeared in c1" || fail "c1 console: $OUT"
+expect_out "C1-READ=hello-from-a1" "c1 reads what the region holds: the memory a2 still maps"
+expect_rc 0 "shm-detach c1 vault" -- shype shm-detach c1 vault
+wait_console c1 "C1-SHM-GONE" 60 && pass "the region disappeared from c1" || fail "c1 console: $OUT"
+sleep 0.5
+expect_rc 0 "audit" -- shype audit --json
+expect_out '"b2"' "the hotplug refusal is audited"
+for d in a2 b2 c1; do expect_rc 0 "destroy $d" -- shype destroy "$d"; done
 finish

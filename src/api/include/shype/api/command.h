@@ -134,6 +134,18 @@ struct DetachNetwork {
   std::string vnet;  // every NIC of the domain on this network
   friend bool operator==(const DetachNetwork&, const DetachNetwork&) = default;
 };
+struct AttachRegion {
+  static constexpr std::string_view kOp = "domain.shm-attach";
+  std::string name;
+  std::string shm;  // "name=NAME[,size=1M]", as a config's shm entry
+  friend bool operator==(const AttachRegion&, const AttachRegion&) = default;
+};
+struct DetachRegion {
+  static constexpr std::string_view kOp = "domain.shm-detach";
+  std::string name;
+  std::string region;
+  friend bool operator==(const DetachRegion&, const DetachRegion&) = default;
+};
 struct ListNetworks {
   static constexpr std::string_view kOp = "vnet.list";
   friend bool operator==(const ListNetworks&, const ListNetworks&) = default;
@@ -155,7 +167,7 @@ using Command =
                  ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
                  GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
                  PauseDomain, UnpauseDomain, GetConsoleLog, AttachNetwork, DetachNetwork,
-                 ListNetworks, GetNetworkInfo, ReadAudit>;
+                 AttachRegion, DetachRegion, ListNetworks, GetNetworkInfo, ReadAudit>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument

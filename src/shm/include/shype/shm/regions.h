@@ -75,7 +75,11 @@ class Regions {
   struct Entry {
     std::unique_ptr<Region> region;
     std::vector<PeerEntry> peers;
+    // Domains taken out while they run (revocations): until they end they may still map the
+    // memory, so every joiner must be one they may share with (the region stays while they do).
+    std::vector<DomainId> lingering;
   };
+  bool Runs(DomainId domain) const;  // the ACM knows it (it has not ended)
   // Removes the peer, ends every pair sharing it is part of, frees an emptied region.
   void Remove(const std::string& name, PeerId peer, bool unplug, std::string_view why);
   // The teardown of pair sharing `id` (subject `sharing.subject`, peer `sharing.peer`).
