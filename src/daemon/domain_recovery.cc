@@ -212,6 +212,7 @@ bool HoldsRegions(const DomainRecord& record) {
 }
 }  // namespace
 
+// Long: recovery of one domain, each outcome (gone, half-created, refused, found again) in order.
 Result<void> DomainManager::RecoverOne(const std::filesystem::path& dir) {
   auto record = LoadDomainRecord(dir);
   if (!record && record.error().code == ErrorCode::kNotFound) {
