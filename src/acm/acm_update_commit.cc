@@ -162,6 +162,7 @@ Result<PreparedUpdate> Acm::PrepareUpdate(UpdateRequest request) {
 Result<UpdateReport> Acm::Commit(PreparedUpdate prepared) {
   UpdateReport report;
   std::optional<AuditRecord> record;
+  std::vector<AuditRecord> revocations;
   {
     std::lock_guard lock(mu_);
     if (!policy_ || !prepared.next_ ||
@@ -170,9 +171,22 @@ Result<UpdateReport> Acm::Commit(PreparedUpdate prepared) {
                   "another policy was committed since this update was checked: check it again");
     }
     report = RunUpdateLocked(prepared.next_, prepared.request_, /*commit=*/true, record);
+    // Each revoked sharing is audited, under the policy that revoked it.
+    for (const Sharing& s : report.revoked) {
+      AuditRecord r = MakeRecord(Hook::kPolicyUpdate, policy_.get(),
+                                 s.peer ? fmt::format("revoked: {} sharing with domain {}",
+                                                      ShareKindName(*s.share_kind), s.peer->value())
+                                        : fmt::format("revoked: use of {}", s.resource));
+      r.subject.domain = s.subject;
+      if (s.peer) r.object.domain = *s.peer;
+      r.object.resource = s.resource;
+      r.object.label = s.resource_label;
+      revocations.push_back(std::move(r));
+    }
   }
   Count(Hook::kPolicyUpdate, true, record.has_value(), false);
   if (record) Audit(std::move(*record));
+  for (AuditRecord& r : revocations) Audit(std::move(r));
   return report;
 }
 

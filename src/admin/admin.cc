@@ -109,13 +109,13 @@ Result<api::PolicyReply> Admin::GetPolicy() {
 }
 
 Result<api::PolicyChangeReply> Admin::SetPolicy(const std::string& xml, const std::string& source,
-                                                bool check_only) {
+                                                bool check_only, bool revoke) {
   if (live_ == nullptr) {
     if (auto r = CheckNoUnmonitoredDomains("policy.set"); !r) return Fail(r.error());
   }
   auto policies = Policies();
   if (!policies) return Fail(policies.error());
-  return (*policies)->Set(xml, source, check_only).map(ChangeReply);
+  return (*policies)->Set(xml, source, check_only, revoke).map(ChangeReply);
 }
 
 Result<api::PolicyChangeReply> Admin::ResetPolicy() {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 #include <optional>
 
@@ -130,7 +131,7 @@ Result<PolicyState> PolicyService::Get() {
 }
 
 Result<PolicyChange> PolicyService::Set(const std::string& xml, const std::string& source,
-                                        bool check_only) {
+                                        bool check_only, bool revoke) {
   auto current = Enforced();
   if (!current) return Fail(current.error());
   auto compiler = Compiler();
@@ -148,8 +149,8 @@ Result<PolicyChange> PolicyService::Set(const std::string& xml, const std::strin
   // The reserved name DEFAULT and labels the new policy lacks are refused by the ACM's check.
   auto labeled = LabeledUnder(store_, current->name());
   if (!labeled) return Fail(labeled.error());
-  return Update(next, check_only, ResourceChanges(*labeled, next.compiled), StoredLabels(*labeled),
-                {});
+  return Update(next, check_only, revoke, ResourceChanges(*labeled, next.compiled),
+                StoredLabels(*labeled), {});
 }
 
 Result<PolicyChange> PolicyService::Reset() {
@@ -170,7 +171,7 @@ Result<PolicyChange> PolicyService::Reset() {
   for (auto& change : changes) change.policy_type = LabelKind::kInvalidated;
   // Running domains whose labels DEFAULT lacks are the ACM's refusal (kLabelMissing), with xm's
   // advice; the stored labels are invalidated, not checked.
-  return Update(next, false, std::move(changes), {},
+  return Update(next, false, false, std::move(changes), {},
                 "Could not reset the system's policy. Try to halt all guests");
 }
 
@@ -181,7 +182,7 @@ Result<std::string> PolicyService::Dump() {
   return policy::DumpBinaryPolicy(active->binary(), active->bootstrap_ssidref());
 }
 
-Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_only,
+Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_only, bool revoke,
                                            std::vector<store::ResourceLabel> changes,
                                            std::vector<acm::StoredResourceLabel> stored,
                                            std::string_view refusal_hint) {
@@ -189,11 +190,14 @@ Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_onl
   // stored labels; the new snapshot is built once), the store records it durably, the monitor
   // commits what it checked. The io thread runs nothing in between, so a checked update cannot
   // fail its commit for a new reason.
-  acm::UpdateRequest request = MakeUpdateRequest(next.compiled, check_only);
+  acm::UpdateRequest request = MakeUpdateRequest(next.compiled, check_only, revoke);
   request.stored_resource_labels = std::move(stored);
   auto prepared = acm_.PrepareUpdate(std::move(request));
   if (!prepared) return Fail(prepared.error());
-  if (!prepared->report().violations.empty()) {
+  // With `revoke`, a live sharing the update forbids is revoked at commit, not a refusal.
+  const std::vector<acm::Violation>& violations = prepared->report().violations;
+  if (std::any_of(violations.begin(), violations.end(),
+                  [&](const acm::Violation& v) { return !(revoke && v.sharing); })) {
     Error refusal =
         UpdateRefusal(prepared->report().violations, [this](DomainId id) { return NameOf(id); });
     if (!refusal_hint.empty()) {

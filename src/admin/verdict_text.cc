@@ -53,7 +53,8 @@ std::map<std::string, std::string> Renames(const std::vector<policyc::LabelRenam
 
 }  // namespace
 
-acm::UpdateRequest MakeUpdateRequest(const policyc::CompiledPolicy& next, bool check_only) {
+acm::UpdateRequest MakeUpdateRequest(const policyc::CompiledPolicy& next, bool check_only,
+                                     bool revoke) {
   acm::UpdateRequest request;
   request.binary = next.binary;
   request.labels = next.map;
@@ -62,7 +63,9 @@ acm::UpdateRequest MakeUpdateRequest(const policyc::CompiledPolicy& next, bool c
   }
   request.vm_label_renames = Renames(next.vm_renames);
   request.resource_label_renames = Renames(next.resource_renames);
-  request.mode = check_only ? acm::UpdateMode::kCheckOnly : acm::UpdateMode::kCommit;
+  request.mode = check_only ? acm::UpdateMode::kCheckOnly
+                 : revoke   ? acm::UpdateMode::kCommitRevokingSharings
+                            : acm::UpdateMode::kCommit;
   request.force_reset = next.header.is_default;
   return request;
 }

@@ -94,10 +94,13 @@ Result<SetPolicy> Decode(Tag<SetPolicy>, const Json& p) {
   if (!source) return Fail(source.error());
   auto check_only = OptionalBool(p, "check_only", false);
   if (!check_only) return Fail(check_only.error());
-  return SetPolicy{std::move(*xml), std::move(*source), *check_only};
+  auto revoke = OptionalBool(p, "revoke", false);
+  if (!revoke) return Fail(revoke.error());
+  return SetPolicy{std::move(*xml), std::move(*source), *check_only, *revoke};
 }
 Json Encode(const SetPolicy& c) {
-  return Json{{"xml", c.xml}, {"source", c.source}, {"check_only", c.check_only}};
+  return Json{
+      {"xml", c.xml}, {"source", c.source}, {"check_only", c.check_only}, {"revoke", c.revoke}};
 }
 
 Result<ListLabels> Decode(Tag<ListLabels>, const Json& p) {

@@ -79,10 +79,10 @@ TEST(CommandTest, EveryCommandHasOneEndpoint) {
 
 TEST(CommandTest, SetPolicyDecodesItsFieldsWithDefaults) {
   EXPECT_EQ(DecodeAs<SetPolicy>("policy.set", {{"xml", "<p/>"}}),
-            (SetPolicy{"<p/>", "policy.xml", false}));
+            (SetPolicy{"<p/>", "policy.xml", false, false}));
   EXPECT_EQ(DecodeAs<SetPolicy>("policy.set",
                                 {{"xml", "<p/>"}, {"source", "a.xml"}, {"check_only", true}}),
-            (SetPolicy{"<p/>", "a.xml", true}));
+            (SetPolicy{"<p/>", "a.xml", true, false}));
   EXPECT_EQ(DecodeAs<SetPolicy>("policy.set", {{"xml", "<p/>"}, {"source", nullptr}}).source,
             "policy.xml");
 }
@@ -161,7 +161,7 @@ TEST(CommandTest, UnknownFieldsAreIgnoredAsBefore) {
 
 TEST(CommandTest, EveryCommandReEncodesToParamsThatDecodeToItAgain) {
   Command commands[] = {
-      SetPolicy{"<p/>", "s.xml", true},
+      SetPolicy{"<p/>", "s.xml", true, true},
       ListLabels{"any", "ACM:demo"},
       ListLabels{},
       AddResourceLabel{"file:/a b", "L", ""},

@@ -34,7 +34,7 @@ Result<api::Json> RunOffline(admin::Admin& admin, const api::Command& command) {
       // Typed replies, encoded here as shyped's dispatch encodes them.
       [&](const api::GetPolicy&) { return api::EncodeReply(admin.GetPolicy()); },
       [&](const api::SetPolicy& c) {
-        return api::EncodeReply(admin.SetPolicy(c.xml, c.source, c.check_only));
+        return api::EncodeReply(admin.SetPolicy(c.xml, c.source, c.check_only, c.revoke));
       },
       [&](const api::ResetPolicy&) { return api::EncodeReply(admin.ResetPolicy()); },
       [&](const api::DumpPolicy&) { return api::EncodeReply(admin.DumpPolicy()); },

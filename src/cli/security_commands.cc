@@ -40,13 +40,17 @@ void RegisterPolicyLifecycle(CLI::App& app, Context& ctx) {
   auto* set = app.add_subcommand("setpolicy", "install and activate a policy (XML file)");
   auto file = std::make_shared<std::string>();
   auto check_only = std::make_shared<bool>(false);
+  auto revoke = std::make_shared<bool>(false);
   set->add_option("file", *file, "policy XML file")->required();
   set->add_flag("--check", *check_only, "only check the update against the running system");
-  set->callback([&ctx, file, check_only] {
+  set->add_flag("--revoke", *revoke,
+                "tear down the live sharings the new policy forbids (switch ports, regions) "
+                "instead of refusing it; each revocation is audited");
+  set->callback([&ctx, file, check_only, revoke] {
     auto xml = ReadText(*file, kMaxPolicyXmlBytes);
     if (!xml) return ctx.PrintError(xml.error());
     if (auto r = CheckFileIsText(*file, *xml); !r) return ctx.PrintError(r.error());
-    Run(ctx, api::SetPolicy{*xml, *file, *check_only}, [](const api::Json& r) {
+    Run(ctx, api::SetPolicy{*xml, *file, *check_only, *revoke}, [](const api::Json& r) {
       std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
                                                       : "Successfully set the new policy.\n";
       return head + FormatGetPolicy(r.at("policy"));

@@ -220,7 +220,7 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       },
       [&](const api::GetPolicy&) { return Ready(api::EncodeReply(admin.GetPolicy())); },
       [&](const api::SetPolicy& c) {
-        return Ready(api::EncodeReply(admin.SetPolicy(c.xml, c.source, c.check_only)));
+        return Ready(api::EncodeReply(admin.SetPolicy(c.xml, c.source, c.check_only, c.revoke)));
       },
       [&](const api::ResetPolicy&) { return Ready(api::EncodeReply(admin.ResetPolicy())); },
       [&](const api::DumpPolicy&) { return Ready(api::EncodeReply(admin.DumpPolicy())); },

@@ -183,6 +183,11 @@ TEST_F(CloudRegions, APolicyUpdateThatSplitsTheCoalitionTakesTheLaterPeerOut) {
   ASSERT_TRUE(report) << report.error().message;
   ASSERT_TRUE(report->committed);
   registry.Revoked(report->revoked, "revoked by the policy update");
+  std::size_t revocations = 0;
+  for (const auto& rec : audit.records())
+    revocations += rec.reason.starts_with("revoked: ") ? 1U : 0U;
+  EXPECT_EQ(revocations, report->revoked.size()) << "each revocation is audited";
+  EXPECT_GE(revocations, 3U) << "the router's region use and its two pairs with A";
   ASSERT_EQ(regions.List().size(), 1U);
   ASSERT_EQ(regions.List()[0].peers.size(), 1U);
   EXPECT_EQ(regions.List()[0].peers[0].domain, DomainId{2});

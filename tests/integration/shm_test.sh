@@ -6,7 +6,9 @@
 # wakes the other (a real MSI-X interrupt in the guest, through shyped's ivshmem server). A rival
 # customer's domain is refused the region at create, with the reason, audited, and nothing of it
 # starts; shm-attach refuses it too, admits a customer-A domain (which reads the region), and
-# shm-detach takes the region out of the guest. The region outlives a peer. At most 3 guests.
+# shm-detach takes the region out of the guest. The region outlives a peer. A policy update that
+# splits the region's peers is refused, and with --revoke the router's region is unplugged and
+# each revocation audited. At most 4 guests.
 source "$(dirname "$0")/lib.sh"
 
 start_daemon
@@ -71,5 +73,25 @@ wait_console c1 "C1-SHM-GONE" 60 && pass "the region disappeared from c1" || fai
 sleep 0.5
 expect_rc 0 "audit" -- shype audit --json
 expect_out '"b2"' "the hotplug refusal is audited"
-for d in a2 b2 c1; do expect_rc 0 "destroy $d" -- shype destroy "$d"; done
+
+# --- a live policy update that splits the region's peers: refused, then revoked ---
+domain_config r1 Router "shm = [ 'name=vault,size=64K' ]" >/dev/null
+R1_CMD="until ls /dev/ivshmem-* >/dev/null 2>&1; do sleep 0.2; done; echo R1-SHM-UP; until ! ls /dev/ivshmem-* >/dev/null 2>&1; do sleep 0.2; done; echo R1-SHM-GONE"
+sed -i "s|^extra = .*|extra = \"console=ttyS0 shype.name=r1 shype.run=$(b64 "$R1_CMD")\"|" "$T/r1.cfg"
+expect_rc 0 "create the router with region vault" -- shype create "$T/r1.cfg"
+wait_console r1 "R1-SHM-UP" 90 && pass "the router maps the region" || fail "r1 console: $OUT"
+# Version 1.1: the router loses customer A's type, so it may no longer share vault with a2.
+perl -0pe 's|<Version>1.0</Version>|<Version>1.1</Version><FromPolicy><PolicyName>shype.cloud</PolicyName><Version>1.0</Version></FromPolicy>|; s|(<Name>Router</Name>\s*<SimpleTypeEnforcementTypes>\s*)<Type>CustomerA</Type>\s*|$1|' \
+  "$SRC/tests/data/policies/shype-cloud.xml" >"$T/cloud-1.1.xml"
+expect_rc 1 "the update is refused while the router shares the region" -- shype setpolicy "$T/cloud-1.1.xml"
+expect_out "r1" "the refusal names the router's sharing"
+expect_rc 0 "getpolicy" -- shype getpolicy
+expect_out "1\.0" "nothing changed: version 1.0 is still enforced"
+expect_rc 0 "setpolicy --revoke tears the router's sharings down and commits" -- shype setpolicy --revoke "$T/cloud-1.1.xml"
+wait_console r1 "R1-SHM-GONE" 60 && pass "the region disappeared from the router" || fail "r1 console: $OUT"
+sleep 0.5
+expect_rc 0 "audit" -- shype audit --json
+expect_out 'revoked: use of shm:vault' "the revocation of the router's region is audited"
+expect_out 'revoked: shared-memory sharing' "the revocation of its pair with a2 is audited"
+for d in a2 b2 c1 r1; do expect_rc 0 "destroy $d" -- shype destroy "$d"; done
 finish

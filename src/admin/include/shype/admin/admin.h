@@ -48,10 +48,11 @@ class Admin {
   // nothing. Offline (no Live), the changes are refused with kConflict while domains are
   // recorded as running: they could not be checked against them.
   [[nodiscard]] Result<api::PolicyReply> GetPolicy();
-  // Compiles `xml` (`source` names it in messages) and updates to it; `check_only`: only checks.
+  // Compiles `xml` (`source` names it in messages) and updates to it; `check_only`: only checks;
+  // `revoke`: the live sharings it forbids are torn down instead of refusing it.
   [[nodiscard]] Result<api::PolicyChangeReply> SetPolicy(const std::string& xml,
-                                                         const std::string& source,
-                                                         bool check_only);
+                                                         const std::string& source, bool check_only,
+                                                         bool revoke = false);
   [[nodiscard]] Result<api::PolicyChangeReply> ResetPolicy();
   [[nodiscard]] Result<api::PolicyDumpReply> DumpPolicy();
   // Every operation returns a typed reply (api/replies.h), encoded to JSON only at the API's

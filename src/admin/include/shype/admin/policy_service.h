@@ -53,9 +53,11 @@ class PolicyService {
   // The operations of docs/api.md (replies and errors there). A refused or failed one changes
   // nothing; a refusal lists every violation (kConflict; kPolicyInvalid for the file alone).
   [[nodiscard]] Result<PolicyState> Get();
-  // Compiles `xml` (`source` names it in messages) and updates to it; `check_only`: checks only.
+  // Compiles `xml` (`source` names it in messages) and updates to it; `check_only`: checks only;
+  // `revoke`: the live sharings it forbids are torn down (each audited) instead of refusing it
+  // (a Chinese Wall conflict among running domains is still refused).
   [[nodiscard]] Result<PolicyChange> Set(const std::string& xml, const std::string& source,
-                                         bool check_only);
+                                         bool check_only, bool revoke = false);
   [[nodiscard]] Result<PolicyChange> Reset();
   // xm dumppolicy; live with the Chinese Wall running types and conflict aggregate.
   [[nodiscard]] Result<std::string> Dump();
@@ -69,7 +71,7 @@ class PolicyService {
   // The transaction: the ACM checks once, the store records, the ACM commits what it checked.
   // `changes`: the store's relabels on commit; `stored`: the labels the ACM checks against the
   // new policy; `refusal_hint` (if not empty) opens a refusal's message.
-  [[nodiscard]] Result<PolicyChange> Update(const Candidate& next, bool check_only,
+  [[nodiscard]] Result<PolicyChange> Update(const Candidate& next, bool check_only, bool revoke,
                                             std::vector<store::ResourceLabel> changes,
                                             std::vector<acm::StoredResourceLabel> stored,
                                             std::string_view refusal_hint);

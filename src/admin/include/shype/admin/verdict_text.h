@@ -28,6 +28,8 @@ std::string DescribeVerdict(const acm::Verdict& verdict, const NameOfDomain& nam
 Error UpdateRefusal(const std::vector<acm::Violation>& violations, const NameOfDomain& name_of);
 
 // The ACM update request that installs `next` (renames, FromPolicy; a reset for DEFAULT).
-acm::UpdateRequest MakeUpdateRequest(const policyc::CompiledPolicy& next, bool check_only);
+// `revoke`: the live sharings it forbids are revoked (torn down) instead of refusing it.
+acm::UpdateRequest MakeUpdateRequest(const policyc::CompiledPolicy& next, bool check_only,
+                                     bool revoke = false);
 
 }  // namespace shype::admin

@@ -34,6 +34,7 @@ struct SetPolicy {
   std::string xml;
   std::string source = "policy.xml";  // names the XML in the compiler's messages
   bool check_only = false;            // only check the update against the running system
+  bool revoke = false;                // tear down the live sharings it forbids instead of refusing
   friend bool operator==(const SetPolicy&, const SetPolicy&) = default;
 };
 struct ResetPolicy {
