@@ -401,11 +401,7 @@ Result<std::vector<vm::ShmDeviceSpec>> DomainManager::JoinRegions(
 }
 
 void DomainManager::UnplugRegion(DomainId id, const std::string& region, std::string_view why) {
-  const std::vector<acm::DomainInfo> known = acm_.domains();
-  if (std::none_of(known.begin(), known.end(),
-                   [&](const acm::DomainInfo& i) { return i.id == id; })) {
-    return;  // ending: its QEMU and its sharings go with it
-  }
+  if (!enforce::IsRecorded(acm_, id)) return;  // ending: its QEMU and its sharings go with it
   Domain* d = nullptr;
   for (auto& [n, domain] : domains_) {
     if (domain->record.id == id) d = domain.get();

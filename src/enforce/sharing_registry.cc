@@ -8,6 +8,12 @@
 
 namespace shype::enforce {
 
+bool IsRecorded(const acm::Acm& acm, DomainId domain) {
+  const std::vector<acm::DomainInfo> known = acm.domains();
+  return std::any_of(known.begin(), known.end(),
+                     [&](const acm::DomainInfo& i) { return i.id == domain; });
+}
+
 std::optional<acm::SharingId> FindResourceSharing(const acm::Acm& acm, DomainId domain,
                                                   acm::ResourceKind kind,
                                                   std::string_view resource) {

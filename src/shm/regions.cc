@@ -14,11 +14,7 @@ Regions::Regions(acm::Acm& acm, enforce::SharingRegistry& sharings, Unplug unplu
 
 Regions::~Regions() = default;
 
-bool Regions::Runs(DomainId domain) const {
-  const std::vector<acm::DomainInfo> known = acm_.domains();
-  return std::any_of(known.begin(), known.end(),
-                     [&](const acm::DomainInfo& i) { return i.id == domain; });
-}
+bool Regions::Runs(DomainId domain) const { return enforce::IsRecorded(acm_, domain); }
 
 Result<std::vector<std::pair<DomainId, acm::SharingId>>> Regions::Pairs(DomainId domain,
                                                                         const std::string& name,

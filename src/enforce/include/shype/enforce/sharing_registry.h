@@ -25,6 +25,9 @@ std::optional<acm::SharingId> FindResourceSharing(const acm::Acm& acm, DomainId 
                                                   acm::ResourceKind kind,
                                                   std::string_view resource);
 
+// Whether the ACM still records `domain` (false once its end began: DomainDestroy forgot it).
+bool IsRecorded(const acm::Acm& acm, DomainId domain);
+
 class SharingRegistry {
  public:
   // Undoes one sharing at its enforcement point; `why` is for its log/audit line. Must not fail:
