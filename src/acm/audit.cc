@@ -53,6 +53,8 @@ std::string_view ShareKindName(ShareKind kind) {
       return "shared-memory";
     case ShareKind::kNetwork:
       return "network";
+    case ShareKind::kDisk:
+      return "disk";
   }
   return "unknown";
 }
@@ -89,6 +91,8 @@ std::string_view HookName(Hook hook) {
       return "conflict-set";
     case Hook::kPolicyUpdate:
       return "policy-update";
+    case Hook::kSharedDisk:
+      return "shared-disk";
   }
   return "unknown";
 }

@@ -18,6 +18,7 @@ enum class ShareKind : std::uint16_t {
   kDoorbell,      // event channel: an eventfd pair brokered by shyped
   kSharedMemory,  // grant-table mapping: an ivshmem region
   kNetwork,       // two vNIFs exchanging frames on a shyped virtual switch
+  kDisk,          // one disk (file or block device) attached to both, at least one writing it
 };
 
 // What a domain uses that is not a domain.
@@ -33,11 +34,12 @@ enum class Hook : std::uint16_t {
   kAuthorization,
   kConflictSet,
   kPolicyUpdate,
+  kSharedDisk,  // last: the statistics' indexes of the others stay as they were
 };
-inline constexpr std::size_t kHookCount = 8;
+inline constexpr std::size_t kHookCount = 9;
 
-std::string_view DecisionName(Decision decision);      // "permit" / "deny"
-std::string_view ShareKindName(ShareKind kind);        // "doorbell", "shared-memory", "network"
+std::string_view DecisionName(Decision decision);  // "permit" / "deny"
+std::string_view ShareKindName(ShareKind kind);    // "doorbell", "shared-memory", "network", "disk"
 std::string_view ResourceKindName(ResourceKind kind);  // "disk", "network", "shared-memory", "vtpm"
 std::string_view HookName(Hook hook);                  // "doorbell", ..., "policy-update"
 
@@ -50,6 +52,8 @@ constexpr Hook HookOf(ShareKind kind) {
       return Hook::kSharedMemory;
     case ShareKind::kNetwork:
       return Hook::kNetwork;
+    case ShareKind::kDisk:
+      return Hook::kSharedDisk;
   }
   return Hook::kResource;
 }
