@@ -183,24 +183,9 @@ void AddDisks(const std::vector<DiskSpec>& disks, ArgvBuilder& argv) {
   for (const DiskSpec& disk : disks) {
     // Backing layers first: a node must exist before another names it as its backing.
     for (std::size_t n = disk.layers.size(); n-- > 0;) {
-      const DiskLayer& layer = disk.layers[n];
-      const bool ro = n > 0 || disk.read_only;
-      argv.Add("-add-fd", fmt::format("fd={},set={},opaque=disk-{}-{}-{}", argv.Inherit(layer.fd),
-                                      fdset, disk.id, n, ro ? "ro" : "rw"));
-      nlohmann::json file = {{"driver", layer.block_device ? "host_device" : "file"},
-                             {"filename", fmt::format("/dev/fdset/{}", fdset)},
-                             {"node-name", fmt::format("f-{}-{}", disk.id, n)},
-                             {"read-only", ro}};
-      nlohmann::json node = {{"driver", layer.format == DiskFormat::kQcow2 ? "qcow2" : "raw"},
-                             {"node-name", fmt::format("d-{}-{}", disk.id, n)},
-                             {"file", std::move(file)},
-                             {"read-only", ro}};
-      if (layer.format == DiskFormat::kQcow2) {
-        node["backing"] = n + 1 < disk.layers.size()
-                              ? nlohmann::json(fmt::format("d-{}-{}", disk.id, n + 1))
-                              : nlohmann::json(nullptr);
-      }
-      argv.Add("-blockdev", node.dump());
+      argv.Add("-add-fd", fmt::format("fd={},set={},opaque={}", argv.Inherit(disk.layers[n].fd),
+                                      fdset, DiskFdsetOpaque(disk, n)));
+      argv.Add("-blockdev", DiskNode(disk, n, fdset).dump());
       ++fdset;
     }
     argv.Add("-device", fmt::format("virtio-blk-pci,drive=d-{}-0,id=vd-{}", disk.id, disk.id));
@@ -268,6 +253,29 @@ std::string EscapeQemuOptionValue(std::string_view value) {
     if (c == ',') out.push_back(',');
   }
   return out;
+}
+
+std::string DiskFdsetOpaque(const DiskSpec& disk, std::size_t n) {
+  return fmt::format("disk-{}-{}-{}", disk.id, n, n > 0 || disk.read_only ? "ro" : "rw");
+}
+
+nlohmann::json DiskNode(const DiskSpec& disk, std::size_t n, int fdset) {
+  const DiskLayer& layer = disk.layers.at(n);
+  const bool ro = n > 0 || disk.read_only;
+  nlohmann::json file = {{"driver", layer.block_device ? "host_device" : "file"},
+                         {"filename", fmt::format("/dev/fdset/{}", fdset)},
+                         {"node-name", fmt::format("f-{}-{}", disk.id, n)},
+                         {"read-only", ro}};
+  nlohmann::json node = {{"driver", layer.format == DiskFormat::kQcow2 ? "qcow2" : "raw"},
+                         {"node-name", fmt::format("d-{}-{}", disk.id, n)},
+                         {"file", std::move(file)},
+                         {"read-only", ro}};
+  if (layer.format == DiskFormat::kQcow2) {
+    node["backing"] = n + 1 < disk.layers.size()
+                          ? nlohmann::json(fmt::format("d-{}-{}", disk.id, n + 1))
+                          : nlohmann::json(nullptr);
+  }
+  return node;
 }
 
 Result<QemuCommand> BuildQemuCommand(const VmSpec& spec) {

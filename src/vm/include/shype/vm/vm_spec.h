@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,6 +110,13 @@ struct QemuCommand {
 // kFirstDiskFdset, kFirstDiskFdset + 1, ... in order; hotplug should use ids above those.
 inline constexpr int kConsoleLogFdset = 1;
 inline constexpr int kFirstDiskFdset = 2;
+
+// The block node of layer `n` of `disk` whose file is fdset `fdset` (the -blockdev JSON on the
+// command line and blockdev-add's arguments in hotplug: one shape): the format explicit, a qcow2
+// layer's backing the next layer's node or null, backing layers read-only.
+nlohmann::json DiskNode(const DiskSpec& disk, std::size_t n, int fdset);
+// The opaque string of that layer's fdset: "disk-<id>-<n>-ro" / "-rw".
+std::string DiskFdsetOpaque(const DiskSpec& disk, std::size_t n);
 
 // Builds QEMU's argv for `spec`. There is no -no-shutdown: a guest poweroff (or QMP quit) ends
 // the QEMU process, which the owner observes as a process exit. Errors: kInvalidArgument (bad name,
