@@ -242,6 +242,17 @@ Result<ResourceUse> PlanNamedResource(const acm::Acm& monitor, store::StateStore
   return use;
 }
 
+Result<std::vector<ResourceUse>> PlanDiskAttach(const acm::Acm& monitor, store::StateStore& store,
+                                                Ssidref ssidref, const config::DiskSpec& disk) {
+  const std::optional<acm::LoadedPolicy> snap = monitor.active_policy();
+  if (!snap) return Fail(ErrorCode::kUnavailable, "the reference monitor has no policy loaded");
+  DomainPlan domain;
+  domain.permitted = true;  // a running domain: its label was admitted
+  domain.ssidref = ssidref;
+  PlanDisk(monitor, *snap, store, 0, disk, domain);
+  return std::move(domain.resources);
+}
+
 Result<DomainPlan> PlanDomain(const config::DomainConfig& config, const acm::Acm& monitor,
                               store::StateStore& store, const enforce::BootImages* images) {
   if (auto v = config.Validate(); !v) return Fail(v.error());

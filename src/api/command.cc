@@ -210,6 +210,46 @@ Result<DetachRegion> Decode(Tag<DetachRegion>, const Json& p) {
 }
 Json Encode(const DetachRegion& c) { return Json{{"name", c.name}, {"region", c.region}}; }
 
+Result<AttachDisk> Decode(Tag<AttachDisk>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto resource = RequireString(p, "resource");
+  if (!resource) return Fail(resource.error());
+  auto vdev = RequireString(p, "vdev");
+  if (!vdev) return Fail(vdev.error());
+  std::string mode = "r";
+  if (p.contains("mode")) {
+    auto given = RequireString(p, "mode");
+    if (!given) return Fail(given.error());
+    mode = std::move(*given);
+  }
+  // The three make one disk entry ("RESOURCE,VDEV,MODE"): a comma would smuggle in a field.
+  for (const std::string* value : {&*resource, &*vdev, &mode}) {
+    if (value->find(',') != std::string::npos) {
+      return Fail(ErrorCode::kInvalidArgument, "field '{}' must not contain ','",
+                  value == &mode    ? "mode"
+                  : value == &*vdev ? "vdev"
+                                    : "resource");
+    }
+  }
+  if (mode != "r" && mode != "ro" && mode != "w" && mode != "rw") {
+    return Fail(ErrorCode::kInvalidArgument, "field 'mode' must be r or w, not '{}'", mode);
+  }
+  return AttachDisk{std::move(*name), std::move(*resource), std::move(*vdev), std::move(mode)};
+}
+Json Encode(const AttachDisk& c) {
+  return Json{{"name", c.name}, {"resource", c.resource}, {"vdev", c.vdev}, {"mode", c.mode}};
+}
+
+Result<DetachDisk> Decode(Tag<DetachDisk>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto vdev = RequireString(p, "vdev");
+  if (!vdev) return Fail(vdev.error());
+  return DetachDisk{std::move(*name), std::move(*vdev)};
+}
+Json Encode(const DetachDisk& c) { return Json{{"name", c.name}, {"vdev", c.vdev}}; }
+
 Result<ReadAudit> Decode(Tag<ReadAudit>, const Json& p) {
   auto tail = DecodeTail(p);
   if (!tail) return Fail(tail.error());

@@ -41,9 +41,9 @@ TEST(CommandTest, EveryEndpointDecodesToTheCommandNamingIt) {
   std::set<std::string_view> seen;
   for (const Endpoint& e : Endpoints()) {
     // The minimal valid parameters of each operation.
-    Json params{{"name", "d"},          {"xml", "<x/>"},   {"config", "c"},
-                {"resource", "vnet:1"}, {"label", "l"},    {"vif", "vnet=lan"},
-                {"vnet", "lan"},        {"shm", "name=r"}, {"region", "r"}};
+    Json params{{"name", "d"},   {"xml", "<x/>"},     {"config", "c"}, {"resource", "vnet:1"},
+                {"label", "l"},  {"vif", "vnet=lan"}, {"vnet", "lan"}, {"shm", "name=r"},
+                {"region", "r"}, {"vdev", "xvdb"}};
     auto command = DecodeCommand(e, params);
     ASSERT_TRUE(command) << e.op << ": " << command.error().message;
     EXPECT_EQ(OpOf(*command), e.op);
@@ -67,7 +67,8 @@ TEST(CommandTest, EveryCommandHasOneEndpoint) {
       ListDomains{},      CreateDomain{},        GetDomainInfo{}, ShutdownDomain{},
       DestroyDomain{},    PauseDomain{},         UnpauseDomain{}, GetConsoleLog{},
       AttachNetwork{},    DetachNetwork{},       AttachRegion{},  DetachRegion{},
-      ListNetworks{},     GetNetworkInfo{},      ReadAudit{}};
+      AttachDisk{},       DetachDisk{},          ListNetworks{},  GetNetworkInfo{},
+      ReadAudit{}};
   static_assert(std::size(commands) == std::variant_size_v<Command>);
   std::set<std::size_t> indexes;
   for (const Command& c : commands) {

@@ -37,6 +37,8 @@ constexpr Endpoint kEndpoints[] = {
      OfflineUse::kNeedsDaemon},
     {"domain.shm-attach", "POST", "/v1/domains/{name}/shm-attach", OfflineUse::kNeedsDaemon},
     {"domain.shm-detach", "POST", "/v1/domains/{name}/shm-detach", OfflineUse::kNeedsDaemon},
+    {"domain.block-attach", "POST", "/v1/domains/{name}/block-attach", OfflineUse::kNeedsDaemon},
+    {"domain.block-detach", "POST", "/v1/domains/{name}/block-detach", OfflineUse::kNeedsDaemon},
     {"vnet.list", "GET", "/v1/vnets", OfflineUse::kNeedsDaemon},
     {"vnet.info", "GET", "/v1/vnets/{name}", OfflineUse::kNeedsDaemon},
     {"audit", "GET", "/v1/audit", OfflineUse::kNeedsDaemon},

@@ -137,6 +137,31 @@ void RegisterAudit(CLI::App& app, Context& ctx) {
   });
 }
 
+// block-attach, block-detach.
+void RegisterBlockCommands(CLI::App& app, Context& ctx) {
+  auto* block_attach = app.add_subcommand(
+      "block-attach", "hot-plug a disk (the checks of create apply to every file of its chain)");
+  auto block = std::make_shared<api::AttachDisk>();
+  block->mode = "r";
+  block_attach->add_option("domain", block->name, "domain name")->required();
+  block_attach->add_option("resource", block->resource, "file:PATH, phy:DEV or tap:qcow2:PATH")
+      ->required();
+  block_attach->add_option("vdev", block->vdev, "the guest's name for it (xvdb)")->required();
+  block_attach->add_option("mode", block->mode, "r (default) or w");
+  block_attach->callback([&ctx, block] {
+    RunLive(ctx, *block, [](const api::Json& r) {
+      return fmt::format("Attached {} ({}) to {}\n", r.value("vdev", ""), r.value("device", ""),
+                         r.value("name", ""));
+    });
+  });
+  auto* block_detach = app.add_subcommand("block-detach", "unplug a domain's disk");
+  auto unblock = std::make_shared<api::DetachDisk>();
+  block_detach->add_option("domain", unblock->name, "domain name")->required();
+  block_detach->add_option("vdev", unblock->vdev, "the disk's vdev (xvdb)")->required();
+  block_detach->callback(
+      [&ctx, unblock] { RunLive(ctx, *unblock, [](const api::Json&) { return std::string(); }); });
+}
+
 // network-attach, network-detach, shm-attach, shm-detach, vnet list|show.
 void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
   auto* attach = app.add_subcommand(
@@ -239,6 +264,7 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
   RegisterConsole(app, ctx);
   RegisterAudit(app, ctx);
   RegisterNetworkCommands(app, ctx);
+  RegisterBlockCommands(app, ctx);
 }
 
 }  // namespace shype::cli

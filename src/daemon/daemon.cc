@@ -256,6 +256,8 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [this](const api::DetachNetwork& c) { return Done(domains_->DetachNetwork(c.name, c.vnet)); },
       [this](const api::AttachRegion& c) { return AttachShm(c); },
       [this](const api::DetachRegion& c) { return Done(domains_->DetachRegion(c.name, c.region)); },
+      [this](const api::AttachDisk& c) { return AttachBlock(c); },
+      [this](const api::DetachDisk& c) { return Done(domains_->DetachDisk(c.name, c.vdev)); },
       [this](const api::ListNetworks&) { return Ready(Networks(nullptr)); },
       [this](const api::GetNetworkInfo& c) { return Ready(Networks(&c.name)); },
       [](const api::ReadAudit&) {

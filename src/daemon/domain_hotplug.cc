@@ -11,15 +11,23 @@
 namespace shype::daemon {
 namespace asio = boost::asio;
 
+Result<DomainManager::Domain*> DomainManager::HotplugTarget(const std::string& name,
+                                                            std::string_view what) {
+  Domain* d = Find(name);
+  if (d == nullptr) return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
+  if (d->state != DomainState::kRunning && d->state != DomainState::kPaused) {
+    return Fail(ErrorCode::kConflict, "domain '{}' is {}: {} is attached to a running domain", name,
+                DomainStateName(d->state), what);
+  }
+  return d;
+}
+
 // Long: the hotplug transaction, each step with its undo in order.
 asio::awaitable<Result<std::pair<std::string, std::string>>> DomainManager::AttachNetwork(
     const std::string& name, const std::string& vif_text) {
-  Domain* d = Find(name);
-  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
-  if (d->state != DomainState::kRunning && d->state != DomainState::kPaused) {
-    co_return Fail(ErrorCode::kConflict, "domain '{}' is {}: a NIC is attached to a running domain",
-                   name, DomainStateName(d->state));
-  }
+  auto target = HotplugTarget(name, "a NIC");
+  if (!target) co_return Fail(target.error());
+  Domain* d = *target;
   auto vif = config::ParseVifSpec(vif_text);
   if (!vif) co_return Fail(vif.error());
   const DomainId id = d->record.id;
@@ -159,13 +167,9 @@ asio::awaitable<Result<void>> DomainManager::DetachNetwork(const std::string& na
 // Long: the hotplug transaction, each step with its undo in order.
 asio::awaitable<Result<std::string>> DomainManager::AttachRegion(const std::string& name,
                                                                  const std::string& shm_text) {
-  Domain* d = Find(name);
-  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
-  if (d->state != DomainState::kRunning && d->state != DomainState::kPaused) {
-    co_return Fail(ErrorCode::kConflict,
-                   "domain '{}' is {}: a region is attached to a running domain", name,
-                   DomainStateName(d->state));
-  }
+  auto target = HotplugTarget(name, "a region");
+  if (!target) co_return Fail(target.error());
+  Domain* d = *target;
   auto spec = config::ParseShmSpec(shm_text);
   if (!spec) co_return Fail(spec.error());
   const DomainId id = d->record.id;

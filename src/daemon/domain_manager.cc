@@ -40,6 +40,24 @@ vm::DiskFormat ToVmFormat(enforce::ImageFormat format) {
   return format == enforce::ImageFormat::kQcow2 ? vm::DiskFormat::kQcow2 : vm::DiskFormat::kRaw;
 }
 
+// The disks of `plan` as the record keeps them (ids as DisksOf names them).
+std::vector<DiskRecord> DiskRecordsOf(const admin::DomainPlan& plan) {
+  std::vector<DiskRecord> disks;
+  for (const auto& use : plan.resources) {
+    if (!use.disk || !use.object || !use.boot.empty()) continue;
+    if (use.layer == 0) {
+      disks.push_back(DiskRecord{use.disk->vdev,
+                                 fmt::format("disk{}", use.disk_index),
+                                 use.disk->mode == config::DiskMode::kWrite,
+                                 {},
+                                 {}});
+    }
+    disks.back().resources.push_back(use.resource);
+    disks.back().identities.push_back(use.object->identity.ToString());
+  }
+  return disks;
+}
+
 // The disks of `plan` as QEMU sees them: each disk's chain of opened fds, in layer order.
 std::vector<vm::DiskSpec> DisksOf(const admin::DomainPlan& plan) {
   std::vector<vm::DiskSpec> disks;
@@ -174,6 +192,16 @@ Result<admin::DomainPlan> DomainManager::Admit(const config::DomainConfig& confi
   if (auto r = AdmitToMonitor(plan->name, plan->label, id, plan->ssidref, resources); !r) {
     return Fail(r.error());
   }
+  for (const DiskRecord& disk : DiskRecordsOf(*plan)) {
+    std::vector<DiskLayerUse> uses;
+    for (std::size_t n = 0; n < disk.resources.size(); ++n) {
+      uses.push_back({disk.identities[n], disk.resources[n], disk.writable && n == 0});
+    }
+    if (auto r = CheckDiskPeers(plan->name, id, uses); !r) {
+      (void)sharings_.EndDomain(id, "its create was refused");
+      return Fail(r.error());
+    }
+  }
   return plan;
 }
 
@@ -212,6 +240,7 @@ enforce::SharingRegistry::Teardown DomainManager::ResourceTeardown(const std::st
     if (kind == acm::ResourceKind::kSharedMemory && s.resource.starts_with("shm:")) {
       regions_.LeaveAll(s.subject, s.resource.substr(4), why);
     }
+    if (kind == acm::ResourceKind::kDisk) RevokeDisk(s.subject, s.resource, why);
     log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource, why);
   };
 }
@@ -231,6 +260,8 @@ std::unique_ptr<DomainManager::Domain> DomainManager::NewDomain(
   domain->record.config_path = config_path;
   domain->record.created_at = clock_.UnixSeconds();
   for (const auto& use : plan.resources) domain->record.resources.push_back(use.resource);
+  domain->record.disks = DiskRecordsOf(plan);
+  domain->next_disk = static_cast<std::uint32_t>(config.Disks()->size());
   domain->record.uid = options_.qemu_uid_base + id.value();
   domain->started = clock_.Now();
   return domain;
@@ -315,13 +346,19 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   if (auto r = SaveDomainRecord(d.run_dir, d.record); !r) co_return r;
   if (auto connected = co_await vm.Connect(); !connected) co_return connected;
   std::string name = d.record.name;
-  vm.OnEvent([this, name](std::string_view event) { OnEvent(name, event); });
+  vm.OnEvent(
+      [this, name](std::string_view event, const api::Json& data) { OnEvent(name, event, data); });
   // SECURITY: a revocation while QEMU was starting took the domain out of a region (its unplug
   // could not reach a guest held at -S): the create fails instead of booting with the memory.
   if (d.shms.size() != request.shms.size()) {
     co_return Fail(ErrorCode::kPermissionDenied,
                    "domain '{}' lost a shared-memory region to a policy change while it was being "
                    "started",
+                   d.record.name);
+  }
+  if (!d.revoked_disks.empty()) {
+    co_return Fail(ErrorCode::kPermissionDenied,
+                   "domain '{}' lost a disk to a policy change while it was being started",
                    d.record.name);
   }
   // Every check passed: only now does the guest run its first instruction.
@@ -436,6 +473,14 @@ asio::awaitable<void> DomainManager::UnplugDevices(std::string name, DomainId id
     Result<api::Json> r = co_await QmpOf(name, id, "device_del", std::move(device_args));
     if (!*alive) co_return;
     if (!r) log::Warn("domain {}: device_del {}: {}", name, device, r.error().message);
+    // The chardev stays until the guest released the device (QEMU refuses to remove a chardev
+    // in use); a guest that keeps a revoked region is paused.
+    if (r && !co_await WaitEjected(name, id, device)) {
+      if (!*alive) co_return;
+      co_await PauseHolder(name, id, why + ": the guest did not release " + device);
+      continue;
+    }
+    if (!*alive) co_return;
     api::Json chardev_args{{"id", "shmc-" + device.substr(4)}};
     r = co_await QmpOf(name, id, "chardev-remove", std::move(chardev_args));
     if (!*alive) co_return;
@@ -465,13 +510,27 @@ void DomainManager::Watch(Domain& d) {
   d.vm->OnExit([this, name](std::string why) { Release(name, why); });
 }
 
-void DomainManager::OnEvent(const std::string& name, std::string_view event) {
+void DomainManager::OnEvent(const std::string& name, std::string_view event,
+                            const api::Json& data) {
   Domain* d = Find(name);
   // Until `cont` the domain's state is its create's: a guest cannot make it look running.
   if (d == nullptr || d->state == DomainState::kCreating) return;
   if (event == "STOP") d->state = DomainState::kPaused;
   if (event == "RESUME") d->state = DomainState::kRunning;
   if (event == "SHUTDOWN") d->state = DomainState::kShuttingDown;
+  if (event != "DEVICE_DELETED") return;
+  const std::string device = data.is_object() ? data.value("device", "") : "";
+  d->ejected.insert(device);
+  for (asio::steady_timer* waiter : d->device_waiting) waiter->cancel();
+  // A guest that acknowledged a block-detach after it timed out: the disk goes now.
+  const std::string disk_id = device.starts_with("vd-") ? device.substr(3) : "";
+  const bool known = std::any_of(d->record.disks.begin(), d->record.disks.end(),
+                                 [&](const DiskRecord& disk) { return disk.id == disk_id; });
+  if (known && !d->attaching.contains(disk_id) && d->unplugging.insert(disk_id).second) {
+    d->ejected.erase(device);
+    asio::co_spawn(io_, FinishDiskUnplug(name, d->record.id, disk_id, "the guest released it"),
+                   asio::detached);
+  }
 }
 
 void DomainManager::Release(const std::string& name, const std::string& why) {
@@ -485,6 +544,7 @@ void DomainManager::Release(const std::string& name, const std::string& why) {
   launcher_.Cleanup(d.record);
   log::Info("domain {} (id {}) ended: {}", name, d.record.id, why);
   for (asio::steady_timer* waiter : d.waiting) waiter->cancel();
+  for (asio::steady_timer* waiter : d.device_waiting) waiter->cancel();
   domains_.erase(it);
 }
 

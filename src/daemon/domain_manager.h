@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ struct ManagerOptions {
   std::filesystem::path run_dir;             // STATE/run: one 0700 directory per domain
   vm::Accel accel = vm::Accel::kAuto;        // for configs without accel =
   std::uint32_t qemu_uid_base = 2100000000;  // domain N's QEMU runs as uid/gid base + N
+  // How long a guest has to acknowledge a device's unplug (ACPI) before the unplug fails; a
+  // guest that does not release a revoked device in that time is paused.
+  std::chrono::milliseconds unplug_timeout{10000};
 };
 
 // Where the manager's own audit records go (refused creates, recovery's removals and stops).
@@ -101,6 +105,17 @@ class DomainManager final : public admin::RunningDomains {
   // Regions' unplug: domain `id` left region `region` while it runs (a revocation): its device
   // is hot-unplugged and its sharing of shm:<region> ends. A domain that is ending is ignored.
   void UnplugRegion(DomainId id, const std::string& region, std::string_view why);
+  // Hot-plugs disk `disk` (the resource, vdev and mode of a config's disk entry) into a running
+  // domain after the checks create makes: every file of its chain opened by shyped and checked
+  // against the domain's label, and STE with every running domain that has one of those files
+  // while either side writes it. QEMU gets each layer as an fd (add-fd, blockdev-add with the
+  // chain explicit, device_add). On any error nothing of it remains. Returns the device (vd-..).
+  boost::asio::awaitable<Result<std::string>> AttachDisk(const std::string& name,
+                                                         const config::DiskSpec& disk);
+  // Unplugs the domain's disk `vdev` (at create or hot-plugged): device_del, the guest's
+  // acknowledgement (DEVICE_DELETED), then its nodes and fds go and its sharings end. A guest
+  // that does not acknowledge within the unplug timeout keeps the disk (kUnavailable).
+  boost::asio::awaitable<Result<void>> DetachDisk(const std::string& name, const std::string& vdev);
   // Sends a QMP command; on success the domain's state becomes `state` (if given).
   boost::asio::awaitable<Result<void>> QmpAction(const std::string& name, std::string command,
                                                  std::optional<DomainState> state);
@@ -138,6 +153,18 @@ class DomainManager final : public admin::RunningDomains {
     std::uint32_t next_nic = 0;                             // N of the next hot-plugged NIC
     std::vector<std::pair<std::string, std::string>> shms;  // (device id shm-N, region)
     std::uint32_t next_shm = 0;                             // N of the next region device
+    std::uint32_t next_disk = 0;                            // N of the next disk id disk<N>
+    std::set<std::string> ejected;  // devices QEMU reported DEVICE_DELETED for
+    std::vector<boost::asio::steady_timer*> device_waiting;  // WaitEjected's timers
+    std::set<std::string> attaching;      // disk ids whose block-attach waits for QEMU
+    std::set<std::string> unplugging;     // disk ids being unplugged
+    std::set<std::string> revoked_disks;  // revoked while attaching or before cont
+  };
+  // One layer of a disk as the writable-sharing check sees it.
+  struct DiskLayerUse {
+    std::string identity;  // ObjectIdentity::ToString()
+    std::string resource;
+    bool writes = false;
   };
   struct CreateRollback;
 
@@ -146,6 +173,9 @@ class DomainManager final : public admin::RunningDomains {
   [[nodiscard]] Result<admin::DomainPlan> Admit(const config::DomainConfig& config, DomainId id);
   // The one admission of create and recovery: the ACM admits the domain with all its resources
   // or records nothing; a refusal names the rule and the other party.
+  // The domain a hotplug of `what` ("a disk", "a NIC", ...) goes into: it must run (or be
+  // paused). Errors: kNotFound, kConflict (still being created, or shutting down).
+  [[nodiscard]] Result<Domain*> HotplugTarget(const std::string& name, std::string_view what);
   // One QMP command to domain `name` if it is still domain `id` (kUnavailable if it is gone).
   boost::asio::awaitable<Result<api::Json>> QmpOf(const std::string& name, DomainId id,
                                                   std::string command, api::Json args,
@@ -168,12 +198,32 @@ class DomainManager final : public admin::RunningDomains {
   // Joins each shm region; `peers` keeps QEMU's ends open until the spawn.
   [[nodiscard]] Result<std::vector<vm::ShmDeviceSpec>> JoinRegions(
       Domain& domain, const config::DomainConfig& config, std::vector<UniqueFd>& peers);
+  // STE between domain `id` and every other domain holding one of `layers` while either side
+  // writes it (CheckShare, kDisk; a denial is audited). Errors: kPermissionDenied, naming both.
+  [[nodiscard]] Result<void> CheckDiskPeers(const std::string& name, DomainId id,
+                                            std::span<const DiskLayerUse> layers);
+  // A revocation of resource `resource` of domain `id` (a sharing's teardown): the disk holding
+  // it is unplugged; a domain that is ending is ignored.
+  void RevokeDisk(DomainId id, const std::string& resource, std::string_view why);
+  boost::asio::awaitable<Result<void>> UnplugDisk(std::string name, DomainId id,
+                                                  std::string disk_id, std::string why,
+                                                  bool revoked);
+  // After the guest released disk `disk_id`: its nodes and fdsets go, the record forgets it and
+  // its sharings end.
+  boost::asio::awaitable<void> FinishDiskUnplug(std::string name, DomainId id, std::string disk_id,
+                                                std::string why);
+  // Waits until QEMU reported DEVICE_DELETED for `device`, at most the unplug timeout; false
+  // when it did not or the domain ended.
+  boost::asio::awaitable<bool> WaitEjected(const std::string& name, DomainId id,
+                                           const std::string& device);
+  // A guest that kept a revoked device past the timeout is paused (and the refusal audited).
+  boost::asio::awaitable<void> PauseHolder(std::string name, DomainId id, std::string why);
   // device_del (and chardev-remove) of region devices left by UnplugRegion.
   boost::asio::awaitable<void> UnplugDevices(std::string name, DomainId id,
                                              std::vector<std::string> devices, std::string why);
   void AbortCreate(const std::string& name, DomainId id);
   void Watch(Domain& domain);
-  void OnEvent(const std::string& name, std::string_view event);
+  void OnEvent(const std::string& name, std::string_view event, const api::Json& data);
   // QEMU is gone: its sharings end, its run directory and cgroups go, waiters wake.
   void Release(const std::string& name, const std::string& why);
   // Waits until domain `id` (named `name`) is released, at most `limit`; true if it is gone.

@@ -23,6 +23,17 @@ enum class DomainState : std::uint8_t { kCreating, kRunning, kPaused, kShuttingD
 // "creating", "running", "paused", "shutting down" (the API's and domain.json's words).
 std::string_view DomainStateName(DomainState state);
 
+// A disk the guest sees: at create or hot-plugged, so that block-detach and a revocation can
+// unplug it after a shyped restart too.
+struct DiskRecord {
+  std::string vdev;  // the config's or block-attach's name for it ("xvdb")
+  std::string id;    // QEMU's: nodes d-<id>-<n>, device vd-<id>, fdsets "disk-<id>-<n>-.."
+  bool writable = false;
+  std::vector<std::string> resources;   // its layers' resources, the top image first
+  std::vector<std::string> identities;  // its layers' ObjectIdentity::ToString()
+  friend bool operator==(const DiskRecord&, const DiskRecord&) = default;
+};
+
 struct DomainRecord {
   DomainId id{0};
   std::string name;
@@ -40,6 +51,7 @@ struct DomainRecord {
   // The uid/gid QEMU runs as (unique per host); also names its cgroups (shype/<uid>). Recorded
   // before QEMU is spawned, so a half-created domain's processes can always be found.
   std::uint32_t uid = 0;
+  std::vector<DiskRecord> disks;
 };
 
 // The largest domain.json written or read (SaveDomainRecord refuses more: kInvalidArgument).

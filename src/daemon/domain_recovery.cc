@@ -282,12 +282,18 @@ void DomainManager::Track(const DomainRecord& record, const std::filesystem::pat
   domain->run_dir = dir;
   domain->vm = std::move(vm);
   domain->state = DomainState::kRunning;
+  for (const DiskRecord& disk : record.disks) {  // ids disk<N>: the next one is above them all
+    if (!disk.id.starts_with("disk")) continue;
+    const auto n = static_cast<std::uint32_t>(std::strtoul(disk.id.c_str() + 4, nullptr, 10));
+    domain->next_disk = std::max(domain->next_disk, n + 1);
+  }
   domain->started = clock_.Now() - std::chrono::seconds(std::max<std::int64_t>(
                                        0, clock_.UnixSeconds() - record.created_at));
   Domain& d = *domain;
   domains_[record.name] = std::move(domain);
   const std::string name = record.name;
-  d.vm->OnEvent([this, name](std::string_view event) { OnEvent(name, event); });
+  d.vm->OnEvent(
+      [this, name](std::string_view event, const api::Json& data) { OnEvent(name, event, data); });
   Watch(d);
   log::Info("recovery: domain {} (id {}, label {}, pid {}) found again", record.name, record.id,
             record.label, record.pid);

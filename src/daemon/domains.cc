@@ -20,6 +20,13 @@ using api::Json;
 namespace {
 
 Json InfoJson(const DomainView& d) {
+  Json disks = Json::array();
+  for (const DiskRecord& disk : d.record.disks) {
+    disks.push_back(Json{{"vdev", disk.vdev},
+                         {"device", "vd-" + disk.id},
+                         {"mode", disk.writable ? "w" : "r"},
+                         {"layers", disk.resources}});
+  }
   return Json{{"name", d.record.name},
               {"id", d.record.id.value()},
               {"label", fmt::format("ACM:{}:{}", d.record.policy, d.record.label)},
@@ -29,6 +36,7 @@ Json InfoJson(const DomainView& d) {
               {"memory", d.record.memory_mib},
               {"vcpus", d.record.vcpus},
               {"resources", d.record.resources},
+              {"disks", std::move(disks)},
               {"config", d.record.config_path},
               {"console_socket", (d.run_dir / "console.sock").string()},
               {"console_log", (d.run_dir / "console.log").string()},

@@ -38,8 +38,10 @@ class Vm {
   virtual boost::asio::awaitable<Result<api::Json>> Execute(std::string command,
                                                             api::Json args = nullptr,
                                                             std::vector<UniqueFd> fds = {}) = 0;
-  // QMP events by name ("STOP", "RESUME", "SHUTDOWN", ...), on the io_context.
-  virtual void OnEvent(std::function<void(std::string_view event)> handler) = 0;
+  // QMP events by name ("STOP", "RESUME", "SHUTDOWN", "DEVICE_DELETED", ...) with their data
+  // object ({} when none), on the io_context.
+  using EventHandler = std::function<void(std::string_view event, const api::Json& data)>;
+  virtual void OnEvent(EventHandler handler) = 0;
   // Called once, on the io_context, when the process has ended, with how it ended.
   virtual void OnExit(std::function<void(std::string why)> handler) = 0;
   // SIGKILL (its exit handler then runs). Errors: kUnavailable when it has exited already.

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The virtual networks as the API shows them (vnet.list, vnet.info): each port's domain, MAC,
-// state, counters by drop reason, and the ports it may exchange frames with.
+// state, counters by drop reason, and the ports it may exchange frames with; and the hotplug
+// requests' replies (network-, shm- and block-attach).
 #include <map>
 
 #include "daemon.h"
+#include "shype/config/device_spec.h"
 #include "shype/vswitch/forwarder.h"
 
 namespace shype::daemon {
@@ -50,6 +52,15 @@ boost::asio::awaitable<Result<api::Json>> Daemon::AttachShm(const api::AttachReg
   auto attached = co_await domains_->AttachRegion(c.name, c.shm);
   if (!attached) co_return Fail(attached.error());
   co_return api::Json{{"name", c.name}, {"device", *attached}};
+}
+
+boost::asio::awaitable<Result<api::Json>> Daemon::AttachBlock(const api::AttachDisk& c) {
+  // The API refused commas in the fields: this is exactly one disk entry of a config.
+  auto disk = config::ParseDiskSpec(fmt::format("{},{},{}", c.resource, c.vdev, c.mode));
+  if (!disk) co_return Fail(disk.error());
+  auto attached = co_await domains_->AttachDisk(c.name, *disk);
+  if (!attached) co_return Fail(attached.error());
+  co_return api::Json{{"name", c.name}, {"vdev", c.vdev}, {"device", *attached}};
 }
 
 Result<api::Json> Daemon::Networks(const std::string* name) const {

@@ -160,9 +160,7 @@ class QemuVm final : public Vm {
     co_return reply;
   }
 
-  void OnEvent(std::function<void(std::string_view)> handler) override {
-    shared_->on_event = std::move(handler);
-  }
+  void OnEvent(EventHandler handler) override { shared_->on_event = std::move(handler); }
 
   void OnExit(std::function<void(std::string)> handler) override {
     process_->AsyncWaitExit([handler = std::move(handler)](const vm::ExitStatus& status) {
@@ -192,7 +190,7 @@ class QemuVm final : public Vm {
           shared->qmp->Execute("query-status", nullptr, [weak](Result<api::Json> status) {
             auto again = weak.lock();
             if (again && status && status->value("status", "") == "paused" && again->on_event) {
-              again->on_event("STOP");
+              again->on_event("STOP", api::Json::object());
             }
           });
         },
@@ -202,14 +200,14 @@ class QemuVm final : public Vm {
  private:
   struct Shared {
     std::shared_ptr<vm::QmpClient> qmp;
-    std::function<void(std::string_view)> on_event;
+    Vm::EventHandler on_event;
   };
   static void Attach(const std::shared_ptr<Shared>& shared, std::shared_ptr<vm::QmpClient> qmp) {
     shared->qmp = std::move(qmp);
     std::weak_ptr<Shared> weak = shared;
     shared->qmp->SetEventHandler([weak](const vm::QmpEvent& event) {
       auto again = weak.lock();
-      if (again && again->on_event) again->on_event(event.name);
+      if (again && again->on_event) again->on_event(event.name, event.data);
     });
   }
 

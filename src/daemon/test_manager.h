@@ -39,6 +39,7 @@ struct FakeHost {
   std::string hold_command;  // Execute(hold_command) waits until `release_command` is cancelled
   asio::steady_timer* release_command = nullptr;
   bool exit_on_powerdown = false;
+  bool guest_ejects = true;  // device_del is followed by DEVICE_DELETED, as a guest's ACPI ack
   std::vector<std::string> executed;       // "name:command"
   std::vector<std::string> executed_args;  // "name:command {args}" of commands with arguments
   std::map<std::string, std::vector<UniqueFd>> passed_fds;  // fds sent with commands, by domain
@@ -49,9 +50,10 @@ struct FakeHost {
   std::vector<std::string> cleaned;  // Cleanup calls
   std::vector<std::string> killed_by_destruction;
   std::map<std::string, class FakeVm*> vms;
-  std::map<std::string, std::vector<vm::NicSpec>> nics;  // by domain, as Spawn got them
-  std::map<std::string, std::vector<UniqueFd>> shm_fds;  // region sockets' QEMU ends, by domain
-  std::map<std::string, std::vector<UniqueFd>> nic_fds;  // dups of their fds: QEMU's ends
+  std::map<std::string, std::vector<vm::NicSpec>> nics;    // by domain, as Spawn got them
+  std::map<std::string, std::vector<UniqueFd>> shm_fds;    // region sockets' QEMU ends, by domain
+  std::map<std::string, std::vector<UniqueFd>> nic_fds;    // dups of their fds: QEMU's ends
+  std::map<std::string, std::vector<vm::DiskSpec>> disks;  // by domain, as Spawn got them
 };
 
 class FakeVm final : public Vm {
@@ -95,11 +97,10 @@ class FakeVm final : public Vm {
     }
     if (host.fail_cont && command == "cont") co_return Fail(ErrorCode::kIo, "cont failed");
     if (host.exit_on_powerdown && command == "system_powerdown") ExitLater("exited with code 0");
+    if (host.guest_ejects && command == "device_del") EventLater("DEVICE_DELETED", args);
     co_return api::Json::object();
   }
-  void OnEvent(std::function<void(std::string_view)> handler) override {
-    on_event_ = std::move(handler);
-  }
+  void OnEvent(EventHandler handler) override { on_event_ = std::move(handler); }
   void OnExit(std::function<void(std::string)> handler) override { on_exit_ = std::move(handler); }
   Result<void> Kill() override {
     if (exited_) return Fail(ErrorCode::kUnavailable, "exited");
@@ -114,11 +115,17 @@ class FakeVm final : public Vm {
     exited_ = true;
     if (auto handler = on_exit_) handler(why);  // may destroy this
   }
-  void Event(std::string_view event) {
-    if (on_event_) on_event_(event);
+  void Event(std::string_view event, const api::Json& data = api::Json::object()) {
+    if (on_event_) on_event_(event, data);
   }
 
  private:
+  void EventLater(std::string event, api::Json args) {
+    asio::post(io_,
+               [this, alive = alive_, event, data = api::Json{{"device", args.value("id", "")}}] {
+                 if (*alive) Event(event, data);
+               });
+  }
   void ExitLater(std::string why) {
     asio::post(io_, [this, alive = alive_, why] {
       if (*alive) Exit(why);
@@ -128,7 +135,7 @@ class FakeVm final : public Vm {
   FakeHost& host_;
   std::string name_;
   vm::ProcessIdentity identity_;
-  std::function<void(std::string_view)> on_event_;
+  EventHandler on_event_;
   std::function<void(std::string)> on_exit_;
   bool exited_ = false;
   bool detached_ = false;
@@ -144,6 +151,7 @@ class FakeLauncher final : public Launcher {
     EXPECT_TRUE(std::filesystem::is_directory(request.run_dir));
     ++host_.spawns;
     host_.nics[request.record->name] = request.nics;
+    host_.disks[request.record->name] = request.disks;
     for (const vm::ShmDeviceSpec& shm : request.shms) {
       host_.shm_fds[request.record->name].emplace_back(::fcntl(shm.fd, F_DUPFD_CLOEXEC, 0));
     }
@@ -217,7 +225,7 @@ class ManagerTest : public ::testing::Test {
     sharings_.reset();
     acm_ = std::make_unique<acm::Acm>(audit_clock_, audit_);
     auto xml = ReadTextFileBounded(
-        std::filesystem::path(SHYPE_SOURCE_DIR) / "tests/data/policies/shype-demo.xml", 1U << 20);
+        std::filesystem::path(SHYPE_SOURCE_DIR) / "tests/data/policies" / policy_file_, 1U << 20);
     ASSERT_TRUE(xml);
     auto doc = policyc::ParsePolicyXml(
         std::span(reinterpret_cast<const std::uint8_t*>(xml->data()), xml->size()), "demo");
@@ -237,7 +245,7 @@ class ManagerTest : public ::testing::Test {
         [this](acm::Hook, const std::string& subject, const std::string& reason) {
           denials_.push_back(subject + ": " + reason);
         },
-        ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase});
+        ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase, unplug_timeout_});
   }
 
   // Runs the io_context until `work` is done (other work may stay pending).
@@ -254,13 +262,13 @@ class ManagerTest : public ::testing::Test {
     EXPECT_TRUE(result.has_value());
     return std::move(*result);
   }
-  static config::DomainConfig Config(const std::string& name, const std::string& label,
-                                     const std::string& extra = "") {
-    auto config = config::DomainConfig::Parse(
-        fmt::format("name = \"{}\"\nmemory = 64\nkernel = \"vmlinuz\"\n"
-                    "access_control = ['policy=shype.demo,label={}']\n{}",
-                    name, label, extra),
-        name + ".cfg");
+  config::DomainConfig Config(const std::string& name, const std::string& label,
+                              const std::string& extra = "") const {
+    auto config =
+        config::DomainConfig::Parse(fmt::format("name = \"{}\"\nmemory = 64\nkernel = \"vmlinuz\"\n"
+                                                "access_control = ['policy={},label={}']\n{}",
+                                                name, policy_name_, label, extra),
+                                    name + ".cfg");
     EXPECT_TRUE(config) << config.error().message;
     return std::move(*config);
   }
@@ -312,6 +320,10 @@ class ManagerTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  // The policy Restart() loads (tests/data/policies/...), and the one configs name.
+  std::string policy_file_ = "shype-demo.xml";
+  std::string policy_name_ = "shype.demo";
+  std::chrono::milliseconds unplug_timeout_{10000};
   // Destroyed after the manager, as in shyped: coroutines still pending then are destroyed with
   // it (a test may reset it earlier).
   std::unique_ptr<asio::io_context> io_ = std::make_unique<asio::io_context>();

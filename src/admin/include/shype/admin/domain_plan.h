@@ -75,6 +75,16 @@ struct DomainPlan {
                                                     store::StateStore& store, Ssidref ssidref,
                                                     acm::ResourceKind kind, std::string resource);
 
+// The checks create makes for one disk of a running domain with label `ssidref`, for
+// block-attach: the disk and every file of its backing chain opened (the uses hold the fds), each
+// layer's stored label under the active policy, then the ACM's STE query; one use per layer, the
+// top image first (a disk that cannot be opened: one use with the reason, not permitted).
+// Errors: kUnavailable (no policy loaded), kInvalidArgument (a bad resource name).
+[[nodiscard]] Result<std::vector<ResourceUse>> PlanDiskAttach(const acm::Acm& monitor,
+                                                              store::StateStore& store,
+                                                              Ssidref ssidref,
+                                                              const config::DiskSpec& disk);
+
 [[nodiscard]] Result<Ssidref> ResourceSsidref(const std::optional<store::ResourceLabel>& stored,
                                               const acm::LoadedPolicy& policy);
 

@@ -147,6 +147,20 @@ struct DetachRegion {
   std::string region;
   friend bool operator==(const DetachRegion&, const DetachRegion&) = default;
 };
+struct AttachDisk {
+  static constexpr std::string_view kOp = "domain.block-attach";
+  std::string name;
+  std::string resource;  // as in a config's disk entry: file:/img/a.img, phy:/dev/sdb, tap:qcow2:..
+  std::string vdev;      // the guest's name for it: xvdb
+  std::string mode;      // "r" (default) or "w"
+  friend bool operator==(const AttachDisk&, const AttachDisk&) = default;
+};
+struct DetachDisk {
+  static constexpr std::string_view kOp = "domain.block-detach";
+  std::string name;
+  std::string vdev;
+  friend bool operator==(const DetachDisk&, const DetachDisk&) = default;
+};
 struct ListNetworks {
   static constexpr std::string_view kOp = "vnet.list";
   friend bool operator==(const ListNetworks&, const ListNetworks&) = default;
@@ -168,7 +182,8 @@ using Command =
                  ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
                  GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
                  PauseDomain, UnpauseDomain, GetConsoleLog, AttachNetwork, DetachNetwork,
-                 AttachRegion, DetachRegion, ListNetworks, GetNetworkInfo, ReadAudit>;
+                 AttachRegion, DetachRegion, AttachDisk, DetachDisk, ListNetworks, GetNetworkInfo,
+                 ReadAudit>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Disks of running domains: block-attach (the checks of create, then QEMU gets every layer as an
+// fd through QMP), block-detach, and the unplug a revocation asks for. An unplug waits for the
+// guest's acknowledgement (DEVICE_DELETED) before the nodes and fds go and the sharings end.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "domain_manager.h"
+#include "shype/common/log.h"
+
+namespace shype::daemon {
+namespace asio = boost::asio;
+namespace {
+
+vm::DiskFormat VmFormat(enforce::ImageFormat format) {
+  return format == enforce::ImageFormat::kQcow2 ? vm::DiskFormat::kQcow2 : vm::DiskFormat::kRaw;
+}
+
+const DiskRecord* FindDisk(const DomainRecord& record, std::string_view id) {
+  for (const DiskRecord& disk : record.disks) {
+    if (disk.id == id) return &disk;
+  }
+  return nullptr;
+}
+
+// Takes one occurrence of each of `resources` out of the record's list.
+void ForgetResources(DomainRecord& record, const std::vector<std::string>& resources) {
+  for (const std::string& resource : resources) {
+    auto it = std::find(record.resources.begin(), record.resources.end(), resource);
+    if (it != record.resources.end()) record.resources.erase(it);
+  }
+}
+
+}  // namespace
+
+Result<void> DomainManager::CheckDiskPeers(const std::string& name, DomainId id,
+                                           std::span<const DiskLayerUse> layers) {
+  for (const auto& [other_name, other] : domains_) {
+    if (other->record.id == id) continue;
+    for (const DiskRecord& disk : other->record.disks) {
+      for (std::size_t j = 0; j < disk.identities.size(); ++j) {
+        const bool other_writes = disk.writable && j == 0;
+        for (const DiskLayerUse& layer : layers) {
+          if (layer.identity != disk.identities[j] || (!layer.writes && !other_writes)) continue;
+          // SECURITY: a disk written by one of two domains carries data between them: STE must
+          // let them share, whatever each may do with the disk alone.
+          if (acm_.CheckShare(id, other->record.id, acm::ShareKind::kDisk) !=
+              acm::Decision::kPermit) {
+            return Fail(ErrorCode::kPermissionDenied,
+                        "domain '{}' may not share disk '{}' with domain '{}' (which has it as "
+                        "{}): {} writes it, and their labels share no STE type",
+                        name, layer.resource, other_name, disk.vdev,
+                        layer.writes ? fmt::format("'{}'", name) : fmt::format("'{}'", other_name));
+          }
+        }
+      }
+    }
+  }
+  return {};
+}
+
+// Long: the hotplug transaction, each step with its undo in order.
+asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string& name,
+                                                               const config::DiskSpec& spec) {
+  auto target = HotplugTarget(name, "a disk");
+  if (!target) co_return Fail(target.error());
+  Domain* d = *target;
+  for (const DiskRecord& disk : d->record.disks) {
+    if (disk.vdev == spec.vdev) {
+      co_return Fail(ErrorCode::kConflict, "domain '{}' has a disk '{}' already", name, spec.vdev);
+    }
+  }
+  const DomainId id = d->record.id;
+  // SECURITY: the checks of create: every file of the chain opened here (no symlinks, no
+  // probing), each layer's stored label under the enforced policy, then STE.
+  auto layers = admin::PlanDiskAttach(acm_, store_, d->record.ssidref, spec);
+  if (!layers) co_return Fail(layers.error());
+  const bool writable = spec.mode == config::DiskMode::kWrite;
+  std::vector<DiskLayerUse> uses;
+  for (const admin::ResourceUse& use : *layers) {
+    if (!use.res_ssidref || !use.permitted || !use.object) {
+      denials_(acm::Hook::kResource, name, use.resource + ": " + use.reason);
+      co_return Fail(ErrorCode::kPermissionDenied,
+                     "domain '{}' (label {}) may not use disk '{}' (label {}:{}:{}): {}", name,
+                     d->record.label, use.resource, use.res_policy_type, use.res_policy,
+                     use.res_label, use.reason);
+    }
+    uses.push_back({use.object->identity.ToString(), use.resource, writable && use.layer == 0});
+  }
+  if (auto peers = CheckDiskPeers(name, id, uses); !peers) co_return Fail(peers.error());
+  std::vector<acm::SharingId> sharings;
+  auto release = [&](std::string_view why) {
+    for (acm::SharingId s : sharings) (void)sharings_.Release(s, why);
+  };
+  for (const admin::ResourceUse& use : *layers) {
+    auto registered =
+        acm_.RegisterSharing(id, acm::ResourceRef{use.resource, *use.res_ssidref, use.kind});
+    if (registered) {
+      if (auto added = sharings_.Add(*registered, ResourceTeardown(name)); !added) {
+        (void)acm_.ReleaseSharing(*registered);
+        registered = Fail(added.error());
+      }
+    }
+    if (!registered) {
+      release("its block-attach was refused");
+      co_return Fail(registered.error().code, "domain '{}' may not use disk '{}': {}", name,
+                     use.resource, registered.error().message);
+    }
+    sharings.push_back(*registered);
+  }
+  DiskRecord record{spec.vdev, "disk" + std::to_string(d->next_disk++), writable, {}, {}};
+  for (const DiskLayerUse& use : uses) {
+    record.resources.push_back(use.resource);
+    record.identities.push_back(use.identity);
+  }
+  const std::string disk_id = record.id, device = "vd-" + disk_id;
+  // SECURITY: recorded as in use before QEMU is asked anything: a relabel or revocation while
+  // the hotplug waits for QEMU finds it (and the disk is taken out again below).
+  d->record.disks.push_back(record);
+  d->record.resources.insert(d->record.resources.end(), record.resources.begin(),
+                             record.resources.end());
+  d->attaching.insert(disk_id);
+  if (auto saved = SaveDomainRecord(d->run_dir, d->record); !saved) {
+    log::Error("domain {}: cannot save its record: {}", name, saved.error().message);
+  }
+  auto undo = [&](std::string_view why) {
+    if (Domain* gone = Find(name); gone != nullptr && gone->record.id == id) {
+      std::erase(gone->record.disks, record);
+      ForgetResources(gone->record, record.resources);
+      gone->attaching.erase(disk_id);
+      gone->revoked_disks.erase(disk_id);
+      (void)SaveDomainRecord(gone->run_dir, gone->record);
+    }
+    release(why);
+  };
+  vm::DiskSpec disk{disk_id, {}, !writable};
+  for (const admin::ResourceUse& use : *layers) {
+    disk.layers.push_back(
+        vm::DiskLayer{use.object->fd.get(), VmFormat(use.format),
+                      use.object->identity.kind == ObjectIdentity::Kind::kBlockDevice});
+  }
+  // SECURITY: a fresh fdset id, above every set QEMU has: add-fd to an existing set would put
+  // this disk's fd beside another's, and /dev/fdset/N picks any fd of the set.
+  Result<api::Json> step = co_await QmpOf(name, id, "query-fdsets", nullptr);
+  int fdset = 1000;
+  if (step && step->is_array()) {
+    for (const api::Json& set : *step) fdset = std::max(fdset, set.value("fdset-id", 0) + 1);
+  }
+  std::vector<int> fdsets;
+  std::vector<std::string> nodes;  // added, the last first
+  for (std::size_t n = disk.layers.size(); step && n-- > 0;) {
+    std::vector<UniqueFd> fds;
+    fds.emplace_back(::fcntl(disk.layers[n].fd, F_DUPFD_CLOEXEC, 0));
+    if (!fds.back().valid()) {
+      step = Fail(ErrorCode::kIo, "cannot duplicate the fd of layer {}", n);
+      break;
+    }
+    // Arguments named, not temporaries of the co_await: g++ 12 destroys those twice.
+    api::Json add_args{{"fdset-id", fdset}, {"opaque", vm::DiskFdsetOpaque(disk, n)}};
+    step = co_await QmpOf(name, id, "add-fd", std::move(add_args), std::move(fds));
+    if (!step) break;
+    fdsets.push_back(fdset);
+    api::Json node = vm::DiskNode(disk, n, fdset++);
+    step = co_await QmpOf(name, id, "blockdev-add", std::move(node));
+    if (step) nodes.insert(nodes.begin(), fmt::format("d-{}-{}", disk_id, n));
+  }
+  bool device_added = false;
+  if (step) {
+    api::Json device_args{
+        {"driver", "virtio-blk-pci"}, {"drive", fmt::format("d-{}-0", disk_id)}, {"id", device}};
+    step = co_await QmpOf(name, id, "device_add", std::move(device_args));
+    device_added = step.has_value();
+  }
+  d = Find(name);  // nothing may be assumed about it across a suspension
+  if (d == nullptr || d->record.id != id) {
+    co_return Fail(ErrorCode::kUnavailable, "domain '{}' ended during block-attach", name);
+  }
+  d->attaching.erase(disk_id);
+  if (step && d->revoked_disks.erase(disk_id) > 0) {
+    // A policy change revoked it while QEMU was plugging it: out again, as a revocation.
+    d->unplugging.insert(disk_id);
+    (void)co_await UnplugDisk(name, id, disk_id, "revoked during its block-attach", true);
+    co_return Fail(ErrorCode::kPermissionDenied,
+                   "domain '{}': disk '{}' was revoked by a policy change during its block-attach",
+                   name, spec.vdev);
+  }
+  if (!step) {
+    if (device_added) {
+      api::Json del_args{{"id", device}};
+      (void)co_await QmpOf(name, id, "device_del", std::move(del_args));
+    }
+    for (const std::string& node : nodes) {
+      api::Json del_args{{"node-name", node}};
+      (void)co_await QmpOf(name, id, "blockdev-del", std::move(del_args));
+    }
+    for (int set : fdsets) {
+      api::Json del_args{{"fdset-id", set}};
+      (void)co_await QmpOf(name, id, "remove-fd", std::move(del_args));
+    }
+    undo("its block-attach failed");
+    co_return Fail(step.error().WithContext(
+        fmt::format("domain '{}': hot-plugging disk {}", name, spec.vdev)));
+  }
+  log::Info("domain {}: {} attached as {} ({}, {} layer(s))", name, device, spec.vdev,
+            writable ? "writable" : "read-only", disk.layers.size());
+  co_return device;
+}
+
+asio::awaitable<Result<void>> DomainManager::DetachDisk(const std::string& name,
+                                                        const std::string& vdev) {
+  Domain* d = Find(name);
+  if (d == nullptr) co_return Fail(ErrorCode::kNotFound, "no domain named '{}' is running", name);
+  if (d->state == DomainState::kCreating) {
+    co_return Fail(ErrorCode::kConflict, "domain '{}' is still being created", name);
+  }
+  auto it = std::find_if(d->record.disks.begin(), d->record.disks.end(),
+                         [&](const DiskRecord& disk) { return disk.vdev == vdev; });
+  if (it == d->record.disks.end()) {
+    co_return Fail(ErrorCode::kNotFound, "domain '{}' has no disk '{}'", name, vdev);
+  }
+  const std::string disk_id = it->id;
+  if (d->attaching.contains(disk_id) || !d->unplugging.insert(disk_id).second) {
+    co_return Fail(ErrorCode::kConflict, "domain '{}': disk '{}' is being attached or detached",
+                   name, vdev);
+  }
+  co_return co_await UnplugDisk(name, d->record.id, disk_id, "block-detach", false);
+}
+
+void DomainManager::RevokeDisk(DomainId id, const std::string& resource, std::string_view why) {
+  if (!enforce::IsRecorded(acm_, id)) return;  // ending: its QEMU and its disks go with it
+  for (auto& [name, d] : domains_) {
+    if (d->record.id != id) continue;
+    for (const DiskRecord& disk : d->record.disks) {
+      if (std::find(disk.resources.begin(), disk.resources.end(), resource) ==
+          disk.resources.end()) {
+        continue;
+      }
+      if (d->state == DomainState::kCreating || d->attaching.contains(disk.id)) {
+        d->revoked_disks.insert(disk.id);  // its create or block-attach takes it out
+      } else if (d->unplugging.insert(disk.id).second) {
+        asio::co_spawn(io_, UnplugDisk(name, id, disk.id, std::string(why), true), asio::detached);
+      }
+    }
+  }
+}
+
+asio::awaitable<Result<void>> DomainManager::UnplugDisk(std::string name, DomainId id,
+                                                        std::string disk_id, std::string why,
+                                                        bool revoked) {
+  const std::shared_ptr<bool> alive = alive_;
+  const std::string device = "vd-" + disk_id;
+  api::Json device_args{{"id", device}};
+  Result<api::Json> r = co_await QmpOf(name, id, "device_del", std::move(device_args));
+  if (!*alive) co_return Fail(ErrorCode::kUnavailable, "shyped is stopping");
+  const bool ejected = r && co_await WaitEjected(name, id, device);
+  if (!*alive) co_return Fail(ErrorCode::kUnavailable, "shyped is stopping");
+  Domain* d = Find(name);
+  if (d == nullptr || d->record.id != id) co_return Result<void>{};  // ended: nothing is left
+  if (!ejected) {
+    d->unplugging.erase(disk_id);
+    const std::string problem = r ? fmt::format("the guest did not release {} within {} ms", device,
+                                                options_.unplug_timeout.count())
+                                  : fmt::format("device_del {}: {}", device, r.error().message);
+    if (revoked) co_await PauseHolder(name, id, why + ": " + problem);
+    co_return Fail(ErrorCode::kUnavailable, "domain '{}': {}{}", name, problem,
+                   revoked ? "; the domain is paused" : "; the disk stays attached");
+  }
+  co_await FinishDiskUnplug(name, id, disk_id, why);
+  co_return Result<void>{};
+}
+
+asio::awaitable<void> DomainManager::FinishDiskUnplug(std::string name, DomainId id,
+                                                      std::string disk_id, std::string why) {
+  const std::shared_ptr<bool> alive = alive_;
+  Domain* d = Find(name);
+  if (d == nullptr || d->record.id != id) co_return;
+  const DiskRecord* found = FindDisk(d->record, disk_id);
+  if (found == nullptr) co_return;
+  const DiskRecord disk = *found;
+  // Top node first: each backing node is in use by the one above it.
+  for (std::size_t n = 0; n < disk.resources.size(); ++n) {
+    api::Json del_args{{"node-name", fmt::format("d-{}-{}", disk_id, n)}};
+    Result<api::Json> r = co_await QmpOf(name, id, "blockdev-del", std::move(del_args));
+    if (!*alive) co_return;
+    if (!r)
+      log::Warn("domain {}: blockdev-del of {} layer {}: {}", name, disk_id, n, r.error().message);
+  }
+  Result<api::Json> sets = co_await QmpOf(name, id, "query-fdsets", nullptr);
+  if (!*alive) co_return;
+  const std::string prefix = "disk-" + disk_id + "-";
+  for (const api::Json& set : sets && sets->is_array() ? *sets : api::Json::array()) {
+    const api::Json fds = set.value("fds", api::Json::array());
+    const bool ours = std::any_of(fds.begin(), fds.end(), [&](const api::Json& fd) {
+      return fd.value("opaque", "").starts_with(prefix);
+    });
+    if (!ours) continue;
+    api::Json del_args{{"fdset-id", set.value("fdset-id", -1)}};
+    (void)co_await QmpOf(name, id, "remove-fd", std::move(del_args));
+    if (!*alive) co_return;
+  }
+  d = Find(name);
+  if (d == nullptr || d->record.id != id) co_return;
+  std::erase(d->record.disks, disk);
+  ForgetResources(d->record, disk.resources);
+  d->unplugging.erase(disk_id);
+  if (auto saved = SaveDomainRecord(d->run_dir, d->record); !saved) {
+    log::Error("domain {}: cannot save its record: {}", name, saved.error().message);
+  }
+  // The disk is gone from the guest and from QEMU: its sharings end (one per layer).
+  for (const std::string& resource : disk.resources) {
+    auto sharing = enforce::FindResourceSharing(acm_, id, acm::ResourceKind::kDisk, resource);
+    if (sharing) (void)sharings_.Release(*sharing, why);
+  }
+  log::Info("domain {}: disk {} (vd-{}) unplugged ({})", name, disk.vdev, disk_id, why);
+}
+
+asio::awaitable<bool> DomainManager::WaitEjected(const std::string& name, DomainId id,
+                                                 const std::string& device) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.unplug_timeout;
+  for (;;) {
+    Domain* d = Find(name);
+    if (d == nullptr || d->record.id != id) co_return false;
+    if (d->ejected.erase(device) > 0) co_return true;
+    if (std::chrono::steady_clock::now() >= deadline) co_return false;
+    // OnEvent and Release wake the timer; it expires on its own at the deadline.
+    asio::steady_timer timer(io_, deadline);
+    d->device_waiting.push_back(&timer);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (Domain* again = Find(name); again != nullptr && again->record.id == id) {
+      std::erase(again->device_waiting, &timer);
+    }
+  }
+}
+
+asio::awaitable<void> DomainManager::PauseHolder(std::string name, DomainId id, std::string why) {
+  // SECURITY: fail closed: the guest still reaches what the policy took from it; it runs no
+  // further instruction until the administrator acts (destroy, or unpause once it is released).
+  Result<api::Json> stopped = co_await QmpOf(name, id, "stop", nullptr);
+  denials_(acm::Hook::kResource, name,
+           fmt::format("{}: {}", why,
+                       stopped ? "paused" : "could not pause: " + stopped.error().message));
+  log::Error("domain {}: {}; {}", name, why,
+             stopped ? "paused" : "could not pause it: " + stopped.error().message);
+}
+
+}  // namespace shype::daemon
