@@ -76,14 +76,26 @@ wait_file() {
 }
 
 # wait_console NAME PATTERN [SECONDS]: waits until the domain's captured console matches.
-wait_console() {
-  local name="$1" pattern="$2" limit="${3:-60}"
+wait_console() { _wait_console "$1" "$2" "${3:-60}" cat; }
+# wait_seq NAME PATTERN [SECONDS]: the same over the whole console as one line, so that a pattern
+# can say what came after what.
+wait_seq() { _wait_console "$1" "$2" "${3:-60}" _one_line; }
+_one_line() { tr -d '\r' | tr '\n' ' '; }
+_wait_console() {
+  local name="$1" pattern="$2" limit="$3" filter="$4"
   for _ in $(seq 1 $((limit * 5))); do
-    OUT="$(shype console "$name" --log 2>&1)"
+    OUT="$(shype console "$name" --log 2>&1 | "$filter")"
     grep -Eq -- "$pattern" <<<"$OUT" && return 0
     sleep 0.2
   done
   return 1
+}
+
+# cloud_1_1 PERL-SUBSTITUTION OUT: the cloud test policy as version 1.1 (an update of 1.0) with
+# the substitution applied to it.
+cloud_1_1() {
+  perl -0pe 's|<Version>1.0</Version>|<Version>1.1</Version><FromPolicy><PolicyName>shype.cloud</PolicyName><Version>1.0</Version></FromPolicy>|; '"$1" \
+    "$SRC/tests/data/policies/shype-cloud.xml" >"$2"
 }
 
 # domain_config NAME LABEL [EXTRA-LINES...]: writes a small guest config to $T/NAME.cfg.

@@ -81,8 +81,7 @@ sed -i "s|^extra = .*|extra = \"console=ttyS0 shype.name=r1 shype.run=$(b64 "$R1
 expect_rc 0 "create the router with region vault" -- shype create "$T/r1.cfg"
 wait_console r1 "R1-SHM-UP" 90 && pass "the router maps the region" || fail "r1 console: $OUT"
 # Version 1.1: the router loses customer A's type, so it may no longer share vault with a2.
-perl -0pe 's|<Version>1.0</Version>|<Version>1.1</Version><FromPolicy><PolicyName>shype.cloud</PolicyName><Version>1.0</Version></FromPolicy>|; s|(<Name>Router</Name>\s*<SimpleTypeEnforcementTypes>\s*)<Type>CustomerA</Type>\s*|$1|' \
-  "$SRC/tests/data/policies/shype-cloud.xml" >"$T/cloud-1.1.xml"
+cloud_1_1 's|(<Name>Router</Name>\s*<SimpleTypeEnforcementTypes>\s*)<Type>CustomerA</Type>\s*|$1|' "$T/cloud-1.1.xml"
 expect_rc 1 "the update is refused while the router shares the region" -- shype setpolicy "$T/cloud-1.1.xml"
 expect_out "r1" "the refusal names the router's sharing"
 expect_rc 0 "getpolicy" -- shype getpolicy

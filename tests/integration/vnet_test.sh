@@ -5,7 +5,9 @@
 # network two domains of one customer ping each other while a rival customer's domain on the
 # same network receives not one of their frames (its interface's rx counter stays 0, broadcast
 # included) and cannot reach them; a router-labeled domain reaches both. A labeled network
-# refuses the rival at create, with the reason, audited. At most 4 guests at once.
+# refuses the rival at create, with the reason, audited. A policy update that splits the router
+# from customer A is refused naming the sharing; with --revoke the router's pings to customer A
+# stop while those to customer B go on, audited. At most 4 guests at once.
 source "$(dirname "$0")/lib.sh"
 
 start_daemon
@@ -28,7 +30,9 @@ RX=/sys/class/net/eth0/statistics/rx_packets
 guest rivalb CustomerB 10.0.0.3 "while true; do echo RIVAL-RX=\$(cat $RX); sleep 1; done"
 guest a2 CustomerA 10.0.0.2 "true"
 guest a1 CustomerA 10.0.0.1 "$(reach 10.0.0.2 A1-A2 60); $(reach 10.0.0.3 A1-B 5)"
-guest router Router 10.0.0.254 "$(reach 10.0.0.1 R-A1 60); $(reach 10.0.0.3 R-B 60)"
+# After its checks the router keeps pinging both customers (for the revocation at the end).
+ROUTER_LOOP="while true; do ping -c 1 -W 1 10.0.0.1 >/dev/null 2>&1 && echo R-A1-OK || echo R-A1-LOST; ping -c 1 -W 1 10.0.0.3 >/dev/null 2>&1 && echo R-B-OK || echo R-B-LOST; sleep 0.3; done"
+guest router Router 10.0.0.254 "$(reach 10.0.0.1 R-A1 60); $(reach 10.0.0.3 R-B 60); $ROUTER_LOOP"
 
 expect_rc 0 "create the rival customer's domain" -- shype create "$T/rivalb.cfg"
 wait_console rivalb "rivalb-UP" 60 && pass "rivalb is up on lan" || fail "rivalb console: $OUT"
@@ -90,4 +94,28 @@ expect_rc 0 "network-detach c1 lan" -- shype network-detach c1 lan
 if wait_console c1 "C1-NIC-GONE" 60; then pass "the NIC disappeared from the guest"; else fail "c1 console: $OUT"; fi
 expect_rc 0 "vnet show lan" -- shype vnet show lan --json
 expect_no_out '"domain": ?"c1"' "c1's port went with the detach"
+
+# --- a live policy update that splits the router from customer A: refused, then revoked ---
+wait_console router "R-A1-OK" 30 && pass "the router pings customer A" || fail "router console: $OUT"
+# Version 1.1: the router loses customer A's type, so it may no longer share lan's frames with a1.
+cloud_1_1 's|(<Name>Router</Name>\s*<SimpleTypeEnforcementTypes>\s*)<Type>CustomerA</Type>\s*|$1|' "$T/cloud-1.1.xml"
+expect_rc 1 "the update is refused while the router and a1 share the network" -- shype setpolicy "$T/cloud-1.1.xml"
+expect_out "network sharing" "the refusal lists the network sharing"
+expect_out "a1" "the refusal names a1"
+expect_rc 0 "setpolicy --revoke closes the pair and commits" -- shype setpolicy --revoke "$T/cloud-1.1.xml"
+revoked_at="$(shype console router --log 2>&1 | grep -cE 'R-A1-(OK|LOST)')"
+sleep 8  # past the iteration in flight at the revocation, then two or more whole ones
+after="$(shype console router --log 2>&1 | grep -E 'R-(A1|B)-(OK|LOST)' | tail -n +"$((2 * revoked_at + 5))")"
+if [ -n "$after" ] && ! grep -q R-A1-OK <<<"$after" && grep -q R-A1-LOST <<<"$after"; then
+  pass "the router's pings to a1 stop at the revocation"
+else
+  fail "router pings after the revocation: $(tr '\n' ' ' <<<"$after")"
+fi
+grep -q R-B-OK <<<"$after" && pass "the router still reaches customer B (only the forbidden pair was closed)" \
+  || fail "router pings to B after the revocation: $(tr '\n' ' ' <<<"$after")"
+expect_rc 0 "vnet show lan" -- shype vnet show lan
+expect_out "^ +[0-9]+ +router +.* rivalb$" "the router's port now reaches the rival only"
+sleep 0.5
+expect_rc 0 "audit" -- shype audit --json
+expect_out 'revoked: network sharing' "the revocation of the pair is audited"
 finish
