@@ -13,6 +13,7 @@
 
 #include "domain_manager.h"
 #include "shype/common/log.h"
+#include "shype/enforce/object.h"
 
 namespace shype::daemon {
 namespace asio = boost::asio;
@@ -271,28 +272,32 @@ asio::awaitable<Result<void>> DomainManager::UnplugDisk(std::string name, Domain
     co_return Fail(ErrorCode::kUnavailable, "domain '{}': {}{}", name, problem,
                    revoked ? "; the domain is paused" : "; the disk stays attached");
   }
-  co_await FinishDiskUnplug(name, id, disk_id, why);
-  co_return Result<void>{};
+  auto finished = co_await FinishDiskUnplug(name, id, disk_id, why);
+  if (!finished && revoked) co_await PauseHolder(name, id, why + ": " + finished.error().message);
+  co_return finished;
 }
 
-asio::awaitable<void> DomainManager::FinishDiskUnplug(std::string name, DomainId id,
-                                                      std::string disk_id, std::string why) {
+// Long: the teardown in QEMU's order, then the kernel's word that QEMU let go.
+asio::awaitable<Result<void>> DomainManager::FinishDiskUnplug(std::string name, DomainId id,
+                                                              std::string disk_id,
+                                                              std::string why) {
   const std::shared_ptr<bool> alive = alive_;
+  const auto gone = [] { return Result<void>{}; };  // the domain ended: nothing of it is left
   Domain* d = Find(name);
-  if (d == nullptr || d->record.id != id) co_return;
+  if (d == nullptr || d->record.id != id) co_return gone();
   const DiskRecord* found = FindDisk(d->record, disk_id);
-  if (found == nullptr) co_return;
+  if (found == nullptr) co_return gone();
   const DiskRecord disk = *found;
   // Top node first: each backing node is in use by the one above it.
   for (std::size_t n = 0; n < disk.resources.size(); ++n) {
     api::Json del_args{{"node-name", fmt::format("d-{}-{}", disk_id, n)}};
     Result<api::Json> r = co_await QmpOf(name, id, "blockdev-del", std::move(del_args));
-    if (!*alive) co_return;
+    if (!*alive) co_return gone();
     if (!r)
       log::Warn("domain {}: blockdev-del of {} layer {}: {}", name, disk_id, n, r.error().message);
   }
   Result<api::Json> sets = co_await QmpOf(name, id, "query-fdsets", nullptr);
-  if (!*alive) co_return;
+  if (!*alive) co_return gone();
   const std::string prefix = "disk-" + disk_id + "-";
   for (const api::Json& set : sets && sets->is_array() ? *sets : api::Json::array()) {
     const api::Json fds = set.value("fds", api::Json::array());
@@ -302,10 +307,33 @@ asio::awaitable<void> DomainManager::FinishDiskUnplug(std::string name, DomainId
     if (!ours) continue;
     api::Json del_args{{"fdset-id", set.value("fdset-id", -1)}};
     (void)co_await QmpOf(name, id, "remove-fd", std::move(del_args));
-    if (!*alive) co_return;
+    if (!*alive) co_return gone();
   }
   d = Find(name);
-  if (d == nullptr || d->record.id != id) co_return;
+  if (d == nullptr || d->record.id != id) co_return gone();
+  // SECURITY: QEMU's word (DEVICE_DELETED, its replies) is not enough: a compromised QEMU may
+  // say it let go and keep the file. The sharings end only once the kernel shows no fd of its
+  // on the disk's files (those another of its disks also uses aside).
+  std::vector<ObjectIdentity> files;
+  for (const std::string& text : disk.identities) {
+    const bool shared =
+        std::any_of(d->record.disks.begin(), d->record.disks.end(), [&](const DiskRecord& other) {
+          return other.id != disk.id && std::find(other.identities.begin(), other.identities.end(),
+                                                  text) != other.identities.end();
+        });
+    if (auto identity = ObjectIdentity::Parse(text); identity && !shared)
+      files.push_back(*identity);
+  }
+  auto holds = enforce::ProcessHolds(d->record.pid, files);
+  if (!holds || *holds) {
+    d->unplugging.erase(disk_id);
+    const std::string problem =
+        holds ? fmt::format("QEMU reported vd-{} unplugged but still holds its file", disk_id)
+              : holds.error().message;
+    log::Error("domain {}: {}", name, problem);
+    co_return Fail(ErrorCode::kUnavailable, "domain '{}': {}; the disk stays recorded", name,
+                   problem);
+  }
   std::erase(d->record.disks, disk);
   ForgetResources(d->record, disk.resources);
   d->unplugging.erase(disk_id);
@@ -318,6 +346,7 @@ asio::awaitable<void> DomainManager::FinishDiskUnplug(std::string name, DomainId
     if (sharing) (void)sharings_.Release(*sharing, why);
   }
   log::Info("domain {}: disk {} (vd-{}) unplugged ({})", name, disk.vdev, disk_id, why);
+  co_return Result<void>{};
 }
 
 asio::awaitable<bool> DomainManager::WaitEjected(const std::string& name, DomainId id,

@@ -4,6 +4,7 @@
 // test_manager.h over the real ACM, store and disk files: what QEMU is sent (fds, never a path),
 // what is checked first, and that every failure leaves nothing behind.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -154,6 +155,29 @@ TEST_F(DomainDisksTest, AGuestThatKeepsTheDiskKeepsItUntilItLetsGo) {
   EXPECT_TRUE(Sent(R"(bank1:blockdev-del {"node-name":"d-disk0-0"})"));
   EXPECT_EQ(DiskSharings(DomainId{1}), 0U);
   EXPECT_TRUE(manager_->Info("bank1")->record.disks.empty());
+}
+
+// A compromised QEMU says the device is gone (DEVICE_DELETED, every command answered) but keeps
+// the file open: the kernel's view decides, so the sharing stays recorded and a revocation pauses.
+TEST_F(DomainDisksTest, AQemuThatSaysItLetGoButKeepsTheFileKeepsTheSharing) {
+  const std::string image = Image("bank.img", "BankDisk");
+  host_.pid = ::getpid();  // this process holds every fd the fake QEMU is sent
+  ASSERT_TRUE(Create("bank1", "Bank"));
+  ASSERT_TRUE(Attach("bank1", "file:" + image + ",xvdb,w"));
+  auto r = Run(manager_->DetachDisk("bank1", "xvdb"));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("still holds its file"), std::string::npos) << r.error().message;
+  EXPECT_EQ(DiskSharings(DomainId{1}), 1U);
+  EXPECT_EQ(manager_->Info("bank1")->record.disks.size(), 1U);
+  for (const auto& s : acm_->sharings()) {
+    if (s.resource == "file:" + image) sharings_->Revoked({s}, "revoked by a policy update");
+  }
+  Settle();
+  EXPECT_EQ(Count("bank1:stop"), 1U) << "the holder of a revoked disk is paused";
+  // Once it really let go, the detach goes through.
+  host_.passed_fds["bank1"].clear();
+  ASSERT_TRUE(Run(manager_->DetachDisk("bank1", "xvdb")));
+  EXPECT_EQ(DiskSharings(DomainId{1}), 0U);
 }
 
 TEST_F(DomainDisksTest, ARevokedDiskIsUnpluggedAndAGuestThatKeepsItIsPaused) {

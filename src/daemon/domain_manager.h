@@ -209,9 +209,10 @@ class DomainManager final : public admin::RunningDomains {
                                                   std::string disk_id, std::string why,
                                                   bool revoked);
   // After the guest released disk `disk_id`: its nodes and fdsets go, the record forgets it and
-  // its sharings end.
-  boost::asio::awaitable<void> FinishDiskUnplug(std::string name, DomainId id, std::string disk_id,
-                                                std::string why);
+  // its sharings end. Errors: kUnavailable when the kernel shows QEMU still holding one of the
+  // disk's files (then nothing is forgotten).
+  boost::asio::awaitable<Result<void>> FinishDiskUnplug(std::string name, DomainId id,
+                                                        std::string disk_id, std::string why);
   // Waits until QEMU reported DEVICE_DELETED for `device`, at most the unplug timeout; false
   // when it did not or the domain ended.
   boost::asio::awaitable<bool> WaitEjected(const std::string& name, DomainId id,

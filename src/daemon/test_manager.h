@@ -40,6 +40,8 @@ struct FakeHost {
   asio::steady_timer* release_command = nullptr;
   bool exit_on_powerdown = false;
   bool guest_ejects = true;  // device_del is followed by DEVICE_DELETED, as a guest's ACPI ack
+  int pid = 0;  // the pid Spawn reports (0: 4000 + spawns); the test's own to play a QEMU that
+                // keeps the fds it was sent (passed_fds)
   std::vector<std::string> executed;       // "name:command"
   std::vector<std::string> executed_args;  // "name:command {args}" of commands with arguments
   std::map<std::string, std::vector<UniqueFd>> passed_fds;  // fds sent with commands, by domain
@@ -159,7 +161,8 @@ class FakeLauncher final : public Launcher {
       host_.nic_fds[request.record->name].emplace_back(::fcntl(nic.fd, F_DUPFD_CLOEXEC, 0));
     }
     return std::unique_ptr<Vm>(std::make_unique<FakeVm>(
-        io_, host_, request.record->name, vm::ProcessIdentity{4000 + host_.spawns, 77}));
+        io_, host_, request.record->name,
+        vm::ProcessIdentity{host_.pid != 0 ? host_.pid : 4000 + host_.spawns, 77}));
   }
   Result<std::unique_ptr<Vm>> Adopt(const DomainRecord& record,
                                     const std::filesystem::path&) override {

@@ -3,7 +3,9 @@
 // OpenObject / OpenBeneath: openat2 without symlinks, then identity and path from the fd.
 #include "shype/enforce/object.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/loop.h>
 #include <linux/magic.h>
 #include <linux/major.h>
@@ -15,8 +17,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 
 namespace shype::enforce {
 namespace {
@@ -136,7 +141,45 @@ Result<OpenedObject> Open2(int dir_fd, const std::string& shown, const std::stri
   return object;
 }
 
+// The identity a held fd's object has (`st` from stat through /proc/PID/fd/N), as OpenObject
+// gives it: a file's device + inode, a block device's number, a loop device's backing file.
+std::optional<ObjectIdentity> HeldIdentity(const std::string& link, const struct stat& st) {
+  if (S_ISREG(st.st_mode)) {
+    return ObjectIdentity{ObjectIdentity::Kind::kFile, static_cast<std::uint64_t>(st.st_dev),
+                          static_cast<std::uint64_t>(st.st_ino)};
+  }
+  if (!S_ISBLK(st.st_mode)) return std::nullopt;
+  if (major(st.st_rdev) == LOOP_MAJOR) {
+    UniqueFd fd(::open(link.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    loop_info64 info{};
+    if (fd.valid() && ::ioctl(fd.get(), LOOP_GET_STATUS64, &info) == 0) {
+      return ObjectIdentity{ObjectIdentity::Kind::kFile, info.lo_device, info.lo_inode};
+    }
+  }
+  return ObjectIdentity{ObjectIdentity::Kind::kBlockDevice, static_cast<std::uint64_t>(st.st_rdev),
+                        0};
+}
+
 }  // namespace
+
+Result<bool> ProcessHolds(int pid, std::span<const ObjectIdentity> objects) {
+  const std::string dir = fmt::format("/proc/{}/fd", pid);
+  DIR* raw = ::opendir(dir.c_str());
+  if (raw == nullptr) {
+    if (errno == ENOENT || errno == ESRCH) return false;  // gone: it holds nothing
+    return Fail(ErrorCode::kIo, "cannot list {}: {}", dir, std::strerror(errno));
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> fds(raw, &::closedir);
+  while (const dirent* entry = ::readdir(fds.get())) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string link = dir + "/" + entry->d_name;
+    struct stat st {};
+    if (::stat(link.c_str(), &st) != 0) continue;  // closed meanwhile, or not a file
+    auto held = HeldIdentity(link, st);
+    if (held && std::find(objects.begin(), objects.end(), *held) != objects.end()) return true;
+  }
+  return false;
+}
 
 Result<OpenedObject> OpenObject(const std::string& path, ObjectIdentity::Kind kind, bool writable) {
   if (path.empty() || path.front() != '/') {

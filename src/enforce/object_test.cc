@@ -84,5 +84,28 @@ TEST_F(ObjectTest, OpenBeneathStaysInsideTheDirectory) {
   ::close(dir);
 }
 
+// The kernel's view of what a process holds: what shyped checks after an unplug instead of
+// believing QEMU that it let go.
+TEST_F(ObjectTest, ProcessHoldsSeesTheFdsAProcessHasOpen) {
+  const std::string path = Write("held.img", "AAAA");
+  const std::string other = Write("other.img", "BBBB");
+  auto object = OpenObject(path, Kind::kFile, false);
+  auto unheld = OpenObject(other, Kind::kFile, false);
+  ASSERT_TRUE(object && unheld);
+  const ObjectIdentity held[] = {object->identity};
+  const ObjectIdentity not_held[] = {unheld->identity};
+  unheld->fd.Reset();
+  auto holds = [](int pid, std::span<const ObjectIdentity> objects) {
+    auto r = ProcessHolds(pid, objects);
+    EXPECT_TRUE(r) << r.error().message;
+    return r && *r;
+  };
+  EXPECT_TRUE(holds(::getpid(), held));
+  EXPECT_FALSE(holds(::getpid(), not_held));
+  object->fd.Reset();
+  EXPECT_FALSE(holds(::getpid(), held));
+  EXPECT_FALSE(holds(0x3fffffff, held)) << "a process that is gone holds nothing";
+}
+
 }  // namespace
 }  // namespace shype::enforce

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "shype/common/object_identity.h"
@@ -37,5 +38,11 @@ struct OpenedObject {
 // file on a real file system. Errors as OpenObject.
 [[nodiscard]] Result<OpenedObject> OpenBeneath(int dir_fd, const std::string& dir,
                                                const std::string& relative);
+
+// Whether process `pid` has a file descriptor open on one of `objects`: the kernel's view (each
+// of its fds stat'ed through /proc/PID/fd; a loop device counts as its backing file), not what
+// the process says. A process that is gone holds nothing. Errors: kIo when its fds cannot be
+// read (e.g. not permitted).
+[[nodiscard]] Result<bool> ProcessHolds(int pid, std::span<const ObjectIdentity> objects);
 
 }  // namespace shype::enforce
