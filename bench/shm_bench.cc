@@ -99,7 +99,7 @@ void BM_RegionMessageRoundTrip(benchmark::State& state) {
     for (;;) {
       Wait(own_b);
       if (stop.load()) return;
-      std::memcpy(copy.data(), mb, bytes);             // read A's message
+      std::memcpy(copy.data(), mb, bytes);              // read A's message
       std::memcpy(mb + (1 << 19), copy.data(), bytes);  // answer in the other half
       Ring(ring_a);
     }
