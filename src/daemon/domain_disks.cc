@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
 
 #include "domain_manager.h"
 #include "shype/common/log.h"
@@ -21,6 +22,25 @@ namespace {
 
 vm::DiskFormat VmFormat(enforce::ImageFormat format) {
   return format == enforce::ImageFormat::kQcow2 ? vm::DiskFormat::kQcow2 : vm::DiskFormat::kRaw;
+}
+
+// Runs `f` when the scope ends (a coroutine's co_return included).
+class ScopeExit {
+ public:
+  explicit ScopeExit(std::function<void()> f) : f_(std::move(f)) {}
+  ScopeExit(const ScopeExit&) = delete;
+  ScopeExit& operator=(const ScopeExit&) = delete;
+  ~ScopeExit() { f_(); }
+
+ private:
+  std::function<void()> f_;
+};
+
+Error Busy(const std::string& name) {
+  return Error{ErrorCode::kConflict,
+               fmt::format("another block-attach or block-detach of domain '{}' is in progress; "
+                           "try again when it is done",
+                           name)};
 }
 
 const DiskRecord* FindDisk(const DomainRecord& record, std::string_view id) {
@@ -39,6 +59,31 @@ void ForgetResources(DomainRecord& record, const std::vector<std::string>& resou
 }
 
 }  // namespace
+
+asio::awaitable<Result<api::Json>> DomainManager::CheckFdsets(const std::string& name, DomainId id,
+                                                              std::vector<int> fdsets) {
+  // SECURITY: each of this disk's sets must hold exactly its one fd: /dev/fdset/N would pick
+  // any fd of a set with the wanted access mode, another disk's too.
+  Result<api::Json> sets = co_await QmpOf(name, id, "query-fdsets", nullptr);
+  if (!sets) co_return sets;
+  for (int wanted : fdsets) {
+    std::size_t fds = 0;
+    for (const api::Json& set : sets->is_array() ? *sets : api::Json::array()) {
+      if (set.value("fdset-id", -1) == wanted) fds += set.value("fds", api::Json::array()).size();
+    }
+    if (fds != 1) {
+      co_return Fail(ErrorCode::kInternal, "fdset {} holds {} fds, not this disk's one", wanted,
+                     fds);
+    }
+  }
+  co_return sets;
+}
+
+void DomainManager::ReleaseOwn(acm::SharingId sharing, std::string_view why) {
+  own_releases_.insert(sharing);
+  (void)sharings_.Release(sharing, why);
+  own_releases_.erase(sharing);
+}
 
 Result<void> DomainManager::CheckDiskPeers(const std::string& name, DomainId id,
                                            std::span<const DiskLayerUse> layers) {
@@ -72,6 +117,7 @@ asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string
   auto target = HotplugTarget(name, "a disk");
   if (!target) co_return Fail(target.error());
   Domain* d = *target;
+  if (d->disk_busy) co_return Fail(Busy(name));
   for (const DiskRecord& disk : d->record.disks) {
     if (disk.vdev == spec.vdev) {
       co_return Fail(ErrorCode::kConflict, "domain '{}' has a disk '{}' already", name, spec.vdev);
@@ -97,7 +143,7 @@ asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string
   if (auto peers = CheckDiskPeers(name, id, uses); !peers) co_return Fail(peers.error());
   std::vector<acm::SharingId> sharings;
   auto release = [&](std::string_view why) {
-    for (acm::SharingId s : sharings) (void)sharings_.Release(s, why);
+    for (acm::SharingId s : sharings) ReleaseOwn(s, why);
   };
   for (const admin::ResourceUse& use : *layers) {
     auto registered =
@@ -127,9 +173,14 @@ asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string
   d->record.resources.insert(d->record.resources.end(), record.resources.begin(),
                              record.resources.end());
   d->attaching.insert(disk_id);
-  if (auto saved = SaveDomainRecord(d->run_dir, d->record); !saved) {
-    log::Error("domain {}: cannot save its record: {}", name, saved.error().message);
-  }
+  // One disk change per domain at a time: two attaches must never pick one fdset, nor a detach
+  // run through an attach.
+  d->disk_busy = true;
+  const std::shared_ptr<bool> alive = alive_;
+  const ScopeExit not_busy([this, alive, name, id] {
+    if (!*alive) return;
+    if (Domain* x = Find(name); x != nullptr && x->record.id == id) x->disk_busy = false;
+  });
   auto undo = [&](std::string_view why) {
     if (Domain* gone = Find(name); gone != nullptr && gone->record.id == id) {
       std::erase(gone->record.disks, record);
@@ -140,6 +191,13 @@ asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string
     }
     release(why);
   };
+  // SECURITY: a restarted shyped recovers from the record: a disk it does not list would be in
+  // the guest with no sharing recorded. No record, no disk.
+  if (auto saved = SaveDomainRecord(d->run_dir, d->record); !saved) {
+    undo("its block-attach could not be recorded");
+    co_return Fail(saved.error().WithContext(
+        fmt::format("domain '{}': recording disk {} before plugging it", name, spec.vdev)));
+  }
   vm::DiskSpec disk{disk_id, {}, !writable};
   for (const admin::ResourceUse& use : *layers) {
     disk.layers.push_back(
@@ -171,6 +229,7 @@ asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string
     step = co_await QmpOf(name, id, "blockdev-add", std::move(node));
     if (step) nodes.insert(nodes.begin(), fmt::format("d-{}-{}", disk_id, n));
   }
+  if (step) step = co_await CheckFdsets(name, id, fdsets);
   bool device_added = false;
   if (step) {
     api::Json device_args{
@@ -226,11 +285,19 @@ asio::awaitable<Result<void>> DomainManager::DetachDisk(const std::string& name,
     co_return Fail(ErrorCode::kNotFound, "domain '{}' has no disk '{}'", name, vdev);
   }
   const std::string disk_id = it->id;
+  if (d->disk_busy) co_return Fail(Busy(name));
   if (d->attaching.contains(disk_id) || !d->unplugging.insert(disk_id).second) {
     co_return Fail(ErrorCode::kConflict, "domain '{}': disk '{}' is being attached or detached",
                    name, vdev);
   }
-  co_return co_await UnplugDisk(name, d->record.id, disk_id, "block-detach", false);
+  const DomainId id = d->record.id;
+  d->disk_busy = true;
+  const std::shared_ptr<bool> alive = alive_;
+  const ScopeExit not_busy([this, alive, name, id] {
+    if (!*alive) return;
+    if (Domain* x = Find(name); x != nullptr && x->record.id == id) x->disk_busy = false;
+  });
+  co_return co_await UnplugDisk(name, id, disk_id, "block-detach", false);
 }
 
 void DomainManager::RevokeDisk(DomainId id, const std::string& resource, std::string_view why) {
@@ -242,9 +309,11 @@ void DomainManager::RevokeDisk(DomainId id, const std::string& resource, std::st
           disk.resources.end()) {
         continue;
       }
-      if (d->state == DomainState::kCreating || d->attaching.contains(disk.id)) {
-        d->revoked_disks.insert(disk.id);  // its create or block-attach takes it out
-      } else if (d->unplugging.insert(disk.id).second) {
+      // Marked whatever happens next: a create or block-attach in progress takes it out, and an
+      // unplug already under way (a block-detach) counts as a revocation when the guest keeps it.
+      d->revoked_disks.insert(disk.id);
+      if (d->state == DomainState::kCreating || d->attaching.contains(disk.id)) continue;
+      if (d->unplugging.insert(disk.id).second) {
         asio::co_spawn(io_, UnplugDisk(name, id, disk.id, std::string(why), true), asio::detached);
       }
     }
@@ -263,6 +332,7 @@ asio::awaitable<Result<void>> DomainManager::UnplugDisk(std::string name, Domain
   if (!*alive) co_return Fail(ErrorCode::kUnavailable, "shyped is stopping");
   Domain* d = Find(name);
   if (d == nullptr || d->record.id != id) co_return Result<void>{};  // ended: nothing is left
+  revoked = revoked || d->revoked_disks.contains(disk_id);
   if (!ejected) {
     d->unplugging.erase(disk_id);
     const std::string problem = r ? fmt::format("the guest did not release {} within {} ms", device,
@@ -273,6 +343,8 @@ asio::awaitable<Result<void>> DomainManager::UnplugDisk(std::string name, Domain
                    revoked ? "; the domain is paused" : "; the disk stays attached");
   }
   auto finished = co_await FinishDiskUnplug(name, id, disk_id, why);
+  d = Find(name);
+  revoked = revoked || (d != nullptr && d->record.id == id && d->revoked_disks.contains(disk_id));
   if (!finished && revoked) co_await PauseHolder(name, id, why + ": " + finished.error().message);
   co_return finished;
 }
@@ -341,9 +413,10 @@ asio::awaitable<Result<void>> DomainManager::FinishDiskUnplug(std::string name, 
     log::Error("domain {}: cannot save its record: {}", name, saved.error().message);
   }
   // The disk is gone from the guest and from QEMU: its sharings end (one per layer).
+  d->revoked_disks.erase(disk_id);
   for (const std::string& resource : disk.resources) {
     auto sharing = enforce::FindResourceSharing(acm_, id, acm::ResourceKind::kDisk, resource);
-    if (sharing) (void)sharings_.Release(*sharing, why);
+    if (sharing) ReleaseOwn(*sharing, why);
   }
   log::Info("domain {}: disk {} (vd-{}) unplugged ({})", name, disk.vdev, disk_id, why);
   co_return Result<void>{};
@@ -372,6 +445,14 @@ asio::awaitable<void> DomainManager::PauseHolder(std::string name, DomainId id, 
   // SECURITY: fail closed: the guest still reaches what the policy took from it; it runs no
   // further instruction until the administrator acts (destroy, or unpause once it is released).
   Result<api::Json> stopped = co_await QmpOf(name, id, "stop", nullptr);
+  if (Domain* d = Find(name); d != nullptr && d->record.id == id && d->vm) {
+    if (auto frozen = d->vm->Freeze(); frozen) {
+      d->frozen = why;
+      d->state = DomainState::kPaused;
+    } else {
+      stopped = Fail(frozen.error());
+    }
+  }
   denials_(acm::Hook::kResource, name,
            fmt::format("{}: {}", why,
                        stopped ? "paused" : "could not pause: " + stopped.error().message));

@@ -240,7 +240,9 @@ enforce::SharingRegistry::Teardown DomainManager::ResourceTeardown(const std::st
     if (kind == acm::ResourceKind::kSharedMemory && s.resource.starts_with("shm:")) {
       regions_.LeaveAll(s.subject, s.resource.substr(4), why);
     }
-    if (kind == acm::ResourceKind::kDisk) RevokeDisk(s.subject, s.resource, why);
+    if (kind == acm::ResourceKind::kDisk && !own_releases_.contains(s.id)) {
+      RevokeDisk(s.subject, s.resource, why);
+    }
     log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource, why);
   };
 }
@@ -348,27 +350,29 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   std::string name = d.record.name;
   vm.OnEvent(
       [this, name](std::string_view event, const api::Json& data) { OnEvent(name, event, data); });
-  // SECURITY: a revocation while QEMU was starting took the domain out of a region (its unplug
-  // could not reach a guest held at -S): the create fails instead of booting with the memory.
-  if (d.shms.size() != request.shms.size()) {
-    co_return Fail(ErrorCode::kPermissionDenied,
-                   "domain '{}' lost a shared-memory region to a policy change while it was being "
-                   "started",
-                   d.record.name);
-  }
-  if (!d.revoked_disks.empty()) {
-    co_return Fail(ErrorCode::kPermissionDenied,
-                   "domain '{}' lost a disk to a policy change while it was being started",
-                   d.record.name);
-  }
+  // SECURITY: a revocation while QEMU was starting took a region or disk (its unplug could not
+  // reach a guest held at -S): the create fails instead of booting with it.
+  if (auto r = NothingRevoked(d, request.shms.size()); !r) co_return r;
   // Every check passed: only now does the guest run its first instruction.
   if (auto cont = co_await vm.Execute("cont"); !cont) co_return Fail(cont.error());
+  // SECURITY: a revocation while `cont` was on its way found the domain still creating: it
+  // only marked what it took; the create is undone rather than left running with it.
+  if (auto r = NothingRevoked(d, request.shms.size()); !r) co_return r;
   d.state = DomainState::kRunning;
   d.record.state = DomainState::kRunning;
   // Only now may QEMU's exit release the domain: until here Create owns it (and `d`), and any
   // failure above is undone by Create's rollback.
   Watch(d);
   co_return SaveDomainRecord(d.run_dir, d.record);
+}
+
+Result<void> DomainManager::NothingRevoked(const Domain& d, std::size_t regions) {
+  if (d.shms.size() != regions || !d.revoked_disks.empty()) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "domain '{}' lost a {} to a policy change while it was being started",
+                d.record.name, d.shms.size() != regions ? "shared-memory region" : "disk");
+  }
+  return {};
 }
 
 Result<vswitch::MacAddress> MacOf(DomainId domain, std::size_t index, const config::VifSpec& vif) {
@@ -607,6 +611,11 @@ asio::awaitable<Result<void>> DomainManager::QmpAction(const std::string& name, 
   if (!d->vm || d->state == DomainState::kCreating) {
     co_return Fail(ErrorCode::kConflict,
                    "domain '{}' is still being created; try again in a moment", name);
+  }
+  if (!d->frozen.empty()) {
+    co_return Fail(ErrorCode::kConflict,
+                   "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name, d->frozen,
+                   name);
   }
   const DomainId id = d->record.id;
   auto reply = co_await d->vm->Execute(std::move(command));

@@ -158,7 +158,9 @@ class DomainManager final : public admin::RunningDomains {
     std::vector<boost::asio::steady_timer*> device_waiting;  // WaitEjected's timers
     std::set<std::string> attaching;      // disk ids whose block-attach waits for QEMU
     std::set<std::string> unplugging;     // disk ids being unplugged
-    std::set<std::string> revoked_disks;  // revoked while attaching or before cont
+    std::set<std::string> revoked_disks;  // revoked (while attaching, before cont, or later)
+    bool disk_busy = false;               // a block-attach or block-detach waits for QEMU
+    std::string frozen;  // why its QEMU was stopped (SIGSTOP) for keeping a revoked device
   };
   // One layer of a disk as the writable-sharing check sees it.
   struct DiskLayerUse {
@@ -191,6 +193,9 @@ class DomainManager final : public admin::RunningDomains {
   boost::asio::awaitable<Result<void>> Launch(Domain& domain, const config::DomainConfig& config,
                                               const admin::DomainPlan& plan);
   [[nodiscard]] Result<void> MakeRunDir(Domain& domain);
+  // kPermissionDenied if a revocation took one of the `regions` regions or a disk of a domain
+  // being created.
+  [[nodiscard]] static Result<void> NothingRevoked(const Domain& domain, std::size_t regions);
   // Attaches each vif to its virtual network; `peers` keeps QEMU's ends open until the spawn.
   [[nodiscard]] Result<std::vector<vm::NicSpec>> AttachNics(Domain& domain,
                                                             const config::DomainConfig& config,
@@ -202,6 +207,11 @@ class DomainManager final : public admin::RunningDomains {
   // writes it (CheckShare, kDisk; a denial is audited). Errors: kPermissionDenied, naming both.
   [[nodiscard]] Result<void> CheckDiskPeers(const std::string& name, DomainId id,
                                             std::span<const DiskLayerUse> layers);
+  // Whether each of `fdsets` holds exactly one fd in domain `id`'s QEMU (kInternal if not).
+  boost::asio::awaitable<Result<api::Json>> CheckFdsets(const std::string& name, DomainId id,
+                                                        std::vector<int> fdsets);
+  // Ends a disk sharing the manager is done with (not a revocation: other disks on the file stay).
+  void ReleaseOwn(acm::SharingId sharing, std::string_view why);
   // A revocation of resource `resource` of domain `id` (a sharing's teardown): the disk holding
   // it is unplugged; a domain that is ending is ignored.
   void RevokeDisk(DomainId id, const std::string& resource, std::string_view why);
@@ -217,7 +227,8 @@ class DomainManager final : public admin::RunningDomains {
   // when it did not or the domain ended.
   boost::asio::awaitable<bool> WaitEjected(const std::string& name, DomainId id,
                                            const std::string& device);
-  // A guest that kept a revoked device past the timeout is paused (and the refusal audited).
+  // A guest that kept a revoked device past the timeout is paused and its QEMU frozen (SIGSTOP:
+  // the kernel's doing, not QEMU's); audited. Only destroy ends that.
   boost::asio::awaitable<void> PauseHolder(std::string name, DomainId id, std::string why);
   // device_del (and chardev-remove) of region devices left by UnplugRegion.
   boost::asio::awaitable<void> UnplugDevices(std::string name, DomainId id,
@@ -268,6 +279,9 @@ class DomainManager final : public admin::RunningDomains {
   bool id_mark_read_ = false;
   // False once the manager is destroyed (a create's coroutine may outlive it).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Sharings the manager itself ends after a disk's unplug (or an undone attach): their teardown
+  // must not take other disks that use the same file out as if revoked.
+  std::set<acm::SharingId> own_releases_;
 };
 
 }  // namespace shype::daemon

@@ -46,6 +46,9 @@ class Vm {
   virtual void OnExit(std::function<void(std::string why)> handler) = 0;
   // SIGKILL (its exit handler then runs). Errors: kUnavailable when it has exited already.
   [[nodiscard]] virtual Result<void> Kill() = 0;
+  // SIGSTOP: the kernel stops every thread of QEMU, whatever QEMU would answer (a compromised
+  // one can ignore QMP's `stop`). Errors: kUnavailable when it has exited already.
+  [[nodiscard]] virtual Result<void> Freeze() = 0;
   // Leaves the process running: shyped stops and a restarted one adopts it.
   virtual void Detach() = 0;
 };

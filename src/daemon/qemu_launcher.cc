@@ -169,6 +169,7 @@ class QemuVm final : public Vm {
   }
 
   Result<void> Kill() override { return process_->Signal(SIGKILL); }
+  Result<void> Freeze() override { return process_->Signal(SIGSTOP); }
 
   void Detach() override { (void)process_->Release(); }
 

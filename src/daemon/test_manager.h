@@ -51,6 +51,8 @@ struct FakeHost {
   std::vector<std::string> stopped;  // StopAll calls
   std::vector<std::string> cleaned;  // Cleanup calls
   std::vector<std::string> killed_by_destruction;
+  std::vector<std::string> frozen;                                        // Freeze calls
+  std::map<std::string, std::map<int, std::vector<std::string>>> fdsets;  // hot-plugged, by domain
   std::map<std::string, class FakeVm*> vms;
   std::map<std::string, std::vector<vm::NicSpec>> nics;    // by domain, as Spawn got them
   std::map<std::string, std::vector<UniqueFd>> shm_fds;    // region sockets' QEMU ends, by domain
@@ -100,6 +102,19 @@ class FakeVm final : public Vm {
     if (host.fail_cont && command == "cont") co_return Fail(ErrorCode::kIo, "cont failed");
     if (host.exit_on_powerdown && command == "system_powerdown") ExitLater("exited with code 0");
     if (host.guest_ejects && command == "device_del") EventLater("DEVICE_DELETED", args);
+    if (command == "add-fd") {
+      host.fdsets[name_][args.value("fdset-id", -1)].push_back(args.value("opaque", ""));
+    }
+    if (command == "remove-fd") host.fdsets[name_].erase(args.value("fdset-id", -1));
+    if (command == "query-fdsets") {  // as QEMU answers it: [{fdset-id, fds: [{fd, opaque}]}]
+      api::Json sets = api::Json::array();
+      for (const auto& [id, opaques] : host.fdsets[name_]) {
+        api::Json held = api::Json::array();
+        for (const std::string& opaque : opaques) held.push_back({{"fd", 99}, {"opaque", opaque}});
+        sets.push_back({{"fdset-id", id}, {"fds", std::move(held)}});
+      }
+      co_return sets;
+    }
     co_return api::Json::object();
   }
   void OnEvent(EventHandler handler) override { on_event_ = std::move(handler); }
@@ -110,6 +125,11 @@ class FakeVm final : public Vm {
     return {};
   }
   void Detach() override { detached_ = true; }
+  Result<void> Freeze() override {
+    if (exited_) return Fail(ErrorCode::kUnavailable, "exited");
+    host_.frozen.push_back(name_);
+    return {};
+  }
 
   // The process ends (guest poweroff, crash): the exit handler runs, as QemuProcess's would.
   void Exit(const std::string& why) {
