@@ -162,7 +162,7 @@ void RegisterBlockCommands(CLI::App& app, Context& ctx) {
       [&ctx, unblock] { RunLive(ctx, *unblock, [](const api::Json&) { return std::string(); }); });
 }
 
-// network-attach, network-detach, shm-attach, shm-detach, vnet list|show.
+// network-attach, network-detach, shm-attach, shm-detach, shm list, vnet list|show.
 void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
   auto* attach = app.add_subcommand(
       "network-attach", "hot-plug a NIC on a virtual network (the checks of create apply)");
@@ -209,6 +209,11 @@ void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
     if (region.starts_with("name=")) region = region.substr(5);
     RunLive(ctx, api::DetachRegion{*shm_detach_domain, region},
             [](const api::Json&) { return std::string(); });
+  });
+  auto* shm = app.add_subcommand("shm", "shared-memory regions: their peers");
+  shm->require_subcommand(1);
+  shm->add_subcommand("list", "list the regions in use and their peers")->callback([&ctx] {
+    RunLive(ctx, api::ListRegions{}, FormatRegionList);
   });
   auto* vnet = app.add_subcommand("vnet", "virtual networks: their ports and counters");
   vnet->require_subcommand(1);

@@ -129,6 +129,20 @@ std::string FormatDomainList(const Json& list, bool with_label) {
   return out;
 }
 
+std::string FormatRegionList(const Json& list) {
+  std::string out = fmt::format("{:<30} {:>10} {}\n", "Region", "Size", "Peers");
+  for (const Json& region : list.value("regions", Json::array())) {
+    std::string peers;
+    for (const Json& p : region.value("peers", Json::array())) {
+      peers += fmt::format("{}{}={}{}", peers.empty() ? "" : ",", p.value("peer", 0),
+                           Str(p, "domain"), p.value("connected", true) ? "" : "(leaving)");
+    }
+    out += fmt::format("{:<30} {:>10} {}\n", Str(region, "name"),
+                       region.value("size", std::uint64_t{0}), peers);
+  }
+  return out;
+}
+
 std::string FormatNetworkList(const Json& list) {
   std::string out = fmt::format("{:<30} {:>5} {:>12} {:>12} {:>10}\n", "Network", "Ports",
                                 "RX frames", "TX frames", "Dropped");

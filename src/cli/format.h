@@ -19,6 +19,7 @@ std::string FormatResourceLabel(const Json& label);  // ACM:P:L
 std::string FormatDryRun(const Json& report);
 std::string FormatDomainList(const Json& list, bool with_label);
 std::string FormatDomainInfo(const Json& info);
+std::string FormatRegionList(const Json& list);   // shype shm list
 std::string FormatNetworkList(const Json& list);  // shype vnet list
 std::string FormatNetwork(const Json& network);   // shype vnet show NAME: one line per port
 // One audit record (a JSON object) as a readable line.

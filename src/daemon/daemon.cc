@@ -258,6 +258,7 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [this](const api::DetachRegion& c) { return Done(domains_->DetachRegion(c.name, c.region)); },
       [this](const api::AttachDisk& c) { return AttachBlock(c); },
       [this](const api::DetachDisk& c) { return Done(domains_->DetachDisk(c.name, c.vdev)); },
+      [this](const api::ListRegions&) { return Ready(Regions()); },
       [this](const api::ListNetworks&) { return Ready(Networks(nullptr)); },
       [this](const api::GetNetworkInfo& c) { return Ready(Networks(&c.name)); },
       [](const api::ReadAudit&) {

@@ -70,6 +70,7 @@ class Daemon final {
   boost::asio::awaitable<Result<api::Json>> AttachNic(const api::AttachNetwork& command);
   boost::asio::awaitable<Result<api::Json>> AttachShm(const api::AttachRegion& command);
   boost::asio::awaitable<Result<api::Json>> AttachBlock(const api::AttachDisk& command);
+  Result<api::Json> Regions() const;
   Result<api::Json> List() const;
   Result<api::Json> Info(const std::string& name) const;
   Result<api::Json> ConsoleLog(const std::string& name) const;

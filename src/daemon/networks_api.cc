@@ -2,7 +2,7 @@
 //
 // The virtual networks as the API shows them (vnet.list, vnet.info): each port's domain, MAC,
 // state, counters by drop reason, and the ports it may exchange frames with; and the hotplug
-// requests' replies (network-, shm- and block-attach).
+// requests' replies (network-, shm- and block-attach); the shared-memory regions (shm.list).
 #include <map>
 
 #include "daemon.h"
@@ -61,6 +61,26 @@ boost::asio::awaitable<Result<api::Json>> Daemon::AttachBlock(const api::AttachD
   auto attached = co_await domains_->AttachDisk(c.name, *disk);
   if (!attached) co_return Fail(attached.error());
   co_return api::Json{{"name", c.name}, {"vdev", c.vdev}, {"device", *attached}};
+}
+
+Result<api::Json> Daemon::Regions() const {
+  std::map<DomainId, std::string> names;
+  for (const auto& d : domains_->Domains()) names[DomainId{d.id}] = d.name;
+  api::Json out = api::Json::array();
+  for (const shm::RegionView& region : regions_->List()) {
+    api::Json peers = api::Json::array();
+    for (const shm::PeerView& peer : region.peers) {
+      peers.push_back(api::Json{{"peer", peer.id.value()},
+                                {"domain", names[peer.domain]},
+                                {"domain_id", peer.domain.value()},
+                                {"connected", peer.connected}});
+    }
+    out.push_back(api::Json{{"name", region.name},
+                            {"resource", shm::Regions::ResourceOf(region.name)},
+                            {"size", region.size},
+                            {"peers", std::move(peers)}});
+  }
+  return api::Json{{"regions", std::move(out)}};
 }
 
 Result<api::Json> Daemon::Networks(const std::string* name) const {

@@ -48,6 +48,9 @@ sleep 0.5
 expect_rc 0 "audit" -- shype audit --json
 expect_out 'shm:vault' "the refusal is audited, naming the region"
 
+expect_rc 0 "shm list" -- shype shm list
+expect_out "^vault +65536 +0=a1,1=a2$" "shm list shows the region and its two peers"
+
 # --- the region outlives a peer ---
 expect_rc 0 "destroy a1" -- shype destroy a1
 expect_rc 0 "list" -- shype list

@@ -161,6 +161,10 @@ struct DetachDisk {
   std::string vdev;
   friend bool operator==(const DetachDisk&, const DetachDisk&) = default;
 };
+struct ListRegions {
+  static constexpr std::string_view kOp = "shm.list";
+  friend bool operator==(const ListRegions&, const ListRegions&) = default;
+};
 struct ListNetworks {
   static constexpr std::string_view kOp = "vnet.list";
   friend bool operator==(const ListNetworks&, const ListNetworks&) = default;
@@ -182,8 +186,8 @@ using Command =
                  ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
                  GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
                  PauseDomain, UnpauseDomain, GetConsoleLog, AttachNetwork, DetachNetwork,
-                 AttachRegion, DetachRegion, AttachDisk, DetachDisk, ListNetworks, GetNetworkInfo,
-                 ReadAudit>;
+                 AttachRegion, DetachRegion, AttachDisk, DetachDisk, ListRegions, ListNetworks,
+                 GetNetworkInfo, ReadAudit>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument
