@@ -89,7 +89,11 @@ Result<void> DomainManager::CheckDiskPeers(const std::string& name, DomainId id,
                                            std::span<const DiskLayerUse> layers) {
   for (const auto& [other_name, other] : domains_) {
     if (other->record.id == id) continue;
-    for (const DiskRecord& disk : other->record.disks) {
+    std::vector<const DiskRecord*> all;
+    for (const DiskRecord& disk : other->record.disks) all.push_back(&disk);
+    for (const DiskRecord& disk : other->record.held) all.push_back(&disk);
+    for (const DiskRecord* held_or_attached : all) {
+      const DiskRecord& disk = *held_or_attached;
       for (std::size_t j = 0; j < disk.identities.size(); ++j) {
         const bool other_writes = disk.writable && j == 0;
         for (const DiskLayerUse& layer : layers) {
@@ -212,6 +216,7 @@ asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string
     for (const api::Json& set : *step) fdset = std::max(fdset, set.value("fdset-id", 0) + 1);
   }
   std::vector<int> fdsets;
+  bool fd_sent = false;
   std::vector<std::string> nodes;  // added, the last first
   for (std::size_t n = disk.layers.size(); step && n-- > 0;) {
     std::vector<UniqueFd> fds;
@@ -222,6 +227,7 @@ asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string
     }
     // Arguments named, not temporaries of the co_await: g++ 12 destroys those twice.
     api::Json add_args{{"fdset-id", fdset}, {"opaque", vm::DiskFdsetOpaque(disk, n)}};
+    fd_sent = true;  // QEMU has it once sent, whatever it answers
     step = co_await QmpOf(name, id, "add-fd", std::move(add_args), std::move(fds));
     if (!step) break;
     fdsets.push_back(fdset);
@@ -263,7 +269,16 @@ asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string
       api::Json del_args{{"fdset-id", set}};
       (void)co_await QmpOf(name, id, "remove-fd", std::move(del_args));
     }
-    undo("its block-attach failed");
+    if (!fd_sent) {
+      undo("its block-attach failed");
+    } else if (Domain* held = Find(name); held != nullptr && held->record.id == id) {
+      // SECURITY: QEMU got an fd of it: recorded until QEMU exits (see FinishDiskUnplug).
+      std::erase(held->record.disks, record);
+      held->record.held.push_back(record);
+      const bool revoked = held->revoked_disks.erase(disk_id) > 0;
+      (void)SaveDomainRecord(held->run_dir, held->record);
+      if (revoked) co_await PauseHolder(name, id, "revoked during its failed block-attach");
+    }
     co_return Fail(step.error().WithContext(
         fmt::format("domain '{}': hot-plugging disk {}", name, spec.vdev)));
   }
@@ -286,6 +301,11 @@ asio::awaitable<Result<void>> DomainManager::DetachDisk(const std::string& name,
   }
   const std::string disk_id = it->id;
   if (d->disk_busy) co_return Fail(Busy(name));
+  if (!d->frozen.empty()) {
+    co_return Fail(ErrorCode::kConflict,
+                   "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name, d->frozen,
+                   name);
+  }
   if (d->attaching.contains(disk_id) || !d->unplugging.insert(disk_id).second) {
     co_return Fail(ErrorCode::kConflict, "domain '{}': disk '{}' is being attached or detached",
                    name, vdev);
@@ -317,6 +337,47 @@ void DomainManager::RevokeDisk(DomainId id, const std::string& resource, std::st
         asio::co_spawn(io_, UnplugDisk(name, id, disk.id, std::string(why), true), asio::detached);
       }
     }
+    // A disk already out of the guest whose file QEMU may still reach: frozen if the kernel shows
+    // it still has the file (an fd in any thread, a mapping); else the revocation stands.
+    for (auto it = d->record.held.begin(); it != d->record.held.end();) {
+      if (std::find(it->resources.begin(), it->resources.end(), resource) == it->resources.end()) {
+        ++it;
+        continue;
+      }
+      // A file an attached disk also uses is checked when that disk's unplug (this revocation's
+      // too) is done.
+      std::vector<ObjectIdentity> files;
+      for (const std::string& text : it->identities) {
+        const bool attached = std::any_of(
+            d->record.disks.begin(), d->record.disks.end(), [&](const DiskRecord& other) {
+              return std::find(other.identities.begin(), other.identities.end(), text) !=
+                     other.identities.end();
+            });
+        if (auto identity = ObjectIdentity::Parse(text); identity && !attached) {
+          files.push_back(*identity);
+        }
+      }
+      auto holds = enforce::ProcessHolds(d->record.pid, files);
+      if (!holds || *holds) {
+        asio::co_spawn(
+            io_, PauseHolder(name, id, fmt::format("{}: its QEMU still holds {}", why, resource)),
+            asio::detached);
+        ++it;
+        continue;
+      }
+      ForgetResources(d->record, it->resources);
+      it = d->record.held.erase(it);
+      (void)SaveDomainRecord(d->run_dir, d->record);
+    }
+  }
+}
+
+asio::awaitable<void> DomainManager::LateUnplug(std::string name, DomainId id,
+                                                std::string disk_id) {
+  auto finished = co_await FinishDiskUnplug(name, id, disk_id, "the guest released it");
+  Domain* d = Find(name);
+  if (!finished && d != nullptr && d->record.id == id && d->revoked_disks.contains(disk_id)) {
+    co_await PauseHolder(name, id, "revoked: " + finished.error().message);
   }
 }
 
@@ -388,10 +449,12 @@ asio::awaitable<Result<void>> DomainManager::FinishDiskUnplug(std::string name, 
   // on the disk's files (those another of its disks also uses aside).
   std::vector<ObjectIdentity> files;
   for (const std::string& text : disk.identities) {
+    // Only a disk fully attached counts: one still attaching may yet fail (review finding).
     const bool shared =
         std::any_of(d->record.disks.begin(), d->record.disks.end(), [&](const DiskRecord& other) {
-          return other.id != disk.id && std::find(other.identities.begin(), other.identities.end(),
-                                                  text) != other.identities.end();
+          return other.id != disk.id && !d->attaching.contains(other.id) &&
+                 std::find(other.identities.begin(), other.identities.end(), text) !=
+                     other.identities.end();
         });
     if (auto identity = ObjectIdentity::Parse(text); identity && !shared)
       files.push_back(*identity);
@@ -406,19 +469,19 @@ asio::awaitable<Result<void>> DomainManager::FinishDiskUnplug(std::string name, 
     co_return Fail(ErrorCode::kUnavailable, "domain '{}': {}; the disk stays recorded", name,
                    problem);
   }
+  // SECURITY: gone from the guest, but not provably from QEMU (a mapping, an fd passed to
+  // itself, io_uring: the kernel shows none of them reliably): the disk's sharings and
+  // resources stay recorded until QEMU exits, so the file is not relabeled or given to a rival
+  // while this QEMU may still reach it.
   std::erase(d->record.disks, disk);
-  ForgetResources(d->record, disk.resources);
+  d->record.held.push_back(disk);
   d->unplugging.erase(disk_id);
+  d->revoked_disks.erase(disk_id);
   if (auto saved = SaveDomainRecord(d->run_dir, d->record); !saved) {
     log::Error("domain {}: cannot save its record: {}", name, saved.error().message);
   }
-  // The disk is gone from the guest and from QEMU: its sharings end (one per layer).
-  d->revoked_disks.erase(disk_id);
-  for (const std::string& resource : disk.resources) {
-    auto sharing = enforce::FindResourceSharing(acm_, id, acm::ResourceKind::kDisk, resource);
-    if (sharing) ReleaseOwn(*sharing, why);
-  }
-  log::Info("domain {}: disk {} (vd-{}) unplugged ({})", name, disk.vdev, disk_id, why);
+  log::Info("domain {}: disk {} (vd-{}) unplugged ({}); its files stay recorded until it ends",
+            name, disk.vdev, disk_id, why);
   co_return Result<void>{};
 }
 
@@ -443,21 +506,22 @@ asio::awaitable<bool> DomainManager::WaitEjected(const std::string& name, Domain
 
 asio::awaitable<void> DomainManager::PauseHolder(std::string name, DomainId id, std::string why) {
   // SECURITY: fail closed: the guest still reaches what the policy took from it; it runs no
-  // further instruction until the administrator acts (destroy, or unpause once it is released).
-  Result<api::Json> stopped = co_await QmpOf(name, id, "stop", nullptr);
+  // further instruction until the administrator destroys it. SIGSTOP, not QMP's `stop`: the
+  // kernel stops QEMU whatever QEMU would answer.
+  Result<void> stopped = Fail(ErrorCode::kUnavailable, "the domain is gone");
   if (Domain* d = Find(name); d != nullptr && d->record.id == id && d->vm) {
-    if (auto frozen = d->vm->Freeze(); frozen) {
+    stopped = d->vm->Freeze();
+    if (stopped) {
       d->frozen = why;
       d->state = DomainState::kPaused;
-    } else {
-      stopped = Fail(frozen.error());
     }
   }
   denials_(acm::Hook::kResource, name,
            fmt::format("{}: {}", why,
-                       stopped ? "paused" : "could not pause: " + stopped.error().message));
+                       stopped ? "frozen" : "could not freeze: " + stopped.error().message));
   log::Error("domain {}: {}; {}", name, why,
-             stopped ? "paused" : "could not pause it: " + stopped.error().message);
+             stopped ? "frozen (SIGSTOP)" : "could not freeze it: " + stopped.error().message);
+  co_return;
 }
 
 }  // namespace shype::daemon

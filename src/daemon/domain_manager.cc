@@ -532,8 +532,7 @@ void DomainManager::OnEvent(const std::string& name, std::string_view event,
                                  [&](const DiskRecord& disk) { return disk.id == disk_id; });
   if (known && !d->attaching.contains(disk_id) && d->unplugging.insert(disk_id).second) {
     d->ejected.erase(device);
-    asio::co_spawn(io_, FinishDiskUnplug(name, d->record.id, disk_id, "the guest released it"),
-                   asio::detached);
+    asio::co_spawn(io_, LateUnplug(name, d->record.id, disk_id), asio::detached);
   }
 }
 

@@ -223,6 +223,8 @@ class DomainManager final : public admin::RunningDomains {
   // disk's files (then nothing is forgotten).
   boost::asio::awaitable<Result<void>> FinishDiskUnplug(std::string name, DomainId id,
                                                         std::string disk_id, std::string why);
+  // FinishDiskUnplug for a guest's late acknowledgement; a revoked disk QEMU keeps: frozen.
+  boost::asio::awaitable<void> LateUnplug(std::string name, DomainId id, std::string disk_id);
   // Waits until QEMU reported DEVICE_DELETED for `device`, at most the unplug timeout; false
   // when it did not or the domain ended.
   boost::asio::awaitable<bool> WaitEjected(const std::string& name, DomainId id,

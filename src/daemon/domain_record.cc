@@ -55,13 +55,16 @@ Result<void> SaveDomainRecord(const std::filesystem::path& dir, const DomainReco
          {"resources", r.resources},
          {"created_at", r.created_at},
          {"uid", r.uid},
-         {"disks", Json::array()}};
-  for (const DiskRecord& d : r.disks) {
-    j["disks"].push_back(Json{{"vdev", d.vdev},
-                              {"id", d.id},
-                              {"writable", d.writable},
-                              {"resources", d.resources},
-                              {"identities", d.identities}});
+         {"disks", Json::array()},
+         {"held", Json::array()}};
+  for (const auto& [key, list] : {std::pair{"disks", &r.disks}, std::pair{"held", &r.held}}) {
+    for (const DiskRecord& d : *list) {
+      j[key].push_back(Json{{"vdev", d.vdev},
+                            {"id", d.id},
+                            {"writable", d.writable},
+                            {"resources", d.resources},
+                            {"identities", d.identities}});
+    }
   }
   // SECURITY: strict: a record that cannot be written exactly is an error the caller rolls back
   // (nlohmann's dump() threw on a non-UTF-8 config path after the domain was half created).
@@ -109,11 +112,13 @@ Result<DomainRecord> LoadDomainRecord(const std::filesystem::path& dir) {
     r.resources = j.at("resources").get<std::vector<std::string>>();
     r.created_at = j.at("created_at").get<std::int64_t>();
     r.uid = j.value("uid", std::uint32_t{0});
-    for (const Json& d : j.value("disks", Json::array())) {
-      r.disks.push_back(DiskRecord{d.at("vdev").get<std::string>(), d.at("id").get<std::string>(),
+    for (const auto& [key, list] : {std::pair{"disks", &r.disks}, std::pair{"held", &r.held}}) {
+      for (const Json& d : j.value(key, Json::array())) {
+        list->push_back(DiskRecord{d.at("vdev").get<std::string>(), d.at("id").get<std::string>(),
                                    d.at("writable").get<bool>(),
                                    d.at("resources").get<std::vector<std::string>>(),
                                    d.at("identities").get<std::vector<std::string>>()});
+      }
     }
   } catch (const Json::exception& e) {  // adapter: nlohmann reports type errors by throwing
     return Fail(ErrorCode::kIo, "'{}': {}", (dir / "domain.json").string(), e.what());

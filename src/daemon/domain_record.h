@@ -52,6 +52,10 @@ struct DomainRecord {
   // before QEMU is spawned, so a half-created domain's processes can always be found.
   std::uint32_t uid = 0;
   std::vector<DiskRecord> disks;
+  // Disks no longer in the guest (detached, or an attach that failed after QEMU got an fd) whose
+  // files QEMU may still reach (a compromised one can keep a mapping or a passed fd): their
+  // sharings and resources stay recorded until the domain ends.
+  std::vector<DiskRecord> held;
 };
 
 // The largest domain.json written or read (SaveDomainRecord refuses more: kInvalidArgument).

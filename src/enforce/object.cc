@@ -19,7 +19,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <optional>
 
@@ -160,15 +162,11 @@ std::optional<ObjectIdentity> HeldIdentity(const std::string& link, const struct
                         0};
 }
 
-}  // namespace
-
-Result<bool> ProcessHolds(int pid, std::span<const ObjectIdentity> objects) {
-  const std::string dir = fmt::format("/proc/{}/fd", pid);
+// Whether a file of /proc/PID/task/TID/fd (one thread's table: threads may unshare theirs)
+// names one of `objects`. nullopt: the directory could not be read.
+std::optional<bool> FdTableHolds(const std::string& dir, std::span<const ObjectIdentity> objects) {
   DIR* raw = ::opendir(dir.c_str());
-  if (raw == nullptr) {
-    if (errno == ENOENT || errno == ESRCH) return false;  // gone: it holds nothing
-    return Fail(ErrorCode::kIo, "cannot list {}: {}", dir, std::strerror(errno));
-  }
+  if (raw == nullptr) return std::nullopt;
   std::unique_ptr<DIR, int (*)(DIR*)> fds(raw, &::closedir);
   while (const dirent* entry = ::readdir(fds.get())) {
     if (entry->d_name[0] == '.') continue;
@@ -179,6 +177,42 @@ Result<bool> ProcessHolds(int pid, std::span<const ObjectIdentity> objects) {
     if (held && std::find(objects.begin(), objects.end(), *held) != objects.end()) return true;
   }
   return false;
+}
+
+// Whether /proc/PID/maps maps one of the `objects` files (a mapping outlives its fd).
+bool MapsHold(int pid, std::span<const ObjectIdentity> objects) {
+  std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned maj = 0, min = 0;
+    unsigned long long ino = 0;
+    // address perms offset dev inode path
+    if (std::sscanf(line.c_str(), "%*s %*s %*s %x:%x %llu", &maj, &min, &ino) != 3 || ino == 0) {
+      continue;
+    }
+    const ObjectIdentity mapped{ObjectIdentity::Kind::kFile,
+                                static_cast<std::uint64_t>(makedev(maj, min)), ino};
+    if (std::find(objects.begin(), objects.end(), mapped) != objects.end()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<bool> ProcessHolds(int pid, std::span<const ObjectIdentity> objects) {
+  const std::string tasks = fmt::format("/proc/{}/task", pid);
+  DIR* raw = ::opendir(tasks.c_str());
+  if (raw == nullptr) {
+    if (errno == ENOENT || errno == ESRCH) return false;  // gone: it holds nothing
+    return Fail(ErrorCode::kIo, "cannot list {}: {}", tasks, std::strerror(errno));
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> threads(raw, &::closedir);
+  while (const dirent* entry = ::readdir(threads.get())) {
+    if (entry->d_name[0] == '.') continue;
+    const auto held = FdTableHolds(tasks + "/" + entry->d_name + "/fd", objects);
+    if (held.value_or(false)) return true;
+  }
+  return MapsHold(pid, objects);
 }
 
 Result<OpenedObject> OpenObject(const std::string& path, ObjectIdentity::Kind kind, bool writable) {

@@ -5,6 +5,7 @@
 #include "shype/enforce/object.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +106,15 @@ TEST_F(ObjectTest, ProcessHoldsSeesTheFdsAProcessHasOpen) {
   object->fd.Reset();
   EXPECT_FALSE(holds(::getpid(), held));
   EXPECT_FALSE(holds(0x3fffffff, held)) << "a process that is gone holds nothing";
+  // A mapping outlives its fd (a review finding: only the fd table was looked at).
+  auto again = OpenObject(path, Kind::kFile, false);
+  ASSERT_TRUE(again);
+  void* map = ::mmap(nullptr, 4, PROT_READ, MAP_SHARED, again->fd.get(), 0);
+  ASSERT_NE(map, MAP_FAILED);
+  again->fd.Reset();
+  EXPECT_TRUE(holds(::getpid(), held)) << "mapped, fd closed";
+  ::munmap(map, 4);
+  EXPECT_FALSE(holds(::getpid(), held));
 }
 
 }  // namespace

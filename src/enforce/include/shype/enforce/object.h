@@ -39,10 +39,11 @@ struct OpenedObject {
 [[nodiscard]] Result<OpenedObject> OpenBeneath(int dir_fd, const std::string& dir,
                                                const std::string& relative);
 
-// Whether process `pid` has a file descriptor open on one of `objects`: the kernel's view (each
-// of its fds stat'ed through /proc/PID/fd; a loop device counts as its backing file), not what
-// the process says. A process that is gone holds nothing. Errors: kIo when its fds cannot be
-// read (e.g. not permitted).
+// Whether process `pid` has one of `objects` open or mapped: the kernel's view (every thread's
+// fd table through /proc/PID/task/*/fd, a loop device counting as its backing file, and
+// /proc/PID/maps), not what the process says. Best effort against a hostile process: an fd in
+// flight in a socket or registered with io_uring is not visible. A process that is gone holds
+// nothing. Errors: kIo when its threads cannot be listed (e.g. not permitted).
 [[nodiscard]] Result<bool> ProcessHolds(int pid, std::span<const ObjectIdentity> objects);
 
 }  // namespace shype::enforce
