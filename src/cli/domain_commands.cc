@@ -162,31 +162,8 @@ void RegisterBlockCommands(CLI::App& app, Context& ctx) {
       [&ctx, unblock] { RunLive(ctx, *unblock, [](const api::Json&) { return std::string(); }); });
 }
 
-// network-attach, network-detach, shm-attach, shm-detach, shm list, vnet list|show.
-void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
-  auto* attach = app.add_subcommand(
-      "network-attach", "hot-plug a NIC on a virtual network (the checks of create apply)");
-  auto nic_domain = std::make_shared<std::string>();
-  auto nic_vif = std::make_shared<std::string>();
-  attach->add_option("domain", *nic_domain, "domain name")->required();
-  attach->add_option("vif", *nic_vif, "vnet=NAME[,mac=52:54:00:..]")->required();
-  attach->callback([&ctx, nic_domain, nic_vif] {
-    RunLive(ctx, api::AttachNetwork{*nic_domain, *nic_vif}, [](const api::Json& r) {
-      return fmt::format("Attached {} ({}) to {}\n", r.value("device", ""), r.value("mac", ""),
-                         r.value("name", ""));
-    });
-  });
-  auto* detach = app.add_subcommand("network-detach", "unplug a domain's NICs on a network");
-  auto detach_domain = std::make_shared<std::string>();
-  auto detach_vnet = std::make_shared<std::string>();
-  detach->add_option("domain", *detach_domain, "domain name")->required();
-  detach->add_option("vnet", *detach_vnet, "network name (vnet=NAME also accepted)")->required();
-  detach->callback([&ctx, detach_domain, detach_vnet] {
-    std::string vnet = *detach_vnet;
-    if (vnet.starts_with("vnet=")) vnet = vnet.substr(5);
-    RunLive(ctx, api::DetachNetwork{*detach_domain, vnet},
-            [](const api::Json&) { return std::string(); });
-  });
+// shm-attach, shm-detach, shm list.
+void RegisterShmCommands(CLI::App& app, Context& ctx) {
   auto* shm_attach = app.add_subcommand(
       "shm-attach", "hot-plug a shared-memory region (the checks of create apply)");
   auto shm_domain = std::make_shared<std::string>();
@@ -214,6 +191,33 @@ void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
   shm->require_subcommand(1);
   shm->add_subcommand("list", "list the regions in use and their peers")->callback([&ctx] {
     RunLive(ctx, api::ListRegions{}, FormatRegionList);
+  });
+}
+
+// network-attach, network-detach, vnet list|show.
+void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
+  auto* attach = app.add_subcommand(
+      "network-attach", "hot-plug a NIC on a virtual network (the checks of create apply)");
+  auto nic_domain = std::make_shared<std::string>();
+  auto nic_vif = std::make_shared<std::string>();
+  attach->add_option("domain", *nic_domain, "domain name")->required();
+  attach->add_option("vif", *nic_vif, "vnet=NAME[,mac=52:54:00:..]")->required();
+  attach->callback([&ctx, nic_domain, nic_vif] {
+    RunLive(ctx, api::AttachNetwork{*nic_domain, *nic_vif}, [](const api::Json& r) {
+      return fmt::format("Attached {} ({}) to {}\n", r.value("device", ""), r.value("mac", ""),
+                         r.value("name", ""));
+    });
+  });
+  auto* detach = app.add_subcommand("network-detach", "unplug a domain's NICs on a network");
+  auto detach_domain = std::make_shared<std::string>();
+  auto detach_vnet = std::make_shared<std::string>();
+  detach->add_option("domain", *detach_domain, "domain name")->required();
+  detach->add_option("vnet", *detach_vnet, "network name (vnet=NAME also accepted)")->required();
+  detach->callback([&ctx, detach_domain, detach_vnet] {
+    std::string vnet = *detach_vnet;
+    if (vnet.starts_with("vnet=")) vnet = vnet.substr(5);
+    RunLive(ctx, api::DetachNetwork{*detach_domain, vnet},
+            [](const api::Json&) { return std::string(); });
   });
   auto* vnet = app.add_subcommand("vnet", "virtual networks: their ports and counters");
   vnet->require_subcommand(1);
@@ -270,6 +274,7 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
   RegisterAudit(app, ctx);
   RegisterNetworkCommands(app, ctx);
   RegisterBlockCommands(app, ctx);
+  RegisterShmCommands(app, ctx);
 }
 
 }  // namespace shype::cli
