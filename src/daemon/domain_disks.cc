@@ -301,10 +301,10 @@ asio::awaitable<Result<void>> DomainManager::DetachDisk(const std::string& name,
   }
   const std::string disk_id = it->id;
   if (d->disk_busy) co_return Fail(Busy(name));
-  if (!d->frozen.empty()) {
+  if (!d->record.frozen.empty()) {
     co_return Fail(ErrorCode::kConflict,
-                   "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name, d->frozen,
-                   name);
+                   "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name,
+                   d->record.frozen, name);
   }
   if (d->attaching.contains(disk_id) || !d->unplugging.insert(disk_id).second) {
     co_return Fail(ErrorCode::kConflict, "domain '{}': disk '{}' is being attached or detached",
@@ -512,8 +512,9 @@ asio::awaitable<void> DomainManager::PauseHolder(std::string name, DomainId id, 
   if (Domain* d = Find(name); d != nullptr && d->record.id == id && d->vm) {
     stopped = d->vm->Freeze();
     if (stopped) {
-      d->frozen = why;
+      d->record.frozen = why;
       d->state = DomainState::kPaused;
+      (void)SaveDomainRecord(d->run_dir, d->record);
     }
   }
   denials_(acm::Hook::kResource, name,

@@ -222,6 +222,14 @@ TEST_F(DomainDisksTest, ARevokedDiskIsUnpluggedAndAGuestThatKeepsItIsPaused) {
   bool audited = false;
   for (const auto& d : denials_) audited |= d.find("did not release vd-disk0") != std::string::npos;
   EXPECT_TRUE(audited);
+  // A restarted shyped keeps it frozen (the record says so): still only destroy.
+  host_.alive = {"bank1"};
+  Restart();
+  ASSERT_TRUE(manager_->Recover());
+  EXPECT_EQ(manager_->Info("bank1")->state, DomainState::kPaused);
+  auto unpause = Run(manager_->QmpAction("bank1", "cont", DomainState::kRunning));
+  ASSERT_FALSE(unpause);
+  EXPECT_NE(unpause.error().message.find("frozen"), std::string::npos) << unpause.error().message;
 }
 
 TEST_F(DomainDisksTest, AWritableDiskIsSharedOnlyBetweenDomainsThatMayShare) {

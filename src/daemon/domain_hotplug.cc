@@ -19,10 +19,10 @@ Result<DomainManager::Domain*> DomainManager::HotplugTarget(const std::string& n
     return Fail(ErrorCode::kConflict, "domain '{}' is {}: {} is attached to a running domain", name,
                 DomainStateName(d->state), what);
   }
-  if (!d->frozen.empty()) {
+  if (!d->record.frozen.empty()) {
     return Fail(ErrorCode::kConflict,
-                "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name, d->frozen,
-                name);
+                "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name,
+                d->record.frozen, name);
   }
   return d;
 }

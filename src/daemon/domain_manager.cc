@@ -611,10 +611,10 @@ asio::awaitable<Result<void>> DomainManager::QmpAction(const std::string& name, 
     co_return Fail(ErrorCode::kConflict,
                    "domain '{}' is still being created; try again in a moment", name);
   }
-  if (!d->frozen.empty()) {
+  if (!d->record.frozen.empty()) {
     co_return Fail(ErrorCode::kConflict,
-                   "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name, d->frozen,
-                   name);
+                   "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name,
+                   d->record.frozen, name);
   }
   const DomainId id = d->record.id;
   auto reply = co_await d->vm->Execute(std::move(command));

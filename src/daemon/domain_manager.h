@@ -160,7 +160,6 @@ class DomainManager final : public admin::RunningDomains {
     std::set<std::string> unplugging;     // disk ids being unplugged
     std::set<std::string> revoked_disks;  // revoked (while attaching, before cont, or later)
     bool disk_busy = false;               // a block-attach or block-detach waits for QEMU
-    std::string frozen;  // why its QEMU was stopped (SIGSTOP) for keeping a revoked device
   };
   // One layer of a disk as the writable-sharing check sees it.
   struct DiskLayerUse {

@@ -56,7 +56,8 @@ Result<void> SaveDomainRecord(const std::filesystem::path& dir, const DomainReco
          {"created_at", r.created_at},
          {"uid", r.uid},
          {"disks", Json::array()},
-         {"held", Json::array()}};
+         {"held", Json::array()},
+         {"frozen", r.frozen}};
   for (const auto& [key, list] : {std::pair{"disks", &r.disks}, std::pair{"held", &r.held}}) {
     for (const DiskRecord& d : *list) {
       j[key].push_back(Json{{"vdev", d.vdev},
@@ -112,6 +113,7 @@ Result<DomainRecord> LoadDomainRecord(const std::filesystem::path& dir) {
     r.resources = j.at("resources").get<std::vector<std::string>>();
     r.created_at = j.at("created_at").get<std::int64_t>();
     r.uid = j.value("uid", std::uint32_t{0});
+    r.frozen = j.value("frozen", std::string());
     for (const auto& [key, list] : {std::pair{"disks", &r.disks}, std::pair{"held", &r.held}}) {
       for (const Json& d : j.value(key, Json::array())) {
         list->push_back(DiskRecord{d.at("vdev").get<std::string>(), d.at("id").get<std::string>(),

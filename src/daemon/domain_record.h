@@ -56,6 +56,9 @@ struct DomainRecord {
   // files QEMU may still reach (a compromised one can keep a mapping or a passed fd): their
   // sharings and resources stay recorded until the domain ends.
   std::vector<DiskRecord> held;
+  // Why its QEMU was frozen (SIGSTOP) for keeping a revoked device; empty if it was not. A
+  // restarted shyped keeps it frozen: only destroy ends that.
+  std::string frozen;
 };
 
 // The largest domain.json written or read (SaveDomainRecord refuses more: kInvalidArgument).

@@ -281,7 +281,7 @@ void DomainManager::Track(const DomainRecord& record, const std::filesystem::pat
   domain->record = record;
   domain->run_dir = dir;
   domain->vm = std::move(vm);
-  domain->state = DomainState::kRunning;
+  domain->state = record.frozen.empty() ? DomainState::kRunning : DomainState::kPaused;
   for (const DiskRecord& disk : record.disks) {  // ids disk<N>: the next one is above them all
     if (!disk.id.starts_with("disk")) continue;
     const auto n = static_cast<std::uint32_t>(std::strtoul(disk.id.c_str() + 4, nullptr, 10));
