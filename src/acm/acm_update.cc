@@ -28,25 +28,20 @@ Violation MakeViolation(ViolationKind kind, std::string message) {
 }
 
 // SECURITY: a resource the store labels under the active policy keeps its label only if the new
-// policy defines it (after <Name from=..> renames): a label the policy lacks would dangle, naming
-// nothing the policy decides on.
-void CheckStoredResourceLabels(const PolicySnapshot& cur, const PolicySnapshot& next,
-                               const UpdateRequest& r, std::vector<Violation>& out) {
+// policy defines it (after <Name from=..> renames); else the label is invalidated (Xen's
+// INV_ACM:<old policy>:<label>), which no domain may use, rather than left dangling. A resource
+// in use is a live sharing: its label missing refuses the update (PlanSharings).
+std::vector<StoredResourceLabel> InvalidatedLabels(const PolicySnapshot& next,
+                                                   const UpdateRequest& r) {
+  std::vector<StoredResourceLabel> out;
   const auto& defined = next.labels().resource_labels;
   for (const StoredResourceLabel& stored : r.stored_resource_labels) {
     auto rename = r.resource_label_renames.find(stored.label);
-    const bool renamed = rename != r.resource_label_renames.end();
-    const std::string& label = renamed ? rename->second : stored.label;
-    if (std::find(defined.begin(), defined.end(), label) != defined.end()) continue;
-    out.push_back(MakeViolation(
-        ViolationKind::kResourceLabelMissing,
-        fmt::format("resource '{}' is labeled '{}' (ACM:{}){}, which policy '{}' does not define: "
-                    "add it, rename it with <Name from=\"{}\">, or remove the resource's label "
-                    "first",
-                    stored.resource, stored.label, cur.name(),
-                    renamed ? fmt::format(", renamed to '{}'", label) : std::string(), next.name(),
-                    stored.label)));
+    const std::string& label =
+        rename != r.resource_label_renames.end() ? rename->second : stored.label;
+    if (std::find(defined.begin(), defined.end(), label) == defined.end()) out.push_back(stored);
   }
+  return out;
 }
 
 }  // namespace
@@ -150,7 +145,7 @@ void Acm::PlanTranslation(const PolicySnapshot& next, const UpdateRequest& r,
                       from, to, from, to)));
     }
   }
-  CheckStoredResourceLabels(*policy_, next, r, plan.violations);
+  plan.invalidated = InvalidatedLabels(next, r);
   const bool labeled = next.has_chwall() || next.has_ste();
   for (const auto& [id, record] : OrderedDomains()) {
     auto rename = r.vm_label_renames.find(record.label);
@@ -169,15 +164,43 @@ void Acm::PlanTranslation(const PolicySnapshot& next, const UpdateRequest& r,
     plan.translated[id] =
         DomainRecord{*ref, labeled ? *next.VmLabelOf(*ref) : std::string(), record.order};
   }
+  if (labeled) PlanDomain0(next, r, plan);
+}
+
+void Acm::PlanDomain0(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const {
+  auto current0 = domains_.find(kDomain0);
+  if (current0 == domains_.end()) return;
+  const DomainRecord& current = current0->second;
+  const bool bootstrap = current.ssidref == Ssidref::FromParts(1, 1);
+  const std::string boot(next.labels().bootstrap_label());
+  auto is_dom0_missing = [](const Violation& v) {
+    return v.kind == ViolationKind::kLabelMissing && v.domains == std::vector{kDomain0};
+  };
+  // A first policy (DEFAULT active) while nothing but Domain-0 runs: Domain-0 takes the new
+  // bootstrap label, as Xen loaded a first policy with DOM0_SSIDREF. The update's other checks
+  // (Domain-0's sharings) still apply to it.
+  if (policy_->name() == "DEFAULT" && bootstrap && !r.vm_label_renames.contains(current.label) &&
+      domains_.size() == 1) {
+    plan.translated[kDomain0] = DomainRecord{Ssidref::FromParts(1, 1), boot, current.order};
+    std::erase_if(plan.violations, is_dom0_missing);
+    return;
+  }
+  const std::string hint =
+      fmt::format(": write <VirtualMachineLabel><Name from=\"{}\">{}</Name> in the new policy",
+                  current.label, bootstrap ? boot : current.label);
+  for (Violation& v : plan.violations) {
+    if (is_dom0_missing(v)) v.message += hint;
+  }
   auto dom0 = plan.translated.find(kDomain0);
-  if (labeled && dom0 != plan.translated.end() &&
-      dom0->second.ssidref != Ssidref::FromParts(1, 1)) {
+  if (dom0 == plan.translated.end()) return;  // its label is missing: reported above
+  // Domain-0 on the bootstrap label must stay on it (its row 1 is what the policy says the
+  // management plane is); a Domain-0 relabeled live keeps its (translated) label.
+  if (bootstrap && dom0->second.ssidref != Ssidref::FromParts(1, 1)) {
     Violation v = MakeViolation(
         ViolationKind::kBootstrapLabel,
         fmt::format("Domain-0 would carry label '{}' but the bootstrap label of policy '{}' is "
-                    "'{}'; rename it with <Name from=\"{}\">",
-                    dom0->second.label, next.name(), next.labels().bootstrap_label(),
-                    domains_.at(kDomain0).label));
+                    "'{}'{}",
+                    dom0->second.label, next.name(), boot, hint));
     v.domains = {kDomain0};
     plan.violations.push_back(std::move(v));
   }
@@ -218,9 +241,9 @@ void Acm::PlanChineseWall(const PolicySnapshot& next, UpdatePlan& plan) const {
       Violation v = MakeViolation(
           ViolationKind::kChineseWallConflict,
           fmt::format("running domains {} ('{}', types {}) and {} ('{}', types {}) would be in "
-                      "Chinese Wall conflict under the new policy",
+                      "Chinese Wall conflict {}",
                       eid, erec->label, fmt::join(blocking, ", "), lid, lrec->label,
-                      fmt::join(blocked, ", ")));
+                      fmt::join(blocked, ", "), plan.under));
       v.domains = {eid, lid};
       v.types = blocking;
       v.types.insert(v.types.end(), blocked.begin(), blocked.end());

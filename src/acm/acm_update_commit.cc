@@ -66,9 +66,9 @@ void Acm::PlanSharings(const PolicySnapshot& next, const UpdateRequest& r, Updat
     const auto object_types = next.SteTypeNames(b);
     Violation v{ViolationKind::kSharingBroken,
                 fmt::format("{}: labels '{}' (types {}) and '{}' (types {}) would share no STE "
-                            "type under the new policy",
+                            "type {}",
                             SharingText(s), subject->second.label, fmt::join(subject_types, ", "),
-                            object_label, fmt::join(object_types, ", ")),
+                            object_label, fmt::join(object_types, ", "), plan.under),
                 {s.subject},
                 subject_types,
                 id};
@@ -115,6 +115,10 @@ UpdateReport Acm::RunUpdateLocked(const std::shared_ptr<const PolicySnapshot>& n
   PlanSharings(*next, request, plan);
   report.seqno = policy_->seqno();
   report.violations = plan.violations;
+  report.invalidated = plan.invalidated;
+  if (auto dom0 = plan.translated.find(kDomain0); dom0 != plan.translated.end()) {
+    report.domain0_label = dom0->second.label;
+  }
   const bool revoking = request.mode == UpdateMode::kCommitRevokingSharings;
   const bool blocked = std::any_of(plan.violations.begin(), plan.violations.end(),
                                    [&](const Violation& v) { return !(revoking && v.sharing); });
@@ -163,8 +167,11 @@ Result<UpdateReport> Acm::Commit(PreparedUpdate prepared) {
   UpdateReport report;
   std::optional<AuditRecord> record;
   std::vector<AuditRecord> revocations;
+  std::shared_ptr<const PolicySnapshot> old;     // the policy the update replaced
+  std::shared_ptr<const PolicySnapshot> active;  // the policy in force after the call
   {
     std::lock_guard lock(mu_);
+    old = policy_;
     if (!policy_ || !prepared.next_ ||
         prepared.next_->seqno().value() != policy_->seqno().value() + 1) {
       return Fail(ErrorCode::kConflict,
@@ -183,8 +190,23 @@ Result<UpdateReport> Acm::Commit(PreparedUpdate prepared) {
       r.object.label = s.resource_label;
       revocations.push_back(std::move(r));
     }
+    active = policy_;
   }
   Count(Hook::kPolicyUpdate, true, record.has_value(), false);
+  if (report.committed) {
+    std::vector<std::string> invalid;
+    for (const auto& r : report.invalidated) invalid.push_back(r.resource);
+    record = MakeRecord(
+        Hook::kPolicyUpdate, active.get(),
+        fmt::format(
+            "policy '{}' version {}.{} replaced '{}' version {}.{}{}{}", active->name(),
+            active->binary().xml_version.major, active->binary().xml_version.minor, old->name(),
+            old->binary().xml_version.major, old->binary().xml_version.minor,
+            invalid.empty() ? "" : "; resource labels invalidated: ", fmt::join(invalid, ", ")));
+    record->decision = Decision::kPermit;
+    record->subject.domain = kDomain0;
+    record->object.resource = fmt::format("policy:{}", active->name());
+  }
   if (record) Audit(std::move(*record));
   for (AuditRecord& r : revocations) Audit(std::move(r));
   return report;

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acm_tables.h"
@@ -17,6 +18,9 @@ struct Acm::UpdatePlan {
   std::map<DomainId, DomainRecord> translated;  // new ssidref and label per running domain
   std::vector<Violation> violations;
   std::map<SharingId, std::string> resource_labels;  // resource sharings: label in the new policy
+  std::vector<StoredResourceLabel> invalidated;      // stored labels the new policy lacks
+  // How the messages name what changes: an update's new policy, or a relabel's new label.
+  std::string_view under = "under the new policy";
 };
 
 }  // namespace shype::acm

@@ -93,6 +93,8 @@ std::string_view HookName(Hook hook) {
       return "policy-update";
     case Hook::kSharedDisk:
       return "shared-disk";
+    case Hook::kRelabel:
+      return "relabel";
   }
   return "unknown";
 }

@@ -309,7 +309,12 @@ TEST_F(UpdateTest, APreparedUpdateCommitsLaterWithoutChangingAnythingBefore) {
   EXPECT_TRUE(report->committed);
   EXPECT_EQ(acm.active_policy()->seqno(), PolicySeqno{2});
   EXPECT_EQ(acm.active_policy()->binary().xml_version, (policy::XmlVersion{1, 1}));
-  EXPECT_TRUE(audit.records().empty());
+  // One record, the commit's: nothing was audited at prepare.
+  ASSERT_EQ(audit.records().size(), 1U);
+  EXPECT_EQ(audit.records()[0].decision, Decision::kPermit);
+  EXPECT_EQ(audit.records()[0].hook, Hook::kPolicyUpdate);
+  EXPECT_EQ(audit.records()[0].reason,
+            "policy 'example.client_v1' version 1.1 replaced 'example.client_v1' version 1.0");
 }
 
 TEST_F(UpdateTest, CommitRechecksWhatStartedSincePrepareAndRefusesWithAnAuditRecord) {
@@ -413,36 +418,41 @@ TEST_F(UpdateTest, APolicyNamedDefaultCannotReplaceTheBuiltInDefaultAndIsAudited
   EXPECT_TRUE(Update(std::move(reset)).committed);
 }
 
-// A review finding: a resource label the new policy lacks was refused by the admin layer before
-// the ACM ran, so the refusal was never audited nor counted. The store's labels are part of the
-// request now, and their refusal is the ACM's.
-TEST_F(UpdateTest, AStoredResourceLabelTheNewPolicyLacksIsRefusedAndAudited) {
+// As Xen's update (spec §5.4 step 5): a stored resource label the new policy lacks does not
+// refuse the update; it is reported invalidated, for the caller to record as INV_ACM, and the
+// commit's audit record names it. A label a running domain uses still refuses (a live sharing).
+TEST_F(UpdateTest, AStoredResourceLabelTheNewPolicyLacksIsInvalidatedNotRefused) {
   PolicySpec spec = NextVersion();
   spec.resource_labels[5].name = "res_Token";  // was res_SecurityToken
   UpdateRequest request = Request(spec);
   request.stored_resource_labels = {{"file:/img/bank.img", "res_SecurityToken"},
                                     {"file:/img/disk.img", "res_HardDrive(hda)"}};
-  const State before = Capture();
+  auto checked = acm.PrepareUpdate(request);
+  ASSERT_TRUE(checked);
+  EXPECT_TRUE(checked->report().violations.empty());
+  EXPECT_EQ(checked->report().invalidated,
+            (std::vector<StoredResourceLabel>{{"file:/img/bank.img", "res_SecurityToken"}}));
   const UpdateReport report = Update(std::move(request));
-  EXPECT_FALSE(report.committed);
-  ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kResourceLabelMissing});
-  EXPECT_EQ(report.violations[0].message,
-            "resource 'file:/img/bank.img' is labeled 'res_SecurityToken' (ACM:example.client_v1), "
-            "which policy 'example.client_v1' does not define: add it, rename it with <Name "
-            "from=\"res_SecurityToken\">, or remove the resource's label first");
-  EXPECT_FALSE(report.violations[0].sharing.has_value());
-  EXPECT_EQ(Capture(), before);
+  EXPECT_TRUE(report.committed);
+  EXPECT_EQ(report.invalidated,
+            (std::vector<StoredResourceLabel>{{"file:/img/bank.img", "res_SecurityToken"}}));
+  EXPECT_EQ(report.domain0_label, "SystemManagement");
   ASSERT_EQ(audit.records().size(), 1U);
-  EXPECT_EQ(audit.records()[0].hook, Hook::kPolicyUpdate);
-  EXPECT_NE(audit.records()[0].reason.find("resource 'file:/img/bank.img' is labeled"),
+  EXPECT_EQ(audit.records()[0].decision, Decision::kPermit);
+  EXPECT_NE(audit.records()[0].reason.find("resource labels invalidated: file:/img/bank.img"),
             std::string::npos)
       << audit.records()[0].reason;
-  EXPECT_EQ(acm.stats().of(Hook::kPolicyUpdate).denials, 1U);
-  // Renamed with <Name from=..>, the label stays defined: the update commits.
-  UpdateRequest renamed = Request(spec);
-  renamed.stored_resource_labels = {{"file:/img/bank.img", "res_SecurityToken"}};
-  renamed.resource_label_renames = {{"res_SecurityToken", "res_Token"}};
-  EXPECT_TRUE(Update(std::move(renamed)).committed);
+  // Renamed with <Name from=..>, the label stays defined: nothing is invalidated.
+  PolicySpec third = spec;
+  third.version = {1, 2};
+  third.resource_labels[5].name = "res_Token2";
+  UpdateRequest renamed = Request(third);
+  renamed.from_policy = PolicyRef{"example.client_v1", {1, 1}};
+  renamed.stored_resource_labels = {{"file:/img/disk.img", "res_Token"}};
+  renamed.resource_label_renames = {{"res_Token", "res_Token2"}};
+  const UpdateReport kept = Update(std::move(renamed));
+  EXPECT_TRUE(kept.committed);
+  EXPECT_TRUE(kept.invalidated.empty());
 }
 
 }  // namespace

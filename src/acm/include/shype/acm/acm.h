@@ -37,6 +37,13 @@ struct [[nodiscard]] Admission {
   std::vector<SharingId> sharings;
 };
 
+// A live relabel's outcome: the verdict (the first rule that refused, its reason naming every
+// violation) and each violation found, of every kind (Chinese Wall pairs, broken sharings).
+struct [[nodiscard]] Relabel {
+  Verdict verdict;
+  std::vector<Violation> violations;
+};
+
 struct DomainInfo {
   DomainId id{0};
   Ssidref ssidref = kInvalidSsidref;
@@ -99,6 +106,14 @@ class Acm {
   // Releases the domain's Chinese Wall counts and drops its sharings (returned, for teardown).
   // Errors: kNotFound, kPermissionDenied (Domain-0).
   [[nodiscard]] Result<std::vector<Sharing>> DomainDestroy(DomainId domain);
+
+  // Relabels a running or paused domain, or Domain-0, to `ssidref` under the active policy, all
+  // or nothing (spec §5.3, §6.5): the label rules (a VM row, not __NULL_LABEL__); for a guest
+  // Domain-0's authorization; the Chinese Wall against every other running domain; STE for every
+  // live sharing of the domain (resources and peers). Every violation is collected; a refusal
+  // changes nothing and is audited (hook kRelabel), and so is a permitted relabel.
+  // Errors: kNotFound (the domain does not run), kUnavailable (no policy loaded).
+  [[nodiscard]] Result<Relabel> RelabelDomain(DomainId domain, Ssidref ssidref);
 
   // STE: permit iff the two domains' labels share a type. Lock-free.
   Decision CheckShare(DomainId subject, DomainId object, ShareKind kind);
@@ -198,6 +213,8 @@ class Acm {
   // Update transaction steps (acm_update.cc).
   std::vector<Violation> CheckVersion(const PolicySnapshot& next, const UpdateRequest& r) const;
   void PlanTranslation(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const;
+  // Domain-0's translation: a first policy's bootstrap label, or the bootstrap label rule.
+  void PlanDomain0(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const;
   void PlanChineseWall(const PolicySnapshot& next, UpdatePlan& plan) const;
   void PlanSharings(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const;
   void CommitPlan(std::shared_ptr<const PolicySnapshot> next, UpdatePlan& plan,

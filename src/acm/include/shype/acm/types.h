@@ -34,9 +34,10 @@ enum class Hook : std::uint16_t {
   kAuthorization,
   kConflictSet,
   kPolicyUpdate,
-  kSharedDisk,  // last: the statistics' indexes of the others stay as they were
+  kSharedDisk,  // appended: the statistics' indexes of the others stay as they were
+  kRelabel,     // a running domain's (or Domain-0's) label changed live
 };
-inline constexpr std::size_t kHookCount = 9;
+inline constexpr std::size_t kHookCount = 10;
 
 std::string_view DecisionName(Decision decision);  // "permit" / "deny"
 std::string_view ShareKindName(ShareKind kind);    // "doorbell", "shared-memory", "network", "disk"

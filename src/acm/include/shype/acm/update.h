@@ -49,9 +49,10 @@ struct UpdateRequest {
   UpdateMode mode = UpdateMode::kCheckOnly;
   // Skips the version rules (xm resetpolicy); every other check still applies.
   bool force_reset = false;
-  // Every resource label the store keeps under the active policy: each must be a resource label
-  // of the new policy (after renames), or it would dangle (kResourceLabelMissing). Empty for a
-  // reset, which invalidates them.
+  // Every resource label the store keeps under the active policy. One the new policy does not
+  // define (after renames) is invalidated (UpdateReport::invalidated), as Xen's INV_ACM; one a
+  // running domain uses is a live sharing, checked as such (kResourceLabelMissing). Empty for a
+  // reset, which invalidates them all.
   std::vector<StoredResourceLabel> stored_resource_labels = {};
 };
 
@@ -82,6 +83,10 @@ struct UpdateReport {
   PolicySeqno seqno{0};               // the active seqno after the call
   std::vector<Violation> violations;  // all of them, in check order
   std::vector<Sharing> revoked;       // kCommitRevokingSharings: the caller tears these down
+  // Stored resource labels the new policy does not define: on commit the caller records each as
+  // INV_ACM:<active policy>:<label>, denied to every domain until relabeled.
+  std::vector<StoredResourceLabel> invalidated;
+  std::string domain0_label;  // the label Domain-0 carries once the update is committed
 };
 
 class PolicySnapshot;
