@@ -71,4 +71,25 @@ Result<policyc::CompiledPolicy> LoadActivePolicy(store::StateStore& store) {
   return ReadStored(**record, *files);
 }
 
+Result<void> RestoreDomain0Label(store::StateStore& store, acm::Acm& acm) {
+  auto label = store.Domain0Label();
+  if (!label) return Fail(label.error());
+  auto active = acm.active_policy();
+  if (label->empty() || !active || *label == active->bootstrap_label()) return {};
+  auto ssidref = active->VmSsidref(*label);
+  if (!ssidref) {
+    return Fail(ErrorCode::kPolicyInvalid,
+                "the state directory records Domain-0's label as '{}', which is not a VM label of "
+                "the active policy '{}'",
+                *label, active->name());
+  }
+  auto relabel = acm.RelabelDomain(kDomain0, *ssidref);
+  if (!relabel) return Fail(relabel.error());
+  if (!relabel->verdict.permitted()) {
+    return Fail(ErrorCode::kPermissionDenied, "Domain-0's recorded label '{}' is refused: {}",
+                *label, relabel->verdict.reason);
+  }
+  return {};
+}
+
 }  // namespace shype::admin

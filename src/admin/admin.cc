@@ -19,7 +19,7 @@ namespace {
 api::PolicyChangeReply ChangeReply(const PolicyChange& change) {
   api::PolicyChangeReply reply{change.check_only, change.policy, {}};
   for (const auto& c : change.relabeled_resources) {
-    reply.relabeled_resources.push_back({c.resource, c.policy, c.label});
+    reply.relabeled_resources.push_back({c.resource, c.policy, c.label, c.policy_type});
   }
   return reply;
 }
@@ -76,6 +76,7 @@ Result<const acm::Acm*> Admin::Monitor() {
   auto offline = std::make_unique<OfflineMonitor>();
   auto seqno = offline->acm.LoadPolicy(current->binary, current->map);
   if (!seqno) return Fail(seqno.error());
+  if (auto r = RestoreDomain0Label(store_, offline->acm); !r) return Fail(r.error());
   offline_ = std::move(offline);
   return &offline_->acm;
 }

@@ -202,25 +202,23 @@ TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {
   EXPECT_NE(same.message.find("VERSION_PREVENTS_UPDATE"), std::string::npos) << same.message;
   EXPECT_NE(same.message.find("not greater than the active version 1.0"), std::string::npos)
       << same.message;
-  // Version 1.1 without the PepsiCo resource label would leave pepsi.img's label dangling.
+  // Version 1.1 without the PepsiCo resource label: as Xen's update, pepsi.img's label is
+  // invalidated (INV_ACM:example.test:PepsiCo, usable by no domain), not left dangling, and the
+  // reply lists it.
   std::string next = NextVersion(xml, "1.1");
   std::size_t res = next.find("<ResourceLabel>\n                <Name>PepsiCo</Name>");
   ASSERT_NE(res, std::string::npos);
   std::size_t end = next.find("</ResourceLabel>", res) + 16;
   std::string without_pepsi = next.substr(0, res) + next.substr(end);
-  Error dangling = Refused(admin_->SetPolicy(without_pepsi, "v11.xml", false));
-  EXPECT_EQ(dangling.code, ErrorCode::kConflict);
-  // The reference monitor's refusal (audited there), not one of the admin layer's own.
-  EXPECT_NE(dangling.message.find(fmt::format(
-                "resource-label-missing: resource '{}' is labeled 'PepsiCo' (ACM:example.test), "
-                "which policy 'example.test' does not define",
-                Img("pepsi.img"))),
-            std::string::npos)
-      << dangling.message;
-  EXPECT_EQ(Ok(admin_->GetPolicy()).policy.version, "1.0");  // nothing changed
-  Ok(admin_->SetPolicy(next, "v11.xml", false));
+  auto change = Ok(admin_->SetPolicy(without_pepsi, "v11.xml", false));
+  ASSERT_EQ(change.relabeled_resources.size(), 1U);
+  EXPECT_EQ(change.relabeled_resources[0],
+            (api::RelabeledResource{Img("pepsi.img"), "example.test", "PepsiCo",
+                                    LabelKind::kInvalidated}));
   EXPECT_EQ(Ok(admin_->GetPolicy()).policy.version, "1.1");
-  EXPECT_EQ(Ok(admin_->GetResourceLabel(Img("pepsi.img"))).label, "PepsiCo");
+  auto label = Ok(admin_->GetResourceLabel(Img("pepsi.img")));
+  EXPECT_EQ(label.policy_type, LabelKind::kInvalidated);
+  EXPECT_EQ(label.label, "PepsiCo");
 }
 
 // Spec §5.4 offline too (the reference monitor's rule, not a copy): a greater version without

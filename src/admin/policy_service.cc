@@ -50,8 +50,7 @@ Result<std::vector<store::ResourceLabel>> LabeledUnder(store::StateStore& store,
   return out;
 }
 
-// What the ACM checks of them: each label must be one of the new policy's, or the update is
-// refused (kResourceLabelMissing), audited as every refusal of an update is.
+// What the ACM checks of them: a label the new policy lacks is invalidated (INV_ACM).
 std::vector<acm::StoredResourceLabel> StoredLabels(
     const std::vector<store::ResourceLabel>& labeled) {
   std::vector<acm::StoredResourceLabel> out;
@@ -60,7 +59,8 @@ std::vector<acm::StoredResourceLabel> StoredLabels(
 }
 
 // The new labels of `labeled` once `next` is active: the same resources (and objects), renamed
-// by <Name from=..>. Whether `next` defines them is the ACM's check (StoredLabels).
+// by <Name from=..>. Whether `next` defines them is the ACM's check (StoredLabels); Update turns
+// those it does not into INV_ACM labels.
 std::vector<store::ResourceLabel> ResourceChanges(const std::vector<store::ResourceLabel>& labeled,
                                                   const policyc::CompiledPolicy& next) {
   std::vector<store::ResourceLabel> changes;
@@ -157,8 +157,15 @@ Result<PolicyChange> PolicyService::Reset() {
   auto current = Enforced();
   if (!current) return Fail(current.error());
   const bool current_default = current->name() == "DEFAULT";  // the name is reserved for it
+  // Xen's reset names Domain-0's current label (relabeled live or the bootstrap one) as the
+  // `from` of SystemManagement.
   std::optional<std::string> dom0_from;
-  if (!current_default) dom0_from = std::string(current->bootstrap_label());
+  if (!current_default) {
+    dom0_from = std::string(current->bootstrap_label());
+    for (const acm::DomainInfo& d : acm_.domains()) {
+      if (d.id == kDomain0) dom0_from = d.label;
+    }
+  }
   Candidate next;
   next.xml = policyc::DefaultPolicyXml(dom0_from);
   auto compiled = policyc::BuiltinDefaultPolicy(dom0_from);  // no XML parsed
@@ -205,6 +212,21 @@ Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_onl
     }
     return Fail(std::move(refusal));
   }
+  // SECURITY: a stored label the new policy lacks becomes INV_ACM:<active policy>:<label> (the
+  // ACM's finding): no domain may use the resource until it is labeled again (Xen's update).
+  auto current = Enforced();
+  if (!current) return Fail(current.error());
+  for (const acm::StoredResourceLabel& gone : prepared->report().invalidated) {
+    for (store::ResourceLabel& change : changes) {
+      if (change.resource != gone.resource) continue;
+      change.policy_type = LabelKind::kInvalidated;
+      change.policy = current->name();
+      change.label = gone.label;
+    }
+  }
+  // Domain-0's label once committed; "" when it is the new policy's bootstrap label.
+  std::string domain0 = prepared->report().domain0_label;
+  if (domain0 == next.compiled.map.bootstrap_label()) domain0.clear();
   PolicyChange result;
   result.check_only = check_only;
   result.policy = PolicyInfo{next.name(),
@@ -215,7 +237,7 @@ Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_onl
                              std::time(nullptr),
                              domains_ != nullptr};
   if (!check_only) {
-    if (auto r = Record(next, changes); !r) return Fail(r.error());
+    if (auto r = Record(next, changes, domain0); !r) return Fail(r.error());
     if (auto r = CommitChecked(std::move(*prepared), next); !r) return Fail(r.error());
   }
   result.relabeled_resources = std::move(changes);
@@ -223,7 +245,8 @@ Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_onl
 }
 
 Result<void> PolicyService::Record(const Candidate& next,
-                                   const std::vector<store::ResourceLabel>& changes) {
+                                   const std::vector<store::ResourceLabel>& changes,
+                                   std::string_view domain0_label) {
   if (next.is_default()) return store_.ClearActivePolicy(changes);
   store::PolicyRecord record{next.name(), next.compiled.header.version,
                              HexEncode(next.compiled.binary.xml_hash), 0};
@@ -231,7 +254,7 @@ Result<void> PolicyService::Record(const Candidate& next,
   files.xml.assign(next.xml.begin(), next.xml.end());
   files.binary = next.compiled.bytes;
   files.map = next.compiled.map_text;
-  return store_.InstallPolicy(record, files, true, changes);
+  return store_.InstallPolicy(record, files, true, changes, domain0_label);
 }
 
 Result<void> PolicyService::CommitChecked(acm::PreparedUpdate prepared, const Candidate& next) {

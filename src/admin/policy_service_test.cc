@@ -141,34 +141,32 @@ TEST_F(PolicyServiceTest, AResetWhileALabeledDomainRunsIsRefusedByTheMonitorAndA
 }
 
 // Second: a resource label the new policy lacks (it would dangle).
-TEST_F(PolicyServiceTest, AResourceLabelTheNewPolicyLacksIsRefusedByTheMonitorAndAudited) {
+TEST_F(PolicyServiceTest, AResourceLabelTheNewPolicyLacksIsInvalidatedAndTheCommitAudited) {
   const store::ResourceLabel pepsi{
       "file:/img/pepsi.img", LabelKind::kAcm, "example.test", "PepsiCo", {}};
   ASSERT_TRUE(store_->AddResourceLabel(pepsi));
   const std::size_t before = audit_.records().size();
-  const std::uint64_t denials = UpdateDenials();
   auto checked = service_->Set(WithoutPepsiResource(), "v11.xml", /*check_only=*/true);
-  ASSERT_FALSE(checked);  // reported by the check, which is a query: not audited
+  ASSERT_TRUE(checked) << checked.error().message;  // a query: changes and audits nothing
   EXPECT_EQ(audit_.records().size(), before);
-  auto refused = service_->Set(WithoutPepsiResource(), "v11.xml", false);
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
-  EXPECT_NE(refused.error().message.find(
-                "resource-label-missing: resource 'file:/img/pepsi.img' is labeled 'PepsiCo' "
-                "(ACM:example.test), which policy 'example.test' does not define"),
-            std::string::npos)
-      << refused.error().message;
+  EXPECT_EQ((*store_->ActivePolicy())->version, "1.0");
+  ASSERT_EQ(checked->relabeled_resources.size(), 1U);
+  EXPECT_EQ(checked->relabeled_resources[0].policy_type, LabelKind::kInvalidated);
+  auto done = service_->Set(WithoutPepsiResource(), "v11.xml", false);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ((*store_->ActivePolicy())->version, "1.1");
+  auto label = store_->GetResourceLabel(pepsi.resource);
+  ASSERT_TRUE(label && *label);
+  EXPECT_EQ(**label,
+            (store::ResourceLabel{
+                "file:/img/pepsi.img", LabelKind::kInvalidated, "example.test", "PepsiCo", {}}));
   const auto records = audit_.records();
   ASSERT_EQ(records.size(), before + 1);
   EXPECT_EQ(records.back().hook, acm::Hook::kPolicyUpdate);
-  EXPECT_NE(records.back().reason.find("resource 'file:/img/pepsi.img' is labeled 'PepsiCo'"),
+  EXPECT_EQ(records.back().decision, acm::Decision::kPermit);
+  EXPECT_NE(records.back().reason.find("resource labels invalidated: file:/img/pepsi.img"),
             std::string::npos)
       << records.back().reason;
-  EXPECT_EQ(UpdateDenials(), denials + 1);
-  EXPECT_EQ((*store_->ActivePolicy())->version, "1.0");  // nothing changed
-  auto label = store_->GetResourceLabel(pepsi.resource);
-  ASSERT_TRUE(label && *label);
-  EXPECT_EQ(**label, pepsi);
 }
 
 // Third: the name DEFAULT, reserved for the built-in policy (which skips the version rule).

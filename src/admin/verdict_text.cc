@@ -22,6 +22,27 @@ std::string DescribeVerdict(const acm::Verdict& verdict, const NameOfDomain& nam
   return out.empty() ? verdict.reason : out;
 }
 
+namespace {
+
+// "\n  - kind: message [domains: a b]" per violation.
+std::string ViolationLines(const std::vector<acm::Violation>& violations,
+                           const NameOfDomain& name_of) {
+  std::string out;
+  for (const auto& v : violations) {
+    const bool version = v.kind == acm::ViolationKind::kVersion;
+    out += fmt::format("\n  - {}: {}{}", acm::ViolationKindName(v.kind), v.message,
+                       version ? " [VERSION_PREVENTS_UPDATE]" : "");
+    if (!v.domains.empty()) {
+      out += " [domains:";
+      for (DomainId id : v.domains) out += " " + name_of(id);
+      out += "]";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Error UpdateRefusal(const std::vector<acm::Violation>& violations, const NameOfDomain& name_of) {
   std::string message = fmt::format("policy update refused: {} violation{}:", violations.size(),
                                     violations.size() == 1 ? "" : "s");
@@ -29,18 +50,26 @@ Error UpdateRefusal(const std::vector<acm::Violation>& violations, const NameOfD
   // XSERR_VERSION_PREVENTS_UPDATE; anything about the running system: a conflict.
   bool file_only = true;
   for (const auto& v : violations) {
-    const bool version = v.kind == acm::ViolationKind::kVersion;
-    file_only = file_only && (version || v.kind == acm::ViolationKind::kCombination ||
+    file_only = file_only && (v.kind == acm::ViolationKind::kVersion ||
+                              v.kind == acm::ViolationKind::kCombination ||
                               v.kind == acm::ViolationKind::kBadRename);
-    message += fmt::format("\n  - {}: {}{}", acm::ViolationKindName(v.kind), v.message,
-                           version ? " [VERSION_PREVENTS_UPDATE]" : "");
-    if (!v.domains.empty()) {
-      message += " [domains:";
-      for (DomainId id : v.domains) message += " " + name_of(id);
-      message += "]";
-    }
   }
+  message += ViolationLines(violations, name_of);
   return Error{file_only ? ErrorCode::kPolicyInvalid : ErrorCode::kConflict, std::move(message)};
+}
+
+Error RelabelRefusal(std::string_view who, std::string_view from, std::string_view to,
+                     const acm::Relabel& relabel, const NameOfDomain& name_of) {
+  std::string message = fmt::format("relabel of {} from '{}' to '{}' refused", who, from, to);
+  if (relabel.violations.empty()) {
+    message += fmt::format(" ({}): {}", acm::HookName(relabel.verdict.rule),
+                           DescribeVerdict(relabel.verdict, name_of));
+  } else {
+    message += fmt::format(": {} violation{}:", relabel.violations.size(),
+                           relabel.violations.size() == 1 ? "" : "s");
+    message += ViolationLines(relabel.violations, name_of);
+  }
+  return Error{ErrorCode::kPermissionDenied, std::move(message)};
 }
 
 namespace {

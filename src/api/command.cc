@@ -250,6 +250,22 @@ Result<DetachDisk> Decode(Tag<DetachDisk>, const Json& p) {
 }
 Json Encode(const DetachDisk& c) { return Json{{"name", c.name}, {"vdev", c.vdev}}; }
 
+Result<RelabelDomain> Decode(Tag<RelabelDomain>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto label = RequireString(p, "label");
+  if (!label) return Fail(label.error());
+  if (label->empty()) return Fail(ErrorCode::kInvalidArgument, "field 'label' is empty");
+  auto policy = OptionalString(p, "policy", "");
+  if (!policy) return Fail(policy.error());
+  return RelabelDomain{std::move(*name), std::move(*label), std::move(*policy)};
+}
+Json Encode(const RelabelDomain& c) {
+  Json p{{"name", c.name}, {"label", c.label}};
+  if (!c.policy.empty()) p["policy"] = c.policy;
+  return p;
+}
+
 Result<ReadAudit> Decode(Tag<ReadAudit>, const Json& p) {
   auto tail = DecodeTail(p);
   if (!tail) return Fail(tail.error());

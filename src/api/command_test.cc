@@ -60,16 +60,15 @@ TEST(CommandTest, EveryCommandHasOneEndpoint) {
     for (const Endpoint& e : Endpoints()) rows += e.op == T::kOp ? 1U : 0U;
     EXPECT_EQ(rows, 1U) << T::kOp;
   };
-  Command commands[] = {GetVersion{},          GetPolicy{},        SetPolicy{},
-                        ResetPolicy{},         DumpPolicy{},       ListLabels{},
-                        ListResources{},       GetResourceLabel{}, AddResourceLabel{},
-                        RemoveResourceLabel{}, DryRun{},           GetStats{},
-                        ListDomains{},         CreateDomain{},     GetDomainInfo{},
-                        ShutdownDomain{},      DestroyDomain{},    PauseDomain{},
-                        UnpauseDomain{},       GetConsoleLog{},    AttachNetwork{},
-                        DetachNetwork{},       AttachRegion{},     DetachRegion{},
-                        AttachDisk{},          DetachDisk{},       ListRegions{},
-                        ListNetworks{},        GetNetworkInfo{},   ReadAudit{}};
+  Command commands[] = {
+      GetVersion{},       GetPolicy{},           SetPolicy{},     ResetPolicy{},
+      DumpPolicy{},       ListLabels{},          ListResources{}, GetResourceLabel{},
+      AddResourceLabel{}, RemoveResourceLabel{}, DryRun{},        GetStats{},
+      ListDomains{},      CreateDomain{},        GetDomainInfo{}, ShutdownDomain{},
+      DestroyDomain{},    PauseDomain{},         UnpauseDomain{}, GetConsoleLog{},
+      AttachNetwork{},    DetachNetwork{},       AttachRegion{},  DetachRegion{},
+      AttachDisk{},       DetachDisk{},          RelabelDomain{}, ListRegions{},
+      ListNetworks{},     GetNetworkInfo{},      ReadAudit{}};
   static_assert(std::size(commands) == std::variant_size_v<Command>);
   std::set<std::size_t> indexes;
   for (const Command& c : commands) {

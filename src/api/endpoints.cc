@@ -39,6 +39,7 @@ constexpr Endpoint kEndpoints[] = {
     {"domain.shm-detach", "POST", "/v1/domains/{name}/shm-detach", OfflineUse::kNeedsDaemon},
     {"domain.block-attach", "POST", "/v1/domains/{name}/block-attach", OfflineUse::kNeedsDaemon},
     {"domain.block-detach", "POST", "/v1/domains/{name}/block-detach", OfflineUse::kNeedsDaemon},
+    {"domain.relabel", "POST", "/v1/domains/{name}/relabel", OfflineUse::kNeedsDaemon},
     {"shm.list", "GET", "/v1/shm", OfflineUse::kNeedsDaemon},
     {"vnet.list", "GET", "/v1/vnets", OfflineUse::kNeedsDaemon},
     {"vnet.info", "GET", "/v1/vnets/{name}", OfflineUse::kNeedsDaemon},

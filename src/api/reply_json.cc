@@ -88,8 +88,10 @@ Json ToJson(const PolicyChangeReply& reply) {
   Json result{{"check_only", reply.check_only}, {"policy", PolicyJson(reply.policy)}};
   result["relabeled_resources"] = Json::array();
   for (const auto& c : reply.relabeled_resources) {
-    result["relabeled_resources"].push_back(
-        {{"resource", c.resource}, {"policy", c.policy}, {"label", c.label}});
+    result["relabeled_resources"].push_back({{"resource", c.resource},
+                                             {"type", LabelKindName(c.policy_type)},
+                                             {"policy", c.policy},
+                                             {"label", c.label}});
   }
   return result;
 }

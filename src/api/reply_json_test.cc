@@ -78,12 +78,14 @@ TEST(ReplyJsonTest, GetPolicyIsThePolicyWithItsHistory) {
 TEST(ReplyJsonTest, APolicyChangeListsWhatItRelabeled) {
   PolicyChangeReply change{true,
                            {"DEFAULT", "1.0", "00", true, "SystemManagement", 0, false},
-                           {{"file:/img/a", "*", "__INACCESSIBLE__"}}};
+                           {{"file:/img/a", "*", "__INACCESSIBLE__"},
+                            {"file:/img/b", "old", "Gone", LabelKind::kInvalidated}}};
   EXPECT_EQ(ToJson(change).dump(),
             R"({"check_only":true,"policy":{"bootstrap":"SystemManagement","installed_at":0,)"
             R"("is_default":true,"loaded":false,"name":"DEFAULT","reference":"00","type":"ACM",)"
             R"("version":"1.0"},"relabeled_resources":[{"label":"__INACCESSIBLE__",)"
-            R"("policy":"*","resource":"file:/img/a"}]})");
+            R"("policy":"*","resource":"file:/img/a","type":"ACM"},{"label":"Gone",)"
+            R"("policy":"old","resource":"file:/img/b","type":"INV_ACM"}]})");
   EXPECT_EQ(ToJson(PolicyChangeReply{})["relabeled_resources"].dump(), "[]");
   EXPECT_EQ(ToJson(PolicyDumpReply{"POLICY REFERENCE = DEFAULT.\n"}).dump(),
             R"({"text":"POLICY REFERENCE = DEFAULT.\n"})");

@@ -4,6 +4,7 @@
 // console, info, and the audit trail.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -34,6 +35,24 @@ void RunLive(Context& ctx, const api::Command& command,
   auto result = (*backend)->Call(command);
   if (!result) return ctx.PrintError(result.error());
   ctx.Print(*result, format(*result));
+}
+
+// `list NAME..`: the domains of `list` named (by name or id), in the order named.
+Result<api::Json> SelectDomains(const api::Json& list, const std::vector<std::string>& names) {
+  if (names.empty()) return list;
+  api::Json out = list;
+  out["domains"] = api::Json::array();
+  const api::Json all = list.value("domains", api::Json::array());
+  for (const std::string& name : names) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const api::Json& d) {
+      return d.value("name", "") == name || std::to_string(d.value("id", -1)) == name;
+    });
+    if (it == all.end()) {
+      return Fail(ErrorCode::kNotFound, "the domain '{}' does not exist", name);
+    }
+    out["domains"].push_back(*it);
+  }
+  return out;
 }
 
 // destroy, pause, unpause: a command whose only parameter is the domain's name.
@@ -247,12 +266,19 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
                          r.value("id", 0), r.value("label", ""));
     });
   });
-  auto* list = app.add_subcommand("list", "list domains");
+  auto* list = app.add_subcommand("list", "list domains (all, or those named: names or ids)");
   auto with_label = std::make_shared<bool>(false);
+  auto names = std::make_shared<std::vector<std::string>>();
   list->add_flag("--label", *with_label, "show each domain's security label");
-  list->callback([&ctx, with_label] {
-    RunLive(ctx, api::ListDomains{},
-            [with_label](const api::Json& r) { return FormatDomainList(r, *with_label); });
+  list->add_option("domain", *names, "domain names or ids (Domain-0 too)");
+  list->callback([&ctx, with_label, names] {
+    auto backend = LiveBackend(ctx, api::OpOf(api::ListDomains{}));
+    if (!backend) return ctx.PrintError(backend.error());
+    auto all = (*backend)->Call(api::ListDomains{});
+    if (!all) return ctx.PrintError(all.error());
+    auto shown = SelectDomains(*all, *names);
+    if (!shown) return ctx.PrintError(shown.error());
+    ctx.Print(*shown, FormatDomainList(*shown, *with_label));
   });
   auto* info = app.add_subcommand("info", "show a domain's details");
   auto name = std::make_shared<std::string>();

@@ -4,6 +4,7 @@
 #include "domain_label.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "shype/config/domain_config.h"
 
@@ -34,6 +35,19 @@ Result<std::string> CheckVmLabel(Context& ctx, const std::string& label, std::st
                 label, name);
   }
   return Fail(ErrorCode::kNotFound, "Label '{}' not found in policy '{}'", label, name);
+}
+
+// shyped's backend, for `domain` named as a running domain (not a file).
+Result<Backend*> RunningDomainBackend(Context& ctx, const std::string& domain) {
+  auto backend = ctx.backend();
+  if (!backend) return backend;
+  if (!(*backend)->live()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "'{}' is neither a configuration file nor, without a running shyped, a running "
+                "domain (a running domain's label is shyped's)",
+                domain);
+  }
+  return backend;
 }
 
 }  // namespace
@@ -70,6 +84,42 @@ void RemoveDomainLabel(Context& ctx, const std::string& path) {
   if (auto r = config->RemoveLabel(); !r) return ctx.PrintError(r.error());
   if (auto r = config->Save(path); !r) return ctx.PrintError(r.error());
   ctx.Print(api::Json::object(), "");
+}
+
+bool NamesConfigFile(const std::string& target) {
+  std::error_code ec;
+  return target.find('/') != std::string::npos ||
+         std::filesystem::is_regular_file(std::filesystem::path(target), ec);
+}
+
+void RelabelRunningDomain(Context& ctx, const std::string& label, const std::string& domain,
+                          std::string policy) {
+  if (policy.rfind("ACM:", 0) == 0) policy.erase(0, 4);
+  auto backend = RunningDomainBackend(ctx, domain);
+  if (!backend) return ctx.PrintError(backend.error());
+  auto done = (*backend)->Call(api::RelabelDomain{domain, label, policy});
+  if (!done) return ctx.PrintError(done.error());
+  ctx.Print(*done, fmt::format("Domain '{}' relabeled from {} to {}.\n", done->value("name", ""),
+                               done->value("old_label", ""), done->value("label", "")));
+}
+
+void GetRunningDomainLabel(Context& ctx, const std::string& domain) {
+  auto backend = RunningDomainBackend(ctx, domain);
+  if (!backend) return ctx.PrintError(backend.error());
+  auto info = (*backend)->Call(api::GetDomainInfo{domain});
+  if (!info) return ctx.PrintError(info.error());
+  // "ACM:<policy>:<label>"; a label has no ':' (the compiler refuses one), a policy name may.
+  const std::string full = info->value("label", "");
+  const auto last = full.rfind(':');
+  if (full.rfind("ACM:", 0) != 0 || last == std::string::npos || last < 4) {
+    return ctx.PrintError(
+        {ErrorCode::kInternal,
+         fmt::format("shyped's label '{}' of '{}' is not ACM:P:L", full, domain)});
+  }
+  const std::string policy = full.substr(4, last - 4);
+  const std::string label = full.substr(last + 1);
+  ctx.Print({{"policytype", "ACM"}, {"policy", policy}, {"label", label}},
+            fmt::format("policytype=ACM,policy={},label={}\n", policy, label));
 }
 
 }  // namespace shype::cli

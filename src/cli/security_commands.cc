@@ -36,6 +36,18 @@ Result<std::string> ReadText(const std::string& path, std::size_t limit) {
   return text;
 }
 
+// The resource labels an update invalidated (Xen's INV_ACM), one line each.
+std::string FormatInvalidated(const api::Json& change) {
+  std::string out;
+  for (const api::Json& c : change.value("relabeled_resources", api::Json::array())) {
+    if (c.value("type", "ACM") != "INV_ACM") continue;
+    out +=
+        fmt::format("Resource label invalidated: {} is now INV_ACM:{}:{} (relabel it to use it)\n",
+                    c.value("resource", ""), c.value("policy", ""), c.value("label", ""));
+  }
+  return out;
+}
+
 void RegisterPolicyLifecycle(CLI::App& app, Context& ctx) {
   auto* set = app.add_subcommand("setpolicy", "install and activate a policy (XML file)");
   auto file = std::make_shared<std::string>();
@@ -53,7 +65,7 @@ void RegisterPolicyLifecycle(CLI::App& app, Context& ctx) {
     Run(ctx, api::SetPolicy{*xml, *file, *check_only, *revoke}, [](const api::Json& r) {
       std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
                                                       : "Successfully set the new policy.\n";
-      return head + FormatGetPolicy(r.at("policy"));
+      return head + FormatGetPolicy(r.at("policy")) + FormatInvalidated(r);
     });
   });
   app.add_subcommand("getpolicy", "show the active policy")->callback([&ctx] {
@@ -90,30 +102,36 @@ void RegisterLabels(CLI::App& app, Context& ctx) {
 
 void RegisterLabelEditing(CLI::App& app, Context& ctx) {
   auto* add = app.add_subcommand(
-      "addlabel", "addlabel LABEL dom CONFIG [POLICY] | LABEL res RESOURCE [POLICY]");
+      "addlabel",
+      "addlabel LABEL dom CONFIG|DOMAIN [POLICY] | LABEL mgt DOMAIN [POLICY] | LABEL res "
+      "RESOURCE [POLICY]");
   auto add_args = std::make_shared<std::vector<std::string>>();
-  add->add_option("args", *add_args, "LABEL dom|res CONFIG|RESOURCE [POLICY]")->expected(3, 4);
+  add->add_option("args", *add_args, "LABEL dom|mgt|res CONFIG|DOMAIN|RESOURCE [POLICY]")
+      ->expected(3, 4);
   add->callback([&ctx, add_args] {
     const auto& a = *add_args;
     const std::string& kind = a[1];
     std::string policy = a.size() > 3 ? a[3] : "";
-    if (kind == "dom") return AddDomainLabel(ctx, a[0], a[2], policy);
+    if (kind == "dom" && NamesConfigFile(a[2])) return AddDomainLabel(ctx, a[0], a[2], policy);
+    if (kind == "dom" || kind == "mgt") return RelabelRunningDomain(ctx, a[0], a[2], policy);
     if (kind != "res") {
       return ctx.PrintError({ErrorCode::kInvalidArgument,
-                             fmt::format("unknown label type '{}': use dom or res", kind)});
+                             fmt::format("unknown label type '{}': use dom, mgt or res", kind)});
     }
     Run(ctx, api::AddResourceLabel{a[2], a[0], policy},
         [](const api::Json&) { return std::string(); });
   });
-  auto* get = app.add_subcommand("getlabel", "getlabel dom CONFIG | res RESOURCE");
+  auto* get =
+      app.add_subcommand("getlabel", "getlabel dom CONFIG|DOMAIN | mgt DOMAIN | res RESOURCE");
   auto get_args = std::make_shared<std::vector<std::string>>();
-  get->add_option("args", *get_args, "dom CONFIG | res RESOURCE")->expected(2);
+  get->add_option("args", *get_args, "dom|mgt|res CONFIG|DOMAIN|RESOURCE")->expected(2);
   get->callback([&ctx, get_args] {
     const auto& a = *get_args;
-    if (a[0] == "dom") return GetDomainLabel(ctx, a[1]);
+    if (a[0] == "dom" && NamesConfigFile(a[1])) return GetDomainLabel(ctx, a[1]);
+    if (a[0] == "dom" || a[0] == "mgt") return GetRunningDomainLabel(ctx, a[1]);
     if (a[0] != "res") {
       return ctx.PrintError({ErrorCode::kInvalidArgument,
-                             fmt::format("unknown label type '{}': use dom or res", a[0])});
+                             fmt::format("unknown label type '{}': use dom, mgt or res", a[0])});
     }
     Run(ctx, api::GetResourceLabel{a[1]}, FormatResourceLabel);
   });

@@ -150,6 +150,7 @@ Result<void> Daemon::LoadState() {
   if (!active) return Fail(active.error().WithContext("the built-in DEFAULT policy"));
   auto seqno = acm_->LoadPolicy(active->binary, active->map);
   if (!seqno) return Fail(seqno.error());
+  if (auto r = admin::RestoreDomain0Label(*store_, *acm_); !r) return Fail(r.error());
   log::Info("policy '{}' version {} loaded (seqno {})", active->header.name, active->header.version,
             *seqno);
   return {};
@@ -258,6 +259,7 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [this](const api::DetachRegion& c) { return Done(domains_->DetachRegion(c.name, c.region)); },
       [this](const api::AttachDisk& c) { return AttachBlock(c); },
       [this](const api::DetachDisk& c) { return Done(domains_->DetachDisk(c.name, c.vdev)); },
+      [this](const api::RelabelDomain& c) { return Ready(Relabel(c)); },
       [this](const api::ListRegions&) { return Ready(Regions()); },
       [this](const api::ListNetworks&) { return Ready(Networks(nullptr)); },
       [this](const api::GetNetworkInfo& c) { return Ready(Networks(&c.name)); },

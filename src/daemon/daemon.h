@@ -73,6 +73,9 @@ class Daemon final {
   Result<api::Json> Regions() const;
   Result<api::Json> List() const;
   Result<api::Json> Info(const std::string& name) const;
+  // Domain-0 as list and info show it: its live label, the host's uptime.
+  api::Json Domain0Json() const;
+  Result<api::Json> Relabel(const api::RelabelDomain& command);
   Result<api::Json> ConsoleLog(const std::string& name) const;
   // The virtual networks, their ports and counters (all, or the one named).
   Result<api::Json> Networks(const std::string* name) const;

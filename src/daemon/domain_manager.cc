@@ -140,6 +140,13 @@ Result<void> DomainManager::CheckCreateConfig(const config::DomainConfig& config
   }
   if (auto v = config.Validate(); !v) return Fail(v.error());
   std::string name = *config.Name();
+  if (!name.empty() &&
+      std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        "{}: name '{}' is all digits, which commands read as a domain id: name it otherwise", path,
+        name);
+  }
   if (name == "Domain-0" || Find(name) != nullptr) {
     return Fail(ErrorCode::kConflict, "a domain named '{}' is already running", name);
   }
@@ -645,7 +652,11 @@ Result<DomainView> DomainManager::Info(const std::string& name) const {
 std::vector<admin::RunningDomain> DomainManager::Domains() const {
   std::vector<admin::RunningDomain> out;
   auto policy = acm_.active_policy();
-  out.push_back({"Domain-0", 0, std::string(policy ? policy->bootstrap_label() : ""), {}});
+  std::string dom0_label(policy ? policy->bootstrap_label() : "");
+  for (const acm::DomainInfo& info : acm_.domains()) {
+    if (info.id == kDomain0) dom0_label = info.label;
+  }
+  out.push_back({"Domain-0", 0, std::move(dom0_label), {}});
   for (const auto& [name, d] : domains_) {
     out.push_back({name, d->record.id.value(), d->record.label, d->record.resources});
   }
@@ -677,13 +688,22 @@ void DomainManager::FollowPolicy(const std::string& policy) {
 }
 
 DomainManager::Domain* DomainManager::Find(const std::string& name) {
-  auto it = domains_.find(name);
-  return it == domains_.end() ? nullptr : it->second.get();
+  return const_cast<Domain*>(std::as_const(*this).Find(name));
 }
 
 const DomainManager::Domain* DomainManager::Find(const std::string& name) const {
   auto it = domains_.find(name);
-  return it == domains_.end() ? nullptr : it->second.get();
+  if (it != domains_.end()) return it->second.get();
+  // An id: decimal digits only (a name may not be all digits: CheckCreateConfig).
+  if (name.empty() || name.size() > 9 ||
+      !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return nullptr;
+  }
+  const DomainId id{static_cast<std::uint32_t>(std::stoul(name))};
+  for (const auto& [n, d] : domains_) {
+    if (d->record.id == id) return d.get();
+  }
+  return nullptr;
 }
 
 }  // namespace shype::daemon

@@ -44,6 +44,14 @@ struct DomainView {
   double launch_ms = 0;     // QEMU spawn, QMP handshake and cont
 };
 
+// A live relabel done: who, and the label before and after (ACM:<policy>:<label>).
+struct RelabelOutcome {
+  std::string name;
+  DomainId id{0};
+  std::string old_label;
+  std::string new_label;
+};
+
 struct ManagerOptions {
   std::filesystem::path run_dir;             // STATE/run: one 0700 directory per domain
   vm::Accel accel = vm::Accel::kAuto;        // for configs without accel =
@@ -119,6 +127,16 @@ class DomainManager final : public admin::RunningDomains {
   // Sends a QMP command; on success the domain's state becomes `state` (if given).
   boost::asio::awaitable<Result<void>> QmpAction(const std::string& name, std::string command,
                                                  std::optional<DomainState> state);
+
+  // Relabels domain `name` (a running or paused domain, or Domain-0; a name or an id) to VM label
+  // `label` of the enforced policy (`policy`, if not empty, must name it), live: the ACM's
+  // checks (authorization, the Chinese Wall against every other running domain, STE for every
+  // live sharing), all or nothing; the domain's record (or for Domain-0 the state directory)
+  // keeps it. Errors: kNotFound (no such domain or label), kInvalidArgument (another policy),
+  // kConflict (a hotplug in progress, being created or shutting down, frozen),
+  // kPermissionDenied (the policy refuses: every violation named, with the other party).
+  [[nodiscard]] Result<RelabelOutcome> Relabel(const std::string& name, const std::string& label,
+                                               const std::string& policy);
 
   // Finds the domains a previous shyped left in `run_dir` and admits them again in creation
   // order, as create does; removes half-created ones; stops one the policy no longer admits.
@@ -260,8 +278,13 @@ class DomainManager final : public admin::RunningDomains {
   // id before it is used. ReadIdMark raises next_id_ to it (kIo if it is damaged).
   [[nodiscard]] Result<void> ReadIdMark();
   [[nodiscard]] Result<DomainId> ReserveId();
+  // By name, or by id (decimal digits). Domain-0 is not one of them.
   Domain* Find(const std::string& name);
   const Domain* Find(const std::string& name) const;
+  // The guest a relabel applies to: running or paused, not frozen, no disk hotplug under way.
+  [[nodiscard]] Result<Domain*> RelabelTarget(const std::string& name);
+  [[nodiscard]] Result<RelabelOutcome> RelabelDomain0(const acm::LoadedPolicy& active,
+                                                      const std::string& label, Ssidref ssidref);
   DomainView ViewOf(const Domain& domain) const;
 
   boost::asio::io_context& io_;

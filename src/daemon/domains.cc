@@ -60,20 +60,24 @@ asio::awaitable<Result<Json>> Daemon::Done(asio::awaitable<Result<void>> work) {
   co_return Json::object();
 }
 
+Json Daemon::Domain0Json() const {
+  auto policy = acm_->active_policy();
+  const double uptime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  Json dom0{{"name", "Domain-0"}, {"id", 0},        {"memory", 0},          {"vcpus", 0},
+            {"state", "running"}, {"time", uptime}, {"label", "ACM:(none)"}};
+  for (const acm::DomainInfo& info : acm_->domains()) {
+    if (info.id != kDomain0 || !policy) continue;
+    dom0["label"] = fmt::format("ACM:{}:{}", policy->name(), info.label);
+    dom0["ssidref"] = fmt::format("0x{:08x}", info.ssidref.value());
+    dom0["bootstrap_label"] = std::string(policy->bootstrap_label());
+  }
+  return dom0;
+}
+
 Result<Json> Daemon::List() const {
   Json list = Json::array();
-  auto policy = acm_->active_policy();
-  double uptime =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  list.push_back(
-      {{"name", "Domain-0"},
-       {"id", 0},
-       {"memory", 0},
-       {"vcpus", 0},
-       {"state", "running"},
-       {"time", uptime},
-       {"label", policy ? fmt::format("ACM:{}:{}", policy->name(), policy->bootstrap_label())
-                        : std::string("ACM:(none)")}});
+  list.push_back(Domain0Json());
   for (const DomainView& d : domains_->List()) {
     list.push_back({{"name", d.record.name},
                     {"id", d.record.id.value()},
@@ -87,9 +91,19 @@ Result<Json> Daemon::List() const {
 }
 
 Result<Json> Daemon::Info(const std::string& name) const {
+  if (name == "Domain-0" || name == "0") return Domain0Json();
   auto d = domains_->Info(name);
   if (!d) return Fail(d.error());
   return InfoJson(*d);
+}
+
+Result<Json> Daemon::Relabel(const api::RelabelDomain& command) {
+  auto done = domains_->Relabel(command.name, command.label, command.policy);
+  if (!done) return Fail(done.error());
+  return Json{{"name", done->name},
+              {"id", done->id.value()},
+              {"old_label", done->old_label},
+              {"label", done->new_label}};
 }
 
 Result<Json> Daemon::ConsoleLog(const std::string& name) const {

@@ -55,6 +55,18 @@ Result<void> AddIdentityColumn(Database& db) {
   return added;
 }
 
+// Databases made before Domain-0 could be relabeled get its label column ('' = bootstrap).
+Result<void> AddDomain0Column(Database& db) {
+  auto has = Count(
+      db, "SELECT count(*) FROM pragma_table_info('active_policy') WHERE name = 'domain0_label'");
+  if (!has) return Fail(has.error());
+  if (*has > 0) return {};
+  auto added =
+      db.Exec("ALTER TABLE active_policy ADD COLUMN domain0_label TEXT NOT NULL DEFAULT ''");
+  if (!added && added.error().message.find("duplicate column") != std::string::npos) return {};
+  return added;
+}
+
 constexpr const char* kLabelColumns = "resource, policy_type, policy, label, identity";
 
 std::int64_t Now() {
@@ -167,6 +179,7 @@ Result<StateStore> StateStore::Open(const std::filesystem::path& dir) {
   if (auto r = db->Exec("PRAGMA wal_autocheckpoint=1"); !r) return Fail(r.error());
   if (auto r = db->Exec(kSchema); !r) return Fail(r.error());
   if (auto r = AddIdentityColumn(*db); !r) return Fail(r.error());
+  if (auto r = AddDomain0Column(*db); !r) return Fail(r.error());
   return StateStore(dir, std::move(*db), false);
 }
 
@@ -174,6 +187,7 @@ Result<StateStore> StateStore::FreshForReading(const std::filesystem::path& dir)
   auto db = Database::OpenInMemory();
   if (!db) return Fail(db.error());
   if (auto r = db->Exec(kSchema); !r) return Fail(r.error());
+  if (auto r = AddDomain0Column(*db); !r) return Fail(r.error());
   if (auto r = db->MakeQueryOnly(); !r) return Fail(r.error());
   return StateStore(dir, std::move(*db), true);
 }
@@ -216,7 +230,8 @@ std::filesystem::path StateStore::PolicyDir(const PolicyRecord& record) const {
 
 Result<void> StateStore::InstallPolicy(const PolicyRecord& record, const PolicyFiles& files,
                                        bool activate,
-                                       const std::vector<ResourceLabel>& resource_changes) {
+                                       const std::vector<ResourceLabel>& resource_changes,
+                                       std::string_view domain0_label) {
   if (auto r = CheckWritable("installing a policy"); !r) return r;
   auto existing = db_.Prepare("SELECT hash FROM policies WHERE name = ?1 AND version = ?2");
   if (!existing) return Fail(existing.error());
@@ -248,10 +263,12 @@ Result<void> StateStore::InstallPolicy(const PolicyRecord& record, const PolicyF
   if (auto r = insert->Run(); !r) return r;
   if (activate) {
     auto set = db_.Prepare(
-        "INSERT INTO active_policy(id, name, version, activated_at) VALUES (1, ?1, ?2, ?3) "
-        "ON CONFLICT(id) DO UPDATE SET name = ?1, version = ?2, activated_at = ?3");
+        "INSERT INTO active_policy(id, name, version, activated_at, domain0_label) "
+        "VALUES (1, ?1, ?2, ?3, ?4) "
+        "ON CONFLICT(id) DO UPDATE SET name = ?1, version = ?2, activated_at = ?3, "
+        "domain0_label = ?4");
     if (!set) return Fail(set.error());
-    set->Bind(1, record.name).Bind(2, record.version).Bind(3, Now());
+    set->Bind(1, record.name).Bind(2, record.version).Bind(3, Now()).Bind(4, domain0_label);
     if (auto r = set->Run(); !r) return r;
     if (auto r = ApplyResourceChanges(resource_changes); !r) return r;
   }
@@ -309,6 +326,32 @@ Result<PolicyFiles> StateStore::ReadPolicyFiles(const PolicyRecord& record) cons
   files.binary = std::move(*bin);
   files.map = std::move(*map);
   return files;
+}
+
+Result<std::string> StateStore::Domain0Label() {
+  auto has = Count(
+      db_, "SELECT count(*) FROM pragma_table_info('active_policy') WHERE name = 'domain0_label'");
+  if (!has) return Fail(has.error());
+  if (*has == 0) return std::string();  // read-only, made before the column: never relabeled
+  auto stmt = db_.Prepare("SELECT domain0_label FROM active_policy WHERE id = 1");
+  if (!stmt) return Fail(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return Fail(row.error());
+  return *row ? stmt->ColumnText(0) : std::string();
+}
+
+Result<void> StateStore::SetDomain0Label(std::string_view label) {
+  if (auto r = CheckWritable("recording Domain-0's label"); !r) return r;
+  auto active = ActivePolicy();
+  if (!active) return Fail(active.error());
+  if (!*active) {
+    return Fail(ErrorCode::kConflict,
+                "the DEFAULT policy keeps Domain-0 on its bootstrap label: install a policy first");
+  }
+  auto set = db_.Prepare("UPDATE active_policy SET domain0_label = ?1 WHERE id = 1");
+  if (!set) return Fail(set.error());
+  set->Bind(1, label);
+  return set->Run();
 }
 
 Result<void> StateStore::ClearActivePolicy(const std::vector<ResourceLabel>& resource_changes) {

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "shype/acm/acm.h"
 #include "shype/policyc/compiled_policy.h"
 #include "shype/store/state_store.h"
 
@@ -19,5 +20,10 @@ namespace shype::admin {
 // binary's xml_hash). Any mismatch is reported (kPolicyInvalid), never ignored. Loaded from the
 // store, `header` has name, version and numbers only, and the *_label_types lists are empty.
 [[nodiscard]] Result<policyc::CompiledPolicy> LoadActivePolicy(store::StateStore& store);
+
+// After the active policy was loaded into `acm` (nothing but Domain-0 runs): Domain-0 gets the
+// label the store records for it (a live relabel survives a restart). Errors: kPolicyInvalid
+// (the recorded label is not a VM label of the policy), the ACM's refusal.
+[[nodiscard]] Result<void> RestoreDomain0Label(store::StateStore& store, acm::Acm& acm);
 
 }  // namespace shype::admin

@@ -76,7 +76,8 @@ class PolicyService {
                                             std::vector<acm::StoredResourceLabel> stored,
                                             std::string_view refusal_hint);
   [[nodiscard]] Result<void> Record(const Candidate& next,
-                                    const std::vector<store::ResourceLabel>& changes);
+                                    const std::vector<store::ResourceLabel>& changes,
+                                    std::string_view domain0_label);
   [[nodiscard]] Result<void> CommitChecked(acm::PreparedUpdate prepared, const Candidate& next);
   std::string NameOf(DomainId id) const;
 

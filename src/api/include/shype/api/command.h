@@ -161,6 +161,13 @@ struct DetachDisk {
   std::string vdev;
   friend bool operator==(const DetachDisk&, const DetachDisk&) = default;
 };
+struct RelabelDomain {
+  static constexpr std::string_view kOp = "domain.relabel";
+  std::string name;    // a running domain's name or id, or Domain-0
+  std::string label;   // a VM label of the enforced policy
+  std::string policy;  // "" or the enforced policy's name
+  friend bool operator==(const RelabelDomain&, const RelabelDomain&) = default;
+};
 struct ListRegions {
   static constexpr std::string_view kOp = "shm.list";
   friend bool operator==(const ListRegions&, const ListRegions&) = default;
@@ -186,8 +193,8 @@ using Command =
                  ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
                  GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
                  PauseDomain, UnpauseDomain, GetConsoleLog, AttachNetwork, DetachNetwork,
-                 AttachRegion, DetachRegion, AttachDisk, DetachDisk, ListRegions, ListNetworks,
-                 GetNetworkInfo, ReadAudit>;
+                 AttachRegion, DetachRegion, AttachDisk, DetachDisk, RelabelDomain, ListRegions,
+                 ListNetworks, GetNetworkInfo, ReadAudit>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument

@@ -103,6 +103,7 @@ struct RelabeledResource {
   std::string resource;
   std::string policy;
   std::string label;
+  LabelKind policy_type = LabelKind::kAcm;  // kInvalidated: INV_ACM:<policy>:<label>
   friend bool operator==(const RelabeledResource&, const RelabeledResource&) = default;
 };
 

@@ -65,13 +65,21 @@ class StateStore {
   // makes it the active policy and applies `resource_changes` (the new labels of resources after
   // a policy change) in the same transaction. Errors: kConflict (same name+version with another
   // hash), kIo.
+  // `domain0_label`: the label Domain-0 carries under it ("" = the bootstrap label).
   [[nodiscard]] Result<void> InstallPolicy(const PolicyRecord& record, const PolicyFiles& files,
                                            bool activate,
-                                           const std::vector<ResourceLabel>& resource_changes);
+                                           const std::vector<ResourceLabel>& resource_changes,
+                                           std::string_view domain0_label = {});
   [[nodiscard]] Result<std::optional<PolicyRecord>> ActivePolicy();
   // Every installed policy version, oldest first (the version history).
   [[nodiscard]] Result<std::vector<PolicyRecord>> Policies();
   [[nodiscard]] Result<PolicyFiles> ReadPolicyFiles(const PolicyRecord& record) const;
+  // The label Domain-0 carries under the active policy, as relabeled live ("" = the bootstrap
+  // label, and always under the DEFAULT policy).
+  [[nodiscard]] Result<std::string> Domain0Label();
+  // Records Domain-0's label under the active policy. Errors: kConflict (no policy installed:
+  // the DEFAULT policy keeps Domain-0 on its bootstrap label), kIo.
+  [[nodiscard]] Result<void> SetDomain0Label(std::string_view label);
   // Forgets the active policy (the DEFAULT policy applies again); history is kept.
   [[nodiscard]] Result<void> ClearActivePolicy(const std::vector<ResourceLabel>& resource_changes);
 
