@@ -73,6 +73,7 @@ Result<Relabel> Acm::RelabelDomain(DomainId domain, Ssidref ssidref) {
             ? fmt::format("relabeled from '{}' to '{}'", old.label, label)
             : fmt::format("relabel from '{}' to '{}' refused: {}", old.label,
                           label.empty() ? fmt::format("{}", ssidref) : label, out.verdict.reason));
+    record.action = "relabel";
     record.subject = DomainParty(p, domain, ssidref);
     if (!out.violations.empty()) {
       const Violation& first = out.violations.front();

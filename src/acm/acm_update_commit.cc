@@ -135,6 +135,7 @@ UpdateReport Acm::RunUpdateLocked(const std::shared_ptr<const PolicySnapshot>& n
                        fmt::format("update to policy '{}' version {}.{} rejected: {}", next->name(),
                                    next->binary().xml_version.major,
                                    next->binary().xml_version.minor, fmt::join(messages, "; ")));
+  refusal->action = "policy-update";
   refusal->subject = DomainParty(policy_.get(), kDomain0, domains_.at(kDomain0).ssidref);
   refusal->object.resource = fmt::format("policy:{}", next->name());
   return report;
@@ -184,6 +185,7 @@ Result<UpdateReport> Acm::Commit(PreparedUpdate prepared) {
                                  s.peer ? fmt::format("revoked: {} sharing with domain {}",
                                                       ShareKindName(*s.share_kind), s.peer->value())
                                         : fmt::format("revoked: use of {}", s.resource));
+      r.action = "revoke";
       r.subject.domain = s.subject;
       if (s.peer) r.object.domain = *s.peer;
       r.object.resource = s.resource;
@@ -204,6 +206,7 @@ Result<UpdateReport> Acm::Commit(PreparedUpdate prepared) {
             old->binary().xml_version.major, old->binary().xml_version.minor,
             invalid.empty() ? "" : "; resource labels invalidated: ", fmt::join(invalid, ", ")));
     record->decision = Decision::kPermit;
+    record->action = active->name() == "DEFAULT" ? "policy-reset" : "policy-install";
     record->subject.domain = kDomain0;
     record->object.resource = fmt::format("policy:{}", active->name());
   }

@@ -8,15 +8,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shype/policy/label_map.h"
+
 namespace shype::acm {
 namespace {
 
 nlohmann::json PartyJson(const AuditParty& party) {
   nlohmann::json json = nlohmann::json::object();
   if (party.domain) json["domain"] = party.domain->value();
+  if (!party.name.empty()) json["name"] = party.name;
   if (!party.resource.empty()) json["resource"] = party.resource;
   json["ssidref"] = fmt::format("{}", party.ssidref);
-  json["label"] = party.label;
+  // One name for "no label" everywhere: a resource recorded without one is __UNLABELED__.
+  json["label"] = party.label.empty() && !party.resource.empty()
+                      ? std::string(policy::kUnlabeledLabel)
+                      : party.label;
   json["ste_types"] = party.ste_types;
   json["chwall_types"] = party.chwall_types;
   return json;
@@ -117,6 +123,7 @@ void VectorAuditSink::Clear() {
 std::string FormatAuditJson(const AuditRecord& record) {
   nlohmann::json json = nlohmann::json::object();
   json["time"] = FormatTime(record.time);
+  json["action"] = record.action;
   json["hook"] = HookName(record.hook);
   json["decision"] = DecisionName(record.decision);
   json["subject"] = PartyJson(record.subject);

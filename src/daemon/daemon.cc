@@ -53,10 +53,7 @@ Result<void> Daemon::Start() {
   launcher_ = std::make_unique<QemuLauncher>(io_, options_.qemu);
   domains_ = std::make_unique<DomainManager>(
       io_, *acm_, *sharings_, *networks_, *regions_, *store_, &*boot_images_, *launcher_,
-      domain_clock_,
-      [this](acm::Hook hook, const std::string& subject, const std::string& reason) {
-        AuditDenial(hook, subject, reason);
-      },
+      domain_clock_, [this](const AuditNote& note) { AuditAction(note); },
       ManagerOptions{options_.state_dir / "run", options_.accel, options_.qemu_uid_base});
   if (auto r = domains_->Recover(); !r) return r;
   // The admin services see the domains through the manager (admin::RunningDomains).
@@ -283,18 +280,23 @@ Json Daemon::Statistics() const {
   return Json{{"hooks", out}, {"audit_dropped", audit_log_->dropped()}};
 }
 
-void Daemon::AuditDenial(acm::Hook hook, const std::string& subject, const std::string& reason) {
+void Daemon::AuditAction(const AuditNote& note) {
   acm::AuditRecord record;
   record.time = clock_.Now();
-  record.hook = hook;
-  record.subject.resource = subject;
+  record.action = note.action;
+  record.hook = note.hook;
+  // The subject is the domain (its id, name and label); what it is about is the object.
+  record.subject.domain = note.id;
+  record.subject.name = note.domain;
+  record.subject.label = note.label;
+  record.object.resource = note.object;
   if (auto policy = acm_->active_policy()) {
     record.policy_name = policy->name();
     record.policy_version = policy->version();
     record.seqno = policy->seqno();
   }
-  record.decision = acm::Decision::kDeny;
-  record.reason = reason;
+  record.decision = note.decision;
+  record.reason = note.reason;
   audit_sink_->Submit(std::move(record));
 }
 

@@ -87,7 +87,8 @@ class Daemon final {
   [[nodiscard]] Result<void> PrepareJails();
   // An isolated instance's slot of QEMU uids (1..999), held by flock while it runs.
   [[nodiscard]] Result<std::uint32_t> TakeUidSlot();
-  void AuditDenial(acm::Hook hook, const std::string& subject, const std::string& reason);
+  // A record of the domain manager's (or the daemon's own): time and policy added here.
+  void AuditAction(const AuditNote& note);
 
   boost::asio::io_context& io_;
   Options options_;

@@ -136,7 +136,8 @@ asio::awaitable<Result<std::string>> DomainManager::AttachDisk(const std::string
   std::vector<DiskLayerUse> uses;
   for (const admin::ResourceUse& use : *layers) {
     if (!use.res_ssidref || !use.permitted || !use.object) {
-      denials_(acm::Hook::kResource, name, use.resource + ": " + use.reason);
+      denials_({"check", acm::Hook::kResource, acm::Decision::kDeny, name, d->record.id,
+                d->record.label, use.resource, use.reason});
       co_return Fail(ErrorCode::kPermissionDenied,
                      "domain '{}' (label {}) may not use disk '{}' (label {}:{}:{}): {}", name,
                      d->record.label, use.resource, use.res_policy_type, use.res_policy,
@@ -517,9 +518,9 @@ asio::awaitable<void> DomainManager::PauseHolder(std::string name, DomainId id, 
       (void)SaveDomainRecord(d->run_dir, d->record);
     }
   }
-  denials_(acm::Hook::kResource, name,
-           fmt::format("{}: {}", why,
-                       stopped ? "frozen" : "could not freeze: " + stopped.error().message));
+  denials_({"freeze", acm::Hook::kResource, acm::Decision::kDeny, name, id, "", "",
+            fmt::format("{}: {}", why,
+                        stopped ? "frozen" : "could not freeze: " + stopped.error().message)});
   log::Error("domain {}: {}; {}", name, why,
              stopped ? "frozen (SIGSTOP)" : "could not freeze it: " + stopped.error().message);
   co_return;

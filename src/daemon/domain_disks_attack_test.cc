@@ -175,8 +175,11 @@ class DiskAttackTest : public ManagerTest {
     manager_.reset();
     manager_ = std::make_unique<DomainManager>(
         *io_, *acm_, *sharings_, *networks_, *regions_, *store_, &*images_, model_, clock_,
-        [this](acm::Hook, const std::string& subject, const std::string& reason) {
-          denials_.push_back(subject + ": " + reason);
+        [this](const AuditNote& note) {
+          if (note.decision == acm::Decision::kDeny) {
+            denials_.push_back(note.domain + ": " +
+                               (note.object.empty() ? "" : note.object + ": ") + note.reason);
+          }
         },
         ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase, unplug_timeout_});
   }

@@ -45,7 +45,8 @@ asio::awaitable<Result<std::pair<std::string, std::string>>> DomainManager::Atta
                                       resource);
   if (!use) co_return Fail(use.error());
   if (!use->res_ssidref || !use->permitted) {
-    denials_(acm::Hook::kResource, name, resource + ": " + use->reason);
+    denials_({"check", acm::Hook::kResource, acm::Decision::kDeny, name, d->record.id,
+              d->record.label, resource, use->reason});
     co_return Fail(ErrorCode::kPermissionDenied,
                    "domain '{}' (label {}) may not use network '{}' (label {}:{}:{}): {}", name,
                    d->record.label, resource, use->res_policy_type, use->res_policy, use->res_label,
@@ -189,7 +190,8 @@ asio::awaitable<Result<std::string>> DomainManager::AttachRegion(const std::stri
                                       acm::ResourceKind::kSharedMemory, resource);
   if (!use) co_return Fail(use.error());
   if (!use->res_ssidref || !use->permitted) {
-    denials_(acm::Hook::kResource, name, resource + ": " + use->reason);
+    denials_({"check", acm::Hook::kResource, acm::Decision::kDeny, name, d->record.id,
+              d->record.label, resource, use->reason});
     co_return Fail(ErrorCode::kPermissionDenied,
                    "domain '{}' (label {}) may not use region '{}' (label {}:{}:{}): {}", name,
                    d->record.label, resource, use->res_policy_type, use->res_policy, use->res_label,

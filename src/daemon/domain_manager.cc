@@ -182,13 +182,15 @@ Result<admin::DomainPlan> DomainManager::Admit(const config::DomainConfig& confi
   auto plan = admin::PlanDomain(config, acm_, store_, images_);
   if (!plan) return Fail(plan.error());
   if (!plan->permitted) {
-    denials_(acm::Hook::kDomainCreate, plan->name, plan->reason);
+    denials_({"domain-create", acm::Hook::kDomainCreate, acm::Decision::kDeny, plan->name, id,
+              plan->label, "", plan->reason});
     return Fail(ErrorCode::kPermissionDenied, "domain '{}' denied: {}", plan->name, plan->reason);
   }
   std::vector<acm::ResourceRef> resources;
   for (const auto& use : plan->resources) {
     if (!use.res_ssidref) {  // not a label of the enforced policy, or not the labeled object
-      denials_(acm::Hook::kResource, plan->name, use.resource + ": " + use.reason);
+      denials_({"domain-create", acm::Hook::kResource, acm::Decision::kDeny, plan->name, id,
+                plan->label, use.resource, use.reason});
       return Fail(ErrorCode::kPermissionDenied,
                   "domain '{}' (label {}) may not use resource '{}' (label {}:{}:{}): {}",
                   plan->name, plan->label, use.resource, use.res_policy_type, use.res_policy,
@@ -301,6 +303,10 @@ asio::awaitable<Result<DomainView>> DomainManager::Create(const config::DomainCo
   }
   started->admission_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
   started->launch_ms = std::chrono::duration<double, std::milli>(clock_.Now() - t1).count();
+  denials_(
+      {"domain-create", acm::Hook::kDomainCreate, acm::Decision::kPermit, name, id,
+       started->record.label, "",
+       fmt::format("started from '{}', pid {}", started->record.config_path, started->record.pid)});
   log::Info("domain {} (id {}, label {}) started, pid {}; checks {:.0f} us, launch {:.1f} ms", name,
             id, started->record.label, started->record.pid, started->admission_us,
             started->launch_ms);
@@ -553,6 +559,8 @@ void DomainManager::Release(const std::string& name, const std::string& why) {
   std::filesystem::remove_all(d.run_dir, ec);
   launcher_.Cleanup(d.record);
   log::Info("domain {} (id {}) ended: {}", name, d.record.id, why);
+  denials_({"domain-end", acm::Hook::kDomainCreate, acm::Decision::kPermit, name, d.record.id,
+            d.record.label, "", why});
   for (asio::steady_timer* waiter : d.waiting) waiter->cancel();
   for (asio::steady_timer* waiter : d.device_waiting) waiter->cancel();
   domains_.erase(it);

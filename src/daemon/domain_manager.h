@@ -61,8 +61,19 @@ struct ManagerOptions {
   std::chrono::milliseconds unplug_timeout{10000};
 };
 
-// Where the manager's own audit records go (refused creates, recovery's removals and stops).
-using DenialSink = std::function<void(acm::Hook, const std::string& subject, const std::string&)>;
+// One audit record of the manager's own (a refusal it made, or an action it took: a domain
+// started or ended, recovery's removals and stops); the daemon adds the time and the policy.
+struct AuditNote {
+  std::string action = "check";  // as acm::AuditRecord::action
+  acm::Hook hook = acm::Hook::kDomainCreate;
+  acm::Decision decision = acm::Decision::kDeny;
+  std::string domain;  // the subject: a domain's name
+  std::optional<DomainId> id;
+  std::string label;   // its label, if known
+  std::string object;  // the resource it is about, if any
+  std::string reason;
+};
+using DenialSink = std::function<void(const AuditNote&)>;
 
 // A vif's MAC: its mac= (never in 02:16:..., shyped's range) or, without one, the locally
 // administered 02:16:<domain id>:<index>.

@@ -173,7 +173,8 @@ Result<void> DomainManager::StopAndRemove(const DomainRecord& record,
       "recovery: removed {} '{}' ({}; {} QEMU process(es) killed)",
       record.state == DomainState::kRunning ? "domain" : "half-created domain", name, why, *killed);
   log::Warn("{}", reason);
-  denials_(acm::Hook::kDomainCreate, name, reason);
+  denials_({"domain-end", acm::Hook::kDomainCreate, acm::Decision::kDeny, name, record.id,
+            record.label, "", reason});
   return {};
 }
 

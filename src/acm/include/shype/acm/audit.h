@@ -41,11 +41,15 @@ struct AuditParty {
   std::string label;  // empty if unknown
   std::vector<std::string> ste_types;
   std::vector<std::string> chwall_types;
+  std::string name = {};  // a domain's name, if the recording layer knows it
   friend bool operator==(const AuditParty&, const AuditParty&) = default;
 };
 
 struct AuditRecord {
   std::chrono::system_clock::time_point time;
+  // What happened: "check" (a hook's decision), "relabel", "policy-install", "policy-reset",
+  // "policy-update" (refused), "revoke", "domain-create", "domain-end", "resource-label", ...
+  std::string action = "check";
   Hook hook = Hook::kDoorbell;
   AuditParty subject;
   AuditParty object;
