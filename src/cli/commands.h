@@ -20,10 +20,13 @@ struct Context {
   std::filesystem::path state_dir() const;
   // Opens the backend once (the daemon if it answers, else offline on the state directory).
   [[nodiscard]] Result<Backend*> backend();
-  // Prints a result: JSON (--json) or the given text.
+  // Prints a result on stdout: JSON (--json) or the given text.
   void Print(const api::Json& result, const std::string& text) const;
-  // Prints `Error: ...` (or a JSON error with --json) and sets the exit code from the error.
+  // Prints `Error: MESSAGE` (with --json: api::ErrorToJson's object) on stderr and sets the exit
+  // code from the error.
   void PrintError(const Error& error);
+  // Prints `Warning: MESSAGE` (with --json: {"warning": {"message": ...}}) on stderr.
+  void Warn(const std::string& message) const;
 
  private:
   std::unique_ptr<Backend> backend_;

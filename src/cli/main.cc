@@ -37,13 +37,20 @@ void Context::Print(const api::Json& result, const std::string& text) const {
 void Context::PrintError(const Error& error) {
   exit_code = ExitCodeFor(error.code);
   if (json) {
-    std::cout << api::DumpJson(api::ErrorToJson(error), 2) << "\n";
-  } else if (error.message.find('\n') == std::string::npos) {
-    std::cout << "Error: '" << error.message << "'\n";
+    std::cerr << api::DumpJson(api::ErrorToJson(error), 2) << "\n";
   } else {
-    std::cout << "Error: " << error.message << "\n";
+    std::cerr << "Error: " << error.message << "\n";
   }
-  std::cout.flush();
+  std::cerr.flush();
+}
+
+void Context::Warn(const std::string& message) const {
+  if (json) {
+    std::cerr << api::DumpJson(api::Json{{"warning", {{"message", message}}}}, 2) << "\n";
+  } else {
+    std::cerr << "Warning: " << message << "\n";
+  }
+  std::cerr.flush();
 }
 
 Result<void> CheckFileIsText(const std::string& path, const std::string& text) {
