@@ -16,9 +16,20 @@ namespace shype::cli {
 
 std::filesystem::path Context::state_dir() const { return api::ResolveStateDir(state_dir_flag); }
 
-Result<Backend*> Context::backend() {
+Result<Backend*> Context::backend(StateDirUse use) {
   if (!backend_) {
-    auto opened = OpenBackend(state_dir());
+    const std::filesystem::path dir = state_dir();
+    std::error_code ec;
+    // Only setpolicy (and shyped) may create the state directory: a mistyped --state-dir must not
+    // become a new, empty state.
+    if (use == StateDirUse::kMustExist &&
+        std::filesystem::status(dir, ec).type() == std::filesystem::file_type::not_found) {
+      return Fail(ErrorCode::kUnavailable,
+                  "state directory '{}' does not exist (start shyped or run 'shype setpolicy' "
+                  "first)",
+                  dir.string());
+    }
+    auto opened = OpenBackend(dir);
     if (!opened) return Fail(opened.error());
     backend_ = WithTextChecks(std::move(*opened));
   }

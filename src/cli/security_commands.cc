@@ -22,8 +22,9 @@ constexpr std::size_t kMaxConfigBytes = 1U << 20;
 
 // Runs `op` and prints its result with `format`; errors are printed and set the exit code.
 void Run(Context& ctx, const api::Command& command,
-         const std::function<std::string(const api::Json&)>& format) {
-  auto backend = ctx.backend();
+         const std::function<std::string(const api::Json&)>& format,
+         StateDirUse use = StateDirUse::kMustExist) {
+  auto backend = ctx.backend(use);
   if (!backend) return ctx.PrintError(backend.error());
   auto result = (*backend)->Call(command);
   if (!result) return ctx.PrintError(result.error());
@@ -50,11 +51,15 @@ void RegisterPolicyLifecycle(CLI::App& app, Context& ctx) {
     auto xml = ReadText(*file, kMaxPolicyXmlBytes);
     if (!xml) return ctx.PrintError(xml.error());
     if (auto r = CheckFileIsText(*file, *xml); !r) return ctx.PrintError(r.error());
-    Run(ctx, api::SetPolicy{*xml, *file, *check_only, *revoke}, [](const api::Json& r) {
-      std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
-                                                      : "Successfully set the new policy.\n";
-      return head + FormatGetPolicy(r.at("policy"));
-    });
+    Run(
+        ctx, api::SetPolicy{*xml, *file, *check_only, *revoke},
+        [](const api::Json& r) {
+          std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
+                                                          : "Successfully set the new policy.\n";
+          return head + FormatGetPolicy(r.at("policy"));
+        },
+        // A check changes nothing, so it creates nothing either.
+        *check_only ? StateDirUse::kMustExist : StateDirUse::kMayCreate);
   });
   app.add_subcommand("getpolicy", "show the active policy")->callback([&ctx] {
     Run(ctx, api::GetPolicy{}, FormatGetPolicy);

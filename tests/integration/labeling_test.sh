@@ -32,7 +32,10 @@ for broken in "$SRC"/tests/data/policies/negative/BAD_XML__*.xml; do
   expect_out "$(basename "$broken"):[0-9]+:" "the error names file and line"
   break
 done
-expect_rc 0 "getpolicy on a fresh state directory" -- shype getpolicy
+expect_rc 2 "getpolicy on a missing state directory" -- shype getpolicy
+expect_out "^Error: state directory '$SHYPE_STATE_DIR' does not exist" "is refused, naming it"
+mkdir "$SHYPE_STATE_DIR"
+expect_rc 0 "getpolicy on an empty state directory" -- shype getpolicy
 expect_out "Policy name +: DEFAULT" "the DEFAULT policy applies before any setpolicy"
 expect_rc 0 "setpolicy of Xen's example.test policy" -- shype setpolicy "$TESTPOL"
 expect_out "^Successfully set the new policy.$" "setpolicy says so"
