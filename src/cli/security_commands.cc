@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "config_file.h"
 #include "domain_label.h"
 #include "format.h"
 #include "shype/common/file.h"
@@ -18,7 +19,6 @@ namespace shype::cli {
 namespace {
 
 constexpr std::size_t kMaxPolicyXmlBytes = 16U << 20;
-constexpr std::size_t kMaxConfigBytes = 1U << 20;
 
 // Runs `op` and prints its result with `format`; errors are printed and set the exit code.
 void Run(Context& ctx, const api::Command& command,
@@ -141,11 +141,9 @@ void RegisterDryRun(CLI::App& app, Context& ctx) {
   auto config = std::make_shared<std::string>();
   dry->add_option("config", *config, "domain configuration file")->required();
   dry->callback([&ctx, config] {
-    auto text = ReadText(*config, kMaxConfigBytes);
-    if (!text) return ctx.PrintError(text.error());
-    std::string path = std::filesystem::absolute(*config).string();
-    if (auto r = CheckFileIsText(path, *text); !r) return ctx.PrintError(r.error());
-    Run(ctx, api::DryRun{*text, path}, [&ctx](const api::Json& r) {
+    auto file = ReadConfigFile(ctx, *config);
+    if (!file) return ctx.PrintError(file.error());
+    Run(ctx, api::DryRun{file->text, file->path}, [&ctx](const api::Json& r) {
       if (!r.value("passed", false)) ctx.exit_code = 1;
       return FormatDryRun(r);
     });
