@@ -5,12 +5,16 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
 #include "backend.h"
 
 namespace shype::cli {
+
+// Whether a command may create a missing state directory (only setpolicy may).
+enum class StateDirUse : std::uint8_t { kMustExist, kMayCreate };
 
 struct Context {
   std::string state_dir_flag;
@@ -19,11 +23,15 @@ struct Context {
 
   std::filesystem::path state_dir() const;
   // Opens the backend once (the daemon if it answers, else offline on the state directory).
-  [[nodiscard]] Result<Backend*> backend();
-  // Prints a result: JSON (--json) or the given text.
+  // kUnavailable, naming it, when the state directory does not exist and `use` is kMustExist.
+  [[nodiscard]] Result<Backend*> backend(StateDirUse use = StateDirUse::kMustExist);
+  // Prints a result on stdout: JSON (--json) or the given text.
   void Print(const api::Json& result, const std::string& text) const;
-  // Prints `Error: ...` (or a JSON error with --json) and sets the exit code from the error.
+  // Prints `Error: MESSAGE` (with --json: api::ErrorToJson's object) on stderr and sets the exit
+  // code from the error.
   void PrintError(const Error& error);
+  // Prints `Warning: MESSAGE` (with --json: {"warning": {"message": ...}}) on stderr.
+  void Warn(const std::string& message) const;
 
  private:
   std::unique_ptr<Backend> backend_;

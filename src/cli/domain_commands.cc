@@ -11,6 +11,7 @@
 #include <string>
 
 #include "commands.h"
+#include "config_file.h"
 #include "console.h"
 #include "format.h"
 #include "shype/api/client.h"
@@ -257,11 +258,9 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
   auto config = std::make_shared<std::string>();
   create->add_option("config", *config, "domain configuration file")->required();
   create->callback([&ctx, config] {
-    auto text = ReadTextFileBounded(*config, 1U << 20);
-    if (!text) return ctx.PrintError(text.error());
-    std::string path = std::filesystem::absolute(*config).string();
-    if (auto r = CheckFileIsText(path, *text); !r) return ctx.PrintError(r.error());
-    RunLive(ctx, api::CreateDomain{*text, path}, [](const api::Json& r) {
+    auto file = ReadConfigFile(ctx, *config);
+    if (!file) return ctx.PrintError(file.error());
+    RunLive(ctx, api::CreateDomain{file->text, file->path}, [](const api::Json& r) {
       return fmt::format("Started domain {} (id {}, label {})\n", r.value("name", ""),
                          r.value("id", 0), r.value("label", ""));
     });

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "config_file.h"
 #include "shype/config/domain_config.h"
 
 namespace shype::cli {
@@ -56,6 +57,7 @@ void AddDomainLabel(Context& ctx, const std::string& label, const std::string& p
                     const std::string& policy) {
   auto config = config::DomainConfig::Load(path);
   if (!config) return ctx.PrintError(config.error());
+  WarnAbout(ctx, *config);
   if (!config->LooksLikeDomainConfig()) {
     return ctx.PrintError({ErrorCode::kInvalidArgument, "Invalid configuration file."});
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "config_file.h"
 #include "domain_label.h"
 #include "format.h"
 #include "shype/common/file.h"
@@ -18,12 +19,12 @@ namespace shype::cli {
 namespace {
 
 constexpr std::size_t kMaxPolicyXmlBytes = 16U << 20;
-constexpr std::size_t kMaxConfigBytes = 1U << 20;
 
 // Runs `op` and prints its result with `format`; errors are printed and set the exit code.
 void Run(Context& ctx, const api::Command& command,
-         const std::function<std::string(const api::Json&)>& format) {
-  auto backend = ctx.backend();
+         const std::function<std::string(const api::Json&)>& format,
+         StateDirUse use = StateDirUse::kMustExist) {
+  auto backend = ctx.backend(use);
   if (!backend) return ctx.PrintError(backend.error());
   auto result = (*backend)->Call(command);
   if (!result) return ctx.PrintError(result.error());
@@ -62,11 +63,15 @@ void RegisterPolicyLifecycle(CLI::App& app, Context& ctx) {
     auto xml = ReadText(*file, kMaxPolicyXmlBytes);
     if (!xml) return ctx.PrintError(xml.error());
     if (auto r = CheckFileIsText(*file, *xml); !r) return ctx.PrintError(r.error());
-    Run(ctx, api::SetPolicy{*xml, *file, *check_only, *revoke}, [](const api::Json& r) {
-      std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
-                                                      : "Successfully set the new policy.\n";
-      return head + FormatGetPolicy(r.at("policy")) + FormatInvalidated(r);
-    });
+    Run(
+        ctx, api::SetPolicy{*xml, *file, *check_only, *revoke},
+        [](const api::Json& r) {
+          std::string head = r.value("check_only", false) ? "The policy update would succeed.\n"
+                                                          : "Successfully set the new policy.\n";
+          return head + FormatGetPolicy(r.at("policy")) + FormatInvalidated(r);
+        },
+        // A check changes nothing, so it creates nothing either.
+        *check_only ? StateDirUse::kMustExist : StateDirUse::kMayCreate);
   });
   app.add_subcommand("getpolicy", "show the active policy")->callback([&ctx] {
     Run(ctx, api::GetPolicy{}, FormatGetPolicy);
@@ -154,11 +159,9 @@ void RegisterDryRun(CLI::App& app, Context& ctx) {
   auto config = std::make_shared<std::string>();
   dry->add_option("config", *config, "domain configuration file")->required();
   dry->callback([&ctx, config] {
-    auto text = ReadText(*config, kMaxConfigBytes);
-    if (!text) return ctx.PrintError(text.error());
-    std::string path = std::filesystem::absolute(*config).string();
-    if (auto r = CheckFileIsText(path, *text); !r) return ctx.PrintError(r.error());
-    Run(ctx, api::DryRun{*text, path}, [&ctx](const api::Json& r) {
+    auto file = ReadConfigFile(ctx, *config);
+    if (!file) return ctx.PrintError(file.error());
+    Run(ctx, api::DryRun{file->text, file->path}, [&ctx](const api::Json& r) {
       if (!r.value("passed", false)) ctx.exit_code = 1;
       return FormatDryRun(r);
     });

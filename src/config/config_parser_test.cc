@@ -6,6 +6,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "shype/config/domain_config.h"
 
@@ -55,6 +56,10 @@ TEST(ConfigParserTest, ParsesRichConfigWithCommentsListsAndEscapes) {
   EXPECT_EQ(*numbers->items[2].AsInteger(), 16);
   EXPECT_EQ(**config->GetString("unknown_key"), "kept");
   EXPECT_EQ(**config->GetString("on_crash"), "preserve");
+  EXPECT_EQ(std::vector<std::string>(config->warnings().begin(), config->warnings().end()),
+            (std::vector<std::string>{"rich.cfg:13: unknown key 'empty'; it is ignored",
+                                      "rich.cfg:14: unknown key 'numbers'; it is ignored",
+                                      "rich.cfg:16: unknown key 'unknown_key'; it is ignored"}));
   EXPECT_TRUE(config->Validate()) << config->Validate().error().message;
   EXPECT_EQ(config->Serialize(), kRich);
 }
@@ -166,6 +171,69 @@ TEST(ConfigAccessorTest, MissingNameAndZeroMemoryAreRejected) {
   EXPECT_EQ(list->Disks().error().message,
             "t.cfg:1: 'disk' must be a list of quoted strings: disk = [ '...', ]");
   EXPECT_EQ(list->Vifs().error().message, "t.cfg:2: vif[0] must be a quoted string");
+}
+
+std::vector<std::string> Warnings(const DomainConfig& config) {
+  return {config.warnings().begin(), config.warnings().end()};
+}
+
+TEST(ConfigWarningTest, UnknownKeysWarnWithFileLineAndTheLikelyKeyAndStillLoad) {
+  auto config = DomainConfig::Parse(
+      "name = 'bank'\nkernel = '/k'\nmemroy = 128\nvcpu = 2; ramdsk = '/i'\n"
+      "acess_control = ['policy=p,label=l']\nfrobnicate = 1\nmemory = 64\n",
+      "bank.cfg");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(Warnings(*config),
+            (std::vector<std::string>{
+                "bank.cfg:3: unknown key 'memroy'; did you mean 'memory'?",
+                "bank.cfg:4: unknown key 'vcpu'; did you mean 'vcpus'?",
+                "bank.cfg:4: unknown key 'ramdsk'; did you mean 'ramdisk'?",
+                "bank.cfg:5: unknown key 'acess_control'; did you mean 'access_control'?",
+                "bank.cfg:6: unknown key 'frobnicate'; it is ignored"}));
+  EXPECT_EQ(**config->MemoryMiB(), 64U);  // the config loads; the unknown keys are kept
+  EXPECT_EQ(**config->GetInteger("memroy"), 128);
+  EXPECT_TRUE(config->Validate());
+}
+
+TEST(ConfigWarningTest, EveryKeyShypeReadsIsKnown) {
+  std::string text;
+  for (std::string_view key : KnownKeys()) text += std::string(key) + " = 1\n";
+  text.erase(text.find("cmdline = 1\n"), 12);  // extra's synonym: not both
+  auto config = DomainConfig::Parse(text, "all.cfg");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_TRUE(config->warnings().empty()) << config->warnings().front();
+  auto good = DomainConfig::Parse("name = 'a'\nmemory = 64\n", "g.cfg");
+  ASSERT_TRUE(good);
+  EXPECT_TRUE(good->warnings().empty());
+}
+
+TEST(ConfigSynonymTest, CmdlineIsXlsNameForExtra) {
+  auto config = DomainConfig::Parse("name = 'a'\ncmdline = 'console=ttyS0'\n", "c.cfg");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_TRUE(config->warnings().empty());
+  EXPECT_EQ(**config->GetString("extra"), "console=ttyS0");
+  EXPECT_EQ(config->Find("extra")->key, "cmdline");
+  EXPECT_TRUE(config->Validate());
+  auto wrong = DomainConfig::Parse("cmdline = 1\n", "c.cfg");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->GetString("extra").error().message,
+            "c.cfg:1: 'cmdline' must be a quoted string, e.g. cmdline = 'value'");
+  EXPECT_FALSE(wrong->Validate());
+  auto extra = DomainConfig::Parse("extra = 'quiet'\n", "e.cfg");
+  ASSERT_TRUE(extra);
+  EXPECT_EQ(extra->Find("cmdline"), nullptr);  // the synonym finds the key, not the other way
+}
+
+TEST(ConfigSynonymTest, ExtraAndCmdlineBothSetIsAnErrorNamingBoth) {
+  auto both = DomainConfig::Parse("name = 'a'\nextra = 'x'\n\ncmdline = 'y'\n", "b.cfg");
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(both.error().message,
+            "b.cfg:4: 'cmdline' and 'extra' (line 2) both set the kernel command line; keep one");
+  auto reversed = DomainConfig::Parse("cmdline = 'y'; extra = 'x'\n", "r.cfg");
+  ASSERT_FALSE(reversed);
+  EXPECT_EQ(reversed.error().message,
+            "r.cfg:1: 'cmdline' and 'extra' (line 1) both set the kernel command line; keep one");
 }
 
 }  // namespace

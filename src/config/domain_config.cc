@@ -3,10 +3,13 @@
 // DomainConfig: loading, saving and the typed, validated accessors.
 #include "shype/config/domain_config.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "config_parser.h"
 #include "shype/common/file.h"
+#include "shype/config/nearest_name.h"
 #include "shype/config/resource_name.h"
 
 namespace shype::config {
@@ -14,6 +17,20 @@ namespace {
 
 constexpr std::int64_t kMaxMemoryMiB = 16LL << 20;  // 16 TiB
 constexpr std::int64_t kMaxVcpus = 64;
+
+// Every key some part of shype reads (the typed accessors, LooksLikeDomainConfig, the labels).
+constexpr std::string_view kKnownKeys[] = {
+    "name",  "memory",  "vcpus",      "accel",       "kernel",         "ramdisk",
+    "extra", "cmdline", "bootloader", "on_poweroff", "on_reboot",      "on_crash",
+    "disk",  "vif",     "vtpm",       "shm",         "access_control", "seclabel"};
+
+// xl's synonyms: a key, its other name and what both set. Setting both is an error.
+struct Synonym {
+  std::string_view key;
+  std::string_view synonym;
+  std::string_view what;
+};
+constexpr Synonym kSynonyms[] = {{"extra", "cmdline", "the kernel command line"}};
 
 template <class... Args>
 tl::unexpected<Error> At(const DomainConfig& config, std::uint32_t line,
@@ -43,10 +60,35 @@ Result<std::vector<Spec>> ParseDevices(const DomainConfig& config, std::string_v
 DomainConfig::DomainConfig(std::string text, std::string source, std::vector<Setting> settings)
     : text_(std::move(text)), source_(std::move(source)), settings_(std::move(settings)) {}
 
+std::span<const std::string_view> KnownKeys() { return kKnownKeys; }
+
 Result<DomainConfig> DomainConfig::Parse(std::string text, std::string source) {
   auto settings = ParseSettings(text, source);
   if (!settings) return Fail(settings.error());
-  return DomainConfig(std::move(text), std::move(source), std::move(*settings));
+  DomainConfig config(std::move(text), std::move(source), std::move(*settings));
+  for (const Synonym& s : kSynonyms) {
+    const Setting* a = config.FindExactly(s.key);
+    const Setting* b = config.FindExactly(s.synonym);
+    if (a != nullptr && b != nullptr) {
+      const Setting* later = a->line > b->line ? a : b;
+      const Setting* earlier = later == a ? b : a;
+      return At(config, later->line, "'{}' and '{}' (line {}) both set {}; keep one", later->key,
+                earlier->key, earlier->line, s.what);
+    }
+  }
+  for (const Setting& setting : config.settings_) {
+    if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), setting.key) !=
+        std::end(kKnownKeys)) {
+      continue;
+    }
+    auto nearest = NearestName(setting.key, kKnownKeys);
+    config.warnings_.push_back(nearest ? fmt::format("{}:{}: unknown key '{}'; did you mean '{}'?",
+                                                     config.source_, setting.line, setting.key,
+                                                     *nearest)
+                                       : fmt::format("{}:{}: unknown key '{}'; it is ignored",
+                                                     config.source_, setting.line, setting.key));
+  }
+  return config;
 }
 
 Result<DomainConfig> DomainConfig::Load(const std::filesystem::path& path) {
@@ -59,9 +101,17 @@ Result<void> DomainConfig::Save(const std::filesystem::path& path) const {
   return WriteFileAtomic(path, std::string_view(text_));
 }
 
-const Setting* DomainConfig::Find(std::string_view key) const {
+const Setting* DomainConfig::FindExactly(std::string_view key) const {
   for (const Setting& setting : settings_) {
     if (setting.key == key) return &setting;
+  }
+  return nullptr;
+}
+
+const Setting* DomainConfig::Find(std::string_view key) const {
+  if (const Setting* setting = FindExactly(key)) return setting;
+  for (const Synonym& s : kSynonyms) {
+    if (s.key == key) return FindExactly(s.synonym);
   }
   return nullptr;
 }
@@ -78,7 +128,8 @@ Result<std::optional<std::string>> DomainConfig::GetString(std::string_view key)
   const Setting* setting = Find(key);
   if (setting == nullptr) return std::nullopt;
   if (setting->is_list || setting->items.front().AsString() == nullptr) {
-    return At(*this, setting->line, "'{}' must be a quoted string, e.g. {} = 'value'", key, key);
+    return At(*this, setting->line, "'{}' must be a quoted string, e.g. {} = 'value'", setting->key,
+              setting->key);
   }
   return *setting->items.front().AsString();
 }
@@ -87,7 +138,8 @@ Result<std::optional<std::int64_t>> DomainConfig::GetInteger(std::string_view ke
   const Setting* setting = Find(key);
   if (setting == nullptr) return std::nullopt;
   if (setting->is_list || setting->items.front().AsInteger() == nullptr) {
-    return At(*this, setting->line, "'{}' must be an unquoted integer, e.g. {} = 1", key, key);
+    return At(*this, setting->line, "'{}' must be an unquoted integer, e.g. {} = 1", setting->key,
+              setting->key);
   }
   return *setting->items.front().AsInteger();
 }
@@ -96,12 +148,12 @@ Result<std::vector<ConfigItem>> DomainConfig::GetStringList(std::string_view key
   const Setting* setting = Find(key);
   if (setting == nullptr) return std::vector<ConfigItem>{};
   if (!setting->is_list) {
-    return At(*this, setting->line, "'{}' must be a list of quoted strings: {} = [ '...', ]", key,
-              key);
+    return At(*this, setting->line, "'{}' must be a list of quoted strings: {} = [ '...', ]",
+              setting->key, setting->key);
   }
   for (std::size_t i = 0; i < setting->items.size(); ++i) {
     if (setting->items[i].AsString() == nullptr) {
-      return At(*this, setting->items[i].line, "{}[{}] must be a quoted string", key, i);
+      return At(*this, setting->items[i].line, "{}[{}] must be a quoted string", setting->key, i);
     }
   }
   return setting->items;

@@ -61,6 +61,21 @@ expect_rc() {
   if [ "$rc" = "$want" ]; then pass "$what"; else fail "$what (exit $rc, wanted $want): $OUT"; fi
 }
 
+# expect_split RC DESCRIPTION -- CMD...: as expect_rc, with stdout in $STDOUT and stderr in $STDERR
+# apart (for checking which stream says what).
+expect_split() {
+  local want="$1" what="$2"; shift 3
+  STDOUT="$("$@" 2>"$T/.stderr")"; local rc=$?
+  STDERR="$(cat "$T/.stderr")"
+  if [ "$rc" = "$want" ]; then pass "$what"
+  else fail "$what (exit $rc, wanted $want): stdout: $STDOUT; stderr: $STDERR"; fi
+}
+
+# expect_eq ACTUAL EXPECTED DESCRIPTION: exact equality, both shown when they differ.
+expect_eq() {
+  if [ "$1" = "$2" ]; then pass "$3"; else fail "$3: got [$1], wanted [$2]"; fi
+}
+
 # expect_out PATTERN DESCRIPTION: the last command's output matches the extended regex.
 expect_out() {
   if grep -Eq -- "$1" <<<"$OUT"; then pass "$2"; else fail "$2: /$1/ not in: $OUT"; fi

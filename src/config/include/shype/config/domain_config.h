@@ -31,10 +31,15 @@ struct DomainLabel {
 
 enum class Accel : std::uint8_t { kAuto, kKvm, kTcg };
 
+// The keys shype reads (xl's names), each once; a config may set others (kept, ignored, warned).
+std::span<const std::string_view> KnownKeys();
+
 class DomainConfig {
  public:
   // Parses `text`; `source` (usually the path) prefixes error messages as "<source>:<line>: ".
-  // Errors: kInvalidArgument.
+  // A key shype does not know is kept and ignored, with a warning (see warnings()). xl's
+  // `cmdline` is a synonym of `extra`. Errors: kInvalidArgument (also: `extra` and `cmdline`
+  // both set, naming both).
   [[nodiscard]] static Result<DomainConfig> Parse(std::string text, std::string source);
   // Reads (at most kMaxConfigBytes) and parses a file. Errors: kNotFound, kIo, kInvalidArgument.
   [[nodiscard]] static Result<DomainConfig> Load(const std::filesystem::path& path);
@@ -44,7 +49,12 @@ class DomainConfig {
   const std::string& Serialize() const { return text_; }
   const std::string& source() const { return source_; }
   std::span<const Setting> settings() const { return settings_; }
+  // The setting of `key`, or of its synonym (Find("extra") finds `cmdline = ...`); nullptr if
+  // neither is set.
   const Setting* Find(std::string_view key) const;
+  // What is not wrong but probably a mistake, one message each, in line order:
+  // "<source>:<line>: unknown key 'memroy'; did you mean 'memory'?" (or "...; it is ignored").
+  std::span<const std::string> warnings() const { return warnings_; }
 
   // xm's sanity check: at least three of kernel, bootloader, memory, name are set.
   bool LooksLikeDomainConfig() const;
@@ -82,10 +92,12 @@ class DomainConfig {
 
  private:
   DomainConfig(std::string text, std::string source, std::vector<Setting> settings);
+  const Setting* FindExactly(std::string_view key) const;
 
   std::string text_;
   std::string source_;
   std::vector<Setting> settings_;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace shype::config
