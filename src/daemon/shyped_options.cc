@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include "shype/api/api_options.h"
 #include "shype/api/state_dir.h"
@@ -80,13 +81,37 @@ void AddOptions(CLI::App& app, Raw& raw) {
 
 struct ConfigLine {
   std::size_t number = 0;
-  std::string key, value;
+  std::string key;
+  std::vector<std::string> values;  // one, or a list's items
 };
 
 std::string Trim(const std::string& s) {
   const auto begin = s.find_first_not_of(" \t\r");
   if (begin == std::string::npos) return {};
   return s.substr(begin, s.find_last_not_of(" \t\r") - begin + 1);
+}
+
+std::string Unquote(std::string value) {
+  if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+      value.back() == value.front())
+    return value.substr(1, value.size() - 2);
+  return value;
+}
+
+// A value, or the items of a list `[ "a", "b" ]` (TOML's form, which older files used).
+std::optional<std::vector<std::string>> Values(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  if (text.front() != '[') return std::vector<std::string>{Unquote(text)};
+  if (text.back() != ']') return std::nullopt;
+  std::vector<std::string> items;
+  std::stringstream list(text.substr(1, text.size() - 2));
+  for (std::string item; std::getline(list, item, ',');) {
+    item = Unquote(Trim(item));
+    if (item.empty()) return std::nullopt;
+    items.push_back(std::move(item));
+  }
+  if (items.empty()) return std::nullopt;
+  return items;
 }
 
 // The file's `key = value` lines (blank lines and `#` comments skipped; a value may be quoted).
@@ -97,15 +122,14 @@ Result<std::vector<ConfigLine>> ReadConfig(const std::string& file, std::istream
     text = Trim(text);
     if (text.empty() || text.front() == '#') continue;
     const auto eq = text.find('=');
-    ConfigLine line{number, eq == std::string::npos ? "" : Trim(text.substr(0, eq)),
-                    eq == std::string::npos ? "" : Trim(text.substr(eq + 1))};
-    if (line.value.size() >= 2 && line.value.front() == '"' && line.value.back() == '"')
-      line.value = line.value.substr(1, line.value.size() - 2);
-    if (line.key.empty() || line.value.empty() ||
+    ConfigLine line{number, eq == std::string::npos ? "" : Trim(text.substr(0, eq)), {}};
+    auto values = Values(eq == std::string::npos ? "" : Trim(text.substr(eq + 1)));
+    if (line.key.empty() || !values ||
         line.key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_-") != std::string::npos) {
       return Fail(ErrorCode::kInvalidArgument, "{}:{}: expected 'key = value', got '{}'", file,
                   number, text);
     }
+    line.values = std::move(*values);
     std::replace(line.key.begin(), line.key.end(), '-', '_');
     lines.push_back(std::move(line));
   }
@@ -142,12 +166,17 @@ Result<void> ApplyConfig(CLI::App& app, const std::string& file,
     if (!from_command_line.contains(opt)) from_command_line[opt] = opt->count() > 0;
     if (from_command_line[opt]) continue;
     auto [it, fresh] = first_line.emplace(line.key, line.number);
-    if (!fresh && opt->get_expected_max() <= 1) {
+    const bool repeatable = opt->get_expected_max() > 1;
+    if (!fresh && !repeatable) {
       return Fail(ErrorCode::kInvalidArgument, "{}:{}: '{}' given twice (first on line {})", file,
                   line.number, line.key, it->second);
     }
+    if (line.values.size() != 1 && !repeatable) {
+      return Fail(ErrorCode::kInvalidArgument, "{}:{}: '{}' takes one value, not a list", file,
+                  line.number, line.key);
+    }
     try {
-      opt->add_result(line.value);
+      for (const std::string& value : line.values) opt->add_result(value);
       opt->run_callback();
     } catch (const CLI::ParseError& e) {  // adapter: CLI11 reports a bad value by throwing
       return Fail(ErrorCode::kInvalidArgument, "{}:{}: {}", file, line.number, e.what());

@@ -81,6 +81,22 @@ TEST_F(ShypedOptionsTest, FileSetsEveryKindOfOption) {
   EXPECT_EQ(s.options.api_limits.max_connections, 8U);
 }
 
+TEST_F(ShypedOptionsTest, ListsAndDashedKeysAsOlderFilesWroteThem) {
+  WriteConfig("image-dir = [\"/a\", '/b']\nisolated-instance = true\naccel = \"tcg\"\n");
+  Settings s = ParseOk({});
+  EXPECT_EQ(s.options.image_dirs, (std::vector<std::filesystem::path>{"/a", "/b"}));
+  EXPECT_TRUE(s.options.isolated_instance);
+  EXPECT_EQ(s.options.accel, vm::Accel::kTcg);
+  WriteConfig("accel = [\"tcg\", \"kvm\"]\n");
+  ExpectError({}, conf_ + ":1: 'accel' takes one value, not a list");
+  WriteConfig("image_dir = [\"/a\",]\n");  // TOML allows the trailing comma
+  EXPECT_EQ(ParseOk({}).options.image_dirs, (std::vector<std::filesystem::path>{"/a"}));
+  WriteConfig("image_dir = [, \"/a\"]\n");
+  ExpectError({}, conf_ + ":1: expected 'key = value'");
+  WriteConfig("image_dir = [\"/a\"\n");
+  ExpectError({}, conf_ + ":1: expected 'key = value'");
+}
+
 TEST_F(ShypedOptionsTest, CommandLineWinsOverTheFile) {
   WriteConfig("accel = tcg\nimage_dir = /a\nimage_dir = /b\nstate_dir = /srv/file\n");
   Settings s = ParseOk({"--accel", "kvm", "--image-dir", "/c", "--state-dir", "/srv/flag"});
