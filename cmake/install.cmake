@@ -13,10 +13,14 @@ set(SHYPE_BASH_COMPLETION_DIR "${CMAKE_INSTALL_DATADIR}/bash-completion/completi
 # from their own directory), so all three go to bin/.
 install(TARGETS shype shyped shype-policyc RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
-# The unit names the installed shyped: written at install time, when the prefix is known.
+# The unit names the installed shyped and its installed config file: written at install time,
+# when the prefix is known (an absolute CMAKE_INSTALL_SYSCONFDIR, e.g. /etc, is used as it is).
 set(SHYPE_UNIT_OUT ${CMAKE_BINARY_DIR}/packaging/shyped.service)
 install(CODE "
   set(SHYPED_PATH \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/shyped\")
+  set(sysconf \"${CMAKE_INSTALL_SYSCONFDIR}\")
+  cmake_path(ABSOLUTE_PATH sysconf BASE_DIRECTORY \"\${CMAKE_INSTALL_PREFIX}\")
+  set(SHYPED_CONF \"\${sysconf}/shype/shyped.conf\")
   configure_file(\"${PROJECT_SOURCE_DIR}/packaging/shyped.service.in\" \"${SHYPE_UNIT_OUT}\" @ONLY)")
 install(FILES ${SHYPE_UNIT_OUT} DESTINATION ${SHYPE_SYSTEMD_UNIT_DIR})
 install(FILES packaging/shyped.conf DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/shype)

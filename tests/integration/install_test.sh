@@ -24,7 +24,8 @@ done
 UNIT="$P/lib/systemd/system/shyped.service"
 OUT="$(cat "$UNIT" 2>&1)"
 expect_out "^Type=notify$" "the unit is Type=notify"
-expect_out "^ExecStart=$P/bin/shyped$" "the unit starts the installed shyped"
+expect_out "^ExecStart=$P/bin/shyped --config $P/etc/shype/shyped.conf$" \
+  "the unit starts the installed shyped with the installed config"
 expect_out "^KillMode=process$" "stopping the unit leaves the domains running"
 if command -v systemd-analyze >/dev/null; then
   expect_rc 0 "systemd-analyze verify accepts the unit" -- systemd-analyze verify --man=no "$UNIT"
