@@ -9,7 +9,7 @@ PACKAGES=(
   libxml2-dev libxml2-utils libexpected-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
   libcli11-dev libboost-dev bc libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 qemu-utils busybox-static cpio swtpm swtpm-tools ca-certificates curl python3
-  vde2 libvdeplug-dev libelf1
+  vde2 libvdeplug-dev libelf1 libsystemd-dev help2man
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,5 +22,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# -DSHYPE_WERROR=ON: warnings are errors in the project's own builds (default OFF for others).
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHYPE_WERROR=ON >/dev/null
 cmake --build build -j "$(nproc)"

@@ -23,6 +23,13 @@ using Socket = asio::local::stream_protocol::socket;
 Result<void> ConnectTo(Socket& socket, const std::filesystem::path& path) {
   boost::system::error_code ec;
   socket.connect(asio::local::stream_protocol::endpoint(path.string()), ec);
+  if (ec == boost::system::errc::permission_denied) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "permission denied on shyped's API socket '{}': the API is root's, and a group's "
+                "when shyped runs with socket_group (--socket-group); run as root or as a member "
+                "of that group",
+                path.string());
+  }
   if (ec) {
     return Fail(ErrorCode::kUnavailable, "shyped is not running (cannot connect to '{}': {})",
                 path.string(), ec.message());
@@ -70,7 +77,9 @@ bool ReadMore(Socket& socket, beast::flat_buffer& buffer,
 bool Client::DaemonRunning() const {
   asio::io_context io;
   Socket socket(io);
-  return static_cast<bool>(ConnectTo(socket, socket_path_));
+  auto connected = ConnectTo(socket, socket_path_);
+  // A socket we may not use may well have a daemon behind it: Call() then says why it fails.
+  return connected || connected.error().code == ErrorCode::kPermissionDenied;
 }
 
 Result<Json> Client::Call(std::string_view method, std::string_view target,

@@ -5,6 +5,7 @@
 #include "shype/api/http_server.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -13,6 +14,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <sstream>
 #include <string>
@@ -105,7 +108,8 @@ HttpServer::Routed HttpServer::Resolve(Request& request) const {
       {ErrorCode::kNotFound, fmt::format("{} {}: no such endpoint", request.method, request.path)}};
 }
 
-Result<void> HttpServer::Listen(const std::filesystem::path& socket_path) {
+Result<void> HttpServer::Listen(const std::filesystem::path& socket_path,
+                                std::optional<gid_t> group) {
   using Endpoint = asio::local::stream_protocol::endpoint;
   boost::system::error_code ec;
   {
@@ -119,7 +123,8 @@ Result<void> HttpServer::Listen(const std::filesystem::path& socket_path) {
   std::error_code remove_ec;
   std::filesystem::remove(socket_path, remove_ec);
   // SECURITY: the API is root's alone — the socket is created under a 0077 umask and chmod'ed
-  // 0600, so no other local user can talk to the reference monitor.
+  // 0600, so no other local user can talk to the reference monitor; with a group (shyped
+  // --socket-group), root:GROUP 0660: the group's members too, set before anyone may connect.
   mode_t old_mask = ::umask(0077);
   acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(io_);
   acceptor_->open(asio::local::stream_protocol(), ec);
@@ -129,7 +134,17 @@ Result<void> HttpServer::Listen(const std::filesystem::path& socket_path) {
   if (ec) {
     return Fail(ErrorCode::kIo, "cannot listen on '{}': {}", socket_path.string(), ec.message());
   }
-  ::chmod(socket_path.c_str(), 0600);
+  if (group) {
+    if (::chown(socket_path.c_str(), static_cast<uid_t>(-1), *group) != 0 ||
+        ::chmod(socket_path.c_str(), 0660) != 0) {
+      const int err = errno;
+      acceptor_.reset();
+      return Fail(ErrorCode::kIo, "cannot give '{}' to group {}: {}", socket_path.string(), *group,
+                  std::strerror(err));
+    }
+  } else {
+    ::chmod(socket_path.c_str(), 0600);
+  }
   asio::co_spawn(io_, AcceptLoop(), [](std::exception_ptr e) {
     if (e) log::Error("api: the accept loop ended with an exception; the API no longer serves");
   });

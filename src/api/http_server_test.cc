@@ -123,6 +123,45 @@ TEST_F(HttpServerTest, SocketIsPrivateToItsOwner) {
   EXPECT_EQ(st.st_mode & 0777, 0600U);
 }
 
+TEST(HttpServerGroupTest, SocketGroupGetsReadWrite) {
+  asio::io_context io;
+  HttpServer server(io);
+  const auto dir =
+      std::filesystem::temp_directory_path() / fmt::format("shype-http-g-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  const auto socket = dir / "shyped.sock";
+  const gid_t group = ::getegid();  // one this process may chown to, root or not
+  auto r = server.Listen(socket, group);
+  ASSERT_TRUE(r) << r.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat(socket.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660U);
+  EXPECT_EQ(st.st_gid, group);
+  EXPECT_EQ(st.st_uid, ::geteuid());
+  server.Stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(HttpServerGroupTest, ClientIsToldPermissionIsDenied) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root may connect to any socket";
+  const auto dir =
+      std::filesystem::temp_directory_path() / fmt::format("shype-http-p-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  asio::io_context io;
+  HttpServer server(io);
+  ASSERT_TRUE(server.Listen(dir / "shyped.sock"));
+  ::chmod((dir / "shyped.sock").c_str(), 0);
+  api::Client client(dir / "shyped.sock");
+  EXPECT_TRUE(client.DaemonRunning());  // so the CLI reports the refusal, not "not running"
+  auto reply = client.Call("GET", "/v1/domains");
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(reply.error().message.find("permission denied on shyped's API socket"),
+            std::string::npos);
+  server.Stop();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(HttpServerTest, ErrorsCarryCodeAndMessage) {
   api::Client client(socket_);
   auto wrong_type = client.Call("POST", "/v1/fail", api::Json{{"config", 3}});

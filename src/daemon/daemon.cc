@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <cerrno>
 #include <cstring>
 #include <set>
 #include <span>
@@ -60,9 +61,22 @@ Result<void> Daemon::Start() {
   const admin::Live live{*acm_, *sharings_, *domains_};  // copied by the Admin
   admin_.emplace(*store_, &live);
   RegisterRoutes();
-  if (auto r = server_.Listen(api::SocketPath(options_.state_dir)); !r) return r;
+  if (auto r = ShareStateDir(); !r) return r;
+  if (auto r = server_.Listen(api::SocketPath(options_.state_dir), options_.socket_group); !r)
+    return r;
   log::Info("shyped serving on {}{}", api::SocketPath(options_.state_dir).string(),
             options_.isolated_instance ? " (isolated instance)" : "");
+  return {};
+}
+
+Result<void> Daemon::ShareStateDir() {
+  if (!options_.socket_group) return {};  // the store keeps the directory 0700, root's alone
+  // SECURITY: the group may reach the socket (search, no listing); what it can open by name is
+  // what the API shows it anyway (labels, policies, audit), read-only; run/NAME stays 0700.
+  const char* dir = options_.state_dir.c_str();
+  if (::chown(dir, static_cast<uid_t>(-1), *options_.socket_group) != 0 || ::chmod(dir, 0710) != 0)
+    return Fail(ErrorCode::kIo, "cannot give the socket group access to '{}': {}", dir,
+                std::strerror(errno));
   return {};
 }
 

@@ -5,6 +5,8 @@
 // Everything runs on one io_context thread; the ACM's hooks are also safe from other threads.
 #pragma once
 
+#include <sys/types.h>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -43,6 +45,9 @@ struct Options {
   // Domain N's QEMU runs as uid/gid qemu_uid_base + N (an isolated instance offsets the base
   // so two instances never share a uid).
   std::uint32_t qemu_uid_base = 2100000000;
+  // --socket-group: the API socket root:GROUP 0660 and the state directory root:GROUP 0710, so
+  // the group's members may use the API; nullopt: root's alone (socket 0600, directory 0700).
+  std::optional<gid_t> socket_group;
 };
 
 class Daemon final {
@@ -79,6 +84,8 @@ class Daemon final {
   Result<api::Json> ConsoleLog(const std::string& name) const;
   // The virtual networks, their ports and counters (all, or the one named).
   Result<api::Json> Networks(const std::string* name) const;
+  // With a socket group: the state directory root:GROUP 0710, so the group reaches the socket.
+  [[nodiscard]] Result<void> ShareStateDir();
   // The host-wide lock (unless isolated) and the state directory's lock, holder named in each.
   [[nodiscard]] Result<void> TakeLocks();
   // Opens the store (state checks) and loads the active policy into the ACM.

@@ -19,7 +19,8 @@ class Client {
  public:
   explicit Client(std::filesystem::path socket_path) : socket_path_(std::move(socket_path)) {}
 
-  // True if a daemon accepts connections on the socket.
+  // True if a daemon accepts connections on the socket, or the socket refuses this user
+  // (EACCES), so that Call() reports the permission error rather than "not running".
   bool DaemonRunning() const;
 
   // Sends `method target` with an optional JSON body; returns the JSON reply body.

@@ -9,6 +9,8 @@
 // Runs on the io_context thread only. In shype::api_server: shyped links it, the CLI does not.
 #pragma once
 
+#include <sys/types.h>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -20,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -77,9 +80,11 @@ class HttpServer {
   // Replaces the limits; call before Listen().
   void SetLimits(const ServerLimits& limits) { limits_ = limits; }
 
-  // Binds the socket (replacing a stale one), chmods it 0600 and starts accepting.
+  // Binds the socket (replacing a stale one), chmods it 0600 — or, given a group, chowns it to
+  // that group with mode 0660 — and starts accepting.
   // Errors: kIo, kConflict (another daemon answers on the socket).
-  [[nodiscard]] Result<void> Listen(const std::filesystem::path& socket_path);
+  [[nodiscard]] Result<void> Listen(const std::filesystem::path& socket_path,
+                                    std::optional<gid_t> group = std::nullopt);
   void Stop();
 
   std::size_t connections() const { return connections_; }
