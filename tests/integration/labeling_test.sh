@@ -3,8 +3,8 @@
 #
 # The labeling commands offline (no shyped) on a temporary state directory, against Xen's example
 # policies (used in place from ../shared/policies): exact xm output formats, round trips, config
-# files rewritten with comments intact, dry-run, refusals that change nothing, the update rule
-# for dangling labels, reset, and two shype processes racing on the label database.
+# files rewritten with comments intact, dry-run, refusals that change nothing, labels an update
+# invalidates, reset, and two shype processes racing on the label database.
 source "$(dirname "$0")/lib.sh"
 
 TESTPOL="$SHARED/policies/test-security_policy.xml"
@@ -164,10 +164,12 @@ p = sys.argv[1]; s = open(p).read()
 s = re.sub(r'<ResourceLabel>\s*<Name>PepsiCo</Name>.*?</ResourceLabel>', '', s, flags=re.S)
 open(p, 'w').write(s)
 PY
-expect_rc 1 "an update that would leave a resource label dangling is refused" -- shype setpolicy "$V11"
-expect_out "p.img' is labeled 'PepsiCo'" "the refusal names the resource and its label"
+expect_rc 0 "an update without a stored resource label commits, as Xen's" -- shype setpolicy "$V11"
+expect_out "Resource label invalidated: file:$T/p.img is now INV_ACM:example.test:PepsiCo" "the reply lists the invalidated label"
+expect_rc 0 "getlabel res of the invalidated resource" -- shype getlabel res "file:$T/p.img"
+[ "$OUT" = "INV_ACM:example.test:PepsiCo" ] && pass "its label is INV_ACM, never left dangling" || fail "after update: $OUT"
 expect_rc 0 "getpolicy" -- shype getpolicy
-expect_out "Version of XML policy : 1.0" "the refused update changed nothing"
+expect_out "Version of XML policy : 1.1" "the update committed"
 expect_rc 2 "the same version again is refused (bad input: the XML must be changed)" -- shype setpolicy "$TESTPOL"
 expect_out "VERSION_PREVENTS_UPDATE" "the version rule is named"
 expect_rc 0 "resetpolicy" -- shype resetpolicy
