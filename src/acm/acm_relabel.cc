@@ -66,7 +66,7 @@ Result<Relabel> Acm::RelabelDomain(DomainId domain, Ssidref ssidref) {
         out.verdict.reason = fmt::format("{}", fmt::join(messages, "; "));
       }
     }
-    out.verdict.rule = out.verdict.permitted() ? Hook::kRelabel : out.verdict.rule;
+    if (out.verdict.permitted()) out.verdict.rule = Hook::kRelabel;  // not kAuthorization
     record = MakeRecord(
         Hook::kRelabel, p,
         out.verdict.permitted()

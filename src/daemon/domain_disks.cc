@@ -302,11 +302,7 @@ asio::awaitable<Result<void>> DomainManager::DetachDisk(const std::string& name,
   }
   const std::string disk_id = it->id;
   if (d->disk_busy) co_return Fail(Busy(name));
-  if (!d->record.frozen.empty()) {
-    co_return Fail(ErrorCode::kConflict,
-                   "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name,
-                   d->record.frozen, name);
-  }
+  if (auto thawed = NotFrozen(*d); !thawed) co_return Fail(thawed.error());
   if (d->attaching.contains(disk_id) || !d->unplugging.insert(disk_id).second) {
     co_return Fail(ErrorCode::kConflict, "domain '{}': disk '{}' is being attached or detached",
                    name, vdev);

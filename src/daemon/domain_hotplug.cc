@@ -19,12 +19,14 @@ Result<DomainManager::Domain*> DomainManager::HotplugTarget(const std::string& n
     return Fail(ErrorCode::kConflict, "domain '{}' is {}: {} is attached to a running domain", name,
                 DomainStateName(d->state), what);
   }
-  if (!d->record.frozen.empty()) {
-    return Fail(ErrorCode::kConflict,
-                "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name,
-                d->record.frozen, name);
-  }
+  if (auto thawed = NotFrozen(*d); !thawed) return Fail(thawed.error());
   return d;
+}
+
+Result<void> DomainManager::NotFrozen(const Domain& domain) {
+  if (domain.record.frozen.empty()) return {};
+  return Fail(ErrorCode::kConflict, "domain '{}' is frozen: {}; only 'shype destroy {}' ends that",
+              domain.record.name, domain.record.frozen, domain.record.name);
 }
 
 // Long: the hotplug transaction, each step with its undo in order.

@@ -626,11 +626,7 @@ asio::awaitable<Result<void>> DomainManager::QmpAction(const std::string& name, 
     co_return Fail(ErrorCode::kConflict,
                    "domain '{}' is still being created; try again in a moment", name);
   }
-  if (!d->record.frozen.empty()) {
-    co_return Fail(ErrorCode::kConflict,
-                   "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", name,
-                   d->record.frozen, name);
-  }
+  if (auto thawed = NotFrozen(*d); !thawed) co_return Fail(thawed.error());
   const DomainId id = d->record.id;
   auto reply = co_await d->vm->Execute(std::move(command));
   if (!reply) co_return Fail(reply.error());

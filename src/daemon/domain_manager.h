@@ -292,6 +292,8 @@ class DomainManager final : public admin::RunningDomains {
   // By name, or by id (decimal digits). Domain-0 is not one of them.
   Domain* Find(const std::string& name);
   const Domain* Find(const std::string& name) const;
+  // kConflict if the domain's QEMU was frozen for keeping a revoked device (only destroy ends it).
+  [[nodiscard]] static Result<void> NotFrozen(const Domain& domain);
   // The guest a relabel applies to: running or paused, not frozen, no disk hotplug under way.
   [[nodiscard]] Result<Domain*> RelabelTarget(const std::string& name);
   [[nodiscard]] Result<RelabelOutcome> RelabelDomain0(const acm::LoadedPolicy& active,

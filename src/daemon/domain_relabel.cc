@@ -29,11 +29,7 @@ Result<DomainManager::Domain*> DomainManager::RelabelTarget(const std::string& n
                 "relabeled live",
                 real, DomainStateName(d->state));
   }
-  if (!d->record.frozen.empty()) {
-    return Fail(ErrorCode::kConflict,
-                "domain '{}' is frozen: {}; only 'shype destroy {}' ends that", real,
-                d->record.frozen, real);
-  }
+  if (auto thawed = NotFrozen(*d); !thawed) return Fail(thawed.error());
   // SECURITY: a hotplug waiting for QEMU checked the old label; it ends first.
   if (d->disk_busy || !d->attaching.empty() || !d->unplugging.empty()) {
     return Fail(ErrorCode::kConflict,
