@@ -266,6 +266,33 @@ Json Encode(const RelabelDomain& c) {
   return p;
 }
 
+// An image file's name: absolute, so that it does not depend on shyped's working directory.
+Result<std::string> RequireImageFile(const Json& p) {
+  auto file = RequireString(p, "file");
+  if (!file) return Fail(file.error());
+  if (file->empty() || file->front() != '/') {
+    return Fail(ErrorCode::kInvalidArgument, "field 'file' must be an absolute path, not '{}'",
+                *file);
+  }
+  return file;
+}
+
+Result<SaveDomain> Decode(Tag<SaveDomain>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto file = RequireImageFile(p);
+  if (!file) return Fail(file.error());
+  return SaveDomain{std::move(*name), std::move(*file)};
+}
+Json Encode(const SaveDomain& c) { return Json{{"name", c.name}, {"file", c.file}}; }
+
+Result<RestoreDomain> Decode(Tag<RestoreDomain>, const Json& p) {
+  auto file = RequireImageFile(p);
+  if (!file) return Fail(file.error());
+  return RestoreDomain{std::move(*file)};
+}
+Json Encode(const RestoreDomain& c) { return Json{{"file", c.file}}; }
+
 Result<ReadAudit> Decode(Tag<ReadAudit>, const Json& p) {
   auto tail = DecodeTail(p);
   if (!tail) return Fail(tail.error());

@@ -43,7 +43,7 @@ TEST(CommandTest, EveryEndpointDecodesToTheCommandNamingIt) {
     // The minimal valid parameters of each operation.
     Json params{{"name", "d"},   {"xml", "<x/>"},     {"config", "c"}, {"resource", "vnet:1"},
                 {"label", "l"},  {"vif", "vnet=lan"}, {"vnet", "lan"}, {"shm", "name=r"},
-                {"region", "r"}, {"vdev", "xvdb"}};
+                {"region", "r"}, {"vdev", "xvdb"},    {"file", "/f"}};
     auto command = DecodeCommand(e, params);
     ASSERT_TRUE(command) << e.op << ": " << command.error().message;
     EXPECT_EQ(OpOf(*command), e.op);
@@ -67,8 +67,9 @@ TEST(CommandTest, EveryCommandHasOneEndpoint) {
       ListDomains{},      CreateDomain{},        GetDomainInfo{}, ShutdownDomain{},
       DestroyDomain{},    PauseDomain{},         UnpauseDomain{}, GetConsoleLog{},
       AttachNetwork{},    DetachNetwork{},       AttachRegion{},  DetachRegion{},
-      AttachDisk{},       DetachDisk{},          RelabelDomain{}, ListRegions{},
-      ListNetworks{},     GetNetworkInfo{},      ReadAudit{}};
+      AttachDisk{},       DetachDisk{},          RelabelDomain{}, SaveDomain{},
+      RestoreDomain{},    ListRegions{},         ListNetworks{},  GetNetworkInfo{},
+      ReadAudit{}};
   static_assert(std::size(commands) == std::variant_size_v<Command>);
   std::set<std::size_t> indexes;
   for (const Command& c : commands) {
@@ -121,6 +122,21 @@ TEST(CommandTest, EveryDomainActionNeedsAName) {
   EXPECT_EQ(DecodeAs<DestroyDomain>("domain.destroy", {{"name", "web"}}), DestroyDomain{"web"});
   EXPECT_EQ(DecodeAs<PauseDomain>("domain.pause", {{"name", "web"}}), PauseDomain{"web"});
   EXPECT_EQ(DecodeAs<GetConsoleLog>("domain.console-log", {{"name", "w"}}), GetConsoleLog{"w"});
+}
+
+TEST(CommandTest, SaveAndRestoreTakeAnAbsoluteImageFile) {
+  EXPECT_EQ(DecodeAs<SaveDomain>("domain.save", {{"name", "web"}, {"file", "/var/save/web"}}),
+            (SaveDomain{"web", "/var/save/web"}));
+  EXPECT_EQ(DecodeAs<RestoreDomain>("domain.restore", {{"file", "/var/save/web"}}),
+            RestoreDomain{"/var/save/web"});
+  EXPECT_EQ(DecodeError("domain.save", {{"name", "web"}, {"file", "web.img"}}),
+            "field 'file' must be an absolute path, not 'web.img'");
+  EXPECT_EQ(DecodeError("domain.restore", {{"file", ""}}),
+            "field 'file' must be an absolute path, not ''");
+  EXPECT_EQ(DecodeError("domain.restore", Json::object()),
+            "field 'file' is missing (a string is expected)");
+  EXPECT_EQ(DecodeError("domain.save", {{"file", "/x"}}),
+            "field 'name' is missing (a string is expected)");
 }
 
 TEST(CommandTest, ShutdownTimeoutIsOneToThreeThousandSixHundredSeconds) {

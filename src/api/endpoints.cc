@@ -40,6 +40,8 @@ constexpr Endpoint kEndpoints[] = {
     {"domain.block-attach", "POST", "/v1/domains/{name}/block-attach", OfflineUse::kNeedsDaemon},
     {"domain.block-detach", "POST", "/v1/domains/{name}/block-detach", OfflineUse::kNeedsDaemon},
     {"domain.relabel", "POST", "/v1/domains/{name}/relabel", OfflineUse::kNeedsDaemon},
+    {"domain.save", "POST", "/v1/domains/{name}/save", OfflineUse::kNeedsDaemon},
+    {"domain.restore", "POST", "/v1/restore", OfflineUse::kNeedsDaemon},
     {"shm.list", "GET", "/v1/shm", OfflineUse::kNeedsDaemon},
     {"vnet.list", "GET", "/v1/vnets", OfflineUse::kNeedsDaemon},
     {"vnet.info", "GET", "/v1/vnets/{name}", OfflineUse::kNeedsDaemon},

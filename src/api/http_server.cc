@@ -4,6 +4,7 @@
 // time limits, target checks and routing, JSON replies that cannot fail to serialize.
 #include "shype/api/http_server.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,9 +68,18 @@ std::optional<http::response<http::string_body>> ReadFailureReply(
 }  // namespace
 
 struct HttpServer::Connection {
-  explicit Connection(Socket socket) : stream(std::move(socket)) {}
+  explicit Connection(Socket socket) : stream(std::move(socket)) {
+    // The kernel's word on who connected (SO_PEERCRED: the connecting process's credentials).
+    ucred cred{};
+    socklen_t length = sizeof cred;
+    if (::getsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &length) ==
+        0) {
+      peer_uid = cred.uid;
+    }
+  }
   Stream stream;
   beast::flat_buffer buffer;
+  std::optional<uid_t> peer_uid;
 };
 
 void HttpServer::Route(std::string method, std::string pattern, Handler handler) {
@@ -245,6 +255,7 @@ asio::awaitable<bool> HttpServer::ServeOne(Connection& c) {
   }
   HttpRequest& req = parser.get();
   Request request;
+  request.peer_uid = c.peer_uid;
   Routed routed = Prepare(req, request);
   unsigned status = routed.status;
   api::Json reply;

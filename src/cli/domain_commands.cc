@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Domain commands (need a running shyped): create, list, shutdown, destroy, pause, unpause,
-// console, info, and the audit trail.
+// save, restore, console, info, and the audit trail.
 #include <unistd.h>
 
 #include <algorithm>
@@ -253,6 +253,36 @@ void RegisterNetworkCommands(CLI::App& app, Context& ctx) {
 
 }  // namespace
 
+// save NAME FILE / restore FILE: the file is named to shyped absolute (it opens it itself).
+void RegisterSaveRestore(CLI::App& app, Context& ctx) {
+  auto* save =
+      app.add_subcommand("save", "suspend a domain into an image file (with its label) and end it");
+  auto domain = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
+  save->add_option("domain", *domain, "domain name or id")->required();
+  save->add_option("file", *file, "the image file to create (never overwritten)")->required();
+  save->callback([&ctx, domain, file] {
+    const std::string path = std::filesystem::absolute(*file).lexically_normal().string();
+    RunLive(ctx, api::SaveDomain{*domain, path}, [](const api::Json& r) {
+      return fmt::format("Saved domain {} (id {}, label {}, {}) to {}\n", r.value("name", ""),
+                         r.value("id", 0), r.value("label", ""), r.value("state", ""),
+                         r.value("file", ""));
+    });
+  });
+  auto* restore = app.add_subcommand(
+      "restore",
+      "start the domain an image file holds, after create's checks under the policy now");
+  auto image = std::make_shared<std::string>();
+  restore->add_option("file", *image, "the image file 'shype save' wrote")->required();
+  restore->callback([&ctx, image] {
+    const std::string path = std::filesystem::absolute(*image).lexically_normal().string();
+    RunLive(ctx, api::RestoreDomain{path}, [](const api::Json& r) {
+      return fmt::format("Restored domain {} (id {}, label {})\n", r.value("name", ""),
+                         r.value("id", 0), r.value("label", ""));
+    });
+  });
+}
+
 void RegisterDomainCommands(CLI::App& app, Context& ctx) {
   auto* create = app.add_subcommand("create", "create (start) a domain from its configuration");
   auto config = std::make_shared<std::string>();
@@ -293,6 +323,7 @@ void RegisterDomainCommands(CLI::App& app, Context& ctx) {
             [](const api::Json&) { return std::string(); });
   });
   RegisterNamedAction<api::DestroyDomain>(app, ctx, "destroy", "stop a domain at once");
+  RegisterSaveRestore(app, ctx);
   RegisterNamedAction<api::PauseDomain>(app, ctx, "pause", "pause a domain's vCPUs");
   RegisterNamedAction<api::UnpauseDomain>(app, ctx, "unpause", "resume a paused domain");
   RegisterConsole(app, ctx);

@@ -206,6 +206,16 @@ void Daemon::RegisterRoutes() {
                     // The request's one decoding: handlers get typed commands.
                     auto command = api::DecodeCommand(e, params);
                     if (!command) co_return Fail(command.error());
+                    // SECURITY: shyped (root) writes and reads the image file a save or restore
+                    // names; a member of the socket group must not reach files through it.
+                    const bool touches_files = std::holds_alternative<api::SaveDomain>(*command) ||
+                                               std::holds_alternative<api::RestoreDomain>(*command);
+                    if (touches_files && r.peer_uid != uid_t{0}) {
+                      co_return Fail(ErrorCode::kPermissionDenied,
+                                     "{}: only root may save or restore a domain (shyped opens "
+                                     "the image file itself)",
+                                     e.op);
+                    }
                     co_return co_await Dispatch(std::move(*command));
                   });
   }
@@ -271,6 +281,8 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [this](const api::AttachDisk& c) { return AttachBlock(c); },
       [this](const api::DetachDisk& c) { return Done(domains_->DetachDisk(c.name, c.vdev)); },
       [this](const api::RelabelDomain& c) { return Ready(Relabel(c)); },
+      [this](const api::SaveDomain& c) { return Save(c); },
+      [this](const api::RestoreDomain& c) { return Restore(c); },
       [this](const api::ListRegions&) { return Ready(Regions()); },
       [this](const api::ListNetworks&) { return Ready(Networks(nullptr)); },
       [this](const api::GetNetworkInfo& c) { return Ready(Networks(&c.name)); },

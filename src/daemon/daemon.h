@@ -81,6 +81,8 @@ class Daemon final {
   // Domain-0 as list and info show it: its live label, the host's uptime.
   api::Json Domain0Json() const;
   Result<api::Json> Relabel(const api::RelabelDomain& command);
+  boost::asio::awaitable<Result<api::Json>> Save(const api::SaveDomain& command);
+  boost::asio::awaitable<Result<api::Json>> Restore(const api::RestoreDomain& command);
   Result<api::Json> ConsoleLog(const std::string& name) const;
   // The virtual networks, their ports and counters (all, or the one named).
   Result<api::Json> Networks(const std::string* name) const;

@@ -302,7 +302,7 @@ asio::awaitable<Result<void>> DomainManager::DetachDisk(const std::string& name,
   }
   const std::string disk_id = it->id;
   if (d->disk_busy) co_return Fail(Busy(name));
-  if (auto thawed = NotFrozen(*d); !thawed) co_return Fail(thawed.error());
+  if (auto available = Available(*d); !available) co_return Fail(available.error());
   if (d->attaching.contains(disk_id) || !d->unplugging.insert(disk_id).second) {
     co_return Fail(ErrorCode::kConflict, "domain '{}': disk '{}' is being attached or detached",
                    name, vdev);

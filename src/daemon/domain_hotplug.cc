@@ -19,11 +19,16 @@ Result<DomainManager::Domain*> DomainManager::HotplugTarget(const std::string& n
     return Fail(ErrorCode::kConflict, "domain '{}' is {}: {} is attached to a running domain", name,
                 DomainStateName(d->state), what);
   }
-  if (auto thawed = NotFrozen(*d); !thawed) return Fail(thawed.error());
+  if (auto available = Available(*d); !available) return Fail(available.error());
   return d;
 }
 
-Result<void> DomainManager::NotFrozen(const Domain& domain) {
+Result<void> DomainManager::Available(const Domain& domain) {
+  if (domain.saving) {
+    return Fail(ErrorCode::kConflict,
+                "domain '{}' is being saved; it ends when its image is complete",
+                domain.record.name);
+  }
   if (domain.record.frozen.empty()) return {};
   return Fail(ErrorCode::kConflict, "domain '{}' is frozen: {}; only 'shype destroy {}' ends that",
               domain.record.name, domain.record.frozen, domain.record.name);

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "shype/admin/verdict_text.h"
+#include "shype/common/file.h"
 #include "shype/common/log.h"
 #include "shype/config/resource_name.h"
 
@@ -280,6 +281,13 @@ std::unique_ptr<DomainManager::Domain> DomainManager::NewDomain(
 
 asio::awaitable<Result<DomainView>> DomainManager::Create(const config::DomainConfig& config,
                                                           std::string config_path) {
+  auto created = co_await CreateFrom(config, std::move(config_path), UniqueFd());
+  co_return created;
+}
+
+asio::awaitable<Result<DomainView>> DomainManager::CreateFrom(const config::DomainConfig& config,
+                                                              std::string config_path,
+                                                              UniqueFd incoming) {
   if (auto r = CheckCreateConfig(config, config_path); !r) co_return Fail(r.error());
   const std::string name = *config.Name();
   auto reserved = ReserveId();
@@ -293,7 +301,7 @@ asio::awaitable<Result<DomainView>> DomainManager::Create(const config::DomainCo
   Domain& d = *domain;
   domains_[name] = std::move(domain);
   CreateRollback rollback{this, name, id};
-  auto launched = co_await Launch(d, config, *plan);
+  auto launched = co_await Launch(d, config, *plan, incoming.get());
   if (!launched) co_return Fail(launched.error());
   rollback.armed = false;
   // Look the domain up again: nothing may be assumed about it across a suspension.
@@ -303,17 +311,18 @@ asio::awaitable<Result<DomainView>> DomainManager::Create(const config::DomainCo
   }
   started->admission_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
   started->launch_ms = std::chrono::duration<double, std::milli>(clock_.Now() - t1).count();
-  denials_(
-      {"domain-create", acm::Hook::kDomainCreate, acm::Decision::kPermit, name, id,
-       started->record.label, "",
-       fmt::format("started from '{}', pid {}", started->record.config_path, started->record.pid)});
+  const bool restored = incoming.valid();
+  denials_({restored ? "domain-restore" : "domain-create", acm::Hook::kDomainCreate,
+            acm::Decision::kPermit, name, id, started->record.label, "",
+            fmt::format("{} '{}', pid {}", restored ? "restored from" : "started from",
+                        started->record.config_path, started->record.pid)});
   log::Info("domain {} (id {}, label {}) started, pid {}; checks {:.0f} us, launch {:.1f} ms", name,
             id, started->record.label, started->record.pid, started->admission_us,
             started->launch_ms);
   co_return ViewOf(*started);
 }
 
-Result<void> DomainManager::MakeRunDir(Domain& d) {
+Result<void> DomainManager::MakeRunDir(Domain& d, std::string_view config_text) {
   // SECURITY: an exclusive mkdir of a checked name directly under STATE/run; an existing
   // directory is never reused or removed here.
   if (d.run_dir.parent_path() != options_.run_dir ||
@@ -324,12 +333,14 @@ Result<void> DomainManager::MakeRunDir(Domain& d) {
     return Fail(ErrorCode::kIo, "cannot create '{}': {}", d.run_dir.string(), std::strerror(errno));
   }
   d.created_run_dir = true;
+  if (auto kept = WriteFileAtomic(d.run_dir / "config", config_text, 0600); !kept) return kept;
   return SaveDomainRecord(d.run_dir, d.record);
 }
 
 asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::DomainConfig& config,
-                                                    const admin::DomainPlan& plan) {
-  if (auto r = MakeRunDir(d); !r) co_return r;
+                                                    const admin::DomainPlan& plan,
+                                                    int incoming_fd) {
+  if (auto r = MakeRunDir(d, config.Serialize()); !r) co_return r;
   // SECURITY: QEMU gets fds only: boot images and every disk layer were opened and checked
   // while planning. It opens nothing by path.
   if (!plan.kernel) co_return Fail(ErrorCode::kInternal, "the plan has no kernel");
@@ -343,6 +354,7 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   request.append = config.GetString("extra")->value_or("") +
                    fmt::format(" shype.label={}:{}", d.record.policy, d.record.label);
   request.disks = DisksOf(plan);
+  request.incoming = incoming_fd >= 0;
   std::vector<UniqueFd> nic_peers;  // QEMU's ends, open until it inherited them
   auto nics = AttachNics(d, config, nic_peers);
   if (!nics) co_return Fail(nics.error());
@@ -363,6 +375,10 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   std::string name = d.record.name;
   vm.OnEvent(
       [this, name](std::string_view event, const api::Json& data) { OnEvent(name, event, data); });
+  // A restore: the guest's RAM and devices come from the image, still before any instruction.
+  if (incoming_fd >= 0) {
+    if (auto r = co_await Incoming(d, incoming_fd); !r) co_return r;
+  }
   // SECURITY: a revocation while QEMU was starting took a region or disk (its unplug could not
   // reach a guest held at -S): the create fails instead of booting with it.
   if (auto r = NothingRevoked(d, request.shms.size()); !r) co_return r;
@@ -626,7 +642,7 @@ asio::awaitable<Result<void>> DomainManager::QmpAction(const std::string& name, 
     co_return Fail(ErrorCode::kConflict,
                    "domain '{}' is still being created; try again in a moment", name);
   }
-  if (auto thawed = NotFrozen(*d); !thawed) co_return Fail(thawed.error());
+  if (auto available = Available(*d); !available) co_return Fail(available.error());
   const DomainId id = d->record.id;
   auto reply = co_await d->vm->Execute(std::move(command));
   if (!reply) co_return Fail(reply.error());

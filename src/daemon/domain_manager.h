@@ -22,6 +22,7 @@
 
 #include "domain_record.h"
 #include "launcher.h"
+#include "save_image.h"
 #include "shype/acm/acm.h"
 #include "shype/admin/domain_plan.h"
 #include "shype/admin/running_domains.h"
@@ -42,6 +43,14 @@ struct DomainView {
   std::chrono::steady_clock::duration time{};  // since it was created
   double admission_us = 0;  // label, authorization, Chinese Wall and resource checks
   double launch_ms = 0;     // QEMU spawn, QMP handshake and cont
+};
+
+// A save done: who, with which label (ACM:<policy>:<label>), and whether it ran or was paused.
+struct SaveOutcome {
+  std::string name;
+  DomainId id{0};
+  std::string label;
+  std::string state;
 };
 
 // A live relabel done: who, and the label before and after (ACM:<policy>:<label>).
@@ -149,6 +158,17 @@ class DomainManager final : public admin::RunningDomains {
   [[nodiscard]] Result<RelabelOutcome> Relabel(const std::string& name, const std::string& label,
                                                const std::string& policy);
 
+  // Saves domain `name` (running or paused, its devices those of its configuration) into `image`:
+  // the header (its label, policy and labeled configuration), then QEMU's migration stream; the
+  // image is committed (named) only when complete, then the domain ends. On any error the guest
+  // resumes as it was and no image exists. Errors: kNotFound, kConflict, kIo, kUnavailable.
+  boost::asio::awaitable<Result<SaveOutcome>> Save(std::string name, PendingImage& image);
+  // Starts the domain an image holds after every check create makes, under the policy and
+  // resource labels in force now; its guest resumes from the image. Errors: create's, and
+  // kPermissionDenied when the image was saved under another policy.
+  boost::asio::awaitable<Result<DomainView>> Restore(OpenedImage image,
+                                                     const std::string& image_path);
+
   // Finds the domains a previous shyped left in `run_dir` and admits them again in creation
   // order, as create does; removes half-created ones; stops one the policy no longer admits.
   // Errors: a domain that may run but cannot be accounted for (unreadable record, unknown
@@ -189,6 +209,7 @@ class DomainManager final : public admin::RunningDomains {
     std::set<std::string> unplugging;     // disk ids being unplugged
     std::set<std::string> revoked_disks;  // revoked (while attaching, before cont, or later)
     bool disk_busy = false;               // a block-attach or block-detach waits for QEMU
+    bool saving = false;                  // a save is migrating it into its image
   };
   // One layer of a disk as the writable-sharing check sees it.
   struct DiskLayerUse {
@@ -219,8 +240,9 @@ class DomainManager final : public admin::RunningDomains {
                                     const admin::DomainPlan& plan, DomainId id,
                                     const std::string& config_path) const;
   boost::asio::awaitable<Result<void>> Launch(Domain& domain, const config::DomainConfig& config,
-                                              const admin::DomainPlan& plan);
-  [[nodiscard]] Result<void> MakeRunDir(Domain& domain);
+                                              const admin::DomainPlan& plan, int incoming_fd);
+  // The domain's run directory, its record and its configuration's text (kept for a save).
+  [[nodiscard]] Result<void> MakeRunDir(Domain& domain, std::string_view config_text);
   // kPermissionDenied if a revocation took one of the `regions` regions or a disk of a domain
   // being created.
   [[nodiscard]] static Result<void> NothingRevoked(const Domain& domain, std::size_t regions);
@@ -292,8 +314,22 @@ class DomainManager final : public admin::RunningDomains {
   // By name, or by id (decimal digits). Domain-0 is not one of them.
   Domain* Find(const std::string& name);
   const Domain* Find(const std::string& name) const;
-  // kConflict if the domain's QEMU was frozen for keeping a revoked device (only destroy ends it).
-  [[nodiscard]] static Result<void> NotFrozen(const Domain& domain);
+  // kConflict if the domain's QEMU was frozen for keeping a revoked device (only destroy ends it)
+  // or the domain is being saved.
+  [[nodiscard]] static Result<void> Available(const Domain& domain);
+  // The domain a save applies to: running or paused, available, no disk hotplug under way.
+  [[nodiscard]] Result<Domain*> SaveTarget(const std::string& name);
+  // The configuration a save image records (the domain's, labeled as it runs now). Errors:
+  // kConflict when its devices are no longer its configuration's, kUnavailable when not kept.
+  [[nodiscard]] Result<std::string> SavedConfig(const Domain& domain) const;
+  // Polls QEMU's migration of domain `id` until it completes; `what` starts its errors.
+  boost::asio::awaitable<Result<void>> AwaitMigration(const std::string& name, DomainId id,
+                                                      std::string what);
+  // A restore's QEMU (started with -incoming defer) reads the image's stream from `image_fd`.
+  boost::asio::awaitable<Result<void>> Incoming(Domain& domain, int image_fd);
+  // Create, and for a restore (`incoming` valid) the guest's state read from that image stream.
+  boost::asio::awaitable<Result<DomainView>> CreateFrom(const config::DomainConfig& config,
+                                                        std::string config_path, UniqueFd incoming);
   // The guest a relabel applies to: running or paused, not frozen, no disk hotplug under way.
   [[nodiscard]] Result<Domain*> RelabelTarget(const std::string& name);
   [[nodiscard]] Result<RelabelOutcome> RelabelDomain0(const acm::LoadedPolicy& active,

@@ -29,7 +29,7 @@ Result<DomainManager::Domain*> DomainManager::RelabelTarget(const std::string& n
                 "relabeled live",
                 real, DomainStateName(d->state));
   }
-  if (auto thawed = NotFrozen(*d); !thawed) return Fail(thawed.error());
+  if (auto available = Available(*d); !available) return Fail(available.error());
   // SECURITY: a hotplug waiting for QEMU checked the old label; it ends first.
   if (d->disk_busy || !d->attaching.empty() || !d->unplugging.empty()) {
     return Fail(ErrorCode::kConflict,

@@ -106,6 +106,26 @@ Result<Json> Daemon::Relabel(const api::RelabelDomain& command) {
               {"label", done->new_label}};
 }
 
+asio::awaitable<Result<Json>> Daemon::Save(const api::SaveDomain& command) {
+  auto image = PendingImage::Create(command.file);
+  if (!image) co_return Fail(image.error().WithContext(fmt::format("save of '{}'", command.name)));
+  auto saved = co_await domains_->Save(command.name, *image);
+  if (!saved) co_return Fail(saved.error());
+  co_return Json{{"name", saved->name},
+                 {"id", saved->id.value()},
+                 {"label", saved->label},
+                 {"state", saved->state},
+                 {"file", command.file}};
+}
+
+asio::awaitable<Result<Json>> Daemon::Restore(const api::RestoreDomain& command) {
+  auto image = OpenSaveImage(command.file);
+  if (!image) co_return Fail(image.error());
+  auto restored = co_await domains_->Restore(std::move(*image), command.file);
+  if (!restored) co_return Fail(restored.error());
+  co_return InfoJson(*restored);
+}
+
 Result<Json> Daemon::ConsoleLog(const std::string& name) const {
   auto d = domains_->Info(name);
   if (!d) return Fail(d.error());

@@ -65,6 +65,7 @@ struct LaunchRequest {
   std::vector<vm::DiskSpec> disks;
   std::vector<vm::NicSpec> nics;        // each a switch port's QEMU end
   std::vector<vm::ShmDeviceSpec> shms;  // each a region server socket's QEMU end
+  bool incoming = false;  // a restore: QEMU waits for migrate-incoming (-incoming defer)
 };
 
 class Launcher {

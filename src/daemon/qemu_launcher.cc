@@ -93,6 +93,7 @@ Result<vm::VmSpec> MakeSpec(const LaunchRequest& request, const std::filesystem:
   spec.console.listen_fd = fds.console_listen.get();
   spec.console.log_fd = fds.console_log.get();
   spec.start_paused = true;
+  spec.incoming_defer = request.incoming;
   return spec;
 }
 

@@ -46,6 +46,7 @@ struct FakeHost {
   std::vector<std::string> executed_args;  // "name:command {args}" of commands with arguments
   std::map<std::string, std::vector<UniqueFd>> passed_fds;  // fds sent with commands, by domain
   std::string fail_command;                                 // Execute(fail_command) fails
+  std::string migrate_status = "completed";                 // what query-migrate answers
   std::set<std::string> alive;                              // domains Adopt finds still running
   bool fail_stop_all = false;
   std::vector<std::string> stopped;  // StopAll calls
@@ -106,6 +107,11 @@ class FakeVm final : public Vm {
       host.fdsets[name_][args.value("fdset-id", -1)].push_back(args.value("opaque", ""));
     }
     if (command == "remove-fd") host.fdsets[name_].erase(args.value("fdset-id", -1));
+    if (command == "query-migrate") {
+      api::Json status{{"status", host.migrate_status}};
+      if (host.migrate_status == "failed") status["error-desc"] = "Unable to write to file";
+      co_return status;
+    }
     if (command == "query-fdsets") {  // as QEMU answers it: [{fdset-id, fds: [{fd, opaque}]}]
       api::Json sets = api::Json::array();
       for (const auto& [id, opaques] : host.fdsets[name_]) {

@@ -134,6 +134,7 @@ void AddBase(const VmSpec& spec, ArgvBuilder& argv) {
     argv.Add("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   }
   if (spec.start_paused) argv.Add("-S");
+  if (spec.incoming_defer) argv.Add("-incoming", "defer");
   if (spec.no_reboot) argv.Add("-no-reboot");
   // QEMU's x86 loader reads -kernel/-initrd with fopen() by name; /proc/self/fd/N names the
   // inherited fd the daemon opened and checked (the jail's Landlock rule allows exactly it).

@@ -207,6 +207,20 @@ TEST(VmSpecTest, GivesEachRegionItsServerSocketAsAnFdAndNoPath) {
   EXPECT_FALSE(BuildQemuCommand(twice));
 }
 
+// A restore's QEMU waits for its state by QMP (migrate-incoming fd:), never from a path or URI on
+// its command line; an ordinary start has no -incoming at all.
+TEST(VmSpecTest, ARestoreWaitsForItsStateByQmp) {
+  auto plain = BuildQemuCommand(BaseSpec());
+  ASSERT_TRUE(plain);
+  EXPECT_THAT(plain->argv, Not(Contains("-incoming")));
+  VmSpec spec = BaseSpec();
+  spec.incoming_defer = true;
+  auto command = BuildQemuCommand(spec);
+  ASSERT_TRUE(command);
+  EXPECT_THAT(Values(*command, "-incoming"), ElementsAre("defer"));
+  EXPECT_THAT(command->argv, Contains("-S"));
+}
+
 TEST(VmSpecTest, KvmAddsHostCpu) {
   VmSpec spec = BaseSpec();
   spec.accel = Accel::kKvm;

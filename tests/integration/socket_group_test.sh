@@ -45,6 +45,12 @@ OUT="$(find "$SHYPE_STATE_DIR" -mindepth 1 ! -name shyped.sock \( -perm /022 -o 
 expect_rc 0 "a member of $GROUP may shype list" -- as "$MEMBER" "$BUILD/bin/shype" list
 expect_out "^Name " "the member sees the domain list"
 expect_rc 0 "a member may getpolicy" -- as "$MEMBER" "$BUILD/bin/shype" getpolicy
+# shyped (root) opens a save or restore's image file itself: the group may not reach files so.
+expect_rc 1 "a member may not save a domain into a file" -- as "$MEMBER" "$BUILD/bin/shype" save web /etc/cron.d/x
+expect_out "^Error: domain.save: only root may save or restore a domain" "... told only root may"
+expect_rc 1 "a member may not restore from a file" -- as "$MEMBER" "$BUILD/bin/shype" restore /etc/shadow
+expect_out "^Error: domain.restore: only root may save or restore a domain" "... told only root may"
+[ ! -e /etc/cron.d/x ] && pass "no file was created for the member" || fail "/etc/cron.d/x exists"
 OUT="$(as "$OTHER" "$BUILD/bin/shype" list 2>&1)"; rc=$?
 [ "$rc" != 0 ] && pass "a non-member's shype list fails (exit $rc)" || fail "a non-member may shype list: $OUT"
 expect_out "permission denied on shyped's API socket '$SOCK'" "the non-member is told permission is denied"

@@ -168,6 +168,21 @@ struct RelabelDomain {
   std::string policy;  // "" or the enforced policy's name
   friend bool operator==(const RelabelDomain&, const RelabelDomain&) = default;
 };
+// Suspends a running or paused domain into a new image file (an absolute path shyped creates; an
+// existing file is never overwritten) and ends it; only root may ask (shyped writes the file).
+struct SaveDomain {
+  static constexpr std::string_view kOp = "domain.save";
+  std::string name;
+  std::string file;
+  friend bool operator==(const SaveDomain&, const SaveDomain&) = default;
+};
+// Starts the domain a save image holds, after every check create makes (under the policy and
+// resource labels in force now); only root may ask.
+struct RestoreDomain {
+  static constexpr std::string_view kOp = "domain.restore";
+  std::string file;
+  friend bool operator==(const RestoreDomain&, const RestoreDomain&) = default;
+};
 struct ListRegions {
   static constexpr std::string_view kOp = "shm.list";
   friend bool operator==(const ListRegions&, const ListRegions&) = default;
@@ -193,8 +208,8 @@ using Command =
                  ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
                  GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
                  PauseDomain, UnpauseDomain, GetConsoleLog, AttachNetwork, DetachNetwork,
-                 AttachRegion, DetachRegion, AttachDisk, DetachDisk, RelabelDomain, ListRegions,
-                 ListNetworks, GetNetworkInfo, ReadAudit>;
+                 AttachRegion, DetachRegion, AttachDisk, DetachDisk, RelabelDomain, SaveDomain,
+                 RestoreDomain, ListRegions, ListNetworks, GetNetworkInfo, ReadAudit>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument

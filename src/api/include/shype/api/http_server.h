@@ -36,6 +36,7 @@ struct Request {
   std::string path;
   std::map<std::string, std::string> params;  // from the path pattern ({name}) and the query
   Json body;                                  // {} when there is none
+  std::optional<uid_t> peer_uid;              // the client's uid (SO_PEERCRED), if known
 };
 
 // The API's resource limits (docs/api.md "Limits"); shyped's --api-* options set them.

@@ -88,11 +88,12 @@ struct VmSpec {
   std::vector<NicSpec> nics;
   std::vector<ShmDeviceSpec> shms;
   ConsoleSpec console;
-  int qmp_fd = -1;           // socketpair end: -chardev socket,fd=N as monitor qmp0
-  int qmp_listen_fd = -1;    // bound unix socket: monitor qmp1 for re-attaching after a restart
-  bool start_paused = true;  // -S: nothing runs until QMP "cont"
-  bool no_reboot = false;    // a guest reboot makes QEMU exit instead of rebooting in place
-  bool sandbox = true;       // -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,...
+  int qmp_fd = -1;              // socketpair end: -chardev socket,fd=N as monitor qmp0
+  int qmp_listen_fd = -1;       // bound unix socket: monitor qmp1 for re-attaching after a restart
+  bool start_paused = true;     // -S: nothing runs until QMP "cont"
+  bool no_reboot = false;       // a guest reboot makes QEMU exit instead of rebooting in place
+  bool sandbox = true;          // -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,...
+  bool incoming_defer = false;  // -incoming defer: the state comes by QMP migrate-incoming (fd:)
 };
 
 // One descriptor the child inherits: `parent_fd` in the launcher becomes `child_fd` in QEMU.
