@@ -105,7 +105,13 @@ Result<std::string> EncodeSaveHeader(const SaveHeader& h) {
                {"policy", h.policy}, {"label", h.label},
                {"config", h.config}, {"config_path", h.config_path},
                {"state", h.state},   {"saved_at", h.saved_at}};
-  std::string body = j.dump();
+  std::string body;
+  try {
+    body = j.dump();
+  } catch (const nlohmann::json::type_error&) {  // a field that is not UTF-8
+    return Fail(ErrorCode::kInvalidArgument,
+                "the image header of '{}' would hold text that is not UTF-8", h.name);
+  }
   if (body.size() > kMaxSaveHeaderBytes) {
     return Fail(ErrorCode::kInvalidArgument, "the image header would be {} bytes; at most {}",
                 body.size(), kMaxSaveHeaderBytes);

@@ -45,6 +45,15 @@ TEST(SaveImageTest, AHeaderReadsBackAndTheStreamFollowsIt) {
   EXPECT_EQ(header->saved_at, 1700000000);
 }
 
+TEST(SaveImageTest, AHeaderWithTextThatIsNotUtf8IsRefusedNotThrown) {
+  SaveHeader header = Sample();
+  header.config = "name = \"bank1\"\n# \xff\xfe\n";
+  auto bytes = EncodeSaveHeader(header);
+  ASSERT_FALSE(bytes);
+  EXPECT_EQ(bytes.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bytes.error().message, "the image header of 'bank1' would hold text that is not UTF-8");
+}
+
 TEST(SaveImageTest, MalformedHeadersAreRefusedSayingWhatIsWrong) {
   EXPECT_EQ(Decode("QEVM\0\0\0\3"), "it is not a shype save image");
   EXPECT_EQ(Decode("SHYPE-SAVE 2 10\n{}"),
