@@ -157,6 +157,20 @@ class OnlyDomain0 final : public RunningDomains {
   std::vector<RunningDomain> Domains() const override { return {{"Domain-0", 0, "Admin", {}}}; }
   std::string NameOf(DomainId id) const override { return fmt::format("domain {}", id); }
   void FollowPolicy(const std::string&) override {}
+  std::vector<std::string> HostRefusals(const config::DomainConfig&) const override {
+    return host_refusals;
+  }
+  std::vector<std::string> host_refusals;
+};
+
+// A live system of the test's own (an ACM in which only Domain-0 runs) for a live Admin.
+struct LiveSystem {
+  acm::SystemClock clock;
+  acm::VectorAuditSink audit;
+  acm::Acm acm{clock, audit};
+  enforce::SharingRegistry sharings{acm};
+  OnlyDomain0 domains;
+  Live live{acm, sharings, domains};
 };
 
 // A review finding: dry-run asked authorization only, so label=__NULL_LABEL__ (row 0 of a
@@ -171,14 +185,9 @@ TEST_F(AdminTest, DryRunRefusesTheNullLabelAsCreateDoes) {
   // rules stands between __NULL_LABEL__ and a domain outside the wall.
   compiled->binary.ste.reset();
   compiled->binary.secondary = policy::PolicyCode::kNull;
-  acm::SystemClock clock;
-  acm::VectorAuditSink audit;
-  acm::Acm acm(clock, audit);
-  ASSERT_TRUE(acm.LoadPolicy(compiled->binary, compiled->map));
-  enforce::SharingRegistry sharings(acm);
-  OnlyDomain0 domains;
-  const Live live{acm, sharings, domains};
-  Admin admin(*store_, &live, &compiler_);
+  LiveSystem system;
+  ASSERT_TRUE(system.acm.LoadPolicy(compiled->binary, compiled->map));
+  Admin admin(*store_, &system.live, &compiler_);
   auto labeled = [](const std::string& label) {
     return "access_control = ['policy=chwall_only,label=" + label + "']";
   };
@@ -188,9 +197,49 @@ TEST_F(AdminTest, DryRunRefusesTheNullLabelAsCreateDoes) {
   EXPECT_EQ(run.domain.reason,
             "policy 'chwall_only' defines no __UNLABELED__ label: a domain must carry one of its "
             "VM labels");
-  EXPECT_TRUE(audit.records().empty());  // dry-run asks queries
+  EXPECT_TRUE(system.audit.records().empty());  // dry-run asks queries
   // A label of the policy passes: the policy is usable, only row 0 is refused.
   EXPECT_TRUE(Ok(admin.DryRun(Config(labeled("OilA"), ""), "p.cfg")).passed);
+}
+
+// dry-run reports what create would refuse, not only the labels: the configuration's own
+// refusals (offline too), and live the host's (an accelerator it cannot use, a running name).
+TEST_F(AdminTest, DryRunReportsEveryRefusalOfCreate) {
+  SetTestPolicy();
+  const std::string label = "access_control = ['policy=example.test,label=PepsiCo']\n";
+  const std::string no_kernel = "name = \"pepsi1\"\nmemory = 128\n" + label +
+                                "vtpm = [ 'type=tpm2' ]\nextra = \"shype.label=x\"\n";
+  api::DryRunReply offline = Ok(admin_->DryRun(no_kernel, "p.cfg"));
+  EXPECT_TRUE(offline.domain.permitted);  // the labels pass ...
+  EXPECT_FALSE(offline.passed);           // ... create would not
+  EXPECT_EQ(offline.refusals,
+            (std::vector<std::string>{
+                "p.cfg: 'kernel' is required",
+                "p.cfg: 'extra' may not set shype.label= (shyped gives the guest its label)",
+                "p.cfg: vtpm devices are not supported by this shyped yet; remove them to start "
+                "the domain"}));
+  EXPECT_EQ(offline.unchecked,
+            (std::vector<std::string>{"the boot images, the accelerator and the running domains' "
+                                      "names: shyped is not running"}));
+  EXPECT_EQ(offline.chinese_wall.reason,
+            "shyped is not running: the Chinese Wall depends on the running domains, so it could "
+            "not be checked");
+
+  auto active = LoadActivePolicy(*store_);
+  ASSERT_TRUE(active) << active.error().message;
+  LiveSystem system;
+  ASSERT_TRUE(system.acm.LoadPolicy(active->binary, active->map));
+  auto& domains = system.domains;
+  domains.host_refusals = {"accelerator 'kvm' cannot be used on this host: cannot open /dev/kvm"};
+  Admin admin(*store_, &system.live, &compiler_);
+  api::DryRunReply online = Ok(admin.DryRun(Config(label, ""), "p.cfg"));
+  EXPECT_TRUE(online.chinese_wall.checked);
+  EXPECT_TRUE(online.chinese_wall.permitted);
+  EXPECT_FALSE(online.passed);
+  EXPECT_EQ(online.refusals, domains.host_refusals);
+  EXPECT_TRUE(online.unchecked.empty());
+  domains.host_refusals.clear();
+  EXPECT_TRUE(Ok(admin.DryRun(Config(label, ""), "p.cfg")).passed);
 }
 
 TEST_F(AdminTest, UpdateRulesVersionAndDanglingLabels) {

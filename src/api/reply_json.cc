@@ -53,6 +53,8 @@ Json ToJson(const DryRunReply& reply) {
   out["resources"] = Json::array();
   for (const auto& r : reply.resources) out["resources"].push_back(ToJson(r));
   out["chinese_wall"] = ToJson(reply.chinese_wall);
+  out["refusals"] = reply.refusals;
+  out["unchecked"] = reply.unchecked;
   out["passed"] = reply.passed;
   return out;
 }

@@ -41,12 +41,16 @@ TEST(ReplyJsonTest, DryRunOmitsPermittedWhenTheChineseWallWasNotChecked) {
       {"file:/img/c", false, "CocaCola", "example.test", LabelKind::kAcm, "denied"});
   reply.chinese_wall = {false, true, "shyped is not running"};
   reply.passed = false;
+  reply.refusals = {"p.cfg: 'kernel' is required"};
+  reply.unchecked = {"the accelerator"};
   EXPECT_EQ(ToJson(reply).dump(),
             R"({"chinese_wall":{"checked":false,"reason":"shyped is not running"},)"
             R"("domain":{"label":"PepsiCo","name":"pepsi1","permitted":true,"policy":)"
-            R"("example.test","reason":"","ssidref":196610},"passed":false,"resources":)"
+            R"("example.test","reason":"","ssidref":196610},"passed":false,)"
+            R"("refusals":["p.cfg: 'kernel' is required"],"resources":)"
             R"([{"permitted":false,"reason":"denied","res_label":"CocaCola","res_policy":)"
-            R"("example.test","res_policy_type":"ACM","resource":"file:/img/c"}]})");
+            R"("example.test","res_policy_type":"ACM","resource":"file:/img/c"}],)"
+            R"("unchecked":["the accelerator"]})");
   reply.chinese_wall = {true, false, "conflicts with 'coke1'"};
   reply.resources.clear();
   EXPECT_EQ(ToJson(reply)["chinese_wall"].dump(),

@@ -93,13 +93,20 @@ std::string FormatDryRun(const Json& report) {
   }
   const Json& cw = report.value("chinese_wall", Json::object());
   if (!cw.value("checked", false)) {
-    out += fmt::format("Checking Chinese Wall: (skipped: {})\n",
+    out += fmt::format("Checking Chinese Wall: NOT CHECKED\n   --> {}\n",
                        Str(cw, "reason", "shyped is not running"));
   } else {
     bool ok = cw.value("permitted", false);
     out += "Checking Chinese Wall:\n";
     out += fmt::format("   {}: {}\n", Str(dom, "name"), ok ? "PERMITTED" : "DENIED");
     if (!ok) out += fmt::format("   --> {}\n", Str(cw, "reason"));
+  }
+  const Json refusals = report.value("refusals", Json::array());
+  out += refusals.empty() ? "Checking create: PERMITTED\n" : "Checking create: DENIED\n";
+  auto text = [](const Json& j) { return j.is_string() ? j.get<std::string>() : api::DumpJson(j); };
+  for (const auto& r : refusals) out += fmt::format("   --> {}\n", text(r));
+  for (const auto& u : report.value("unchecked", Json::array())) {
+    out += fmt::format("   (not checked: {})\n", text(u));
   }
   out += report.value("passed", false) ? "Dry Run: PASSED\n" : "Dry Run: FAILED\n";
   return out;

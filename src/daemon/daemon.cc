@@ -52,10 +52,14 @@ Result<void> Daemon::Start() {
   if (auto r = LoadState(); !r) return r;
   if (auto r = PrepareJails(); !r) return r;
   launcher_ = std::make_unique<QemuLauncher>(io_, options_.qemu);
+  ManagerOptions manager_options;
+  manager_options.run_dir = options_.state_dir / "run";
+  manager_options.accel = options_.accel;
+  manager_options.qemu_uid_base = options_.qemu_uid_base;
   domains_ = std::make_unique<DomainManager>(
       io_, *acm_, *sharings_, *networks_, *regions_, *store_, &*boot_images_, *launcher_,
       domain_clock_, [this](const AuditNote& note) { AuditAction(note); },
-      ManagerOptions{options_.state_dir / "run", options_.accel, options_.qemu_uid_base});
+      std::move(manager_options));
   if (auto r = domains_->Recover(); !r) return r;
   // The admin services see the domains through the manager (admin::RunningDomains).
   const admin::Live live{*acm_, *sharings_, *domains_};  // copied by the Admin

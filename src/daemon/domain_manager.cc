@@ -15,6 +15,7 @@
 #include <cstring>
 #include <set>
 
+#include "shype/admin/create_checks.h"
 #include "shype/admin/verdict_text.h"
 #include "shype/common/file.h"
 #include "shype/common/log.h"
@@ -131,50 +132,32 @@ DomainManager::~DomainManager() {
 
 Result<void> DomainManager::CheckCreateConfig(const config::DomainConfig& config,
                                               const std::string& path) const {
-  // SECURITY: the file name goes into the domain's record; a huge one made a record larger than
-  // a restarted shyped reads, so that shyped refused to start.
-  constexpr std::size_t kMaxPathBytes = 4096;
-  if (path.size() > kMaxPathBytes) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "the configuration's file name is {} bytes long; at most {} are accepted",
-                path.size(), kMaxPathBytes);
-  }
-  if (auto v = config.Validate(); !v) return Fail(v.error());
-  std::string name = *config.Name();
-  if (!name.empty() &&
-      std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return Fail(
-        ErrorCode::kInvalidArgument,
-        "{}: name '{}' is all digits, which commands read as a domain id: name it otherwise", path,
-        name);
-  }
-  if (name == "Domain-0" || Find(name) != nullptr) {
-    return Fail(ErrorCode::kConflict, "a domain named '{}' is already running", name);
-  }
-  auto kernel = config.GetString("kernel");
-  if (!*kernel) return Fail(ErrorCode::kInvalidArgument, "{}: 'kernel' is required", path);
-  if (auto extra = config.GetString("extra");
-      *extra && (*extra)->find("shype.label=") != std::string::npos) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "{}: 'extra' may not set shype.label= (shyped gives the guest its label)", path);
-  }
-  // SECURITY: a config naming one region twice would join it, fail the second join and be rolled
-  // back; repeated, that hands a new eventfd to every peer's QEMU each time (and uses up ids).
-  std::set<std::string, std::less<>> regions;
-  const std::vector<config::ShmSpec> shms = *config.Shms();
-  for (const config::ShmSpec& shm : shms) {
-    if (!regions.insert(shm.name).second) {
-      return Fail(ErrorCode::kInvalidArgument, "{}: shm region '{}' is named twice", path,
-                  shm.name);
-    }
-  }
-  if (!config.Vtpms()->empty()) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "{}: vtpm devices are not supported by this shyped yet (they are checked by "
-                "dry-run); remove them to start the domain",
-                path);
+  std::vector<Error> refusals = admin::ConfigRefusals(config, path);
+  if (!refusals.empty()) return Fail(std::move(refusals.front()));
+  std::vector<std::string> host = HostRefusals(config);
+  if (!host.empty()) {
+    const ErrorCode code =
+        Find(*config.Name()) != nullptr ? ErrorCode::kConflict : ErrorCode::kUnavailable;
+    return Fail(code, "{}", host.front());
   }
   return {};
+}
+
+std::vector<std::string> DomainManager::HostRefusals(const config::DomainConfig& config) const {
+  std::vector<std::string> refusals;
+  auto name = config.Name();
+  if (name && Find(*name) != nullptr) {
+    refusals.push_back(fmt::format("a domain named '{}' is already running", *name));
+  }
+  auto accel = config.Accelerator();
+  if (!accel) return refusals;
+  const vm::Accel requested = accel->has_value() ? ToVmAccel(**accel) : options_.accel;
+  if (auto usable = vm::CheckAccelUsable(vm::ResolveAccel(requested, options_.accel_probe),
+                                         options_.accel_probe);
+      !usable) {
+    refusals.push_back(usable.error().message);
+  }
+  return refusals;
 }
 
 // Checks the domain's label, authorization, Chinese Wall and every resource with the ACM, and
@@ -348,7 +331,8 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   request.record = &d.record;
   request.run_dir = d.run_dir;
   auto accel = config.Accelerator();
-  request.accel = vm::ResolveAccel(accel->has_value() ? ToVmAccel(**accel) : options_.accel);
+  request.accel = vm::ResolveAccel(accel->has_value() ? ToVmAccel(**accel) : options_.accel,
+                                   options_.accel_probe);
   request.kernel_fd = plan.kernel->fd.get();
   if (plan.ramdisk) request.initrd_fd = plan.ramdisk->fd.get();
   request.append = config.GetString("extra")->value_or("") +

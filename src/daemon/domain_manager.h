@@ -68,6 +68,7 @@ struct ManagerOptions {
   // How long a guest has to acknowledge a device's unplug (ACPI) before the unplug fails; a
   // guest that does not release a revoked device in that time is paused.
   std::chrono::milliseconds unplug_timeout{10000};
+  vm::AccelProbe accel_probe;  // where `auto` and `kvm` look (tests: temporary files)
 };
 
 // One audit record of the manager's own (a refusal it made, or an action it took: a domain
@@ -186,6 +187,9 @@ class DomainManager final : public admin::RunningDomains {
   // under policy `policy`.
   void FollowPolicy(const std::string& policy) override;
   const enforce::BootImages* BootImages() const override { return images_; }
+  // What this shyped would refuse of `config` now: a domain of its name runs; its accelerator
+  // cannot be used on this host.
+  std::vector<std::string> HostRefusals(const config::DomainConfig& config) const override;
 
  private:
   struct Domain {

@@ -69,6 +69,28 @@ TEST_F(DomainManagerTest, SecondDomainOfTheSameNameIsRefused) {
   EXPECT_TRUE(HasRunDir("bank1"));  // the first one's directory is untouched
 }
 
+// An accelerator the host cannot use is create's refusal, in words, before QEMU is started
+// (it would fail there with QEMU's message); dry-run reports the same (HostRefusals).
+TEST_F(DomainManagerTest, AnAcceleratorTheHostCannotUseIsRefusedBeforeQemuStarts) {
+  accel_probe_.kvm_device = dir_ / "no-kvm";
+  Restart();
+  auto kvm = Create("bank1", "Bank", "", "accel = \"kvm\"\n");
+  ASSERT_FALSE(kvm);
+  EXPECT_EQ(kvm.error().code, ErrorCode::kUnavailable);
+  const std::string expected = "accelerator 'kvm' cannot be used on this host: cannot open " +
+                               (dir_ / "no-kvm").string() +
+                               ": No such file or directory; use accel = \"auto\" or \"tcg\"";
+  EXPECT_EQ(kvm.error().message, expected);
+  EXPECT_EQ(host_.spawns, 0);
+  EXPECT_FALSE(HasRunDir("bank1"));
+  auto config = config::DomainConfig::Parse("name = \"bank1\"\naccel = \"kvm\"\n", "b.cfg");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(manager_->HostRefusals(*config), std::vector<std::string>{expected});
+  ASSERT_TRUE(Create("bank1", "Bank"));  // auto: tcg here
+  EXPECT_EQ(manager_->HostRefusals(*config),
+            (std::vector<std::string>{"a domain named 'bank1' is already running", expected}));
+}
+
 // Each failing step of a launch undoes all of it: the Chinese Wall counts are free again (a
 // rival can start), no directory, no process, no cgroup.
 class LaunchFailureTest : public DomainManagerTest,

@@ -277,7 +277,7 @@ class ManagerTest : public ::testing::Test {
                                (note.object.empty() ? "" : note.object + ": ") + note.reason);
           }
         },
-        ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase, unplug_timeout_});
+        ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase, unplug_timeout_, accel_probe_});
   }
 
   // Runs the io_context until `work` is done (other work may stay pending).
@@ -356,6 +356,7 @@ class ManagerTest : public ::testing::Test {
   std::string policy_file_ = "shype-demo.xml";
   std::string policy_name_ = "shype.demo";
   std::chrono::milliseconds unplug_timeout_{10000};
+  vm::AccelProbe accel_probe_;  // where the manager looks for /dev/kvm (Restart() passes it on)
   // Destroyed after the manager, as in shyped: coroutines still pending then are destroyed with
   // it (a test may reset it earlier).
   std::unique_ptr<asio::io_context> io_ = std::make_unique<asio::io_context>();

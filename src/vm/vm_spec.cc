@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -244,6 +246,19 @@ Accel ResolveAccel(Accel requested, const AccelProbe& probe) {
   if (fd < 0) return Accel::kTcg;
   ::close(fd);
   return Accel::kKvm;
+}
+
+Result<void> CheckAccelUsable(Accel resolved, const AccelProbe& probe) {
+  if (resolved != Accel::kKvm) return {};
+  const int fd = ::open(probe.kvm_device.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return Fail(ErrorCode::kUnavailable,
+                "accelerator 'kvm' cannot be used on this host: cannot open {}: {}; use "
+                "accel = \"auto\" or \"tcg\"",
+                probe.kvm_device.string(), std::strerror(errno));
+  }
+  ::close(fd);
+  return {};
 }
 
 std::string EscapeQemuOptionValue(std::string_view value) {

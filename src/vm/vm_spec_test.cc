@@ -267,6 +267,19 @@ TEST_F(ResolveAccelTest, ExplicitChoiceIsKept) {
   EXPECT_EQ(ResolveAccel(Accel::kTcg, probe_), Accel::kTcg);
 }
 
+TEST_F(ResolveAccelTest, KvmIsUsableOnlyWhereItsDeviceOpens) {
+  auto refused = CheckAccelUsable(Accel::kKvm, probe_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(refused.error().message,
+            "accelerator 'kvm' cannot be used on this host: cannot open " +
+                probe_.kvm_device.string() +
+                ": No such file or directory; use accel = \"auto\" or \"tcg\"");
+  EXPECT_TRUE(CheckAccelUsable(Accel::kTcg, probe_));
+  Touch(probe_.kvm_device);
+  EXPECT_TRUE(CheckAccelUsable(Accel::kKvm, probe_));
+}
+
 TEST(AccelTest, ParsesNamesAndRejectsOthers) {
   EXPECT_EQ(ParseAccel("auto").value(), Accel::kAuto);
   EXPECT_EQ(ParseAccel("kvm").value(), Accel::kKvm);

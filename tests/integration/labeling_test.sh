@@ -123,7 +123,10 @@ EXPECTED_DRY="Checking domain:
    pepsi1: PERMITTED
 Checking resources:
    file:$T/p.img: PERMITTED
-Checking Chinese Wall: (skipped: shyped is not running; the Chinese Wall depends on the running domains)
+Checking Chinese Wall: NOT CHECKED
+   --> shyped is not running: the Chinese Wall depends on the running domains, so it could not be checked
+Checking create: PERMITTED
+   (not checked: the boot images, the accelerator and the running domains' names: shyped is not running)
 Dry Run: PASSED"
 [ "$OUT" = "$EXPECTED_DRY" ] && pass "dry-run PASSED output is exact" || fail "dry-run: $OUT"
 sed -i "s|file:$T/p.img|file:$T/c.img|" "$T/dry.cfg"
@@ -136,7 +139,10 @@ Checking resources:
    --> res: CocaCola (ACM:example.test)
    --> dom: PepsiCo (ACM:example.test)
    --> labels 'PepsiCo' and 'CocaCola' share no STE type
-Checking Chinese Wall: (skipped: shyped is not running; the Chinese Wall depends on the running domains)
+Checking Chinese Wall: NOT CHECKED
+   --> shyped is not running: the Chinese Wall depends on the running domains, so it could not be checked
+Checking create: PERMITTED
+   (not checked: the boot images, the accelerator and the running domains' names: shyped is not running)
 Dry Run: FAILED"
 [ "$OUT" = "$EXPECTED_DENY" ] && pass "dry-run FAILED output is exact" || fail "dry-run denied: $OUT"
 shype rmlabel dom "$T/dry.cfg"

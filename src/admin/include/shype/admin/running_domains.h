@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "shype/common/id.h"
+#include "shype/config/domain_config.h"
 #include "shype/enforce/boot_images.h"
 
 namespace shype::admin {
@@ -34,6 +35,9 @@ class RunningDomains {
   virtual void FollowPolicy(const std::string& policy) = 0;
   // The image directories boot images come from (dry-run opens kernel and ramdisk there too).
   virtual const enforce::BootImages* BootImages() const { return nullptr; }
+  // What shyped would refuse of `config` beyond the configuration and the labels (a domain of
+  // its name runs, an accelerator the host cannot use): one message each (dry-run reports them).
+  virtual std::vector<std::string> HostRefusals(const config::DomainConfig& config) const = 0;
 };
 
 }  // namespace shype::admin

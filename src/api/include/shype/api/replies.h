@@ -37,7 +37,8 @@ struct ResourcesReply {
   friend bool operator==(const ResourcesReply&, const ResourcesReply&) = default;
 };
 
-// dry-run: the domain's label decision, one decision per resource, the Chinese Wall.
+// dry-run: the domain's label decision, one decision per resource, the Chinese Wall, and what
+// else create would refuse.
 struct DryRunDomain {
   std::string name;
   std::string label;
@@ -67,6 +68,8 @@ struct DryRunReply {
   std::vector<DryRunResource> resources;
   ChineseWallCheck chinese_wall;
   bool passed = false;
+  std::vector<std::string> refusals;   // what create would refuse besides the labels
+  std::vector<std::string> unchecked;  // what could not be checked (offline: the host's part)
   friend bool operator==(const DryRunReply&, const DryRunReply&) = default;
 };
 

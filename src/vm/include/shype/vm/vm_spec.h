@@ -34,6 +34,9 @@ struct AccelProbe {
 // paravirtual KVM that cannot boot normal guests) or `probe.kvm_device` cannot be opened
 // read-write; otherwise kKvm. An explicit kKvm/kTcg is returned unchanged.
 Accel ResolveAccel(Accel requested, const AccelProbe& probe = {});
+// Whether a resolved accelerator can run a guest here: kvm needs `probe.kvm_device` to open
+// read-write (else kUnavailable, saying what to use instead); tcg always can.
+[[nodiscard]] Result<void> CheckAccelUsable(Accel resolved, const AccelProbe& probe = {});
 
 // One file of a disk: the fd the daemon opened (and checked) itself; QEMU reaches it only through
 // /dev/fdset/K. Its access mode must match read_only.
