@@ -52,10 +52,11 @@ Result<void> Daemon::Start() {
   if (auto r = LoadState(); !r) return r;
   if (auto r = PrepareJails(); !r) return r;
   launcher_ = std::make_unique<QemuLauncher>(io_, options_.qemu);
+  ManagerOptions manager{options_.state_dir / "run", options_.accel, options_.qemu_uid_base};
+  manager.console_logs = &*console_logs_;
   domains_ = std::make_unique<DomainManager>(
       io_, *acm_, *sharings_, *networks_, *regions_, *store_, &*boot_images_, *launcher_,
-      domain_clock_, [this](const AuditNote& note) { AuditAction(note); },
-      ManagerOptions{options_.state_dir / "run", options_.accel, options_.qemu_uid_base});
+      domain_clock_, [this](const AuditNote& note) { AuditAction(note); }, std::move(manager));
   if (auto r = domains_->Recover(); !r) return r;
   // The admin services see the domains through the manager (admin::RunningDomains).
   const admin::Live live{*acm_, *sharings_, *domains_};  // copied by the Admin
@@ -133,6 +134,9 @@ Result<void> Daemon::LoadState() {
   if (ec)
     return Fail(ErrorCode::kIo, "cannot create '{}': {}", (options_.state_dir / "run").string(),
                 ec.message());
+  auto logs = ConsoleLogs::Open(options_.state_dir / "logs");
+  if (!logs) return Fail(logs.error());
+  console_logs_.emplace(std::move(*logs));
   audit_log_ = std::make_unique<AuditLog>(io_, options_.state_dir / "audit.log");
   if (!audit_log_->ok()) {
     return Fail(ErrorCode::kIo, "cannot open the audit log '{}': every denial must be audited",

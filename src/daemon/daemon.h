@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "audit_log.h"
+#include "console_logs.h"
 #include "domain_manager.h"
 #include "launcher.h"
 #include "shype/acm/acm.h"
@@ -106,6 +107,7 @@ class Daemon final {
   std::optional<store::StateStore> store_;
   acm::SystemClock clock_;
   std::unique_ptr<AuditLog> audit_log_;
+  std::optional<ConsoleLogs> console_logs_;  // STATE/logs: ended domains' console output
   std::unique_ptr<acm::AuditSink> audit_sink_;
   std::unique_ptr<acm::Acm> acm_;
   // Every live sharing and how its enforcement point undoes it: a domain's end, a revocation
