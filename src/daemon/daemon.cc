@@ -137,7 +137,7 @@ Result<void> Daemon::LoadState() {
   auto logs = ConsoleLogs::Open(options_.state_dir / "logs");
   if (!logs) return Fail(logs.error());
   console_logs_.emplace(std::move(*logs));
-  audit_log_ = std::make_unique<AuditLog>(io_, options_.state_dir / "audit.log");
+  audit_log_ = std::make_unique<AuditLog>(io_, options_.state_dir / "audit.log", options_.audit);
   if (!audit_log_->ok()) {
     return Fail(ErrorCode::kIo, "cannot open the audit log '{}': every denial must be audited",
                 (options_.state_dir / "audit.log").string());

@@ -49,6 +49,8 @@ struct Options {
   // --socket-group: the API socket root:GROUP 0660 and the state directory root:GROUP 0710, so
   // the group's members may use the API; nullopt: root's alone (socket 0600, directory 0700).
   std::optional<gid_t> socket_group;
+  // When STATE/audit.log rotates and how many rotated files stay (--audit-max-size, --audit-keep).
+  AuditRotation audit = {};
 };
 
 class Daemon final {
