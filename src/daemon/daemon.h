@@ -101,6 +101,13 @@ class Daemon final {
   [[nodiscard]] Result<std::uint32_t> TakeUidSlot();
   // A record of the domain manager's (or the daemon's own): time and policy added here.
   void AuditAction(const AuditNote& note);
+  // resource.label.add / .remove, each change audited.
+  Result<api::Json> LabelResource(const api::AddResourceLabel& command);
+  Result<api::Json> UnlabelResource(const api::RemoveResourceLabel& command);
+  // One record of a resource label change (resource_label_audit.h).
+  void AuditResourceLabel(const std::string& resource,
+                          const std::optional<api::ResourceLabelReply>& before,
+                          const std::optional<api::ResourceLabelReply>& after);
 
   boost::asio::io_context& io_;
   Options options_;
