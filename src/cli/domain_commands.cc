@@ -118,6 +118,11 @@ void RegisterConsole(CLI::App& app, Context& ctx) {
     auto backend = LiveBackend(ctx, "console");
     if (!backend) return ctx.PrintError(backend.error());
     auto info = (*backend)->Call(api::GetDomainInfo{*domain});
+    if (!info && info.error().code == ErrorCode::kNotFound) {
+      return ctx.PrintError(
+          {ErrorCode::kNotFound, info.error().message + "; 'shype console " + *domain +
+                                     " --log' shows the console output it left when it ended"});
+    }
     if (!info) return ctx.PrintError(info.error());
     if (auto r = AttachConsole(info->value("console_socket", std::string())); !r) {
       ctx.PrintError(r.error());

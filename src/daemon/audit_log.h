@@ -23,9 +23,16 @@
 
 namespace shype::daemon {
 
+// When audit.log rotates: a record that would take it past max_bytes starts a new one; the old
+// ones become audit.log.1 (the newest) .. audit.log.<keep> (the oldest, dropped next time).
+struct AuditRotation {
+  std::uint64_t max_bytes = 10U << 20;
+  std::uint32_t keep = 5;
+};
+
 class AuditLog {
  public:
-  AuditLog(boost::asio::io_context& io, std::filesystem::path path);
+  AuditLog(boost::asio::io_context& io, std::filesystem::path path, AuditRotation rotation = {});
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
   ~AuditLog();
@@ -34,7 +41,7 @@ class AuditLog {
   // kMaxQueued lines wait, the line is dropped and counted (dropped() > 0 is an error state).
   void Append(std::string json_line);
 
-  // Reads the last `tail` lines already written.
+  // Reads the last `tail` lines already written, across the rotated files, oldest first.
   [[nodiscard]] Result<std::vector<std::string>> Tail(std::size_t tail) const;
 
   // Streams records: first the last `tail` lines, then (if follow) each new one until the
@@ -49,10 +56,16 @@ class AuditLog {
 
  private:
   void Drain();
+  // audit.log.<keep-1> .. audit.log move up one, audit.log starts empty. On any failure the
+  // records go on to the file open before (never lost to a rotation).
+  void Rotate();
+  std::filesystem::path Numbered(std::uint32_t n) const;
 
   boost::asio::io_context& io_;
   std::filesystem::path path_;
+  AuditRotation rotation_;
   int fd_ = -1;
+  std::uint64_t size_ = 0;  // of the file fd_ writes
   mutable std::mutex mu_;
   // Guarded by mu_:
   std::deque<std::string> queue_;

@@ -15,6 +15,7 @@
 #include <span>
 
 #include "qemu_launcher.h"
+#include "resource_label_audit.h"
 #include "shype/admin/verdict_text.h"
 #include "shype/api/endpoints.h"
 #include "shype/api/reply_json.h"
@@ -56,6 +57,7 @@ Result<void> Daemon::Start() {
   manager_options.run_dir = options_.state_dir / "run";
   manager_options.accel = options_.accel;
   manager_options.qemu_uid_base = options_.qemu_uid_base;
+  manager_options.console_logs = &*console_logs_;
   domains_ = std::make_unique<DomainManager>(
       io_, *acm_, *sharings_, *networks_, *regions_, *store_, &*boot_images_, *launcher_,
       domain_clock_, [this](const AuditNote& note) { AuditAction(note); },
@@ -137,7 +139,10 @@ Result<void> Daemon::LoadState() {
   if (ec)
     return Fail(ErrorCode::kIo, "cannot create '{}': {}", (options_.state_dir / "run").string(),
                 ec.message());
-  audit_log_ = std::make_unique<AuditLog>(io_, options_.state_dir / "audit.log");
+  auto logs = ConsoleLogs::Open(options_.state_dir / "logs");
+  if (!logs) return Fail(logs.error());
+  console_logs_.emplace(std::move(*logs));
+  audit_log_ = std::make_unique<AuditLog>(io_, options_.state_dir / "audit.log", options_.audit);
   if (!audit_log_->ok()) {
     return Fail(ErrorCode::kIo, "cannot open the audit log '{}': every denial must be audited",
                 (options_.state_dir / "audit.log").string());
@@ -258,12 +263,8 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [&](const api::GetResourceLabel& c) {
         return Ready(api::EncodeReply(admin.GetResourceLabel(c.resource)));
       },
-      [&](const api::AddResourceLabel& c) {
-        return Ready(api::EncodeReply(admin.AddResourceLabel(c.resource, c.label, c.policy)));
-      },
-      [&](const api::RemoveResourceLabel& c) {
-        return Ready(api::EncodeReply(admin.RemoveResourceLabel(c.resource)));
-      },
+      [this](const api::AddResourceLabel& c) { return Ready(LabelResource(c)); },
+      [this](const api::RemoveResourceLabel& c) { return Ready(UnlabelResource(c)); },
       [&](const api::DryRun& c) { return Ready(api::EncodeReply(admin.DryRun(c.config, c.path))); },
       [this](const api::GetStats&) { return Ready(Statistics()); },
       [this](const api::ListDomains&) { return Ready(List()); },
@@ -308,6 +309,34 @@ Json Daemon::Statistics() const {
         {"evaluations", h.evaluations}, {"denials", h.denials}, {"cache_hits", h.cache_hits}};
   }
   return Json{{"hooks", out}, {"audit_dropped", audit_log_->dropped()}};
+}
+
+// A label change of a resource is audited (the store's own refusals are input errors).
+Result<Json> Daemon::LabelResource(const api::AddResourceLabel& command) {
+  auto added = admin_->AddResourceLabel(command.resource, command.label, command.policy);
+  if (added) AuditResourceLabel(added->resource, std::nullopt, *added);
+  return api::EncodeReply(added);
+}
+
+Result<Json> Daemon::UnlabelResource(const api::RemoveResourceLabel& command) {
+  auto before = admin_->GetResourceLabel(command.resource);
+  auto removed = admin_->RemoveResourceLabel(command.resource);
+  if (removed && before) AuditResourceLabel(before->resource, *before, std::nullopt);
+  return api::EncodeReply(removed);
+}
+
+void Daemon::AuditResourceLabel(const std::string& resource,
+                                const std::optional<api::ResourceLabelReply>& before,
+                                const std::optional<api::ResourceLabelReply>& after) {
+  acm::DomainInfo admin{kDomain0, kInvalidSsidref, ""};
+  for (const acm::DomainInfo& info : acm_->domains()) {
+    if (info.id == kDomain0) admin = info;
+  }
+  auto policy = acm_->active_policy();
+  acm::AuditRecord record =
+      ResourceLabelRecord(policy ? &*policy : nullptr, admin, resource, before, after);
+  record.time = clock_.Now();
+  audit_sink_->Submit(std::move(record));
 }
 
 void Daemon::AuditAction(const AuditNote& note) {

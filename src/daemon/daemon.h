@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "audit_log.h"
+#include "console_logs.h"
 #include "domain_manager.h"
 #include "launcher.h"
 #include "shype/acm/acm.h"
@@ -48,6 +49,8 @@ struct Options {
   // --socket-group: the API socket root:GROUP 0660 and the state directory root:GROUP 0710, so
   // the group's members may use the API; nullopt: root's alone (socket 0600, directory 0700).
   std::optional<gid_t> socket_group;
+  // When STATE/audit.log rotates and how many rotated files stay (--audit-max-size, --audit-keep).
+  AuditRotation audit = {};
 };
 
 class Daemon final {
@@ -98,6 +101,13 @@ class Daemon final {
   [[nodiscard]] Result<std::uint32_t> TakeUidSlot();
   // A record of the domain manager's (or the daemon's own): time and policy added here.
   void AuditAction(const AuditNote& note);
+  // resource.label.add / .remove, each change audited.
+  Result<api::Json> LabelResource(const api::AddResourceLabel& command);
+  Result<api::Json> UnlabelResource(const api::RemoveResourceLabel& command);
+  // One record of a resource label change (resource_label_audit.h).
+  void AuditResourceLabel(const std::string& resource,
+                          const std::optional<api::ResourceLabelReply>& before,
+                          const std::optional<api::ResourceLabelReply>& after);
 
   boost::asio::io_context& io_;
   Options options_;
@@ -106,6 +116,7 @@ class Daemon final {
   std::optional<store::StateStore> store_;
   acm::SystemClock clock_;
   std::unique_ptr<AuditLog> audit_log_;
+  std::optional<ConsoleLogs> console_logs_;  // STATE/logs: ended domains' console output
   std::unique_ptr<acm::AuditSink> audit_sink_;
   std::unique_ptr<acm::Acm> acm_;
   // Every live sharing and how its enforcement point undoes it: a domain's end, a revocation

@@ -181,7 +181,8 @@ class DiskAttackTest : public ManagerTest {
                                (note.object.empty() ? "" : note.object + ": ") + note.reason);
           }
         },
-        ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase, unplug_timeout_, vm::AccelProbe{}});
+        ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase, unplug_timeout_, nullptr,
+                       vm::AccelProbe{}});
   }
   ModelLauncher model_{*io_, host_};
 };

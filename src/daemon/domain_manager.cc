@@ -513,13 +513,27 @@ void DomainManager::AbortCreate(const std::string& name, DomainId id) {
     if (d.vm) (void)d.vm->Kill();
     d.vm.reset();  // kills and reaps
     launcher_.Cleanup(d.record);
-    if (d.created_run_dir) {
-      std::error_code ec;
-      std::filesystem::remove_all(d.run_dir, ec);
-    }
+    if (d.created_run_dir) (void)RemoveRunDir(name, d.run_dir);
     domains_.erase(it);
   }
   (void)sharings_.EndDomain(id, "its create was undone");
+}
+
+Result<void> DomainManager::RemoveRunDir(const std::string& name,
+                                         const std::filesystem::path& run_dir) {
+  // A log that cannot be kept does not keep the domain from ending (it is logged).
+  if (options_.console_logs != nullptr) {
+    if (auto kept = options_.console_logs->Keep(name, run_dir / "console.log"); !kept) {
+      log::Warn("domain {}: its console output was not kept: {}", name, kept.error().message);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(run_dir, ec);
+  if (ec) {
+    return Fail(ErrorCode::kIo, "cannot remove '{}' of domain '{}': {}", run_dir.string(), name,
+                ec.message());
+  }
+  return {};
 }
 
 void DomainManager::Watch(Domain& d) {
@@ -555,8 +569,7 @@ void DomainManager::Release(const std::string& name, const std::string& why) {
   Domain& d = *it->second;
   auto released = sharings_.EndDomain(d.record.id, why);
   if (!released) log::Warn("domain {}: ACM release: {}", name, released.error().message);
-  std::error_code ec;
-  std::filesystem::remove_all(d.run_dir, ec);
+  (void)RemoveRunDir(name, d.run_dir);
   launcher_.Cleanup(d.record);
   log::Info("domain {} (id {}) ended: {}", name, d.record.id, why);
   denials_({"domain-end", acm::Hook::kDomainCreate, acm::Decision::kPermit, name, d.record.id,

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "console_logs.h"
 #include "domain_record.h"
 #include "launcher.h"
 #include "save_image.h"
@@ -68,6 +69,9 @@ struct ManagerOptions {
   // How long a guest has to acknowledge a device's unplug (ACPI) before the unplug fails; a
   // guest that does not release a revoked device in that time is paused.
   std::chrono::milliseconds unplug_timeout{10000};
+  // Where a domain's console output is kept when it ends (each end: destroy, its exit, an undone
+  // create, recovery's removals); null: not kept.
+  const ConsoleLogs* console_logs = nullptr;
   vm::AccelProbe accel_probe;  // where `auto` and `kvm` look (tests: temporary files)
 };
 
@@ -290,6 +294,10 @@ class DomainManager final : public admin::RunningDomains {
   boost::asio::awaitable<void> UnplugDevices(std::string name, DomainId id,
                                              std::vector<std::string> devices, std::string why);
   void AbortCreate(const std::string& name, DomainId id);
+  // The end of a domain's run directory: its console output kept (options_.console_logs), then
+  // the directory removed. Errors: the removal's.
+  [[nodiscard]] Result<void> RemoveRunDir(const std::string& name,
+                                          const std::filesystem::path& run_dir);
   void Watch(Domain& domain);
   void OnEvent(const std::string& name, std::string_view event, const api::Json& data);
   // QEMU is gone: its sharings end, its run directory and cgroups go, waiters wake.

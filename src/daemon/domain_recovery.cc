@@ -163,11 +163,8 @@ Result<void> DomainManager::StopAndRemove(const DomainRecord& record,
   }
   launcher_.Cleanup(record);
   // Nothing to release in the ACM: the domain was never (re)admitted.
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (ec) {
-    return Fail(ErrorCode::kIo, "recovery: cannot remove '{}' of domain '{}': {}", dir.string(),
-                name, ec.message());
+  if (auto removed = RemoveRunDir(name, dir); !removed) {
+    return Fail(removed.error().WithContext("recovery"));
   }
   std::string reason = fmt::format(
       "recovery: removed {} '{}' ({}; {} QEMU process(es) killed)",
@@ -252,8 +249,7 @@ Result<void> DomainManager::RecoverOne(const std::filesystem::path& dir) {
           "recovery: domain '{}' (its QEMU pid {} is gone)", record->name, record->pid)));
     }
     launcher_.Cleanup(*record);
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    (void)RemoveRunDir(record->name, dir);
     return {};
   }
   // SECURITY: fail closed. Its shared-memory regions died with the previous shyped's server,

@@ -54,6 +54,7 @@ class DomainSaveTest : public ManagerTest {
 };
 
 TEST_F(DomainSaveTest, ASaveRecordsTheLiveLabelAndPolicyAndEndsTheDomain) {
+  host_.console_output = "before the save\n";
   auto bank = Create("bank1", "Bank");
   ASSERT_TRUE(bank) << bank.error().message;
   // Relabeled live since it started: the image records the label it runs with.
@@ -68,6 +69,9 @@ TEST_F(DomainSaveTest, ASaveRecordsTheLiveLabelAndPolicyAndEndsTheDomain) {
   EXPECT_FALSE(manager_->Info("bank1"));
   EXPECT_FALSE(HasRunDir("bank1"));
   EXPECT_TRUE(AdmittedLabels().empty());
+  // Its console output is kept, as at every end of a domain.
+  EXPECT_EQ(ReadTextFileBounded(dir_ / "logs" / "bank1.log", 1024).value_or(""),
+            "before the save\n");
   auto image = OpenSaveImage(ImagePath("bank1"));
   ASSERT_TRUE(image) << image.error().message;
   EXPECT_EQ(image->header.name, "bank1");

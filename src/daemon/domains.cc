@@ -3,7 +3,6 @@
 // The domain requests of the API: each decoded command handed to the domain manager, and its
 // result put into the reply docs/api.md describes (list, info, console log).
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -128,26 +127,36 @@ asio::awaitable<Result<Json>> Daemon::Restore(const api::RestoreDomain& command)
 
 Result<Json> Daemon::ConsoleLog(const std::string& name) const {
   auto d = domains_->Info(name);
-  if (!d) return Fail(d.error());
+  if (!d && d.error().code != ErrorCode::kNotFound) return Fail(d.error());
+  if (!d) {
+    // A domain that ended: the console output kept in STATE/logs.
+    auto kept = console_logs_->Read(name);
+    if (!kept && kept.error().code == ErrorCode::kNotFound) {
+      return Fail(ErrorCode::kNotFound,
+                  "no domain named '{}' runs, and none by that name left a console log in '{}'",
+                  name, console_logs_->dir().string());
+    }
+    if (!kept) return Fail(kept.error());
+    return Json{{"name", name},
+                {"running", false},
+                {"log_base64", api::EncodeBase64(kept->bytes)},
+                {"truncated", kept->truncated}};
+  }
   // A guest decides how much it prints: the reply carries the last 8 MiB (a longer log stays
   // readable), and any byte: base64-encoded, exactly (docs/api.md).
   constexpr std::uint64_t kMaxConsoleBytes = 8U << 20;
   const auto path = d->run_dir / "console.log";
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  std::string log;
-  struct stat st {};
-  if (fd.valid() && ::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    const std::uint64_t from = size > kMaxConsoleBytes ? size - kMaxConsoleBytes : 0;
-    log.resize(static_cast<std::size_t>(size - from));
-    const ssize_t n = ::pread(fd.get(), log.data(), log.size(), static_cast<off_t>(from));
-    if (n < 0)
-      return Fail(ErrorCode::kIo, "cannot read {}: {}", path.string(), std::strerror(errno));
-    log.resize(static_cast<std::size_t>(n));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  FileTail tail;
+  if (fd.valid()) {
+    auto read = ReadTail(fd.get(), kMaxConsoleBytes, path.string());
+    if (!read) return Fail(read.error());
+    tail = std::move(*read);
   }
-  return Json{{"name", name},
-              {"log_base64", api::EncodeBase64(log)},
-              {"truncated", log.size() == kMaxConsoleBytes}};
+  return Json{{"name", d->record.name},
+              {"running", true},
+              {"log_base64", api::EncodeBase64(tail.bytes)},
+              {"truncated", tail.truncated}};
 }
 
 }  // namespace shype::daemon

@@ -76,6 +76,14 @@ void AddOptions(CLI::App& app, Raw& raw) {
   app.add_flag("--isolated-instance", o.isolated_instance,
                "for isolated tests only: take no host-wide lock (/run/shype/shyped.lock), so the "
                "Chinese Wall holds among this instance's domains only; shown by logs and 'list'");
+  app.add_option("--audit-max-size", o.audit.max_bytes,
+                 "STATE/audit.log rotates when a record would take it past SIZE (bytes, or with "
+                 "K, M, G: KiB, MiB, GiB; at least 4K; default 10M)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40));
+  app.add_option("--audit-keep", o.audit.keep,
+                 "rotated audit logs kept: audit.log.1 (newest) .. audit.log.N (default 5)")
+      ->check(CLI::Range(1U, 1000U));
   raw.api.Add(app);  // --api-*: the API server's limits
 }
 

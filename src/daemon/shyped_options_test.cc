@@ -97,6 +97,24 @@ TEST_F(ShypedOptionsTest, ListsAndDashedKeysAsOlderFilesWroteThem) {
   ExpectError({}, conf_ + ":1: expected 'key = value'");
 }
 
+TEST_F(ShypedOptionsTest, AuditRotationFromTheFileOrTheCommandLine) {
+  Settings defaults = ParseOk({});
+  EXPECT_EQ(defaults.options.audit.max_bytes, 10U << 20);
+  EXPECT_EQ(defaults.options.audit.keep, 5U);
+  WriteConfig("audit_max_size = 64K\naudit_keep = 3\n");
+  Settings file = ParseOk({});
+  EXPECT_EQ(file.options.audit.max_bytes, 64U << 10);
+  EXPECT_EQ(file.options.audit.keep, 3U);
+  Settings flags = ParseOk({"--audit-max-size", "2M", "--audit-keep", "9"});
+  EXPECT_EQ(flags.options.audit.max_bytes, 2U << 20);
+  EXPECT_EQ(flags.options.audit.keep, 9U);
+  EXPECT_EQ(ParseOk({"--audit-max-size", "5000"}).options.audit.max_bytes, 5000U);
+  ExpectError({"--audit-max-size", "100"}, "--audit-max-size");
+  ExpectError({"--audit-keep", "0"}, "--audit-keep");
+  WriteConfig("audit_max_size = lots\n");
+  ExpectError({}, "shyped.conf:1:");
+}
+
 TEST_F(ShypedOptionsTest, CommandLineWinsOverTheFile) {
   WriteConfig("accel = tcg\nimage_dir = /a\nimage_dir = /b\nstate_dir = /srv/file\n");
   Settings s = ParseOk({"--accel", "kvm", "--image-dir", "/c", "--state-dir", "/srv/flag"});

@@ -59,6 +59,7 @@ struct FakeHost {
   std::map<std::string, std::vector<UniqueFd>> shm_fds;    // region sockets' QEMU ends, by domain
   std::map<std::string, std::vector<UniqueFd>> nic_fds;    // dups of their fds: QEMU's ends
   std::map<std::string, std::vector<vm::DiskSpec>> disks;  // by domain, as Spawn got them
+  std::string console_output;  // what Spawn writes to RUN_DIR/console.log, as QEMU's serial
 };
 
 class FakeVm final : public Vm {
@@ -178,6 +179,7 @@ class FakeLauncher final : public Launcher {
     EXPECT_GE(request.kernel_fd, 0);
     EXPECT_TRUE(std::filesystem::is_directory(request.run_dir));
     ++host_.spawns;
+    std::ofstream(request.run_dir / "console.log") << host_.console_output;
     host_.nics[request.record->name] = request.nics;
     host_.disks[request.record->name] = request.disks;
     for (const vm::ShmDeviceSpec& shm : request.shms) {
@@ -232,6 +234,9 @@ class ManagerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ / "run");
     std::filesystem::create_directories(dir_ / "images");
+    auto logs = ConsoleLogs::Open(dir_ / "logs");
+    ASSERT_TRUE(logs) << logs.error().message;
+    logs_.emplace(std::move(*logs));
     std::ofstream(dir_ / "images" / "vmlinuz") << "kernel";
     auto store = store::StateStore::Open(dir_);
     ASSERT_TRUE(store) << store.error().message;
@@ -277,7 +282,8 @@ class ManagerTest : public ::testing::Test {
                                (note.object.empty() ? "" : note.object + ": ") + note.reason);
           }
         },
-        ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase, unplug_timeout_, accel_probe_});
+        ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase, unplug_timeout_, &*logs_,
+                       accel_probe_});
   }
 
   // Runs the io_context until `work` is done (other work may stay pending).
@@ -368,6 +374,7 @@ class ManagerTest : public ::testing::Test {
   std::unique_ptr<shm::Regions> regions_;
   std::optional<store::StateStore> store_;
   std::optional<enforce::BootImages> images_;
+  std::optional<ConsoleLogs> logs_;  // STATE/logs
   FakeHost host_;
   FakeLauncher launcher_{*io_, host_};
   FakeClock clock_;
