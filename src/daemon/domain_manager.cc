@@ -151,10 +151,8 @@ Result<void> DomainManager::CheckCreateConfig(const config::DomainConfig& config
   if (name == "Domain-0" || Find(name) != nullptr) {
     return Fail(ErrorCode::kConflict, "a domain named '{}' is already running", name);
   }
-  auto kernel = config.GetString("kernel");
-  if (!*kernel) return Fail(ErrorCode::kInvalidArgument, "{}: 'kernel' is required", path);
-  if (auto extra = config.GetString("extra");
-      *extra && (*extra)->find("shype.label=") != std::string::npos) {
+  // Validate() checked the boot: a kernel, or a disk the firmware boots (no ramdisk, no extra).
+  if (config.Boot()->extra.find("shype.label=") != std::string::npos) {
     return Fail(ErrorCode::kInvalidArgument,
                 "{}: 'extra' may not set shype.label= (shyped gives the guest its label)", path);
   }
@@ -343,16 +341,22 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   if (auto r = MakeRunDir(d, config.Serialize()); !r) co_return r;
   // SECURITY: QEMU gets fds only: boot images and every disk layer were opened and checked
   // while planning. It opens nothing by path.
-  if (!plan.kernel) co_return Fail(ErrorCode::kInternal, "the plan has no kernel");
+  const config::BootSpec boot = *config.Boot();
+  if (!boot.firmware() && !plan.kernel) {
+    co_return Fail(ErrorCode::kInternal, "the plan has no kernel");
+  }
   LaunchRequest request;
   request.record = &d.record;
   request.run_dir = d.run_dir;
   auto accel = config.Accelerator();
   request.accel = vm::ResolveAccel(accel->has_value() ? ToVmAccel(**accel) : options_.accel);
-  request.kernel_fd = plan.kernel->fd.get();
-  if (plan.ramdisk) request.initrd_fd = plan.ramdisk->fd.get();
-  request.append = config.GetString("extra")->value_or("") +
-                   fmt::format(" shype.label={}:{}", d.record.policy, d.record.label);
+  // Without a kernel the firmware boots the first disk (bootindex=0): no -kernel, no -append.
+  if (!boot.firmware()) {
+    request.kernel_fd = plan.kernel->fd.get();
+    if (plan.ramdisk) request.initrd_fd = plan.ramdisk->fd.get();
+    request.append =
+        boot.extra + fmt::format(" shype.label={}:{}", d.record.policy, d.record.label);
+  }
   request.disks = DisksOf(plan);
   request.incoming = incoming_fd >= 0;
   std::vector<UniqueFd> nic_peers;  // QEMU's ends, open until it inherited them
