@@ -118,7 +118,7 @@ const Setting* DomainConfig::Find(std::string_view key) const {
 
 bool DomainConfig::LooksLikeDomainConfig() const {
   int found = 0;
-  for (std::string_view key : {"kernel", "bootloader", "memory", "name"}) {
+  for (std::string_view key : {"kernel", "bootloader", "disk", "memory", "name"}) {
     if (Find(key) != nullptr) ++found;
   }
   return found >= 3;

@@ -168,6 +168,11 @@ TEST(DomainConfigTest, LooksLikeDomainConfigNeedsThreeOfTheXmKeys) {
   EXPECT_TRUE(MustParse(kUnlabeled).LooksLikeDomainConfig());  // name, memory, kernel
   EXPECT_FALSE(MustParse("name = 'a'\nmemory = 1\nfoo = 2\n").LooksLikeDomainConfig());
   EXPECT_TRUE(MustParse("bootloader = 'pygrub'\nmemory = 1\nname='x'").LooksLikeDomainConfig());
+  // A domain the firmware boots from its disk has no kernel: its disk counts instead.
+  EXPECT_TRUE(MustParse("name = 'a'\nmemory = 64\ndisk = [ 'file:/img/a.img,xvda,w' ]\n")
+                  .LooksLikeDomainConfig());
+  EXPECT_FALSE(
+      MustParse("name = 'a'\ndisk = [ 'file:/img/a.img,xvda,w' ]\n").LooksLikeDomainConfig());
 }
 
 TEST(DomainBootTest, AKernelBootsDirectlyWithItsRamdiskAndCommandLine) {

@@ -65,7 +65,8 @@ class DomainConfig {
   // "<source>:<line>: unknown key 'memroy'; did you mean 'memory'?" (or "...; it is ignored").
   std::span<const std::string> warnings() const { return warnings_; }
 
-  // xm's sanity check: at least three of kernel, bootloader, memory, name are set.
+  // xm's sanity check: at least three of kernel, bootloader, memory, name are set; disk counts
+  // too (a domain without a kernel boots its first disk through the firmware).
   bool LooksLikeDomainConfig() const;
 
   // Generic typed reads; errors (kInvalidArgument) name the source, line and key.
