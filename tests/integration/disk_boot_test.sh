@@ -3,10 +3,11 @@
 #
 # A domain without a kernel boots its first disk through the firmware, with a real QEMU (TCG):
 # the guest's disk image (guest/build-disk-image.sh: MBR, FAT, syslinux, the guest's kernel and
-# initrd) is the domain's only disk; SeaBIOS boots it (bootindex=0, no -kernel), the guest comes
-# up on the serial console, is saved, restored and destroyed. A ramdisk or command line without
-# a kernel, and a config with neither kernel nor disk, are refused (exit 2, naming the key and
-# the file) by create and dry-run, and start nothing. One guest.
+# initrd) is the domain's only disk, labeled with addlabel dom; SeaBIOS boots it (bootindex=0,
+# no -kernel), the guest comes up on the serial console, is saved, restored and destroyed. A
+# ramdisk or command line without a kernel, and a config with neither kernel nor disk, are
+# refused (exit 2, naming the key and the file) by create and dry-run, and start nothing.
+# One guest.
 source "$(dirname "$0")/lib.sh"
 
 expect_rc 0 "the guest's disk image is built (or up to date)" -- bash "$SRC/guest/build-disk-image.sh" "$GUEST"
@@ -27,7 +28,9 @@ firmware_config() {
 
 # --- a disk and no kernel: the firmware boots it ---
 firmware_config fw1 "disk = ['file:$T/img/boot.img,xvda,r']"
-grep -q '^kernel' "$T/fw1.cfg" && fail "fw1.cfg has a kernel: $(cat "$T/fw1.cfg")"
+sed -i '/^access_control = /d' "$T/fw1.cfg"
+grep -Eq '^(kernel|ramdisk|extra|access_control)' "$T/fw1.cfg" && fail "fw1.cfg: $(cat "$T/fw1.cfg")"
+expect_rc 0 "addlabel Bank dom takes a config without a kernel (its disk makes it one)" -- shype addlabel Bank dom "$T/fw1.cfg"
 expect_rc 0 "dry-run of fw1 (no kernel, one disk) is permitted" -- shype dry-run "$T/fw1.cfg"
 expect_out "boot.img" "dry-run checks the boot disk"
 expect_rc 0 "create fw1" -- shype create "$T/fw1.cfg"
