@@ -46,14 +46,25 @@ grep -q "$T" <<<"$ARGV" && fail "QEMU's argv names a path: $ARGV" || pass "QEMU'
 expect_rc 0 "info fw1" -- shype info fw1
 expect_out "boot.img" "info lists the boot disk"
 
-# --- save and restore: the restored guest does not boot again ---
+# console_says NAME: the guest's shell answers on the interactive console.
+console_says() {
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    OUT="$(printf 'echo console-says-$((6*7))\n' | shype console "$1" 2>&1)"
+    grep -q "console-says-42" <<<"$OUT" && return 0
+    sleep 1
+  done
+  return 1
+}
+console_says fw1 && pass "fw1's shell answers on its console" || fail "fw1 console: $OUT"
+
+# --- save and restore: the restored guest goes on, it does not boot again ---
 expect_rc 0 "save fw1" -- shype save fw1 "$T/saves/fw1.save"
 expect_rc 1 "fw1 ended with its save" -- shype list fw1
 expect_rc 0 "restore fw1" -- shype restore "$T/saves/fw1.save"
 expect_out "^Restored domain fw1 " "the restore is reported"
-sleep 3
 expect_rc 0 "the restored fw1 runs" -- shype list fw1
 expect_out "^fw1 .*running" "fw1 is running"
+console_says fw1 && pass "the restored fw1's shell answers on its console" || fail "fw1 console: $OUT"
 expect_rc 0 "fw1's console" -- shype console fw1 --log
 expect_no_out "SYSLINUX" "the restored guest did not boot again"
 expect_rc 0 "destroy fw1" -- shype destroy fw1
