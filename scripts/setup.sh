@@ -10,6 +10,7 @@ PACKAGES=(
   libcli11-dev libboost-dev bc libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 qemu-utils busybox-static cpio swtpm swtpm-tools ca-certificates curl python3
   vde2 libvdeplug-dev libelf1 libsystemd-dev help2man
+  syslinux syslinux-common mtools fdisk
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

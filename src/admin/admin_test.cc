@@ -207,14 +207,13 @@ TEST_F(AdminTest, DryRunRefusesTheNullLabelAsCreateDoes) {
 TEST_F(AdminTest, DryRunReportsEveryRefusalOfCreate) {
   SetTestPolicy();
   const std::string label = "access_control = ['policy=example.test,label=PepsiCo']\n";
-  const std::string no_kernel = "name = \"pepsi1\"\nmemory = 128\n" + label +
-                                "vtpm = [ 'type=tpm2' ]\nextra = \"shype.label=x\"\n";
-  api::DryRunReply offline = Ok(admin_->DryRun(no_kernel, "p.cfg"));
+  const std::string refused = "name = \"pepsi1\"\nmemory = 128\nkernel = \"vmlinuz\"\n" + label +
+                              "vtpm = [ 'type=tpm2' ]\nextra = \"shype.label=x\"\n";
+  api::DryRunReply offline = Ok(admin_->DryRun(refused, "p.cfg"));
   EXPECT_TRUE(offline.domain.permitted);  // the labels pass ...
   EXPECT_FALSE(offline.passed);           // ... create would not
   EXPECT_EQ(offline.refusals,
             (std::vector<std::string>{
-                "p.cfg: 'kernel' is required",
                 "p.cfg: 'extra' may not set shype.label= (shyped gives the guest its label)",
                 "p.cfg: vtpm devices are not supported by this shyped yet; remove them to start "
                 "the domain"}));

@@ -36,11 +36,8 @@ std::vector<Error> ConfigRefusals(const config::DomainConfig& config, const std:
   if (name == "Domain-0") {
     refuse(ErrorCode::kConflict, "a domain named 'Domain-0' is already running");
   }
-  if (!*config.GetString("kernel")) {
-    refuse(ErrorCode::kInvalidArgument, fmt::format("{}: 'kernel' is required", path));
-  }
-  if (auto extra = config.GetString("extra");
-      *extra && (*extra)->find("shype.label=") != std::string::npos) {
+  // Validate() checked the boot: a kernel, or a disk the firmware boots (no ramdisk, no extra).
+  if (config.Boot()->extra.find("shype.label=") != std::string::npos) {
     refuse(ErrorCode::kInvalidArgument,
            fmt::format("{}: 'extra' may not set shype.label= (shyped gives the guest its label)",
                        path));

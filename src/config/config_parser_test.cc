@@ -208,7 +208,8 @@ TEST(ConfigWarningTest, EveryKeyShypeReadsIsKnown) {
 }
 
 TEST(ConfigSynonymTest, CmdlineIsXlsNameForExtra) {
-  auto config = DomainConfig::Parse("name = 'a'\ncmdline = 'console=ttyS0'\n", "c.cfg");
+  auto config =
+      DomainConfig::Parse("name = 'a'\nkernel = '/k'\ncmdline = 'console=ttyS0'\n", "c.cfg");
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_TRUE(config->warnings().empty());
   EXPECT_EQ(**config->GetString("extra"), "console=ttyS0");

@@ -118,7 +118,7 @@ const Setting* DomainConfig::Find(std::string_view key) const {
 
 bool DomainConfig::LooksLikeDomainConfig() const {
   int found = 0;
-  for (std::string_view key : {"kernel", "bootloader", "memory", "name"}) {
+  for (std::string_view key : {"kernel", "bootloader", "disk", "memory", "name"}) {
     if (Find(key) != nullptr) ++found;
   }
   return found >= 3;
@@ -216,16 +216,47 @@ Result<std::vector<ShmSpec>> DomainConfig::Shms() const {
   return ParseDevices<ShmSpec>(*this, "shm", ParseShmSpec);
 }
 
+Result<BootSpec> DomainConfig::Boot() const {
+  BootSpec boot;
+  auto kernel = GetString("kernel");
+  auto ramdisk = GetString("ramdisk");
+  auto extra = GetString("extra");
+  if (!kernel || !ramdisk || !extra) {
+    return Fail(!kernel ? kernel.error() : !ramdisk ? ramdisk.error() : extra.error());
+  }
+  boot.kernel = std::move(*kernel);
+  boot.ramdisk = std::move(*ramdisk);
+  boot.extra = extra->value_or("");
+  if (!boot.firmware()) return boot;
+  for (const char* key : {"ramdisk", "extra"}) {
+    if (const Setting* setting = Find(key)) {
+      return At(*this, setting->line,
+                "'{}' needs a kernel: without 'kernel' the domain boots its first disk through the "
+                "firmware; add kernel = '...' or remove '{}'",
+                setting->key, setting->key);
+    }
+  }
+  auto disks = GetStringList("disk");
+  if (!disks) return Fail(disks.error());
+  if (disks->empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "{}: nothing to boot: give kernel = '...' or a disk (disk = [ '...' ]) whose first "
+                "one the firmware boots",
+                source_);
+  }
+  return boot;
+}
+
 Result<void> DomainConfig::Validate() const {
   if (auto r = Name(); !r) return Fail(r.error());
   if (auto r = MemoryMiB(); !r) return Fail(r.error());
   if (auto r = Vcpus(); !r) return Fail(r.error());
   if (auto r = Accelerator(); !r) return Fail(r.error());
-  for (std::string_view key :
-       {"kernel", "ramdisk", "extra", "on_poweroff", "on_reboot", "on_crash"}) {
+  for (std::string_view key : {"on_poweroff", "on_reboot", "on_crash"}) {
     if (auto r = GetString(key); !r) return Fail(r.error());
   }
   if (auto r = Disks(); !r) return Fail(r.error());
+  if (auto r = Boot(); !r) return Fail(r.error());
   if (auto r = Vifs(); !r) return Fail(r.error());
   if (auto r = Vtpms(); !r) return Fail(r.error());
   if (auto r = Shms(); !r) return Fail(r.error());

@@ -4,6 +4,7 @@
 // file, both label styles are read, and files are saved and loaded through a temp directory.
 #include "shype/config/domain_config.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -167,6 +168,60 @@ TEST(DomainConfigTest, LooksLikeDomainConfigNeedsThreeOfTheXmKeys) {
   EXPECT_TRUE(MustParse(kUnlabeled).LooksLikeDomainConfig());  // name, memory, kernel
   EXPECT_FALSE(MustParse("name = 'a'\nmemory = 1\nfoo = 2\n").LooksLikeDomainConfig());
   EXPECT_TRUE(MustParse("bootloader = 'pygrub'\nmemory = 1\nname='x'").LooksLikeDomainConfig());
+  // A domain the firmware boots from its disk has no kernel: its disk counts instead.
+  EXPECT_TRUE(MustParse("name = 'a'\nmemory = 64\ndisk = [ 'file:/img/a.img,xvda,w' ]\n")
+                  .LooksLikeDomainConfig());
+  EXPECT_FALSE(
+      MustParse("name = 'a'\ndisk = [ 'file:/img/a.img,xvda,w' ]\n").LooksLikeDomainConfig());
+}
+
+TEST(DomainBootTest, AKernelBootsDirectlyWithItsRamdiskAndCommandLine) {
+  auto boot =
+      MustParse("name = 'a'\nkernel = '/k'\nramdisk = '/i'\ncmdline = 'console=ttyS0'\n").Boot();
+  ASSERT_TRUE(boot) << boot.error().message;
+  EXPECT_FALSE(boot->firmware());
+  EXPECT_EQ(boot->kernel, "/k");
+  EXPECT_EQ(boot->ramdisk, "/i");
+  EXPECT_EQ(boot->extra, "console=ttyS0");
+}
+
+TEST(DomainBootTest, WithoutAKernelTheFirstDiskBootsThroughTheFirmware) {
+  const DomainConfig config = MustParse("name = 'a'\ndisk = [ 'file:/img/boot.img,xvda,r' ]\n");
+  auto boot = config.Boot();
+  ASSERT_TRUE(boot) << boot.error().message;
+  EXPECT_TRUE(boot->firmware());
+  EXPECT_FALSE(boot->ramdisk);
+  EXPECT_EQ(boot->extra, "");
+  EXPECT_TRUE(config.Validate()) << config.Validate().error().message;
+}
+
+TEST(DomainBootTest, RamdiskOrCommandLineWithoutAKernelIsRefusedNamingKeyAndFile) {
+  const char* disk = "disk = [ 'file:/img/boot.img,xvda,r' ]\n";
+  auto ramdisk = MustParse(fmt::format("name = 'a'\n{}ramdisk = '/i'\n", disk));
+  EXPECT_EQ(ramdisk.Boot().error().message,
+            "guest.cfg:3: 'ramdisk' needs a kernel: without 'kernel' the domain boots its first "
+            "disk through the firmware; add kernel = '...' or remove 'ramdisk'");
+  EXPECT_EQ(ramdisk.Validate().error().message, ramdisk.Boot().error().message);
+  for (const char* key : {"extra", "cmdline"}) {
+    auto line = MustParse(fmt::format("name = 'a'\n{}{} = 'console=ttyS0'\n", disk, key));
+    EXPECT_EQ(line.Validate().error().message,
+              fmt::format("guest.cfg:3: '{}' needs a kernel: without 'kernel' the domain boots its "
+                          "first disk through the firmware; add kernel = '...' or remove '{}'",
+                          key, key));
+    EXPECT_EQ(line.Validate().error().code, ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(DomainBootTest, NoKernelAndNoDiskIsNothingToBoot) {
+  for (const char* text : {"name = 'a'\n", "name = 'a'\ndisk = []\n"}) {
+    auto config = MustParse(text);
+    EXPECT_EQ(config.Validate().error().message,
+              "guest.cfg: nothing to boot: give kernel = '...' or a disk (disk = [ '...' ]) whose "
+              "first one the firmware boots");
+  }
+  // A malformed kernel is reported as such, not as missing.
+  EXPECT_EQ(MustParse("name = 'a'\nkernel = 1\n").Boot().error().message,
+            "guest.cfg:2: 'kernel' must be a quoted string, e.g. kernel = 'value'");
 }
 
 }  // namespace

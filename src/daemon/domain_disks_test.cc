@@ -276,5 +276,43 @@ TEST_F(DomainDisksTest, ARestartedShypedStillKnowsTheDisksItMayUnplug) {
   EXPECT_TRUE(Sent(R"("id":"vd-disk1")"));
 }
 
+// Without a kernel QEMU gets no boot image and no command line: the firmware boots the first
+// disk. A config with nothing to boot, or a ramdisk without a kernel, starts nothing.
+TEST_F(DomainDisksTest, WithoutAKernelTheFirmwareBootsTheFirstDisk) {
+  const std::string image = Image("boot.img", "BankDisk");
+  auto config = [&](const std::string& name, const std::string& rest) {
+    auto parsed = config::DomainConfig::Parse(
+        fmt::format("name = '{}'\nmemory = 64\naccess_control = ['policy={},label=Bank']\n{}", name,
+                    policy_name_, rest),
+        name + ".cfg");
+    EXPECT_TRUE(parsed) << parsed.error().message;
+    return std::move(*parsed);
+  };
+  auto view =
+      Run(manager_->Create(config("bank1", "disk = ['file:" + image + ",xvda,r']\n"), "bank1.cfg"));
+  ASSERT_TRUE(view) << view.error().message;
+  EXPECT_EQ(host_.kernel_fds.at("bank1"), -1);
+  EXPECT_EQ(host_.appends.at("bank1"), "");
+  ASSERT_EQ(host_.disks.at("bank1").size(), 1U);
+  EXPECT_TRUE(host_.disks.at("bank1")[0].read_only);
+  ASSERT_TRUE(Create("bank2", "Bank"));  // a kernel: the label on its command line
+  EXPECT_EQ(host_.appends.at("bank2"), " shype.label=" + policy_name_ + ":Bank");
+  auto nothing = Run(manager_->Create(config("bank3", ""), "bank3.cfg"));
+  ASSERT_FALSE(nothing);
+  EXPECT_EQ(nothing.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(nothing.error().message,
+            "bank3.cfg: nothing to boot: give kernel = '...' or a disk (disk = [ '...' ]) whose "
+            "first one the firmware boots");
+  auto ramdisk = Run(manager_->Create(
+      config("bank4", "disk = ['file:" + image + ",xvda,r']\nramdisk = 'initrd.img'\n"),
+      "bank4.cfg"));
+  ASSERT_FALSE(ramdisk);
+  EXPECT_NE(ramdisk.error().message.find("bank4.cfg:5: 'ramdisk' needs a kernel"),
+            std::string::npos)
+      << ramdisk.error().message;
+  EXPECT_EQ(host_.spawns, 2);
+  EXPECT_EQ(manager_->Info("bank3").error().code, ErrorCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace shype::daemon

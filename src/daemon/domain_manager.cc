@@ -77,6 +77,20 @@ std::vector<vm::DiskSpec> DisksOf(const admin::DomainPlan& plan) {
   return disks;
 }
 
+// What QEMU boots: the plan's kernel (and ramdisk) with the config's command line and the label
+// appended, or, without a kernel, nothing: the firmware boots the first disk (bootindex=0), so
+// QEMU gets no -kernel and no -append (and the guest no shype.label=).
+Result<void> SetBoot(const config::DomainConfig& config, const admin::DomainPlan& plan,
+                     const DomainRecord& record, LaunchRequest& request) {
+  const config::BootSpec boot = *config.Boot();  // Validate() passed
+  if (boot.firmware()) return {};
+  if (!plan.kernel) return Fail(ErrorCode::kInternal, "the plan has no kernel");
+  request.kernel_fd = plan.kernel->fd.get();
+  if (plan.ramdisk) request.initrd_fd = plan.ramdisk->fd.get();
+  request.append = boot.extra + fmt::format(" shype.label={}:{}", record.policy, record.label);
+  return {};
+}
+
 }  // namespace
 
 // SECURITY: whatever ends Create's coroutine before the domain runs (an error, an exception, the
@@ -326,17 +340,13 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   if (auto r = MakeRunDir(d, config.Serialize()); !r) co_return r;
   // SECURITY: QEMU gets fds only: boot images and every disk layer were opened and checked
   // while planning. It opens nothing by path.
-  if (!plan.kernel) co_return Fail(ErrorCode::kInternal, "the plan has no kernel");
   LaunchRequest request;
   request.record = &d.record;
   request.run_dir = d.run_dir;
   auto accel = config.Accelerator();
   request.accel = vm::ResolveAccel(accel->has_value() ? ToVmAccel(**accel) : options_.accel,
                                    options_.accel_probe);
-  request.kernel_fd = plan.kernel->fd.get();
-  if (plan.ramdisk) request.initrd_fd = plan.ramdisk->fd.get();
-  request.append = config.GetString("extra")->value_or("") +
-                   fmt::format(" shype.label={}:{}", d.record.policy, d.record.label);
+  if (auto r = SetBoot(config, plan, d.record, request); !r) co_return r;
   request.disks = DisksOf(plan);
   request.incoming = incoming_fd >= 0;
   std::vector<UniqueFd> nic_peers;  // QEMU's ends, open until it inherited them

@@ -59,7 +59,7 @@ struct LaunchRequest {
   const DomainRecord* record = nullptr;
   std::filesystem::path run_dir;  // exists (0700), holds the record
   vm::Accel accel = vm::Accel::kTcg;
-  int kernel_fd = -1;
+  int kernel_fd = -1;  // -1: the firmware boots the first disk (then no initrd, no append)
   int initrd_fd = -1;
   std::string append;  // kernel command line, the shype.label= included
   std::vector<vm::DiskSpec> disks;

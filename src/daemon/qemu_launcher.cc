@@ -273,7 +273,8 @@ Result<std::unique_ptr<Vm>> QemuLauncher::Spawn(const LaunchRequest& request) {
   if (!spec) return Fail(spec.error());
   auto command = vm::BuildQemuCommand(*spec);
   if (!command) return Fail(command.error());
-  std::vector<int> readable{spec->kernel_fd};
+  std::vector<int> readable;  // a firmware boot has neither: its disks are fdsets
+  if (spec->kernel_fd >= 0) readable.push_back(spec->kernel_fd);
   if (spec->initrd_fd >= 0) readable.push_back(spec->initrd_fd);
   auto jail = MakeJail(*request.record, spec->accel, readable);
   if (!jail) return Fail(jail.error());

@@ -60,6 +60,8 @@ struct FakeHost {
   std::map<std::string, std::vector<UniqueFd>> nic_fds;    // dups of their fds: QEMU's ends
   std::map<std::string, std::vector<vm::DiskSpec>> disks;  // by domain, as Spawn got them
   std::string console_output;  // what Spawn writes to RUN_DIR/console.log, as QEMU's serial
+  std::map<std::string, int> kernel_fds;                   // by domain, as Spawn got them
+  std::map<std::string, std::string> appends;              // kernel command lines, by domain
 };
 
 class FakeVm final : public Vm {
@@ -176,7 +178,11 @@ class FakeLauncher final : public Launcher {
   FakeLauncher(asio::io_context& io, FakeHost& host) : io_(io), host_(host) {}
   Result<std::unique_ptr<Vm>> Spawn(const LaunchRequest& request) override {
     if (host_.fail_spawn) return Fail(ErrorCode::kIo, "spawn failed");
-    EXPECT_GE(request.kernel_fd, 0);
+    // A kernel, or a firmware boot of the first disk (no initrd, no command line then).
+    EXPECT_TRUE(request.kernel_fd >= 0 ||
+                (!request.disks.empty() && request.initrd_fd < 0 && request.append.empty()));
+    host_.kernel_fds[request.record->name] = request.kernel_fd;
+    host_.appends[request.record->name] = request.append;
     EXPECT_TRUE(std::filesystem::is_directory(request.run_dir));
     ++host_.spawns;
     std::ofstream(request.run_dir / "console.log") << host_.console_output;

@@ -83,6 +83,10 @@ Result<void> CheckSpec(const VmSpec& spec) {
   if (spec.kernel_fd < 0 && spec.initrd_fd >= 0) {
     return Fail(ErrorCode::kInvalidArgument, "VM '{}': an initrd needs a kernel", spec.name);
   }
+  if (spec.kernel_fd < 0 && !spec.append.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "VM '{}': a kernel command line needs a kernel",
+                spec.name);
+  }
   std::set<std::string, std::less<>> ids;
   for (const DiskSpec& disk : spec.disks) {
     const bool fds_ok =
@@ -181,7 +185,8 @@ void AddConsole(const ConsoleSpec& console, ArgvBuilder& argv) {
 // SECURITY: JSON -blockdev with every node explicit: the format is always given (no probing), a
 // qcow2 node's backing is the next layer or null (QEMU never opens a backing file by the name in
 // an image header), and every file node is an fdset of an fd the daemon opened.
-void AddDisks(const std::vector<DiskSpec>& disks, ArgvBuilder& argv) {
+// Without a kernel the firmware (SeaBIOS) boots the first disk: it alone gets bootindex=0.
+void AddDisks(const std::vector<DiskSpec>& disks, bool firmware_boot, ArgvBuilder& argv) {
   int fdset = kFirstDiskFdset;
   for (const DiskSpec& disk : disks) {
     // Backing layers first: a node must exist before another names it as its backing.
@@ -191,7 +196,9 @@ void AddDisks(const std::vector<DiskSpec>& disks, ArgvBuilder& argv) {
       argv.Add("-blockdev", DiskNode(disk, n, fdset).dump());
       ++fdset;
     }
-    argv.Add("-device", fmt::format("virtio-blk-pci,drive=d-{}-0,id=vd-{}", disk.id, disk.id));
+    const bool boot = firmware_boot && &disk == &disks.front();
+    argv.Add("-device", fmt::format("virtio-blk-pci,drive=d-{}-0,id=vd-{}{}", disk.id, disk.id,
+                                    boot ? ",bootindex=0" : ""));
   }
 }
 
@@ -300,7 +307,7 @@ Result<QemuCommand> BuildQemuCommand(const VmSpec& spec) {
   AddBase(spec, argv);
   AddMonitors(spec, argv);
   AddConsole(spec.console, argv);
-  AddDisks(spec.disks, argv);
+  AddDisks(spec.disks, spec.kernel_fd < 0, argv);
   AddNics(spec.nics, argv);
   AddShms(spec.shms, argv);
   return argv.Take();

@@ -32,7 +32,6 @@ VmSpec BaseSpec() {
   VmSpec spec;
   spec.name = "web1";
   spec.accel = Accel::kTcg;
-  spec.append = "console=ttyS0 shype.name=web1";
   return spec;
 }
 
@@ -51,7 +50,7 @@ TEST(VmSpecTest, BuildsPausedSandboxedCommandWithoutDefaults) {
       ElementsAre("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
   EXPECT_THAT(Values(*command, "-accel"), ElementsAre("tcg,tb-size=64"));
   EXPECT_THAT(Values(*command, "-m"), ElementsAre("128"));
-  EXPECT_THAT(Values(*command, "-append"), ElementsAre("console=ttyS0 shype.name=web1"));
+  EXPECT_THAT(command->argv, Not(Contains("-append")));
   EXPECT_THAT(Values(*command, "-serial"), ElementsAre("chardev:serial0"));
   EXPECT_TRUE(command->fds.empty());
 }
@@ -61,6 +60,7 @@ TEST(VmSpecTest, PassesBootImagesQmpAndConsoleAsInheritedFdsNumberedFromThree) {
   VmSpec spec = BaseSpec();
   spec.kernel_fd = 30;
   spec.initrd_fd = 31;
+  spec.append = "console=ttyS0 shype.name=web1";
   spec.qmp_fd = 17;
   spec.qmp_listen_fd = 18;
   spec.console.listen_fd = 9;
@@ -75,6 +75,7 @@ TEST(VmSpecTest, PassesBootImagesQmpAndConsoleAsInheritedFdsNumberedFromThree) {
   }
   EXPECT_THAT(Values(*command, "-kernel"), ElementsAre("/proc/self/fd/3"));
   EXPECT_THAT(Values(*command, "-initrd"), ElementsAre("/proc/self/fd/4"));
+  EXPECT_THAT(Values(*command, "-append"), ElementsAre("console=ttyS0 shype.name=web1"));
   EXPECT_THAT(Values(*command, "-chardev"),
               ElementsAre("socket,id=qmp0,fd=5", "socket,id=qmp1,fd=6,server=on,wait=off",
                           "socket,id=serial0,fd=7,server=on,wait=off,logfile=/dev/fdset/1,"
@@ -115,8 +116,43 @@ TEST(VmSpecTest, GivesDiskChainsExplicitlyWithBackingNullAtTheEnd) {
   EXPECT_EQ(nodes[1]["read-only"], false);
   EXPECT_EQ(nodes[2]["backing"], nullptr);
   EXPECT_EQ(nodes[2]["file"]["read-only"], true);
-  EXPECT_THAT(Values(*command, "-device"), ElementsAre("virtio-blk-pci,drive=d-root-0,id=vd-root",
+  // No kernel: the firmware boots the first disk.
+  EXPECT_THAT(Values(*command, "-device"),
+              ElementsAre("virtio-blk-pci,drive=d-root-0,id=vd-root,bootindex=0",
+                          "virtio-blk-pci,drive=d-data-0,id=vd-data"));
+}
+
+// Without a kernel SeaBIOS boots the first disk: bootindex=0 on it alone, no -kernel/-append.
+TEST(VmSpecTest, WithoutAKernelTheFirmwareBootsTheFirstDisk) {
+  VmSpec spec = BaseSpec();
+  spec.disks.push_back(DiskSpec{"boot", {DiskLayer{20, DiskFormat::kRaw, false}}, true});
+  spec.disks.push_back(DiskSpec{"data", {DiskLayer{21, DiskFormat::kRaw, false}}, false});
+  auto command = BuildQemuCommand(spec);
+  ASSERT_TRUE(command) << command.error().message;
+  EXPECT_THAT(Values(*command, "-device"),
+              ElementsAre("virtio-blk-pci,drive=d-boot-0,id=vd-boot,bootindex=0",
+                          "virtio-blk-pci,drive=d-data-0,id=vd-data"));
+  for (const char* option : {"-kernel", "-initrd", "-append"}) {
+    EXPECT_THAT(command->argv, Not(Contains(option)));
+  }
+  EXPECT_THAT(Values(*command, "-add-fd"),
+              ElementsAre("fd=3,set=2,opaque=disk-boot-0-ro", "fd=4,set=3,opaque=disk-data-0-rw"));
+  // With a kernel no disk is a boot device.
+  spec.kernel_fd = 30;
+  command = BuildQemuCommand(spec);
+  ASSERT_TRUE(command) << command.error().message;
+  EXPECT_THAT(Values(*command, "-device"), ElementsAre("virtio-blk-pci,drive=d-boot-0,id=vd-boot",
                                                        "virtio-blk-pci,drive=d-data-0,id=vd-data"));
+}
+
+TEST(VmSpecTest, AnInitrdOrCommandLineWithoutAKernelIsRefused) {
+  VmSpec spec = BaseSpec();
+  spec.initrd_fd = 31;
+  EXPECT_EQ(BuildQemuCommand(spec).error().message, "VM 'web1': an initrd needs a kernel");
+  spec.initrd_fd = -1;
+  spec.append = "console=ttyS0";
+  EXPECT_EQ(BuildQemuCommand(spec).error().message,
+            "VM 'web1': a kernel command line needs a kernel");
 }
 
 TEST(VmSpecTest, RejectsNamesThatCouldInjectOptions) {

@@ -31,6 +31,15 @@ struct DomainLabel {
 
 enum class Accel : std::uint8_t { kAuto, kKvm, kTcg };
 
+// How a domain boots: the `kernel` directly (with its `ramdisk` and command line), or, without a
+// kernel, its first disk through the firmware (SeaBIOS), which then owns the command line.
+struct BootSpec {
+  std::optional<std::string> kernel;  // nullopt: firmware boot of the first disk
+  std::optional<std::string> ramdisk;
+  std::string extra;  // the kernel command line (`extra` or `cmdline`), empty if unset
+  bool firmware() const { return !kernel.has_value(); }
+};
+
 // The keys shype reads (xl's names), each once; a config may set others (kept, ignored, warned).
 std::span<const std::string_view> KnownKeys();
 
@@ -56,7 +65,8 @@ class DomainConfig {
   // "<source>:<line>: unknown key 'memroy'; did you mean 'memory'?" (or "...; it is ignored").
   std::span<const std::string> warnings() const { return warnings_; }
 
-  // xm's sanity check: at least three of kernel, bootloader, memory, name are set.
+  // xm's sanity check: at least three of kernel, bootloader, memory, name are set; disk counts
+  // too (a domain without a kernel boots its first disk through the firmware).
   bool LooksLikeDomainConfig() const;
 
   // Generic typed reads; errors (kInvalidArgument) name the source, line and key.
@@ -73,6 +83,9 @@ class DomainConfig {
   [[nodiscard]] Result<std::vector<VifSpec>> Vifs() const;
   [[nodiscard]] Result<std::vector<VtpmSpec>> Vtpms() const;
   [[nodiscard]] Result<std::vector<ShmSpec>> Shms() const;
+  // kernel, ramdisk and extra. Errors (kInvalidArgument): a ramdisk or command line without a
+  // kernel (naming the key), neither a kernel nor a disk ("nothing to boot").
+  [[nodiscard]] Result<BootSpec> Boot() const;
   // Runs every typed accessor above and the label check; the first error wins.
   [[nodiscard]] Result<void> Validate() const;
 

@@ -84,7 +84,9 @@ struct VmSpec {
   std::uint32_t vcpus = 1;
   Accel accel = Accel::kTcg;  // must be resolved (kKvm or kTcg); see ResolveAccel
   std::filesystem::path qemu_binary = "qemu-system-x86_64";  // a bare name is searched in PATH
-  int kernel_fd = -1;  // read as /proc/self/fd/N (QEMU's loader takes a path, not an fdset)
+  // Read as /proc/self/fd/N (QEMU's loader takes a path, not an fdset). -1: the firmware
+  // (SeaBIOS) boots the first disk (bootindex=0); then no initrd and no append either.
+  int kernel_fd = -1;
   int initrd_fd = -1;
   std::string append;
   std::vector<DiskSpec> disks;
