@@ -3,7 +3,8 @@
 #
 # The same reply from shyped and from the offline CLI (issue 7: typed replies, encoded once at the
 # API's edge): labels, resources, getlabel/addlabel/rmlabel res and dry-run print the same
-# --json bytes either way (dry-run's Chinese Wall aside: offline it is not checked, by design).
+# --json bytes either way (dry-run's Chinese Wall and host checks aside: offline they are not
+# checked, by design, and `unchecked` says so).
 # Starts shyped (boot images from the guest image), no guests.
 source "$(dirname "$0")/lib.sh"
 
@@ -28,7 +29,7 @@ replies() {
   shype --json addlabel res_Bank res "file:$T/bank.img" >"$m.addlabel" 2>&1 || fail "$1: addlabel"
   shype --json getlabel res "file:$T/nothing.img" >"$m.getlabel-missing" 2>&1
   shype --json dry-run "$CFG" >"$m.dry-run-full" 2>&1
-  jq 'del(.chinese_wall)' "$m.dry-run-full" >"$m.dry-run" 2>&1 || fail "$1: dry-run is not JSON"
+  jq 'del(.chinese_wall, .unchecked)' "$m.dry-run-full" >"$m.dry-run" 2>&1 || fail "$1: dry-run is not JSON"
 }
 
 expect_rc 0 "offline setpolicy" -- shype setpolicy "$POLICY"
@@ -55,6 +56,11 @@ grep -q '"passed": false' "$T/live.dry-run" && grep -q '"res_label": "res_Game"'
 jq -e '.chinese_wall.checked == false and (.chinese_wall | has("permitted") | not)' \
   "$T/offline.dry-run-full" >/dev/null && pass "offline, the Chinese Wall is not checked" \
   || fail "offline chinese_wall: $(cat "$T/offline.dry-run-full")"
+jq -e '(.unchecked | length) == 1 and (.unchecked[0] | test("shyped is not running"))' \
+  "$T/offline.dry-run-full" >/dev/null && pass "offline, dry-run says what it could not check" \
+  || fail "offline unchecked: $(cat "$T/offline.dry-run-full")"
+jq -e '.unchecked == []' "$T/live.dry-run-full" >/dev/null && pass "shyped checks the host's part" \
+  || fail "live unchecked: $(cat "$T/live.dry-run-full")"
 jq -e '.chinese_wall.checked == true and .chinese_wall.permitted == true' "$T/live.dry-run-full" \
   >/dev/null && pass "shyped checks the Chinese Wall" \
   || fail "live chinese_wall: $(cat "$T/live.dry-run-full")"
