@@ -22,6 +22,29 @@ bool Involves(const Violation& v, DomainId domain) {
   return std::find(v.domains.begin(), v.domains.end(), domain) != v.domains.end();
 }
 
+// One side of a check: a domain with the label it would have.
+struct Party {
+  DomainId id;
+  Ssidref ssidref;
+  std::string_view label;
+};
+
+// SECURITY: Domain-0 authorizes every guest by its label (spec §1.5). Relabeled, it must still
+// authorize each running one, or that guest would run unauthorized until a restarted shyped's
+// recovery (which admits with authorization) stops it.
+std::optional<Violation> AuthorizationViolation(const PolicySnapshot& p, Ssidref domain0,
+                                                const Party& guest) {
+  Verdict v = AuthorizationVerdict(&p, domain0, guest.ssidref);
+  if (v.permitted()) return std::nullopt;
+  return Violation{ViolationKind::kUnauthorized,
+                   fmt::format("running domain {} ('{}') would no longer be authorized with the "
+                               "new label: {}",
+                               guest.id, guest.label, v.reason),
+                   {kDomain0, guest.id},
+                   v.object_types,
+                   std::nullopt};
+}
+
 }  // namespace
 
 // Long: one lock section: the label rules, authorization, both re-checks, then commit or audit.
@@ -58,6 +81,12 @@ Result<Relabel> Acm::RelabelDomain(DomainId domain, Ssidref ssidref) {
       PlanSharings(*p, UpdateRequest{}, plan);
       for (Violation& v : plan.violations) {
         if (Involves(v, domain)) out.violations.push_back(std::move(v));
+      }
+      for (const auto& [id, r] : domains_) {
+        if (domain != kDomain0 || id == kDomain0) continue;
+        if (auto v = AuthorizationViolation(*p, ssidref, {id, r.ssidref, r.label})) {
+          out.violations.push_back(std::move(*v));
+        }
       }
       if (!out.violations.empty()) {
         std::vector<std::string> messages;

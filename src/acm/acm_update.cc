@@ -64,6 +64,8 @@ std::string_view ViolationKindName(ViolationKind kind) {
       return "sharing-broken";
     case ViolationKind::kResourceLabelMissing:
       return "resource-label-missing";
+    case ViolationKind::kUnauthorized:
+      return "unauthorized";
   }
   return "unknown";
 }

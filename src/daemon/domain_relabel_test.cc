@@ -171,5 +171,29 @@ TEST_F(DomainRelabelTest, Domain0IsRelabeledLiveUnlessARunningGuestConflictsAndK
   EXPECT_EQ(*store_->Domain0Label(), "");
 }
 
+// The attack: Domain-0 relabeled to a label that no longer carries a running guest's types. The
+// guest would run unauthorized until shyped restarts, whose recovery (AdmitDomain: authorization
+// first) then stops it. Refused instead, naming the guest.
+TEST_F(DomainRelabelTest, Domain0IsNotRelabeledAwayFromARunningGuestsAuthorization) {
+  policy_file_ = "shype-cloud.xml";
+  policy_name_ = "shype.cloud";
+  Restart();
+  InstallPolicyInStore();
+  auto b1 = Create("b1", "CustomerB");
+  ASSERT_TRUE(b1) << b1.error().message;
+  auto refused = manager_->Relabel("Domain-0", "CustomerA", "");
+  ASSERT_FALSE(refused) << "Domain-0 relabeled CustomerA while a CustomerB guest runs";
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message.find("'b1' (id 1)"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("authoriz"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(LiveLabel(kDomain0), "SystemManagement");
+  EXPECT_EQ(*store_->Domain0Label(), "");
+  // A label that still carries every running guest's types is taken.
+  ASSERT_TRUE(Run(manager_->Destroy("b1")));
+  auto done = manager_->Relabel("Domain-0", "CustomerA", "");
+  EXPECT_TRUE(done) << done.error().message;
+}
+
 }  // namespace
 }  // namespace shype::daemon

@@ -110,9 +110,10 @@ class Acm {
   // Relabels a running or paused domain, or Domain-0, to `ssidref` under the active policy, all
   // or nothing (spec §5.3, §6.5): the label rules (a VM row, not __NULL_LABEL__); for a guest
   // Domain-0's authorization; the Chinese Wall against every other running domain; STE for every
-  // live sharing of the domain (resources and peers). Every violation is collected; a refusal
-  // changes nothing and is audited (hook kRelabel), and so is a permitted relabel.
-  // Errors: kNotFound (the domain does not run), kUnavailable (no policy loaded).
+  // live sharing of the domain (resources and peers); for Domain-0 its authorization of every
+  // running guest. Every violation is collected; a refusal changes nothing
+  // and is audited (hook kRelabel), and so is a permitted relabel. Errors: kNotFound (the domain
+  // does not run), kUnavailable (no policy loaded).
   [[nodiscard]] Result<Relabel> RelabelDomain(DomainId domain, Ssidref ssidref);
 
   // STE: permit iff the two domains' labels share a type. Lock-free.
