@@ -47,6 +47,14 @@ class DomainSaveTest : public ManagerTest {
         store::ResourceLabel{"file:" + path.string(), LabelKind::kAcm, policy_name_, label,
                              ObjectIdentity{ObjectIdentity::Kind::kFile, st.st_dev, st.st_ino}}));
   }
+  // Starts saving `name` into `image`; its result lands in `saved` (the io_context runs on).
+  void StartSave(const std::string& name, PendingImage& image,
+                 std::optional<Result<SaveOutcome>>& saved) {
+    asio::co_spawn(
+        *io_, manager_->Save(name, image),
+        [&saved](std::exception_ptr, Result<SaveOutcome> r) { saved.emplace(std::move(r)); });
+    io_->restart();
+  }
   std::size_t Count(const std::string& command) const {
     return static_cast<std::size_t>(
         std::count(host_.executed.begin(), host_.executed.end(), command));
@@ -173,9 +181,7 @@ TEST_F(DomainSaveTest, ADomainBeingSavedRefusesChanges) {
   auto image = PendingImage::Create(ImagePath("bank1"));
   ASSERT_TRUE(image);
   std::optional<Result<SaveOutcome>> saved;
-  asio::co_spawn(*io_, manager_->Save("bank1", *image),
-                 [&](std::exception_ptr, Result<SaveOutcome> r) { saved.emplace(std::move(r)); });
-  io_->restart();
+  StartSave("bank1", *image, saved);
   io_->poll();
   ASSERT_FALSE(saved.has_value());
   auto relabel = manager_->Relabel("bank1", "BankAudit", "");
@@ -233,9 +239,7 @@ TEST_F(DomainSaveTest, ASaveThatTimesOutCancelsTheMigrationBeforeResuming) {
   auto image = PendingImage::Create(ImagePath("bank1"));
   ASSERT_TRUE(image);
   std::optional<Result<SaveOutcome>> saved;
-  asio::co_spawn(*io_, manager_->Save("bank1", *image),
-                 [&](std::exception_ptr, Result<SaveOutcome> r) { saved.emplace(std::move(r)); });
-  io_->restart();
+  StartSave("bank1", *image, saved);
   while (Count("bank1:query-migrate") < 2 && io_->run_one() > 0) {
   }
   clock_.now += std::chrono::minutes(11);
