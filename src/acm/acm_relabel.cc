@@ -52,22 +52,6 @@ std::optional<Violation> PeerViolation(const PolicySnapshot& p, const Party& sel
                    std::nullopt};
 }
 
-// SECURITY: Domain-0 authorizes every guest by its label (spec §1.5). Relabeled, it must still
-// authorize each running one, or that guest would run unauthorized until a restarted shyped's
-// recovery (which admits with authorization) stops it.
-std::optional<Violation> AuthorizationViolation(const PolicySnapshot& p, Ssidref domain0,
-                                                const Party& guest) {
-  Verdict v = AuthorizationVerdict(&p, domain0, guest.ssidref);
-  if (v.permitted()) return std::nullopt;
-  return Violation{ViolationKind::kUnauthorized,
-                   fmt::format("running domain {} ('{}') would no longer be authorized with the "
-                               "new label: {}",
-                               guest.id, guest.label, v.reason),
-                   {kDomain0, guest.id},
-                   v.object_types,
-                   std::nullopt};
-}
-
 }  // namespace
 
 // Long: one lock section: the label rules, authorization, both re-checks, then commit or audit.
@@ -103,6 +87,7 @@ Result<Relabel> Acm::RelabelDomain(DomainId domain, Ssidref ssidref,
       plan.translated[domain] = DomainRecord{ssidref, label, old.order};
       PlanChineseWall(*p, plan);
       PlanSharings(*p, UpdateRequest{}, plan);
+      if (domain == kDomain0) plan.PlanAuthorization(*p);  // a guest's own is checked above
       for (Violation& v : plan.violations) {
         if (Involves(v, domain)) out.violations.push_back(std::move(v));
       }
@@ -112,12 +97,6 @@ Result<Relabel> Acm::RelabelDomain(DomainId domain, Ssidref ssidref,
         const Party self{domain, ssidref, label};
         const Party them{peer.peer, other->second.ssidref, other->second.label};
         if (auto v = PeerViolation(*p, self, them, peer.what)) {
-          out.violations.push_back(std::move(*v));
-        }
-      }
-      for (const auto& [id, r] : domains_) {
-        if (domain != kDomain0 || id == kDomain0) continue;
-        if (auto v = AuthorizationViolation(*p, ssidref, {id, r.ssidref, r.label})) {
           out.violations.push_back(std::move(*v));
         }
       }
