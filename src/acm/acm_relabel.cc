@@ -22,10 +22,41 @@ bool Involves(const Violation& v, DomainId domain) {
   return std::find(v.domains.begin(), v.domains.end(), domain) != v.domains.end();
 }
 
+// One side of a check: a domain with the label it would have.
+struct Party {
+  DomainId id;
+  Ssidref ssidref;
+  std::string_view label;
+};
+
+// A peer the relabeled domain shares with outside the monitor's sharings (RelabelPeer): STE as
+// for a live peer sharing.
+std::optional<Violation> PeerViolation(const PolicySnapshot& p, const Party& self,
+                                       const Party& peer, std::string_view what) {
+  if (!p.has_ste()) return std::nullopt;
+  const auto a = p.SteRow(self.ssidref);
+  const auto b = p.SteRow(peer.ssidref);
+  if (a && b && p.SteBits(*a).Intersects(p.SteBits(*b))) return std::nullopt;
+  auto types = a ? p.SteTypeNames(*a) : std::vector<std::string>{};
+  const auto peer_types = b ? p.SteTypeNames(*b) : std::vector<std::string>{};
+  std::string message = fmt::format(
+      "{} shared by domains {} and {}: labels '{}' (types {}) and '{}' (types {}) would share "
+      "no STE type with the new label",
+      what, self.id, peer.id, self.label, fmt::join(types, ", "), peer.label,
+      fmt::join(peer_types, ", "));
+  types.insert(types.end(), peer_types.begin(), peer_types.end());
+  return Violation{ViolationKind::kSharingBroken,
+                   std::move(message),
+                   {self.id, peer.id},
+                   std::move(types),
+                   std::nullopt};
+}
+
 }  // namespace
 
 // Long: one lock section: the label rules, authorization, both re-checks, then commit or audit.
-Result<Relabel> Acm::RelabelDomain(DomainId domain, Ssidref ssidref) {
+Result<Relabel> Acm::RelabelDomain(DomainId domain, Ssidref ssidref,
+                                   std::span<const RelabelPeer> peers) {
   Relabel out;
   AuditRecord record;
   {
@@ -56,8 +87,18 @@ Result<Relabel> Acm::RelabelDomain(DomainId domain, Ssidref ssidref) {
       plan.translated[domain] = DomainRecord{ssidref, label, old.order};
       PlanChineseWall(*p, plan);
       PlanSharings(*p, UpdateRequest{}, plan);
+      if (domain == kDomain0) plan.PlanAuthorization(*p);  // a guest's own is checked above
       for (Violation& v : plan.violations) {
         if (Involves(v, domain)) out.violations.push_back(std::move(v));
+      }
+      for (const RelabelPeer& peer : peers) {
+        auto other = domains_.find(peer.peer);
+        if (other == domains_.end() || peer.peer == domain) continue;  // it has ended
+        const Party self{domain, ssidref, label};
+        const Party them{peer.peer, other->second.ssidref, other->second.label};
+        if (auto v = PeerViolation(*p, self, them, peer.what)) {
+          out.violations.push_back(std::move(*v));
+        }
       }
       if (!out.violations.empty()) {
         std::vector<std::string> messages;

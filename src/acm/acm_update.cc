@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "acm_update_plan.h"
+#include "rules.h"
 #include "shype/acm/acm.h"
 
 namespace shype::acm {
@@ -64,6 +65,8 @@ std::string_view ViolationKindName(ViolationKind kind) {
       return "sharing-broken";
     case ViolationKind::kResourceLabelMissing:
       return "resource-label-missing";
+    case ViolationKind::kUnauthorized:
+      return "unauthorized";
   }
   return "unknown";
 }
@@ -203,6 +206,23 @@ void Acm::PlanDomain0(const PolicySnapshot& next, const UpdateRequest& r, Update
                     dom0->second.label, next.name(), boot, hint));
     v.domains = {kDomain0};
     plan.violations.push_back(std::move(v));
+  }
+}
+
+void Acm::UpdatePlan::PlanAuthorization(const PolicySnapshot& next) {
+  auto dom0 = translated.find(kDomain0);
+  if (dom0 == translated.end()) return;  // its label is missing: reported already
+  for (const auto& [id, record] : translated) {
+    if (id == kDomain0) continue;
+    const Verdict v = AuthorizationVerdict(&next, dom0->second.ssidref, record.ssidref);
+    if (v.permitted()) continue;
+    Violation violation =
+        MakeViolation(ViolationKind::kUnauthorized,
+                      fmt::format("running domain {} ('{}') would no longer be authorized {}: {}",
+                                  id, record.label, under, v.reason));
+    violation.domains = {kDomain0, id};
+    violation.types = v.object_types;
+    violations.push_back(std::move(violation));
   }
 }
 

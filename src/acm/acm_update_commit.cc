@@ -113,6 +113,7 @@ UpdateReport Acm::RunUpdateLocked(const std::shared_ptr<const PolicySnapshot>& n
   PlanTranslation(*next, request, plan);
   PlanChineseWall(*next, plan);
   PlanSharings(*next, request, plan);
+  plan.PlanAuthorization(*next);
   report.seqno = policy_->seqno();
   report.violations = plan.violations;
   report.invalidated = plan.invalidated;

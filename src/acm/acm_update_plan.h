@@ -21,6 +21,11 @@ struct Acm::UpdatePlan {
   std::vector<StoredResourceLabel> invalidated;      // stored labels the new policy lacks
   // How the messages name what changes: an update's new policy, or a relabel's new label.
   std::string_view under = "under the new policy";
+
+  // SECURITY: Domain-0's authorization of every running guest as translated (spec §1.5): a
+  // guest it would no longer authorize would run unauthorized until a restarted shyped's
+  // recovery (which authorizes) stopped it. One kUnauthorized violation per such guest.
+  void PlanAuthorization(const PolicySnapshot& next);
 };
 
 }  // namespace shype::acm

@@ -123,9 +123,16 @@ TEST_F(RelabelTest, Domain0IsRelabeledLiveUnlessARunningDomainWouldConflictWithI
   Start(2, "dom_Fun");
   const Relabel refused = Do(0, "dom_HomeBanking");
   EXPECT_FALSE(refused.verdict.permitted());
-  ASSERT_EQ(refused.violations.size(), 1U);
+  ASSERT_EQ(refused.violations.size(), 2U);
   EXPECT_EQ(refused.violations[0].kind, ViolationKind::kChineseWallConflict);
   EXPECT_EQ(refused.violations[0].domains, (std::vector<DomainId>{DomainId{0}, DomainId{2}}));
+  // Nor would dom_HomeBanking authorize dom_Fun (it lacks ste_InternetInsecure).
+  EXPECT_EQ(refused.violations[1].kind, ViolationKind::kUnauthorized);
+  EXPECT_EQ(refused.violations[1].domains, (std::vector<DomainId>{DomainId{0}, DomainId{2}}));
+  EXPECT_NE(refused.violations[1].message.find("running domain 2 ('dom_Fun') would no longer be "
+                                               "authorized"),
+            std::string::npos)
+      << refused.violations[1].message;
   EXPECT_EQ(LabelOf(0), "SystemManagement");
   ASSERT_TRUE(acm.DomainDestroy(DomainId{2}));
   const Relabel taken = Do(0, "dom_HomeBanking");

@@ -170,6 +170,30 @@ TEST_F(UpdateTest, RejectsWhenARunningDomainsLabelIsMissing) {
   EXPECT_EQ(Capture(), before);
 }
 
+// The attack: an update that takes a running guest's type away from Domain-0's label (or gives
+// the guest's label a type Domain-0 lacks). The guest would run unauthorized until a restarted
+// shyped's recovery (which authorizes) stopped it: refused, naming it, as a relabel is.
+TEST_F(UpdateTest, RejectsAnUpdateAfterWhichDomain0NoLongerAuthorizesARunningGuest) {
+  Start(2, "dom_BoincClient");
+  Start(3, "dom_Fun");
+  const State before = Capture();
+  PolicySpec spec = NextVersion();
+  auto& types = spec.vm_labels[3].ste;  // SystemManagement
+  ASSERT_EQ(spec.vm_labels[3].name, "SystemManagement");
+  types.erase(std::find(types.begin(), types.end(), "ste_DonatedCycles"));
+  const UpdateReport report = Update(Request(spec));
+  EXPECT_FALSE(report.committed);
+  ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kUnauthorized});
+  EXPECT_EQ(report.violations[0].domains, (std::vector<DomainId>{kDomain0, DomainId{2}}));
+  EXPECT_NE(report.violations[0].message.find(
+                "running domain 2 ('dom_BoincClient') would no longer be authorized"),
+            std::string::npos)
+      << report.violations[0].message;
+  EXPECT_EQ(Capture(), before);
+  // Nor does the revoking mode take it: there is no sharing to revoke.
+  EXPECT_FALSE(Update(Request(spec, UpdateMode::kCommitRevokingSharings)).committed);
+}
+
 TEST_F(UpdateTest, RejectsAVersionThatDoesNotIncrease) {
   const UpdateReport report = Update(Request(ClientV1Spec()));
   ASSERT_EQ(Kinds(report), std::vector<ViolationKind>{ViolationKind::kVersion});

@@ -66,7 +66,14 @@ Result<RelabelOutcome> DomainManager::Relabel(const std::string& name, const std
   const DomainId id = d->record.id;
   const Ssidref old_ssidref = d->record.ssidref;
   const std::string old_label = d->record.label;
-  auto relabel = acm_.RelabelDomain(id, *ssidref);
+  // SECURITY: a domain that left a region while it runs may still map its memory (its pair
+  // sharings ended): its new label must be one the region's others may share with, and so must a
+  // present peer's beside it.
+  std::vector<acm::RelabelPeer> peers;
+  for (const auto& [peer, region] : regions_.UnpairedPeers(id)) {
+    peers.push_back({peer, fmt::format("the memory of region '{}'", region)});
+  }
+  auto relabel = acm_.RelabelDomain(id, *ssidref, peers);
   if (!relabel) return Fail(relabel.error());
   if (!relabel->verdict.permitted()) {
     return Fail(admin::RelabelRefusal(NameOf(id), old_label, label, *relabel,

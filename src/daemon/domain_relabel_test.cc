@@ -171,5 +171,57 @@ TEST_F(DomainRelabelTest, Domain0IsRelabeledLiveUnlessARunningGuestConflictsAndK
   EXPECT_EQ(*store_->Domain0Label(), "");
 }
 
+// The attack: Domain-0 relabeled to a label that no longer carries a running guest's types. The
+// guest would run unauthorized until shyped restarts, whose recovery (AdmitDomain: authorization
+// first) then stops it. Refused instead, naming the guest.
+TEST_F(DomainRelabelTest, Domain0IsNotRelabeledAwayFromARunningGuestsAuthorization) {
+  policy_file_ = "shype-cloud.xml";
+  policy_name_ = "shype.cloud";
+  Restart();
+  InstallPolicyInStore();
+  auto b1 = Create("b1", "CustomerB");
+  ASSERT_TRUE(b1) << b1.error().message;
+  auto refused = manager_->Relabel("Domain-0", "CustomerA", "");
+  ASSERT_FALSE(refused) << "Domain-0 relabeled CustomerA while a CustomerB guest runs";
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message.find("'b1' (id 1)"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("authoriz"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(LiveLabel(kDomain0), "SystemManagement");
+  EXPECT_EQ(*store_->Domain0Label(), "");
+  // A label that still carries every running guest's types is taken.
+  ASSERT_TRUE(Run(manager_->Destroy("b1")));
+  auto done = manager_->Relabel("Domain-0", "CustomerA", "");
+  EXPECT_TRUE(done) << done.error().message;
+}
+
+// The attack: a Router guest leaves region x (shm-detach) and its guest never lets the device go,
+// so it may still map x's memory beside the CustomerA guest still in it (shm::Regions keeps it
+// as lingering: no later joiner it may not share with gets in). Relabeled CustomerB, it would
+// read what a1 writes: the left peer is re-checked like a live pair sharing.
+TEST_F(DomainRelabelTest, ADomainThatMayStillMapARegionKeepsALabelItsPeersMayShareWith) {
+  policy_file_ = "shype-cloud.xml";
+  policy_name_ = "shype.cloud";
+  Restart();
+  ASSERT_TRUE(store_->AddResourceLabel(
+      store::ResourceLabel{"shm:x", LabelKind::kAcm, policy_name_, "AMem", {}}));
+  ASSERT_TRUE(Create("a1", "CustomerA", "", "shm = ['name=x,size=64K']\n"));
+  auto r1 = Create("r1", "Router", "", "shm = ['name=x,size=64K']\n");
+  ASSERT_TRUE(r1) << r1.error().message;
+  host_.guest_ejects = false;
+  ASSERT_TRUE(Run(manager_->DetachRegion("r1", "x")));
+  auto refused = manager_->Relabel("r1", "CustomerB", "");
+  ASSERT_FALSE(refused) << "r1 relabeled CustomerB while it may still map region x beside a1";
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message.find("sharing-broken: the memory of region 'x'"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("'a1' (id 1)"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(LiveLabel(r1->record.id), "Router");
+  // A label a1 may share with is taken.
+  EXPECT_TRUE(manager_->Relabel("r1", "CustomerA", ""));
+}
+
 }  // namespace
 }  // namespace shype::daemon

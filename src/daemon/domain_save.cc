@@ -142,21 +142,29 @@ asio::awaitable<Result<SaveOutcome>> DomainManager::Save(std::string name, Pendi
     step = co_await QmpOf(real, id, "getfd", std::move(getfd_args), std::move(fds));
   }
   if (step) step = co_await QmpOf(real, id, "migrate", std::move(migrate_args));
+  const bool migrating = step.has_value();
   Result<void> done;
   if (step) {
     done = co_await AwaitMigration(real, id, what);
   } else {
     done = Fail(step.error());
   }
-  if (done) done = image.Commit();
+  // SECURITY: checked before the image gets its name: a domain that ended meanwhile (its QEMU
+  // answered and crashed) leaves no image, as the refusal says, and no image without its record.
   d = Find(real);
   if (d == nullptr || d->record.id != id) {
     co_return Fail(ErrorCode::kUnavailable, "domain '{}' ended during its save; no image was kept",
                    real);
   }
-  d->saving = false;
+  if (done) done = image.Commit();
   if (!done) {
+    // A migration still running (it did not finish in time) would go on writing the image and
+    // stop the guest when done: it ends before the guest resumes.
+    if (migrating) (void)co_await QmpOf(real, id, "migrate_cancel", nullptr);
     (void)co_await QmpOf(real, id, "closefd", std::move(closefd_args));
+    if (Domain* again = Find(real); again != nullptr && again->record.id == id) {
+      again->saving = false;
+    }
     if (was_running) {
       if (auto resumed = co_await QmpOf(real, id, "cont", nullptr); !resumed) {
         log::Error("domain {}: not resumed after a failed save: {}", real, resumed.error().message);
@@ -164,6 +172,7 @@ asio::awaitable<Result<SaveOutcome>> DomainManager::Save(std::string name, Pendi
     }
     co_return Fail(done.error().WithContext(fmt::format("domain '{}' was not saved", real)));
   }
+  d->saving = false;
   denials_({"domain-save", acm::Hook::kDomainCreate, acm::Decision::kPermit, real, id, header.label,
             image.path().string(),
             fmt::format("saved ({}) under policy '{}'", header.state, header.policy)});

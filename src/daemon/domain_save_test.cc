@@ -47,6 +47,14 @@ class DomainSaveTest : public ManagerTest {
         store::ResourceLabel{"file:" + path.string(), LabelKind::kAcm, policy_name_, label,
                              ObjectIdentity{ObjectIdentity::Kind::kFile, st.st_dev, st.st_ino}}));
   }
+  // Starts saving `name` into `image`; its result lands in `saved` (the io_context runs on).
+  void StartSave(const std::string& name, PendingImage& image,
+                 std::optional<Result<SaveOutcome>>& saved) {
+    asio::co_spawn(
+        *io_, manager_->Save(name, image),
+        [&saved](std::exception_ptr, Result<SaveOutcome> r) { saved.emplace(std::move(r)); });
+    io_->restart();
+  }
   std::size_t Count(const std::string& command) const {
     return static_cast<std::size_t>(
         std::count(host_.executed.begin(), host_.executed.end(), command));
@@ -177,9 +185,7 @@ TEST_F(DomainSaveTest, ADomainBeingSavedRefusesChanges) {
   auto image = PendingImage::Create(ImagePath("bank1"));
   ASSERT_TRUE(image);
   std::optional<Result<SaveOutcome>> saved;
-  asio::co_spawn(*io_, manager_->Save("bank1", *image),
-                 [&](std::exception_ptr, Result<SaveOutcome> r) { saved.emplace(std::move(r)); });
-  io_->restart();
+  StartSave("bank1", *image, saved);
   io_->poll();
   ASSERT_FALSE(saved.has_value());
   auto relabel = manager_->Relabel("bank1", "BankAudit", "");
@@ -212,6 +218,47 @@ TEST_F(DomainSaveTest, OnlyARunningOrPausedDomainWithItsConfiguredDevicesIsSaved
             std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(ImagePath("bank1")));
   EXPECT_TRUE(manager_->Info("bank1"));
+}
+
+// The attack: the guest's QEMU answers that the migration completed and crashes at once. The
+// domain ended before its save did: no image may be left behind (the save reports none, and no
+// domain-save record says one was made).
+TEST_F(DomainSaveTest, ADomainThatEndsAsItsSaveCompletesLeavesNoImage) {
+  ASSERT_TRUE(Create("bank1", "Bank"));
+  host_.exit_before_reply = "query-migrate";
+  auto saved = Save("bank1");
+  ASSERT_FALSE(saved);
+  EXPECT_EQ(saved.error().message, "domain 'bank1' ended during its save; no image was kept");
+  EXPECT_FALSE(manager_->Info("bank1"));
+  EXPECT_FALSE(std::filesystem::exists(ImagePath("bank1")))
+      << "an image of a domain that crashed, with no domain-save record";
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "saves"));
+}
+
+// A save QEMU never finishes (a stalled migration) ends with the migration cancelled before the
+// guest is resumed: else QEMU goes on writing the image and stops the guest when it is done.
+TEST_F(DomainSaveTest, ASaveThatTimesOutCancelsTheMigrationBeforeResuming) {
+  ASSERT_TRUE(Create("bank1", "Bank"));
+  host_.migrate_status = "active";
+  auto image = PendingImage::Create(ImagePath("bank1"));
+  ASSERT_TRUE(image);
+  std::optional<Result<SaveOutcome>> saved;
+  StartSave("bank1", *image, saved);
+  while (Count("bank1:query-migrate") < 2 && io_->run_one() > 0) {
+  }
+  clock_.now += std::chrono::minutes(11);
+  while (!saved.has_value() && io_->run_one() > 0) {
+  }
+  ASSERT_TRUE(saved.has_value());
+  ASSERT_FALSE(*saved);
+  EXPECT_NE(saved->error().message.find("did not finish within 10 minutes"), std::string::npos)
+      << saved->error().message;
+  auto cancel = std::find(host_.executed.begin(), host_.executed.end(), "bank1:migrate_cancel");
+  auto resume = std::find(host_.executed.rbegin(), host_.executed.rend(), "bank1:cont");
+  ASSERT_NE(cancel, host_.executed.end()) << "the migration goes on after the save gave up";
+  ASSERT_NE(resume, host_.executed.rend());
+  EXPECT_LT(cancel, resume.base() - 1);
+  EXPECT_FALSE(std::filesystem::exists(ImagePath("bank1")));
 }
 
 }  // namespace

@@ -47,7 +47,10 @@ struct FakeHost {
   std::map<std::string, std::vector<UniqueFd>> passed_fds;  // fds sent with commands, by domain
   std::string fail_command;                                 // Execute(fail_command) fails
   std::string migrate_status = "completed";                 // what query-migrate answers
-  std::set<std::string> alive;                              // domains Adopt finds still running
+  // Execute(exit_before_reply) answers as query-migrate does, but the process exits first (its
+  // exit is handled before the reply is read): a QEMU that crashes as it answers.
+  std::string exit_before_reply;
+  std::set<std::string> alive;  // domains Adopt finds still running
   bool fail_stop_all = false;
   std::vector<std::string> stopped;  // StopAll calls
   std::vector<std::string> cleaned;  // Cleanup calls
@@ -104,6 +107,14 @@ class FakeVm final : public Vm {
       co_return api::Json::object();
     }
     if (host.fail_cont && command == "cont") co_return Fail(ErrorCode::kIo, "cont failed");
+    if (!host.exit_before_reply.empty() && command == host.exit_before_reply) {
+      asio::io_context& io = io_;  // `this` is gone once the exit is handled
+      ExitLater("killed by signal 11");
+      asio::steady_timer timer(io, 0ms);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_return api::Json{{"status", host.migrate_status}};
+    }
     if (host.exit_on_powerdown && command == "system_powerdown") ExitLater("exited with code 0");
     if (host.guest_ejects && command == "device_del") EventLater("DEVICE_DELETED", args);
     if (command == "add-fd") {

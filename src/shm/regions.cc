@@ -191,6 +191,27 @@ void Regions::Remove(const std::string& name, PeerId peer, bool unplug, std::str
   if (unplug && unplug_) unplug_(domain, name, why);
 }
 
+std::vector<std::pair<DomainId, std::string>> Regions::UnpairedPeers(DomainId domain) const {
+  std::vector<std::pair<DomainId, std::string>> out;
+  for (const auto& [name, entry] : regions_) {
+    const auto& lingering = entry.lingering;
+    const bool lingers = std::find(lingering.begin(), lingering.end(), domain) != lingering.end();
+    const bool present = std::any_of(entry.peers.begin(), entry.peers.end(),
+                                     [&](const PeerEntry& p) { return p.domain == domain; });
+    // Lingering, it may map the memory beside everyone there; present, beside the lingering
+    // (its pairs with the present ones are the ACM's sharings).
+    if (lingers) {
+      for (const PeerEntry& p : entry.peers) out.emplace_back(p.domain, name);
+    }
+    if (lingers || present) {
+      for (DomainId other : lingering) {
+        if (other != domain && Runs(other)) out.emplace_back(other, name);
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<RegionView> Regions::List() const {
   std::vector<RegionView> out;
   for (const auto& [name, entry] : regions_) {

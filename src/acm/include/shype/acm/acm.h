@@ -44,6 +44,14 @@ struct [[nodiscard]] Relabel {
   std::vector<Violation> violations;
 };
 
+// A domain the relabeled one shares with outside the monitor's sharings: one that may still map
+// a region's memory after it left it (shm::Regions' lingering peers, whose pair sharings ended).
+// A relabel re-checks it as it re-checks a live peer sharing.
+struct RelabelPeer {
+  DomainId peer{0};
+  std::string what;  // names what they share in a refusal: "the memory of region 'x'"
+};
+
 struct DomainInfo {
   DomainId id{0};
   Ssidref ssidref = kInvalidSsidref;
@@ -110,10 +118,12 @@ class Acm {
   // Relabels a running or paused domain, or Domain-0, to `ssidref` under the active policy, all
   // or nothing (spec §5.3, §6.5): the label rules (a VM row, not __NULL_LABEL__); for a guest
   // Domain-0's authorization; the Chinese Wall against every other running domain; STE for every
-  // live sharing of the domain (resources and peers). Every violation is collected; a refusal
-  // changes nothing and is audited (hook kRelabel), and so is a permitted relabel.
-  // Errors: kNotFound (the domain does not run), kUnavailable (no policy loaded).
-  [[nodiscard]] Result<Relabel> RelabelDomain(DomainId domain, Ssidref ssidref);
+  // live sharing of the domain (resources and peers) and for each of `peers`; for Domain-0 its
+  // authorization of every running guest. Every violation is collected; a refusal changes nothing
+  // and is audited (hook kRelabel), and so is a permitted relabel. Errors: kNotFound (the domain
+  // does not run), kUnavailable (no policy loaded).
+  [[nodiscard]] Result<Relabel> RelabelDomain(DomainId domain, Ssidref ssidref,
+                                              std::span<const RelabelPeer> peers = {});
 
   // STE: permit iff the two domains' labels share a type. Lock-free.
   Decision CheckShare(DomainId subject, DomainId object, ShareKind kind);

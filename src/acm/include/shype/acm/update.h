@@ -65,6 +65,7 @@ enum class ViolationKind : std::uint16_t {
   kChineseWallConflict,   // two running domains would be in conflict
   kSharingBroken,         // a live sharing's two sides would share no STE type
   kResourceLabelMissing,  // a live sharing's or a stored resource label is not in the new policy
+  kUnauthorized,          // Domain-0 relabeled would no longer authorize a running guest
 };
 
 std::string_view ViolationKindName(ViolationKind kind);

@@ -64,6 +64,10 @@ class Regions {
   void Abandon(const std::string& name, PeerId peer, std::string_view why);
 
   std::vector<RegionView> List() const;
+  // The domains that may map a region's memory with `domain` while the ACM holds no pair sharing
+  // of the two (one of them left the region while it runs: lingering), with the region's name:
+  // what a relabel of `domain` must re-check beside its live sharings.
+  std::vector<std::pair<DomainId, std::string>> UnpairedPeers(DomainId domain) const;
 
  private:
   struct PeerEntry {
