@@ -157,8 +157,10 @@ class OnlyDomain0 final : public RunningDomains {
   std::vector<RunningDomain> Domains() const override { return {{"Domain-0", 0, "Admin", {}}}; }
   std::string NameOf(DomainId id) const override { return fmt::format("domain {}", id); }
   void FollowPolicy(const std::string&) override {}
-  std::vector<std::string> HostRefusals(const config::DomainConfig&) const override {
-    return host_refusals;
+  std::vector<Error> HostRefusals(const config::DomainConfig&) const override {
+    std::vector<Error> refusals;
+    for (const std::string& r : host_refusals) refusals.push_back({ErrorCode::kUnavailable, r});
+    return refusals;
   }
   std::vector<std::string> host_refusals;
 };

@@ -28,8 +28,8 @@ Result<api::DryRunReply> Admin::DryRun(const std::string& text, const std::strin
   }
   if (!plan) return Fail(plan.error());
   if (live_ != nullptr) {
-    for (std::string& refusal : live_->HostRefusals(*config)) {
-      report.refusals.push_back(std::move(refusal));
+    for (Error& refusal : live_->HostRefusals(*config)) {
+      report.refusals.push_back(std::move(refusal.message));
     }
   } else {
     report.unchecked.push_back(

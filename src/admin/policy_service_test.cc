@@ -38,7 +38,7 @@ class FakeDomains final : public RunningDomains {
     return id == kDomain0 ? "Domain-0" : fmt::format("'pepsi1' (id {})", id);
   }
   void FollowPolicy(const std::string& policy) override { followed.push_back(policy); }
-  std::vector<std::string> HostRefusals(const config::DomainConfig&) const override { return {}; }
+  std::vector<Error> HostRefusals(const config::DomainConfig&) const override { return {}; }
   std::vector<std::string> followed;
 };
 

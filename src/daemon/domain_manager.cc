@@ -148,20 +148,17 @@ Result<void> DomainManager::CheckCreateConfig(const config::DomainConfig& config
                                               const std::string& path) const {
   std::vector<Error> refusals = admin::ConfigRefusals(config, path);
   if (!refusals.empty()) return Fail(std::move(refusals.front()));
-  std::vector<std::string> host = HostRefusals(config);
-  if (!host.empty()) {
-    const ErrorCode code =
-        Find(*config.Name()) != nullptr ? ErrorCode::kConflict : ErrorCode::kUnavailable;
-    return Fail(code, "{}", host.front());
-  }
+  std::vector<Error> host = HostRefusals(config);
+  if (!host.empty()) return Fail(std::move(host.front()));
   return {};
 }
 
-std::vector<std::string> DomainManager::HostRefusals(const config::DomainConfig& config) const {
-  std::vector<std::string> refusals;
+std::vector<Error> DomainManager::HostRefusals(const config::DomainConfig& config) const {
+  std::vector<Error> refusals;
   auto name = config.Name();
   if (name && Find(*name) != nullptr) {
-    refusals.push_back(fmt::format("a domain named '{}' is already running", *name));
+    refusals.push_back(
+        {ErrorCode::kConflict, fmt::format("a domain named '{}' is already running", *name)});
   }
   auto accel = config.Accelerator();
   if (!accel) return refusals;
@@ -169,7 +166,7 @@ std::vector<std::string> DomainManager::HostRefusals(const config::DomainConfig&
   if (auto usable = vm::CheckAccelUsable(vm::ResolveAccel(requested, options_.accel_probe),
                                          options_.accel_probe);
       !usable) {
-    refusals.push_back(usable.error().message);
+    refusals.push_back(usable.error());
   }
   return refusals;
 }

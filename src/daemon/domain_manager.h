@@ -193,7 +193,7 @@ class DomainManager final : public admin::RunningDomains {
   const enforce::BootImages* BootImages() const override { return images_; }
   // What this shyped would refuse of `config` now: a domain of its name runs; its accelerator
   // cannot be used on this host.
-  std::vector<std::string> HostRefusals(const config::DomainConfig& config) const override;
+  std::vector<Error> HostRefusals(const config::DomainConfig& config) const override;
 
  private:
   struct Domain {

@@ -85,10 +85,16 @@ TEST_F(DomainManagerTest, AnAcceleratorTheHostCannotUseIsRefusedBeforeQemuStarts
   EXPECT_FALSE(HasRunDir("bank1"));
   auto config = config::DomainConfig::Parse("name = \"bank1\"\naccel = \"kvm\"\n", "b.cfg");
   ASSERT_TRUE(config);
-  EXPECT_EQ(manager_->HostRefusals(*config), std::vector<std::string>{expected});
+  auto messages = [&] {
+    std::vector<std::string> out;
+    for (const Error& e : manager_->HostRefusals(*config)) out.push_back(e.message);
+    return out;
+  };
+  EXPECT_EQ(messages(), std::vector<std::string>{expected});
   ASSERT_TRUE(Create("bank1", "Bank"));  // auto: tcg here
-  EXPECT_EQ(manager_->HostRefusals(*config),
+  EXPECT_EQ(messages(),
             (std::vector<std::string>{"a domain named 'bank1' is already running", expected}));
+  EXPECT_EQ(manager_->HostRefusals(*config).front().code, ErrorCode::kConflict);
 }
 
 // Each failing step of a launch undoes all of it: the Chinese Wall counts are free again (a

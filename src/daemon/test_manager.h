@@ -63,8 +63,8 @@ struct FakeHost {
   std::map<std::string, std::vector<UniqueFd>> nic_fds;    // dups of their fds: QEMU's ends
   std::map<std::string, std::vector<vm::DiskSpec>> disks;  // by domain, as Spawn got them
   std::string console_output;  // what Spawn writes to RUN_DIR/console.log, as QEMU's serial
-  std::map<std::string, int> kernel_fds;                   // by domain, as Spawn got them
-  std::map<std::string, std::string> appends;              // kernel command lines, by domain
+  std::map<std::string, int> kernel_fds;       // by domain, as Spawn got them
+  std::map<std::string, std::string> appends;  // kernel command lines, by domain
 };
 
 class FakeVm final : public Vm {

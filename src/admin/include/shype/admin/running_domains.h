@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "shype/common/id.h"
+#include "shype/common/result.h"
 #include "shype/config/domain_config.h"
 #include "shype/enforce/boot_images.h"
 
@@ -37,7 +38,7 @@ class RunningDomains {
   virtual const enforce::BootImages* BootImages() const { return nullptr; }
   // What shyped would refuse of `config` beyond the configuration and the labels (a domain of
   // its name runs, an accelerator the host cannot use): one message each (dry-run reports them).
-  virtual std::vector<std::string> HostRefusals(const config::DomainConfig& config) const = 0;
+  virtual std::vector<Error> HostRefusals(const config::DomainConfig& config) const = 0;
 };
 
 }  // namespace shype::admin
