@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Service + verifier with a real swtpm: manufacture once, attest, verify; and every way a
+// verification must fail: a tampered log, a wrong nonce, another label expected, a quote of
+// another domain's vTPM, a certificate of another CA, and bad input naming its file.
+#include "shype/vtpm/attestation.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <future>
+
+#include "shype/common/file.h"
+#include "shype/vtpm/service.h"
+#include "vtpm_test_util.h"
+
+namespace shype::vtpm {
+namespace {
+
+using testing::FakeQemu;
+
+struct Booted {
+  std::shared_ptr<Instance> instance;
+  std::unique_ptr<FakeQemu> qemu;
+};
+
+class AttestationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testing::HaveSwtpm()) GTEST_SKIP() << "swtpm is not installed (apt-get install swtpm)";
+    dir_ = testing::MakeTempDir("attest");
+    ASSERT_FALSE(dir_.empty());
+    service_ = std::make_unique<Service>(dir_ / "vtpm");
+  }
+  void TearDown() override {
+    service_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  Booted Boot(const std::string& domain, const std::string& label) {
+    LaunchInputs in;
+    in.domain = domain;
+    in.record = LaunchRecord{domain, label, "shype-test", "1.0", "ab", {"ste_" + domain}, {}, ""};
+    in.cmdline = "console=ttyS0 shype.label=" + label;
+    in.kernel = Sha256Of("kernel bytes");
+    in.initrd = Sha256Of("initrd bytes");
+    in.log_file = dir_ / (domain + ".log");
+    auto started = service_->Start(in);
+    EXPECT_TRUE(started) << (started ? "" : started.error().message);
+    Booted b;
+    if (!started) return b;
+    b.instance = *started;
+    b.qemu = std::make_unique<FakeQemu>(b.instance->TakeQemuEnd());
+    EXPECT_EQ(b.qemu->Boot(), 0U);
+    return b;
+  }
+  Result<Attestation> Attest(const std::string& domain, std::vector<std::uint8_t> nonce) {
+    std::promise<Result<Attestation>> p;
+    service_->Attest(domain, std::move(nonce),
+                     [&](Result<Attestation> a) { p.set_value(std::move(a)); });
+    return p.get_future().get();
+  }
+  std::filesystem::path Write(const Attestation& a, const std::string& name) {
+    const auto out = dir_ / name;
+    std::filesystem::create_directories(out);
+    EXPECT_TRUE(WriteFileAtomic(out / kQuoteMessageFile, a.quote.attest));
+    EXPECT_TRUE(WriteFileAtomic(out / kQuoteSignatureFile, a.quote.signature));
+    EXPECT_TRUE(WriteFileAtomic(out / kEventLogFile, a.event_log));
+    EXPECT_TRUE(WriteFileAtomic(out / kAkCertificateFile, a.ak_certificate));
+    EXPECT_TRUE(WriteFileAtomic(out / "ca.pem", a.ca_certificate));
+    return out;
+  }
+  VerifyRequest Request(const std::filesystem::path& out, std::vector<std::uint8_t> nonce) {
+    VerifyRequest r;
+    r.dir = out;
+    r.ca = out / "ca.pem";
+    r.nonce = std::move(nonce);
+    return r;
+  }
+  std::filesystem::path dir_;
+  std::unique_ptr<Service> service_;
+  const std::vector<std::uint8_t> nonce_{1, 2, 3, 4, 5, 6, 7, 8};
+};
+
+TEST_F(AttestationTest, AQuoteOfTheMeasuredLaunchVerifies) {
+  auto b = Boot("bank", "dom_bank");
+  auto a = Attest("bank", nonce_);
+  ASSERT_TRUE(a) << a.error().message;
+  auto req = Request(Write(*a, "ok"), nonce_);
+  req.expect_label = "dom_bank";
+  req.expect_policy = "shype-test";
+  auto report = VerifyAttestation(req);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->record.label, "dom_bank");
+  EXPECT_EQ(report->record.domain, "bank");
+  EXPECT_TRUE(report->nonce_checked);
+  EXPECT_EQ(*report->kernel, Sha256Of("kernel bytes"));
+  // The PCRs the guest reads are the replayed log.
+  auto pcrs = b.qemu->tpm->ReadPcrs(kMeasuredPcrs);
+  ASSERT_TRUE(pcrs);
+  auto log = ParseEventLog(a->event_log);
+  ASSERT_TRUE(log);
+  const auto replayed = Replay(*log);
+  for (std::size_t i = 0; i < replayed.size(); ++i) EXPECT_EQ((*pcrs)[i], replayed[i]);
+}
+
+TEST_F(AttestationTest, ATamperedLogFails) {
+  auto b = Boot("bank", "dom_bank");
+  auto a = Attest("bank", nonce_);
+  ASSERT_TRUE(a);
+  // Claim another label: the record's digest is recomputed so the log itself stays consistent.
+  LaunchRecord forged{"bank", "dom_game", "shype-test", "1.0", "ab", {"ste_bank"}, {}, ""};
+  auto log = ParseEventLog(a->event_log);
+  ASSERT_TRUE(log);
+  forged.vtpm = ParseLaunchRecord(*log->events[0].data)->vtpm;
+  log->events[0].data = LaunchRecordJson(forged);
+  log->events[0].digest = Sha256Of(*log->events[0].data);
+  a->event_log = EventLogJson(*log);
+  auto r = VerifyAttestation(Request(Write(*a, "tampered"), nonce_));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.error().message.find("does not match the quoted PCRs"), std::string::npos)
+      << r.error().message;
+}
+
+TEST_F(AttestationTest, AWrongNonceFails) {
+  auto b = Boot("bank", "dom_bank");
+  auto a = Attest("bank", nonce_);
+  ASSERT_TRUE(a);
+  auto r = VerifyAttestation(Request(Write(*a, "nonce"), {9, 9, 9}));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.error().message.find("nonce"), std::string::npos);
+}
+
+TEST_F(AttestationTest, AnotherExpectedLabelFails) {
+  auto b = Boot("bank", "dom_bank");
+  auto a = Attest("bank", nonce_);
+  ASSERT_TRUE(a);
+  auto req = Request(Write(*a, "label"), nonce_);
+  req.expect_label = "dom_game";
+  auto r = VerifyAttestation(req);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("'dom_bank', not 'dom_game'"), std::string::npos);
+}
+
+TEST_F(AttestationTest, AQuoteFromAnotherDomainsVtpmFails) {
+  auto bank = Boot("bank", "dom_bank");
+  auto game = Boot("game", "dom_game");
+  auto a = Attest("bank", nonce_);
+  auto g = Attest("game", nonce_);
+  ASSERT_TRUE(a && g);
+  a->quote = g->quote;  // the game's quote presented with the bank's AK certificate and log
+  auto r = VerifyAttestation(Request(Write(*a, "swapped"), nonce_));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.error().message.find("signature"), std::string::npos) << r.error().message;
+}
+
+TEST_F(AttestationTest, ACertificateOfAnotherCaFails) {
+  auto b = Boot("bank", "dom_bank");
+  auto a = Attest("bank", nonce_);
+  ASSERT_TRUE(a);
+  auto other = HostCa::OpenOrCreate(dir_ / "other-ca");
+  ASSERT_TRUE(other);
+  a->ca_certificate = (*other)->certificate_pem();
+  auto r = VerifyAttestation(Request(Write(*a, "otherca"), nonce_));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.error().message.find("does not chain"), std::string::npos) << r.error().message;
+}
+
+TEST_F(AttestationTest, BadInputNamesTheFile) {
+  auto b = Boot("bank", "dom_bank");
+  auto a = Attest("bank", nonce_);
+  ASSERT_TRUE(a);
+  const auto out = Write(*a, "bad");
+  struct Case {
+    std::string_view file;
+    std::string content;
+    std::string_view says;
+  };
+  const std::string msg(a->quote.attest.begin(), a->quote.attest.end());
+  for (const Case& c : {Case{kEventLogFile,
+                             "{\"format\": \"shype-eventlog\", \"version\": 1, "
+                             "\"hash\": \"sha256\", \"events\": [{}]}",
+                             "event 0"},
+                        Case{kQuoteMessageFile, msg.substr(0, msg.size() / 2), "truncated"},
+                        Case{kAkCertificateFile, "garbage", "not a PEM"},
+                        Case{kQuoteSignatureFile, "\x00\x18", "TPMT_SIGNATURE"}}) {
+    const auto dir = dir_ / ("bad-" + std::string(c.file));
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy(out, dir,
+                          std::filesystem::copy_options::overwrite_existing |
+                              std::filesystem::copy_options::recursive);
+    ASSERT_TRUE(WriteFileAtomic(dir / c.file, c.content));
+    auto r = VerifyAttestation(Request(dir, nonce_));
+    ASSERT_FALSE(r) << c.file;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().message;
+    EXPECT_NE(r.error().message.find(std::string(c.file)), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find(std::string(c.says)), std::string::npos) << r.error().message;
+  }
+}
+
+TEST_F(AttestationTest, TheVtpmIsManufacturedOnceAndKeepsItsAk) {
+  auto b = Boot("bank", "dom_bank");
+  auto first = service_->store().Find("bank");
+  ASSERT_TRUE(first && *first);
+  b.instance.reset();
+  b.qemu.reset();
+  service_->Stop("bank");
+  auto again = Boot("bank", "dom_bank");
+  auto second = service_->store().Find("bank");
+  ASSERT_TRUE(second && *second);
+  EXPECT_EQ((*first)->uuid, (*second)->uuid);
+  EXPECT_EQ((*first)->ak_public, (*second)->ak_public);
+  EXPECT_EQ((*second)->label, "dom_bank");
+}
+
+TEST_F(AttestationTest, TheStateOnDiskIsEncrypted) {
+  auto b = Boot("bank", "dom_bank");
+  auto a = Attest("bank", nonce_);
+  ASSERT_TRUE(a);
+  b.instance.reset();
+  service_->Stop("bank");  // the persistent EK (its public point among it) is in the state file
+  auto state = ReadFileBounded(service_->store().TpmDir("bank") / "tpm2-00.permall", 1 << 20);
+  ASSERT_TRUE(state) << state.error().message;
+  // The EK certificate's key bytes: the public point's last 16 bytes of the PEM's DER.
+  const std::string pem = (*service_->store().Find("bank"))->ak_public;
+  EXPECT_EQ(std::string(state->begin(), state->end()).find("libtpms"), std::string::npos);
+  // Without encryption a permall starts with libtpms' plain header (magic 0x...); swtpm's
+  // encrypted blob starts with its own TLV header (tag 1 = data encrypted).
+  ASSERT_GT(state->size(), 8U);
+  const auto key = ReadTextFileBounded(service_->store().root() / "state.key", 1024);
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->size(), 65U);
+}
+
+TEST_F(AttestationTest, DestroyRemovesTheStateAndRefusesWhileRunning) {
+  auto b = Boot("bank", "dom_bank");
+  EXPECT_EQ(service_->Destroy("bank").error().code, ErrorCode::kConflict);
+  b.instance.reset();
+  service_->Stop("bank");
+  ASSERT_TRUE(service_->Destroy("bank"));
+  EXPECT_FALSE(std::filesystem::exists(service_->store().TpmDir("bank")));
+  auto gone = service_->store().Find("bank");
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->has_value());
+  EXPECT_EQ(service_->Destroy("bank").error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace shype::vtpm
