@@ -57,6 +57,17 @@ void Acm::PlanSharings(const PolicySnapshot& next, const UpdateRequest& r, Updat
         continue;
       }
       plan.resource_labels[id] = object_label;
+      if (s.resource_kind == ResourceKind::kVtpm && object && *object != subject->second.ssidref) {
+        plan.violations.push_back(
+            Violation{ViolationKind::kSharingBroken,
+                      fmt::format("{}: it belongs to label '{}', which domain {} would no longer "
+                                  "have {}",
+                                  SharingText(s), object_label, s.subject, plan.under),
+                      {s.subject},
+                      {},
+                      id});
+        continue;
+      }
     }
     if (!next.has_ste()) continue;
     const std::uint32_t a = *next.SteRow(subject->second.ssidref);

@@ -57,6 +57,32 @@ TEST_F(AdmissionTest, AResourceOfAnotherTypeRefusesTheWholeAdmission) {
   EXPECT_TRUE(acm.AdmitDomain(DomainId{2}, Vm("dom_HomeBanking"), {}).verdict.permitted());
 }
 
+TEST_F(AdmissionTest, AVtpmServesOnlyTheLabelItWasMadeFor) {
+  const std::vector<ResourceRef> own{{"vtpm:bank", Vm("dom_HomeBanking"), ResourceKind::kVtpm}};
+  Admission admitted = acm.AdmitDomain(DomainId{2}, Vm("dom_HomeBanking"), own);
+  ASSERT_TRUE(admitted.verdict.permitted()) << admitted.verdict.reason;
+  // Another label, whatever types it shares with the owner's, is refused the vTPM.
+  const std::vector<ResourceRef> other{{"vtpm:fun", Vm("dom_HomeBanking"), ResourceKind::kVtpm}};
+  Admission refused = acm.AdmitDomain(DomainId{3}, Vm("dom_NetworkDomain"), other);
+  EXPECT_FALSE(refused.verdict.permitted());
+  EXPECT_EQ(refused.verdict.rule, Hook::kResource);
+  EXPECT_EQ(refused.verdict.reason,
+            "vtpm:fun belongs to label 'dom_HomeBanking', not 'dom_NetworkDomain': a vTPM serves "
+            "only the label it was made for");
+  EXPECT_EQ(acm.QueryResource(Vm("dom_NetworkDomain"), other[0]).permitted(), false);
+}
+
+TEST_F(AdmissionTest, ADomainWithAVtpmCannotBeRelabeled) {
+  const std::vector<ResourceRef> own{{"vtpm:bank", Vm("dom_HomeBanking"), ResourceKind::kVtpm}};
+  ASSERT_TRUE(acm.AdmitDomain(DomainId{2}, Vm("dom_HomeBanking"), own).verdict.permitted());
+  auto r = acm.RelabelDomain(DomainId{2}, Vm("dom_Fun"));
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->verdict.permitted());
+  EXPECT_NE(r->verdict.reason.find("vtpm:bank"), std::string::npos) << r->verdict.reason;
+  EXPECT_NE(r->verdict.reason.find("belongs to label 'dom_HomeBanking'"), std::string::npos)
+      << r->verdict.reason;
+}
+
 TEST_F(AdmissionTest, AuthorizationIsPartOfTheAdmission) {
   // The unlabeled row shares no STE type with Domain-0: not authorized, nothing recorded.
   Admission admission = acm.AdmitDomain(DomainId{2}, kUnlabeledSsidref, {});

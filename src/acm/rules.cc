@@ -12,6 +12,16 @@ Verdict SteVerdict(const PolicySnapshot* p, Ssidref subject, const ResourceRef& 
   Verdict v;
   v.rule = Hook::kResource;
   v.resource = resource.name;
+  // A vTPM holds one label's secrets and its measured launch: it serves the one VM label it was
+  // made for (its ssidref is that label's), whatever types another label shares with it.
+  if (p != nullptr && resource.kind == ResourceKind::kVtpm && resource.ssidref != subject) {
+    v.subject_label = p->VmLabelOf(subject).value_or(fmt::format("{}", subject));
+    v.object_label = p->VmLabelOf(resource.ssidref).value_or(fmt::format("{}", resource.ssidref));
+    v.reason = fmt::format("{} belongs to label '{}', not '{}': a vTPM serves only the label it "
+                           "was made for",
+                           resource.name, v.object_label, v.subject_label);
+    return v;
+  }
   if (p != nullptr && IsOpenNetwork(resource.kind, resource.ssidref)) {
     v.decision = Decision::kPermit;
     v.reason = "an unlabeled network: its switch lets only domains that may share exchange frames";

@@ -74,7 +74,8 @@ Json Encode(const T&) {
 template <class T>
 concept NamedCommand = std::same_as<T, GetDomainInfo> || std::same_as<T, DestroyDomain> ||
     std::same_as<T, PauseDomain> || std::same_as<T, UnpauseDomain> ||
-    std::same_as<T, GetConsoleLog> || std::same_as<T, GetNetworkInfo>;
+    std::same_as<T, GetConsoleLog> || std::same_as<T, GetNetworkInfo> ||
+    std::same_as<T, DestroyVtpm>;
 
 template <NamedCommand T>
 Result<T> Decode(Tag<T>, const Json& p) {
@@ -263,6 +264,24 @@ Result<RelabelDomain> Decode(Tag<RelabelDomain>, const Json& p) {
 Json Encode(const RelabelDomain& c) {
   Json p{{"name", c.name}, {"label", c.label}};
   if (!c.policy.empty()) p["policy"] = c.policy;
+  return p;
+}
+
+Result<AttestDomain> Decode(Tag<AttestDomain>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto nonce = OptionalString(p, "nonce", "");
+  if (!nonce) return Fail(nonce.error());
+  if (nonce->size() > 128 || nonce->size() % 2 != 0 ||
+      nonce->find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "field 'nonce' must be an even number of hex digits, at most 128 (64 bytes)");
+  }
+  return AttestDomain{std::move(*name), std::move(*nonce)};
+}
+Json Encode(const AttestDomain& c) {
+  Json p{{"name", c.name}};
+  if (!c.nonce.empty()) p["nonce"] = c.nonce;
   return p;
 }
 

@@ -46,6 +46,10 @@ constexpr Endpoint kEndpoints[] = {
     {"vnet.list", "GET", "/v1/vnets", OfflineUse::kNeedsDaemon},
     {"vnet.info", "GET", "/v1/vnets/{name}", OfflineUse::kNeedsDaemon},
     {"audit", "GET", "/v1/audit", OfflineUse::kNeedsDaemon},
+    {"vtpm.list", "GET", "/v1/vtpms", OfflineUse::kNeedsDaemon},
+    {"vtpm.ca", "GET", "/v1/vtpm-ca", OfflineUse::kNeedsDaemon},
+    {"vtpm.destroy", "POST", "/v1/vtpms/{name}/destroy", OfflineUse::kNeedsDaemon},
+    {"domain.attest", "POST", "/v1/domains/{name}/attest", OfflineUse::kNeedsDaemon},
 };
 
 // One command per endpoint and one endpoint per command: an operation added in one place only

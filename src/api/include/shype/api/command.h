@@ -196,6 +196,26 @@ struct GetNetworkInfo {
   std::string name;
   friend bool operator==(const GetNetworkInfo&, const GetNetworkInfo&) = default;
 };
+// The vTPMs (docs/vtpm.md): list, the host CA's certificate, secure removal, and a quote.
+struct ListVtpms {
+  static constexpr std::string_view kOp = "vtpm.list";
+  friend bool operator==(const ListVtpms&, const ListVtpms&) = default;
+};
+struct GetVtpmCa {
+  static constexpr std::string_view kOp = "vtpm.ca";
+  friend bool operator==(const GetVtpmCa&, const GetVtpmCa&) = default;
+};
+struct DestroyVtpm {
+  static constexpr std::string_view kOp = "vtpm.destroy";
+  std::string name;  // the domain's
+  friend bool operator==(const DestroyVtpm&, const DestroyVtpm&) = default;
+};
+struct AttestDomain {
+  static constexpr std::string_view kOp = "domain.attest";
+  std::string name;
+  std::string nonce;  // decoded: 0..64 bytes as hex (empty: shyped picks 32 random bytes)
+  friend bool operator==(const AttestDomain&, const AttestDomain&) = default;
+};
 struct ReadAudit {
   static constexpr std::string_view kOp = "audit";
   std::uint32_t tail = 100;  // decoded: 0..1000000 past records
@@ -209,7 +229,8 @@ using Command =
                  GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
                  PauseDomain, UnpauseDomain, GetConsoleLog, AttachNetwork, DetachNetwork,
                  AttachRegion, DetachRegion, AttachDisk, DetachDisk, RelabelDomain, SaveDomain,
-                 RestoreDomain, ListRegions, ListNetworks, GetNetworkInfo, ReadAudit>;
+                 RestoreDomain, ListRegions, ListNetworks, GetNetworkInfo, ReadAudit, ListVtpms,
+                 GetVtpmCa, DestroyVtpm, AttestDomain>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument
