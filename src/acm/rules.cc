@@ -17,9 +17,10 @@ Verdict SteVerdict(const PolicySnapshot* p, Ssidref subject, const ResourceRef& 
   if (p != nullptr && resource.kind == ResourceKind::kVtpm && resource.ssidref != subject) {
     v.subject_label = p->VmLabelOf(subject).value_or(fmt::format("{}", subject));
     v.object_label = p->VmLabelOf(resource.ssidref).value_or(fmt::format("{}", resource.ssidref));
-    v.reason = fmt::format("{} belongs to label '{}', not '{}': a vTPM serves only the label it "
-                           "was made for",
-                           resource.name, v.object_label, v.subject_label);
+    v.reason = fmt::format(
+        "{} belongs to label '{}', not '{}': a vTPM serves only the label it "
+        "was made for",
+        resource.name, v.object_label, v.subject_label);
     return v;
   }
   if (p != nullptr && IsOpenNetwork(resource.kind, resource.ssidref)) {

@@ -210,15 +210,15 @@ TEST_F(AdminTest, DryRunReportsEveryRefusalOfCreate) {
   SetTestPolicy();
   const std::string label = "access_control = ['policy=example.test,label=PepsiCo']\n";
   const std::string refused = "name = \"pepsi1\"\nmemory = 128\nkernel = \"vmlinuz\"\n" + label +
-                              "vtpm = [ 'type=tpm2' ]\nextra = \"shype.label=x\"\n";
+                              "vtpm = [ 'type=tpm1.2' ]\nextra = \"shype.label=x\"\n";
   api::DryRunReply offline = Ok(admin_->DryRun(refused, "p.cfg"));
   EXPECT_TRUE(offline.domain.permitted);  // the labels pass ...
   EXPECT_FALSE(offline.passed);           // ... create would not
   EXPECT_EQ(offline.refusals,
             (std::vector<std::string>{
                 "p.cfg: 'extra' may not set shype.label= (shyped gives the guest its label)",
-                "p.cfg: vtpm devices are not supported by this shyped yet; remove them to start "
-                "the domain"}));
+                "p.cfg: vtpm option 'type=tpm1.2' is not supported: write vtpm = [ 'type=tpm2' ] "
+                "(a TPM 2.0 from the domain's own swtpm)"}));
   EXPECT_EQ(offline.unchecked,
             (std::vector<std::string>{"the boot images, the accelerator and the running domains' "
                                       "names: shyped is not running"}));

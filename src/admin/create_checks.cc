@@ -52,11 +52,21 @@ std::vector<Error> ConfigRefusals(const config::DomainConfig& config, const std:
              fmt::format("{}: shm region '{}' is named twice", path, shm.name));
     }
   }
-  if (!config.Vtpms()->empty()) {
+  // One TPM 2.0 per domain, from its own swtpm (docs/vtpm.md); xm's instance= and backend=
+  // (a backend domain) have no meaning here.
+  const std::vector<config::VtpmSpec> vtpms = *config.Vtpms();
+  if (vtpms.size() > 1) {
     refuse(ErrorCode::kInvalidArgument,
-           fmt::format("{}: vtpm devices are not supported by this shyped yet; remove them to "
-                       "start the domain",
-                       path));
+           fmt::format("{}: a domain has at most one vtpm, not {}", path, vtpms.size()));
+  }
+  for (const config::VtpmSpec& vtpm : vtpms) {
+    for (const auto& [key, value] : vtpm.options) {
+      if (key == "type" && value == "tpm2") continue;
+      refuse(ErrorCode::kInvalidArgument,
+             fmt::format("{}: vtpm option '{}={}' is not supported: write vtpm = [ 'type=tpm2' ] "
+                         "(a TPM 2.0 from the domain's own swtpm)",
+                         path, key, value));
+    }
   }
   return refusals;
 }

@@ -69,7 +69,8 @@ TEST(CommandTest, EveryCommandHasOneEndpoint) {
       AttachNetwork{},    DetachNetwork{},       AttachRegion{},  DetachRegion{},
       AttachDisk{},       DetachDisk{},          RelabelDomain{}, SaveDomain{},
       RestoreDomain{},    ListRegions{},         ListNetworks{},  GetNetworkInfo{},
-      ReadAudit{}};
+      ReadAudit{},        ListVtpms{},           GetVtpmCa{},     DestroyVtpm{},
+      AttestDomain{}};
   static_assert(std::size(commands) == std::variant_size_v<Command>);
   std::set<std::size_t> indexes;
   for (const Command& c : commands) {
@@ -122,6 +123,21 @@ TEST(CommandTest, EveryDomainActionNeedsAName) {
   EXPECT_EQ(DecodeAs<DestroyDomain>("domain.destroy", {{"name", "web"}}), DestroyDomain{"web"});
   EXPECT_EQ(DecodeAs<PauseDomain>("domain.pause", {{"name", "web"}}), PauseDomain{"web"});
   EXPECT_EQ(DecodeAs<GetConsoleLog>("domain.console-log", {{"name", "w"}}), GetConsoleLog{"w"});
+}
+
+TEST(CommandTest, AnAttestationNonceIsHexOfAtMost64Bytes) {
+  EXPECT_EQ(DecodeAs<AttestDomain>("domain.attest", {{"name", "bank"}}),
+            (AttestDomain{"bank", ""}));
+  EXPECT_EQ(DecodeAs<AttestDomain>("domain.attest", {{"name", "b"}, {"nonce", "00ff"}}),
+            (AttestDomain{"b", "00ff"}));
+  for (const char* bad : {"0", "zz", "0x00"}) {
+    EXPECT_EQ(DecodeError("domain.attest", {{"name", "b"}, {"nonce", bad}}),
+              "field 'nonce' must be an even number of hex digits, at most 128 (64 bytes)")
+        << bad;
+  }
+  EXPECT_FALSE(DecodeCommand(*FindEndpoint("domain.attest"),
+                             {{"name", "b"}, {"nonce", std::string(130, 'a')}}));
+  EXPECT_EQ(DecodeAs<DestroyVtpm>("vtpm.destroy", {{"name", "bank"}}), DestroyVtpm{"bank"});
 }
 
 TEST(CommandTest, SaveAndRestoreTakeAnAbsoluteImageFile) {

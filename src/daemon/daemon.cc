@@ -58,6 +58,8 @@ Result<void> Daemon::Start() {
   manager_options.accel = options_.accel;
   manager_options.qemu_uid_base = options_.qemu_uid_base;
   manager_options.console_logs = &*console_logs_;
+  vtpms_ = std::make_unique<vtpm::Service>(options_.state_dir / "vtpm");
+  manager_options.vtpms = vtpms_.get();
   domains_ = std::make_unique<DomainManager>(
       io_, *acm_, *sharings_, *networks_, *regions_, *store_, &*boot_images_, *launcher_,
       domain_clock_, [this](const AuditNote& note) { AuditAction(note); },
@@ -291,6 +293,10 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       [this](const api::ListRegions&) { return Ready(Regions()); },
       [this](const api::ListNetworks&) { return Ready(Networks(nullptr)); },
       [this](const api::GetNetworkInfo& c) { return Ready(Networks(&c.name)); },
+      [this](const api::ListVtpms&) { return Ready(Vtpms()); },
+      [this](const api::GetVtpmCa&) { return Ready(VtpmCa()); },
+      [this](const api::DestroyVtpm& c) { return Ready(DestroyVtpm(c)); },
+      [this](const api::AttestDomain& c) { return Attest(c); },
       [](const api::ReadAudit&) {
         return Ready(Fail(ErrorCode::kInternal, "the audit trail is streamed (GET /v1/audit)"));
       },

@@ -79,6 +79,13 @@ class Daemon final {
   boost::asio::awaitable<Result<api::Json>> AttachShm(const api::AttachRegion& command);
   boost::asio::awaitable<Result<api::Json>> AttachBlock(const api::AttachDisk& command);
   Result<api::Json> Regions() const;
+  // vtpm_api.cc: vtpm.list, vtpm.ca, vtpm.destroy, domain.attest; a domain's vTPM for info
+  // (null when it has none).
+  Result<api::Json> VtpmJson(const std::string& domain) const;
+  Result<api::Json> Vtpms() const;
+  Result<api::Json> VtpmCa();
+  Result<api::Json> DestroyVtpm(const api::DestroyVtpm& command);
+  boost::asio::awaitable<Result<api::Json>> Attest(api::AttestDomain command);
   Result<api::Json> List() const;
   Result<api::Json> Info(const std::string& name) const;
   // Domain-0 as list and info show it: its live label, the host's uptime.
@@ -130,6 +137,7 @@ class Daemon final {
   api::HttpServer server_{io_};
   SystemClock domain_clock_;
   std::unique_ptr<Launcher> launcher_;
+  std::unique_ptr<vtpm::Service> vtpms_;  // STATE/vtpm; outlives the manager, which uses it
   // Every domain's lifecycle; made once the state and the jails are ready.
   std::unique_ptr<DomainManager> domains_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -193,6 +193,9 @@ Result<admin::DomainPlan> DomainManager::Admit(const config::DomainConfig& confi
     }
     resources.push_back(acm::ResourceRef{use.resource, *use.res_ssidref, use.kind});
   }
+  auto vtpm = VtpmResource(config, *plan);
+  if (!vtpm) return Fail(vtpm.error());
+  if (*vtpm) resources.push_back(**vtpm);
   if (auto r = AdmitToMonitor(plan->name, plan->label, id, plan->ssidref, resources); !r) {
     return Fail(r.error());
   }
@@ -246,6 +249,15 @@ enforce::SharingRegistry::Teardown DomainManager::ResourceTeardown(const std::st
     }
     if (kind == acm::ResourceKind::kDisk && !own_releases_.contains(s.id)) {
       RevokeDisk(s.subject, s.resource, why);
+    }
+    if (kind == acm::ResourceKind::kVtpm && options_.vtpms != nullptr) {
+      if (Domain* d = Find(name); d != nullptr && d->record.id == s.subject) {
+        // A revocation of a running domain's vTPM (a policy update took its label) pauses the
+        // guest: its TPM cannot be taken from it while it runs. Its end stops swtpm.
+        if (d->vtpm && d->state != DomainState::kCreating && d->vm) (void)d->vm->Freeze();
+        d->vtpm.reset();
+      }
+      options_.vtpms->Stop(name);
     }
     log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource, why);
   };
@@ -353,6 +365,7 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   auto shms = JoinRegions(d, config, nic_peers);
   if (!shms) co_return Fail(shms.error());
   request.shms = std::move(*shms);
+  if (auto r = StartVtpm(d, config, request, nic_peers); !r) co_return r;
   auto spawned = launcher_.Spawn(request);
   nic_peers.clear();
   if (!spawned) co_return Fail(spawned.error());
@@ -373,6 +386,13 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   // SECURITY: a revocation while QEMU was starting took a region or disk (its unplug could not
   // reach a guest held at -S): the create fails instead of booting with it.
   if (auto r = NothingRevoked(d, request.shms.size()); !r) co_return r;
+  // SECURITY: QEMU initializes its TPM while it starts (before QMP answers); a QEMU that did not
+  // would run its guest on a TPM whose launch is not measured.
+  if (d.vtpm && d.vtpm->launches() < 1) {
+    co_return Fail(ErrorCode::kUnavailable,
+                   "domain '{}': QEMU did not start its TPM, so its launch is not measured ({})",
+                   d.record.name, d.vtpm->failure().empty() ? "no INIT" : d.vtpm->failure());
+  }
   // Every check passed: only now does the guest run its first instruction.
   if (auto cont = co_await vm.Execute("cont"); !cont) co_return Fail(cont.error());
   // SECURITY: a revocation while `cont` was on its way found the domain still creating: it

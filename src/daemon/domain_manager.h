@@ -33,6 +33,7 @@
 #include "shype/shm/regions.h"
 #include "shype/store/state_store.h"
 #include "shype/vswitch/networks.h"
+#include "shype/vtpm/service.h"
 
 namespace shype::daemon {
 
@@ -72,7 +73,8 @@ struct ManagerOptions {
   // Where a domain's console output is kept when it ends (each end: destroy, its exit, an undone
   // create, recovery's removals); null: not kept.
   const ConsoleLogs* console_logs = nullptr;
-  vm::AccelProbe accel_probe;  // where `auto` and `kvm` look (tests: temporary files)
+  vm::AccelProbe accel_probe;      // where `auto` and `kvm` look (tests: temporary files)
+  vtpm::Service* vtpms = nullptr;  // the domains' vTPMs; null: a config with a vtpm is refused
 };
 
 // One audit record of the manager's own (a refusal it made, or an action it took: a domain
@@ -213,11 +215,12 @@ class DomainManager final : public admin::RunningDomains {
     std::uint32_t next_disk = 0;                            // N of the next disk id disk<N>
     std::set<std::string> ejected;  // devices QEMU reported DEVICE_DELETED for
     std::vector<boost::asio::steady_timer*> device_waiting;  // WaitEjected's timers
-    std::set<std::string> attaching;      // disk ids whose block-attach waits for QEMU
-    std::set<std::string> unplugging;     // disk ids being unplugged
-    std::set<std::string> revoked_disks;  // revoked (while attaching, before cont, or later)
-    bool disk_busy = false;               // a block-attach or block-detach waits for QEMU
-    bool saving = false;                  // a save is migrating it into its image
+    std::set<std::string> attaching;       // disk ids whose block-attach waits for QEMU
+    std::set<std::string> unplugging;      // disk ids being unplugged
+    std::set<std::string> revoked_disks;   // revoked (while attaching, before cont, or later)
+    bool disk_busy = false;                // a block-attach or block-detach waits for QEMU
+    bool saving = false;                   // a save is migrating it into its image
+    std::shared_ptr<vtpm::Instance> vtpm;  // its running vTPM, if it has one
   };
   // One layer of a disk as the writable-sharing check sees it.
   struct DiskLayerUse {
@@ -251,6 +254,12 @@ class DomainManager final : public admin::RunningDomains {
                                               const admin::DomainPlan& plan, int incoming_fd);
   // The domain's run directory, its record and its configuration's text (kept for a save).
   [[nodiscard]] Result<void> MakeRunDir(Domain& domain, std::string_view config_text);
+  // domain_vtpm.cc: the vTPM a config asks for, as the ACM's resource (its owner label's
+  // ssidref); then its start with the launch to measure, the boot images sealed in memfds.
+  [[nodiscard]] Result<std::optional<acm::ResourceRef>> VtpmResource(
+      const config::DomainConfig& config, const admin::DomainPlan& plan) const;
+  [[nodiscard]] Result<void> StartVtpm(Domain& domain, const config::DomainConfig& config,
+                                       LaunchRequest& request, std::vector<UniqueFd>& keep);
   // kPermissionDenied if a revocation took one of the `regions` regions or a disk of a domain
   // being created.
   [[nodiscard]] static Result<void> NothingRevoked(const Domain& domain, std::size_t regions);

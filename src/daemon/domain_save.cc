@@ -73,6 +73,13 @@ Result<DomainManager::Domain*> DomainManager::SaveTarget(const std::string& name
                 d->record.name, DomainStateName(d->state));
   }
   if (auto available = Available(*d); !available) return Fail(available.error());
+  if (d->vtpm) {
+    // Its TPM's state is not in QEMU's migration stream (shyped refuses QEMU the state blobs).
+    return Fail(ErrorCode::kConflict,
+                "domain '{}' has a vTPM: saving a domain with a vTPM is not supported (shut it "
+                "down instead: its vTPM keeps its state)",
+                d->record.name);
+  }
   if (d->disk_busy || !d->attaching.empty() || !d->unplugging.empty()) {
     return Fail(ErrorCode::kConflict,
                 "a block-attach or block-detach of domain '{}' is in progress; try again when it "

@@ -93,7 +93,9 @@ Result<Json> Daemon::Info(const std::string& name) const {
   if (name == "Domain-0" || name == "0") return Domain0Json();
   auto d = domains_->Info(name);
   if (!d) return Fail(d.error());
-  return InfoJson(*d);
+  Json info = InfoJson(*d);
+  if (auto vtpm = VtpmJson(name); vtpm && !vtpm->is_null()) info["vtpm"] = std::move(*vtpm);
+  return info;
 }
 
 Result<Json> Daemon::Relabel(const api::RelabelDomain& command) {

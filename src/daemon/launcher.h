@@ -66,6 +66,7 @@ struct LaunchRequest {
   std::vector<vm::NicSpec> nics;        // each a switch port's QEMU end
   std::vector<vm::ShmDeviceSpec> shms;  // each a region server socket's QEMU end
   bool incoming = false;  // a restore: QEMU waits for migrate-incoming (-incoming defer)
+  int tpm_fd = -1;        // QEMU's end of its vTPM's control channel (-1: no TPM)
 };
 
 class Launcher {

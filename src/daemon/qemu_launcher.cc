@@ -71,6 +71,7 @@ Result<vm::VmSpec> MakeSpec(const LaunchRequest& request, const std::filesystem:
   spec.disks = request.disks;
   spec.nics = request.nics;
   spec.shms = request.shms;
+  spec.tpm_fd = request.tpm_fd;
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     return Fail(ErrorCode::kIo, "socketpair: {}", std::strerror(errno));
@@ -273,9 +274,12 @@ Result<std::unique_ptr<Vm>> QemuLauncher::Spawn(const LaunchRequest& request) {
   if (!spec) return Fail(spec.error());
   auto command = vm::BuildQemuCommand(*spec);
   if (!command) return Fail(command.error());
-  std::vector<int> readable;  // a firmware boot has neither: its disks are fdsets
-  if (spec->kernel_fd >= 0) readable.push_back(spec->kernel_fd);
-  if (spec->initrd_fd >= 0) readable.push_back(spec->initrd_fd);
+  // A firmware boot has neither: its disks are fdsets. A vTPM domain's boot images are sealed
+  // memfds, on a kernel-internal mount Landlock never restricts (nor accepts in a rule).
+  std::vector<int> readable;
+  for (int fd : {spec->kernel_fd, spec->initrd_fd}) {
+    if (fd >= 0 && ::fcntl(fd, F_GET_SEALS) < 0) readable.push_back(fd);
+  }
   auto jail = MakeJail(*request.record, spec->accel, readable);
   if (!jail) return Fail(jail.error());
   auto process = vm::QemuProcess::Spawn(io_, *command, request.run_dir / "qemu.log", *jail);

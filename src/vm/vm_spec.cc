@@ -223,6 +223,15 @@ void AddShms(const std::vector<ShmDeviceSpec>& shms, ArgvBuilder& argv) {
   }
 }
 
+// SECURITY: the TPM's control channel is a socketpair whose other end is shyped's relay (which
+// filters it); QEMU makes its data channel itself and hands it over that channel.
+void AddTpm(int tpm_fd, ArgvBuilder& argv) {
+  if (tpm_fd < 0) return;
+  argv.Add("-chardev", fmt::format("socket,id=chrtpm,fd={}", argv.Inherit(tpm_fd)));
+  argv.Add("-tpmdev", "emulator,id=tpm0,chardev=chrtpm");
+  argv.Add("-device", "tpm-crb,tpmdev=tpm0");
+}
+
 }  // namespace
 
 std::string_view AccelName(Accel accel) {
@@ -310,6 +319,7 @@ Result<QemuCommand> BuildQemuCommand(const VmSpec& spec) {
   AddDisks(spec.disks, spec.kernel_fd < 0, argv);
   AddNics(spec.nics, argv);
   AddShms(spec.shms, argv);
+  AddTpm(spec.tpm_fd, argv);
   return argv.Take();
 }
 

@@ -219,6 +219,20 @@ TEST(VmSpecTest, RejectsNicsWithBadIdsFdsOrMacs) {
   EXPECT_FALSE(BuildQemuCommand(twice));
 }
 
+TEST(VmSpecTest, GivesTheTpmItsControlChannelAsAnFdAndNoPath) {
+  VmSpec spec = BaseSpec();
+  EXPECT_TRUE(Values(*BuildQemuCommand(spec), "-tpmdev").empty());
+  spec.tpm_fd = 12;
+  auto command = BuildQemuCommand(spec);
+  ASSERT_TRUE(command) << command.error().message;
+  ASSERT_EQ(command->fds.size(), 1U);
+  EXPECT_EQ(command->fds[0].parent_fd, 12);
+  EXPECT_THAT(Values(*command, "-chardev"),
+              ::testing::Contains(fmt::format("socket,id=chrtpm,fd={}", command->fds[0].child_fd)));
+  EXPECT_THAT(Values(*command, "-tpmdev"), ElementsAre("emulator,id=tpm0,chardev=chrtpm"));
+  EXPECT_THAT(Values(*command, "-device"), ElementsAre("tpm-crb,tpmdev=tpm0"));
+}
+
 TEST(VmSpecTest, GivesEachRegionItsServerSocketAsAnFdAndNoPath) {
   VmSpec spec = BaseSpec();
   spec.shms = {ShmDeviceSpec{"0", 11}};

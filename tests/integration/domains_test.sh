@@ -49,17 +49,17 @@ expect_out "type 'Game' conflicts with type 'Bank' of running domain 'bank1'" "d
 # dry-run reports what create refuses besides the labels: a kernel not in the image directories,
 # a device this shyped does not run, a running name (each in create's words), and passes nothing.
 sed -e 's|^kernel = .*|kernel = "no-such-vmlinuz"|' -e 's|^name = .*|name = "bank1"|' "$T/mon1.cfg" >"$T/refused.cfg"
-echo "vtpm = [ 'type=tpm2' ]" >>"$T/refused.cfg"
+echo "vtpm = [ 'type=tpm1.2' ]" >>"$T/refused.cfg"
 expect_split 1 "dry-run of a config create refuses fails" -- shype dry-run "$T/refused.cfg"
 OUT="$STDOUT"
 expect_out "^Checking Chinese Wall:$" "... its labels are still checked"
 expect_out "^Checking create: DENIED$" "... create is denied"
-expect_out "^   --> $T/refused.cfg: vtpm devices are not supported by this shyped yet; remove them to start the domain$" "... the vtpm named"
+expect_out "^   --> $T/refused.cfg: vtpm option 'type=tpm1.2' is not supported: write vtpm = \\[ 'type=tpm2' \\] (a TPM 2.0 from the domain's own swtpm)$" "... the vtpm named"
 expect_out "^   --> .*no-such-vmlinuz" "... the missing kernel named"
 expect_out "^   --> a domain named 'bank1' is already running$" "... the running name named"
 expect_out "^Dry Run: FAILED$" "... the dry run fails"
 expect_split 2 "create of that config is refused (its first refusal, bad input)" -- shype create "$T/refused.cfg"
-expect_eq "$STDERR" "Error: $T/refused.cfg: vtpm devices are not supported by this shyped yet; remove them to start the domain" "... in dry-run's words"
+expect_eq "$STDERR" "Error: $T/refused.cfg: vtpm option 'type=tpm1.2' is not supported: write vtpm = [ 'type=tpm2' ] (a TPM 2.0 from the domain's own swtpm)" "... in dry-run's words"
 sleep 0.5  # the audit log is written from a queue
 expect_rc 0 "audit after the dry-run" -- shype audit --json
 expect_no_out '"hook": ?"conflict-set"' "dry-run's Chinese Wall query wrote no audit record (a query, not a hook)"

@@ -99,6 +99,9 @@ struct VmSpec {
   bool no_reboot = false;       // a guest reboot makes QEMU exit instead of rebooting in place
   bool sandbox = true;          // -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,...
   bool incoming_defer = false;  // -incoming defer: the state comes by QMP migrate-incoming (fd:)
+  // shyped's vTPM control channel (socketpair end): -chardev socket,fd=N -tpmdev emulator
+  // -device tpm-crb. -1: no TPM.
+  int tpm_fd = -1;
 };
 
 // One descriptor the child inherits: `parent_fd` in the launcher becomes `child_fd` in QEMU.
