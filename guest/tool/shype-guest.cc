@@ -509,6 +509,158 @@ int CmdPowerButton() {
   return child == 0 ? WatchPowerButtons(std::move(fds)) : 0;
 }
 
+// --- the vTPM through /dev/tpm0: TPM 2.0 commands marshaled by hand (a static guest tool has
+// no tpm2-tss); each is written whole, its reply read whole (the kernel's TPM character device).
+constexpr std::uint32_t kNvIndex = 0x01500001;  // the test's owner-defined NV index
+
+void Put16(std::vector<std::uint8_t>& b, std::uint32_t v) {
+  b.push_back(static_cast<std::uint8_t>(v >> 8));
+  b.push_back(static_cast<std::uint8_t>(v));
+}
+void Put32(std::vector<std::uint8_t>& b, std::uint32_t v) {
+  Put16(b, v >> 16);
+  Put16(b, v & 0xffff);
+}
+std::uint32_t Get32(const std::vector<std::uint8_t>& b, std::size_t at) {
+  return at + 4 <= b.size() ? (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) |
+                                  (std::uint32_t{b[at + 2]} << 8) | b[at + 3]
+                            : 0;
+}
+std::uint32_t Get16(const std::vector<std::uint8_t>& b, std::size_t at) {
+  return at + 2 <= b.size() ? (std::uint32_t{b[at]} << 8) | b[at + 1] : 0;
+}
+
+// A command: tag, size (patched), code; `handles`; a password session when `auth`; `params`.
+std::vector<std::uint8_t> TpmCommand(std::uint32_t code, const std::vector<std::uint32_t>& handles,
+                                     bool auth, const std::vector<std::uint8_t>& params) {
+  std::vector<std::uint8_t> b;
+  Put16(b, auth ? 0x8002 : 0x8001);
+  Put32(b, 0);
+  Put32(b, code);
+  for (std::uint32_t h : handles) Put32(b, h);
+  if (auth) {
+    Put32(b, 9);  // authorization area: TPM_RS_PW, empty nonce, attributes, empty hmac
+    Put32(b, 0x40000009);
+    Put16(b, 0);
+    b.push_back(0);
+    Put16(b, 0);
+  }
+  b.insert(b.end(), params.begin(), params.end());
+  const auto size = static_cast<std::uint32_t>(b.size());
+  for (int i = 0; i < 4; ++i)
+    b[2 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(size >> (24 - 8 * i));
+  return b;
+}
+
+// Sends one command; the reply, or an error naming the TPM's response code.
+Result<std::vector<std::uint8_t>> TpmTransact(const std::vector<std::uint8_t>& command,
+                                              std::string_view what) {
+  const int fd = ::open("/dev/tpm0", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected("/dev/tpm0: " + std::string(std::strerror(errno)));
+  std::vector<std::uint8_t> reply(4096);
+  const bool sent =
+      ::write(fd, command.data(), command.size()) == static_cast<ssize_t>(command.size());
+  const ssize_t n = sent ? ::read(fd, reply.data(), reply.size()) : -1;
+  ::close(fd);
+  if (n < 10) return tl::unexpected(std::string(what) + ": no reply from /dev/tpm0");
+  reply.resize(static_cast<std::size_t>(n));
+  if (const std::uint32_t rc = Get32(reply, 6); rc != 0) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%.*s: TPM response code 0x%x", static_cast<int>(what.size()),
+                  what.data(), rc);
+    return tl::unexpected(std::string(buf));
+  }
+  return reply;
+}
+
+std::string HexOf(const std::uint8_t* p, std::size_t n) {
+  std::string out;
+  char two[3];
+  for (std::size_t i = 0; i < n; ++i) {
+    std::snprintf(two, sizeof(two), "%02x", p[i]);
+    out += two;
+  }
+  return out;
+}
+
+// `tpm-pcrs`: "pcrN <sha256 hex>" for PCRs 7, 8 and 9 (shyped's launch measurements).
+int CmdTpmPcrs() {
+  const std::vector<std::uint8_t> select{0, 0, 0, 1, 0x00, 0x0b, 3, 0x80, 0x03, 0x00};
+  auto reply = TpmTransact(TpmCommand(0x17e, {}, false, select), "TPM2_PCR_Read");
+  if (!reply) {
+    std::fprintf(stderr, "shype-guest: %s\n", reply.error().c_str());
+    return 1;
+  }
+  std::size_t at = 14;  // after the header and pcrUpdateCounter: TPML_PCR_SELECTION
+  const std::uint32_t selections = Get32(*reply, at);
+  at += 4;
+  for (std::uint32_t i = 0; i < selections && at + 3 <= reply->size(); ++i) {
+    at += 2;                               // hash
+    at += 1U + std::size_t{(*reply)[at]};  // sizeofSelect, select bytes
+  }
+  const std::uint32_t count = Get32(*reply, at);  // TPML_DIGEST
+  at += 4;
+  const int pcrs[] = {7, 8, 9};
+  for (std::uint32_t i = 0; i < count && i < 3; ++i) {
+    const std::uint32_t size = Get16(*reply, at);
+    if (at + 2 + size > reply->size()) break;
+    std::printf("pcr%d %s\n", pcrs[i], HexOf(reply->data() + at + 2, size).c_str());
+    at += 2 + size;
+  }
+  return count == 3 ? 0 : 1;
+}
+
+// `tpm-nv-write HEX`: defines the owner NV index (once) and writes up to 32 bytes into it.
+int CmdTpmNvWrite(std::string_view hex) {
+  std::vector<std::uint8_t> data;
+  for (std::size_t i = 0; i + 1 < hex.size() && data.size() < 32; i += 2) {
+    data.push_back(
+        static_cast<std::uint8_t>(std::stoul(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  std::vector<std::uint8_t> define;
+  Put16(define, 0);  // TPM2B_AUTH: empty
+  Put16(define, 14);
+  Put32(define, kNvIndex);
+  Put16(define, 0x000b);      // sha256
+  Put32(define, 0x02020002);  // OWNERWRITE | OWNERREAD | NO_DA
+  Put16(define, 0);           // no policy
+  Put16(define, 32);
+  auto defined = TpmTransact(TpmCommand(0x12a, {0x40000001}, true, define), "TPM2_NV_DefineSpace");
+  if (!defined && defined.error().find("0x14c") == std::string::npos) {  // TPM_RC_NV_DEFINED
+    std::fprintf(stderr, "shype-guest: %s\n", defined.error().c_str());
+    return 1;
+  }
+  data.resize(32, 0);
+  std::vector<std::uint8_t> write;
+  Put16(write, 32);
+  write.insert(write.end(), data.begin(), data.end());
+  Put16(write, 0);
+  auto written =
+      TpmTransact(TpmCommand(0x137, {0x40000001, kNvIndex}, true, write), "TPM2_NV_Write");
+  if (!written) {
+    std::fprintf(stderr, "shype-guest: %s\n", written.error().c_str());
+    return 1;
+  }
+  std::printf("nv written\n");
+  return 0;
+}
+
+// `tpm-nv-read`: the NV index's 32 bytes, hex.
+int CmdTpmNvRead() {
+  std::vector<std::uint8_t> read;
+  Put16(read, 32);
+  Put16(read, 0);
+  auto reply = TpmTransact(TpmCommand(0x14e, {0x40000001, kNvIndex}, true, read), "TPM2_NV_Read");
+  if (!reply) {
+    std::fprintf(stderr, "shype-guest: %s\n", reply.error().c_str());
+    return 1;
+  }
+  const std::uint32_t size = Get16(*reply, 14);  // after the header and parameterSize
+  if (18 + size > reply->size() + 2) return 1;
+  std::printf("nv %s\n", HexOf(reply->data() + 16, size).c_str());
+  return 0;
+}
+
 int Usage() {
   std::fputs(
       "usage: shype-guest info\n"
@@ -521,6 +673,8 @@ int Usage() {
       "       shype-guest shm [--dev DEV] ring PEER [VECTOR]\n"
       "       shype-guest shm [--dev DEV] wait [SECONDS]   ('doorbell N'; 'timeout', exit 1)\n"
       "       shype-guest power-button   (forks a watcher: KEY_POWER -> sync + power off)\n"
+      "       shype-guest tpm-pcrs       (PCRs 7-9, sha256, from /dev/tpm0)\n"
+      "       shype-guest tpm-nv-write HEX | tpm-nv-read   (an owner NV index, 32 bytes)\n"
       "DEV: PCI address (0000:00:03.0), 'auto' (first ivshmem device, the default) or, for\n"
       "shm-read/shm-write, a resource2 path. OFFSET/LEN/PEER/VECTOR: decimal or 0x-hex.\n"
       "ring/wait/id need the shype_ivshmem module (/dev/ivshmem-<PCI address>).\n",
@@ -537,6 +691,9 @@ int main(int argc, char** argv) {
   if (args.size() == 1 && args[0] == "power-button") return CmdPowerButton();
   if (args.size() == 4 && args[0] == "shm-read") return CmdShmRead(args[1], args[2], args[3]);
   if (args.size() == 4 && args[0] == "shm-write") return CmdShmWrite(args[1], args[2], args[3]);
+  if (args.size() == 1 && args[0] == "tpm-pcrs") return CmdTpmPcrs();
+  if (args.size() == 2 && args[0] == "tpm-nv-write") return CmdTpmNvWrite(args[1]);
+  if (args.size() == 1 && args[0] == "tpm-nv-read") return CmdTpmNvRead();
   if (!args.empty() && args[0] == "shm") {
     const int rc = CmdShm({args.begin() + 1, args.end()});
     if (rc >= 0) return rc;

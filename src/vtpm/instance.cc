@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -63,9 +64,13 @@ Result<std::pair<pid_t, UniqueFd>> Spawn(const InstanceOptions& o, int ctrl_fd) 
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return Fail(ErrorCode::kIo, "fork: {}", std::strerror(errno));
   if (pid == 0) {
+    // swtpm outlives a closed control channel: it ends with shyped (SIGTERM: it saves and exits),
+    // so a restarted shyped finds its state directory unlocked.
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(125);
     // The child: fds 0-3 only, its own session (a signal to shyped's group does not reach it).
     if (::dup2(null.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0 ||
         ::dup2(ctrl_fd, 3) < 0) {

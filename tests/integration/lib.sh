@@ -27,6 +27,7 @@ cleanup() {
   fi
   # Whatever QEMU this test started must not outlive it (their command lines name $T).
   pkill -9 -f "$T/state/run" 2>/dev/null
+  pkill -9 -f "swtpm socket .*$T/" 2>/dev/null
   # A jailed QEMU's command line names no path: find this test's by the files it holds open.
   for p in $(pgrep -f qemu-system-x86_64); do
     ls -l "/proc/$p/fd" 2>/dev/null | grep -q -- "$T/" && kill -9 "$p" 2>/dev/null
