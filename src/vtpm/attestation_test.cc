@@ -250,3 +250,36 @@ TEST_F(AttestationTest, DestroyRemovesTheStateAndRefusesWhileRunning) {
 
 }  // namespace
 }  // namespace shype::vtpm
+
+namespace shype::vtpm {
+namespace {
+
+// Found by fuzz/attestation_fuzz.cc: a member of the wrong type threw instead of being refused.
+TEST(EventLogTest, FieldsOfTheWrongTypeAreBadInputNotAThrow) {
+  for (const char* bad : {R"({"format": 2, "version": 1, "hash": "sha256", "events": []})",
+                          R"({"format": "shype-eventlog", "version": 1, "hash": 7, "events": []})",
+                          R"({"format": "shype-eventlog", "version": "1", "hash": "sha256"})",
+                          R"([1, 2])", R"("x")"}) {
+    auto r = ParseEventLog(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(EventLogTest, ALaunchLogRoundTripsAndReplays) {
+  LaunchRecord record{"bank", "CustomerA", "p", "1.0", "00", {"a"}, {}, "u"};
+  const EventLog log = MakeLaunchLog(record, "console=ttyS0", Sha256Of("k"), std::nullopt);
+  auto parsed = ParseEventLog(EventLogJson(log));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->events.size(), 3U);
+  EXPECT_EQ(Replay(*parsed), Replay(log));
+  // Out of order, or twice: refused.
+  EventLog twice = log;
+  twice.events.push_back(log.events[2]);
+  auto refused = ParseEventLog(EventLogJson(twice));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("event 3"), std::string::npos) << refused.error().message;
+}
+
+}  // namespace
+}  // namespace shype::vtpm

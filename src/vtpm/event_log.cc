@@ -88,6 +88,12 @@ Result<Event> ParseEvent(const Json& j, std::size_t index, std::size_t& next) {
   return e;
 }
 
+// A string member, or "" when it is missing or of another type (json::value would throw).
+std::string StringField(const Json& j, std::string_view field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::vector<std::string> Strings(const Json& j, std::string_view field) {
   std::vector<std::string> out;
   if (!j.contains(field) || !j[field].is_array()) return out;
@@ -190,10 +196,10 @@ Result<EventLog> ParseEventLog(std::string_view json) {
   }
   Json j = Json::parse(json, nullptr, false);
   if (j.is_discarded()) return Fail(ErrorCode::kInvalidArgument, "not valid JSON");
-  if (!j.is_object() || j.value("format", "") != "shype-eventlog") {
+  if (!j.is_object() || StringField(j, "format") != "shype-eventlog") {
     return Fail(ErrorCode::kInvalidArgument, "not a shype event log (format 'shype-eventlog')");
   }
-  if (!j.contains("version") || j["version"] != 1 || j.value("hash", "") != "sha256") {
+  if (!j.contains("version") || j["version"] != 1 || StringField(j, "hash") != "sha256") {
     return Fail(ErrorCode::kInvalidArgument, "only version 1 with hash 'sha256' is known");
   }
   if (!j.contains("events") || !j["events"].is_array() || j["events"].empty()) {
