@@ -26,6 +26,25 @@ std::string SharingText(const Sharing& s) {
 
 }  // namespace
 
+namespace {
+
+// A vTPM serves the one VM label it was made for (rules.cc SteVerdict): a plan giving its domain
+// another label breaks the sharing, whatever types the labels share.
+std::optional<Violation> VtpmOwnerViolation(const Sharing& s, SharingId id, Ssidref owner,
+                                            Ssidref subject, const std::string& owner_label,
+                                            std::string_view under) {
+  if (s.resource_kind != ResourceKind::kVtpm || owner == subject) return std::nullopt;
+  return Violation{ViolationKind::kSharingBroken,
+                   fmt::format("{}: it belongs to label '{}', which domain {} would no longer have "
+                               "{}",
+                               SharingText(s), owner_label, s.subject, under),
+                   {s.subject},
+                   {},
+                   id};
+}
+
+}  // namespace
+
 void Acm::PlanSharings(const PolicySnapshot& next, const UpdateRequest& r, UpdatePlan& plan) const {
   for (const auto& [id, s] : sharings_) {
     auto subject = plan.translated.find(s.subject);
@@ -57,15 +76,9 @@ void Acm::PlanSharings(const PolicySnapshot& next, const UpdateRequest& r, Updat
         continue;
       }
       plan.resource_labels[id] = object_label;
-      if (s.resource_kind == ResourceKind::kVtpm && object && *object != subject->second.ssidref) {
-        plan.violations.push_back(
-            Violation{ViolationKind::kSharingBroken,
-                      fmt::format("{}: it belongs to label '{}', which domain {} would no longer "
-                                  "have {}",
-                                  SharingText(s), object_label, s.subject, plan.under),
-                      {s.subject},
-                      {},
-                      id});
+      if (auto v = VtpmOwnerViolation(s, id, *object, subject->second.ssidref, object_label,
+                                      plan.under)) {
+        plan.violations.push_back(std::move(*v));
         continue;
       }
     }

@@ -8,6 +8,30 @@
 
 namespace shype::admin {
 
+namespace {
+
+// One TPM 2.0 per domain, from its own swtpm (docs/vtpm.md); xm's instance= and backend= (a
+// backend domain) have no meaning here.
+std::vector<std::string> VtpmRefusals(const config::DomainConfig& config, const std::string& path) {
+  std::vector<std::string> out;
+  const std::vector<config::VtpmSpec> vtpms = *config.Vtpms();
+  if (vtpms.size() > 1) {
+    out.push_back(fmt::format("{}: a domain has at most one vtpm, not {}", path, vtpms.size()));
+  }
+  for (const config::VtpmSpec& vtpm : vtpms) {
+    for (const auto& [key, value] : vtpm.options) {
+      if (key == "type" && value == "tpm2") continue;
+      out.push_back(
+          fmt::format("{}: vtpm option '{}={}' is not supported: write vtpm = [ "
+                      "'type=tpm2' ] (a TPM 2.0 from the domain's own swtpm)",
+                      path, key, value));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<Error> ConfigRefusals(const config::DomainConfig& config, const std::string& path) {
   std::vector<Error> refusals;
   auto refuse = [&](ErrorCode code, std::string message) {
@@ -52,22 +76,8 @@ std::vector<Error> ConfigRefusals(const config::DomainConfig& config, const std:
              fmt::format("{}: shm region '{}' is named twice", path, shm.name));
     }
   }
-  // One TPM 2.0 per domain, from its own swtpm (docs/vtpm.md); xm's instance= and backend=
-  // (a backend domain) have no meaning here.
-  const std::vector<config::VtpmSpec> vtpms = *config.Vtpms();
-  if (vtpms.size() > 1) {
-    refuse(ErrorCode::kInvalidArgument,
-           fmt::format("{}: a domain has at most one vtpm, not {}", path, vtpms.size()));
-  }
-  for (const config::VtpmSpec& vtpm : vtpms) {
-    for (const auto& [key, value] : vtpm.options) {
-      if (key == "type" && value == "tpm2") continue;
-      refuse(ErrorCode::kInvalidArgument,
-             fmt::format("{}: vtpm option '{}={}' is not supported: write vtpm = [ 'type=tpm2' ] "
-                         "(a TPM 2.0 from the domain's own swtpm)",
-                         path, key, value));
-    }
-  }
+  for (std::string& why : VtpmRefusals(config, path))
+    refuse(ErrorCode::kInvalidArgument, std::move(why));
   return refusals;
 }
 

@@ -386,13 +386,7 @@ asio::awaitable<Result<void>> DomainManager::Launch(Domain& d, const config::Dom
   // SECURITY: a revocation while QEMU was starting took a region or disk (its unplug could not
   // reach a guest held at -S): the create fails instead of booting with it.
   if (auto r = NothingRevoked(d, request.shms.size()); !r) co_return r;
-  // SECURITY: QEMU initializes its TPM while it starts (before QMP answers); a QEMU that did not
-  // would run its guest on a TPM whose launch is not measured.
-  if (d.vtpm && d.vtpm->launches() < 1) {
-    co_return Fail(ErrorCode::kUnavailable,
-                   "domain '{}': QEMU did not start its TPM, so its launch is not measured ({})",
-                   d.record.name, d.vtpm->failure().empty() ? "no INIT" : d.vtpm->failure());
-  }
+  if (auto r = VtpmMeasured(d); !r) co_return r;
   // Every check passed: only now does the guest run its first instruction.
   if (auto cont = co_await vm.Execute("cont"); !cont) co_return Fail(cont.error());
   // SECURITY: a revocation while `cont` was on its way found the domain still creating: it

@@ -260,6 +260,8 @@ class DomainManager final : public admin::RunningDomains {
       const config::DomainConfig& config, const admin::DomainPlan& plan) const;
   [[nodiscard]] Result<void> StartVtpm(Domain& domain, const config::DomainConfig& config,
                                        LaunchRequest& request, std::vector<UniqueFd>& keep);
+  // Before `cont`: a domain with a vTPM has had its launch measured (QEMU's first INIT).
+  [[nodiscard]] static Result<void> VtpmMeasured(const Domain& domain);
   // kPermissionDenied if a revocation took one of the `regions` regions or a disk of a domain
   // being created.
   [[nodiscard]] static Result<void> NothingRevoked(const Domain& domain, std::size_t regions);

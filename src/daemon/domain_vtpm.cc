@@ -138,4 +138,15 @@ Result<void> DomainManager::StartVtpm(Domain& d, const config::DomainConfig& con
   return {};
 }
 
+Result<void> DomainManager::VtpmMeasured(const Domain& d) {
+  // SECURITY: QEMU initializes its TPM while it starts (before QMP answers); a QEMU that did not
+  // would run its guest on a TPM whose launch is not measured.
+  if (d.vtpm && d.vtpm->launches() < 1) {
+    return Fail(ErrorCode::kUnavailable,
+                "domain '{}': QEMU did not start its TPM, so its launch is not measured ({})",
+                d.record.name, d.vtpm->failure().empty() ? "no INIT" : d.vtpm->failure());
+  }
+  return {};
+}
+
 }  // namespace shype::daemon

@@ -54,7 +54,7 @@ expect_split 1 "dry-run of a config create refuses fails" -- shype dry-run "$T/r
 OUT="$STDOUT"
 expect_out "^Checking Chinese Wall:$" "... its labels are still checked"
 expect_out "^Checking create: DENIED$" "... create is denied"
-expect_out "^   --> $T/refused.cfg: vtpm option 'type=tpm1.2' is not supported: write vtpm = \\[ 'type=tpm2' \\] (a TPM 2.0 from the domain's own swtpm)$" "... the vtpm named"
+expect_out "^   --> $T/refused.cfg: vtpm option 'type=tpm1.2' is not supported: write vtpm = \\[ 'type=tpm2' \\] \\(a TPM 2.0 from the domain's own swtpm\\)$" "... the vtpm named"
 expect_out "^   --> .*no-such-vmlinuz" "... the missing kernel named"
 expect_out "^   --> a domain named 'bank1' is already running$" "... the running name named"
 expect_out "^Dry Run: FAILED$" "... the dry run fails"
