@@ -179,8 +179,11 @@ TEST_F(StateCheckTest, RefusesWalWithDamagedHeaderChecksum) {
   InCrashingChild([&] { InstallPolicy(/*crash=*/true); });
   auto wal = dir_ / "labels.db-wal";
   std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekp(16);  // salt-1: covered by the header checksum
-  f.put('\x42');
+  f.seekg(16);  // salt-1: covered by the header checksum
+  const char salt = static_cast<char>(f.get());
+  f.seekp(16);
+  f.put(static_cast<char>(salt ^
+                          0x5a));  // always a change (a fixed byte equals the random salt 1 in 256)
   f.close();
   EXPECT_THAT(OpenError(), HasSubstr("checksum mismatch"));
 }
