@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
 
 #include "ctrl_channel.h"
+#include "shype/common/landlock.h"
 #include "shype/common/log.h"
 
 namespace shype::vtpm {
@@ -53,6 +55,49 @@ std::vector<std::string> SwtpmArgs(const InstanceOptions& o) {
                                               // 0.7 exits on `--log fd=2`)
 }
 
+// The binary, searched in PATH when the name has no '/'.
+Result<std::filesystem::path> FindBinary(const std::filesystem::path& name) {
+  if (name.string().find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/usr/bin:/bin";
+  while (!dirs.empty()) {
+    const auto colon = dirs.find(':');
+    const std::filesystem::path candidate =
+        std::filesystem::path(std::string(dirs.substr(0, colon))) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+  }
+  return Fail(ErrorCode::kUnavailable, "{} is not installed (apt-get install swtpm)",
+              name.string());
+}
+
+// SECURITY: swtpm parses every guest TPM command (libtpms); it gets Landlock's file-system
+// confinement: its binary and libraries, OpenSSL's configuration, the key file (read) and its
+// own state directory, nothing else (no other domain's state, no shyped state).
+Result<LandlockRuleset> SwtpmRuleset(const InstanceOptions& o, const std::filesystem::path& bin) {
+  auto ruleset = LandlockRuleset::Create();
+  if (!ruleset) return Fail(ruleset.error().WithContext("confining swtpm"));
+  using namespace landlock;
+  constexpr std::uint64_t kRemoveFile = 1ULL << 5;
+  constexpr std::uint64_t kMakeReg = 1ULL << 8;
+  const std::pair<std::filesystem::path, std::uint64_t> rules[] = {
+      {bin, kReadFile | kExecute},
+      {"/usr/lib", kRead | kExecute},
+      {"/usr/lib64", kRead | kExecute},
+      {"/lib", kRead | kExecute},
+      {"/lib64", kRead | kExecute},
+      {"/etc/ld.so.cache", kReadFile},
+      {"/etc/ssl", kRead},
+      {"/usr/lib/ssl", kRead},
+      {"/dev/urandom", kReadFile},
+      {o.key_file, kReadFile},
+      {o.state_dir, kRead | kWriteFile | kTruncate | kMakeReg | kRemoveFile}};
+  for (const auto& [path, access] : rules) {
+    if (auto r = ruleset->AllowPath(path, access); !r) return Fail(r.error());
+  }
+  return std::move(*ruleset);
+}
+
 Result<std::pair<pid_t, UniqueFd>> Spawn(const InstanceOptions& o, int ctrl_fd) {
   UniqueFd log(::open(o.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -60,7 +105,13 @@ Result<std::pair<pid_t, UniqueFd>> Spawn(const InstanceOptions& o, int ctrl_fd) 
     return Fail(ErrorCode::kIo, "cannot open swtpm's log {}: {}", o.log_file.string(),
                 std::strerror(errno));
   }
-  const auto args = SwtpmArgs(o);
+  auto bin = FindBinary(o.swtpm);
+  if (!bin) return Fail(bin.error());
+  auto ruleset = SwtpmRuleset(o, *bin);
+  if (!ruleset) return Fail(ruleset.error());
+  const int ruleset_fd = ruleset->fd();
+  auto args = SwtpmArgs(o);
+  args[0] = bin->string();
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -72,8 +123,8 @@ Result<std::pair<pid_t, UniqueFd>> Spawn(const InstanceOptions& o, int ctrl_fd) 
     // so a restarted shyped finds its state directory unlocked.
     if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(125);
     // The child: fds 0-3 only, its own session (a signal to shyped's group does not reach it).
-    if (::dup2(null.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0 ||
-        ::dup2(ctrl_fd, 3) < 0) {
+    if (!LandlockRestrictSelf(ruleset_fd) || ::dup2(null.get(), 0) < 0 ||
+        ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0 || ::dup2(ctrl_fd, 3) < 0) {
       ::_exit(126);
     }
     ::syscall(SYS_close_range, 4U, ~0U, 0U);
@@ -81,7 +132,7 @@ Result<std::pair<pid_t, UniqueFd>> Spawn(const InstanceOptions& o, int ctrl_fd) 
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execvp(argv[0], argv.data());
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));

@@ -149,6 +149,15 @@ TEST_F(InstanceTest, HostCommandsRunBetweenGuestCommands) {
   EXPECT_TRUE(qemu->tpm->ReadPcrs(kMeasuredPcrs));  // the guest's channel still works
 }
 
+TEST_F(InstanceTest, SwtpmRunsConfinedInItsOwnSession) {
+  auto qemu = StartWithQemu();
+  ASSERT_TRUE(qemu);
+  auto status = ReadTextFileBounded(fmt::format("/proc/{}/status", instance_->pid()), 1 << 16);
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->find("NoNewPrivs:\t1"), std::string::npos) << "Landlock sets no_new_privs";
+  EXPECT_EQ(::getsid(instance_->pid()), instance_->pid());
+}
+
 TEST_F(InstanceTest, AKilledSwtpmIsReported) {
   auto qemu = StartWithQemu();
   ASSERT_TRUE(qemu);
