@@ -56,6 +56,7 @@ printf 'savegame: level 7' | dd of="$DEMO/game.img" bs=1M count=1 conv=sync stat
 show "$B/shype" addlabel res_Bank res "file:$DEMO/bank.img"
 show "$B/shype" addlabel res_Game res "file:$DEMO/game.img"
 guest bank-web Bank "$DEMO/bank.img" 'head -c 16 /dev/vda; echo'
+echo "vtpm = [ 'type=tpm2' ]" >>"$DEMO/bank-web.cfg"  # its own TPM: measured launch, attestation
 guest bank-batch Bank
 guest monitor Monitor
 guest game Game "$DEMO/game.img"
@@ -74,6 +75,14 @@ show "$B/shype" create "$DEMO/monitor.cfg"
 show "$B/shype" list --label
 for _ in $(seq 1 150); do "$B/shype" console bank-web --log | grep -q SHYPE-RUN-END && break; sleep 0.2; done
 show "$B/shype" console bank-web --log | grep -A4 SHYPE-RUN-BEGIN
+
+step "bank-web proves to a remote party which policy and label it runs under (its vTPM)"
+NONCE="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+show "$B/shype" vtpm list
+"$B/shype" vtpm ca -o "$DEMO/host-ca.pem"
+show "$B/shype" attest bank-web --nonce "$NONCE" -o "$DEMO/attest-bank-web"
+show "$B/shype" verify "$DEMO/attest-bank-web" --ca "$DEMO/host-ca.pem" --nonce "$NONCE" --expect-label Bank
+show "$B/shype" verify "$DEMO/attest-bank-web" --ca "$DEMO/host-ca.pem" --nonce "$NONCE" --expect-label Game
 
 step "A Game guest while Bank guests run: refused by the Chinese Wall"
 show "$B/shype" dry-run "$DEMO/game.cfg"
