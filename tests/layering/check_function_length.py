@@ -15,6 +15,10 @@ LIMIT = 60
 REASON = re.compile(r"//\s*Long:\s*\S")
 
 
+DIGIT_SEPARATOR = re.compile(r"[0-9a-fA-F]")
+NUMBER_BEFORE = re.compile(r"(?<![A-Za-z0-9_'])(0[xXbB])?[0-9][0-9a-fA-F']*$")
+
+
 def strip_code(text):
     """Blanks string/char literals and comments, keeping newlines (so line numbers hold)."""
     out = []
@@ -42,6 +46,9 @@ def strip_code(text):
             j = n if j < 0 else j + len(end)
             out.append("".join(ch if ch == "\n" else " " for ch in text[i:j]))
             i = j
+        elif c == "'" and DIGIT_SEPARATOR.match(text, i + 1) and NUMBER_BEFORE.search(text, 0, i):
+            out.append(c)  # a digit separator (5'000), not a character literal
+            i += 1
         elif c in "\"'":
             j = i + 1
             while j < n and text[j] != c:

@@ -49,9 +49,16 @@ def main():
            rc == 1 and "src/x/b.cc:1: function of 76 lines" in out, out)
     rc, out = run({"c.cc": "struct S {\n" + "  int a;\n" * 80 + "};\n"})
     expect("a long type definition is not a function", rc == 0, out)
+    separated = ("constexpr int kMs = 5'000;  // a digit separator, not a char literal\n"
+                 "int H(int x) {\n" + body(70) + "  return x;\n}\n")
+    rc, out = run({"d.cc": separated})
+    expect("a digit separator does not hide the function after it",
+           rc == 1 and "src/x/d.cc:2: function of 73 lines" in out, out)
+    rc, out = run({"e.cc": "char C() { return 'x'; }\nint u = u8'a';\n"})
+    expect("character literals still parse", rc == 0, out)
     for f in failures:
         print("FAIL -", f)
-    print(f"{6 - len(failures)} passed, {len(failures)} failed")
+    print(f"{8 - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 
