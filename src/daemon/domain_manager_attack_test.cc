@@ -148,3 +148,41 @@ TEST_F(DomainManagerAttackTest, IdsOfRemovedRecordsAreNotReused) {
 
 }  // namespace
 }  // namespace shype::daemon
+
+namespace shype::daemon {
+namespace {
+using namespace fakes;
+
+class DomainVtpmTest : public ManagerTest {};
+
+TEST_F(DomainVtpmTest, AVtpmIsRefusedByAShypedWithoutVtpms) {
+  auto created = Create("bank1", "Bank", "", "vtpm = [ 'type=tpm2' ]\n");
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(created.error().message.find("asks for a vtpm"), std::string::npos);
+  EXPECT_EQ(host_.spawns, 0);
+  EXPECT_FALSE(HasRunDir("bank1"));
+}
+
+// Compromised QEMU: it never sends its TPM's INIT, so the guest would run on a TPM whose launch
+// was not measured (PCRs zero, platform hierarchy as shyped left it). The create is not
+// continued and its vTPM is stopped with it.
+TEST_F(DomainVtpmTest, AQemuThatNeverInitializesItsTpmIsNotContinued) {
+  if (std::system("command -v swtpm >/dev/null 2>&1") != 0) GTEST_SKIP() << "no swtpm";
+  vtpm::Service vtpms(dir_ / "vtpm");
+  vtpms_ = &vtpms;
+  Restart();
+  auto created = Create("bank1", "Bank", "", "vtpm = [ 'type=tpm2' ]\n");
+  ASSERT_FALSE(created);
+  EXPECT_NE(created.error().message.find("did not start its TPM"), std::string::npos)
+      << created.error().message;
+  EXPECT_EQ(host_.spawns, 1);
+  EXPECT_TRUE(host_.executed.empty()) << "no cont";
+  EXPECT_EQ(vtpms.Running("bank1"), nullptr);
+  EXPECT_FALSE(HasRunDir("bank1"));
+  manager_.reset();
+  vtpms_ = nullptr;
+}
+
+}  // namespace
+}  // namespace shype::daemon

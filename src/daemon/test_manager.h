@@ -267,6 +267,7 @@ class ManagerTest : public ::testing::Test {
     manager_.reset();
     std::filesystem::remove_all(dir_);
   }
+  vtpm::Service* vtpms_ = nullptr;  // set, then Restart(), for a manager with vTPMs
   // A new shyped: a fresh ACM with the demo policy and a fresh manager (the old one detaches
   // its running domains).
   void Restart() {
@@ -300,7 +301,7 @@ class ManagerTest : public ::testing::Test {
           }
         },
         ManagerOptions{dir_ / "run", vm::Accel::kTcg, kUidBase, unplug_timeout_, &*logs_,
-                       accel_probe_});
+                       accel_probe_, vtpms_});
   }
 
   // Runs the io_context until `work` is done (other work may stay pending).
