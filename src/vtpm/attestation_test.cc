@@ -248,5 +248,19 @@ TEST_F(AttestationTest, DestroyRemovesTheStateAndRefusesWhileRunning) {
   EXPECT_EQ(service_->Destroy("bank").error().code, ErrorCode::kNotFound);
 }
 
+// SECURITY: eventlog.json is the remote party's input: a field of another JSON type is bad input
+// (exit 2), never an exception out of the verifier.
+TEST(EventLogParseTest, FieldsOfAnotherTypeAreBadInputNotAnException) {
+  for (const std::string json : {R"({"format": 1})", R"({"format": ["shype-eventlog"]})",
+                                 R"({"format": "shype-eventlog", "version": 1, "hash": 256})",
+                                 R"({"format": "shype-eventlog", "version": 1, "hash": null})",
+                                 R"({"format": "shype-eventlog", "version": 1, "hash": {}})"}) {
+    Result<EventLog> log = Fail(ErrorCode::kInternal, "not parsed");
+    EXPECT_NO_THROW(log = ParseEventLog(json)) << json;
+    ASSERT_FALSE(log) << json;
+    EXPECT_EQ(log.error().code, ErrorCode::kInvalidArgument) << json;
+  }
+}
+
 }  // namespace
 }  // namespace shype::vtpm

@@ -190,10 +190,14 @@ Result<EventLog> ParseEventLog(std::string_view json) {
   }
   Json j = Json::parse(json, nullptr, false);
   if (j.is_discarded()) return Fail(ErrorCode::kInvalidArgument, "not valid JSON");
-  if (!j.is_object() || j.value("format", "") != "shype-eventlog") {
+  // SECURITY: json::value() throws when the field is of another type: each is checked instead.
+  auto is = [&j](std::string_view field, const Json& want) {
+    return j.contains(field) && j[field].type() == want.type() && j[field] == want;
+  };
+  if (!j.is_object() || !is("format", "shype-eventlog")) {
     return Fail(ErrorCode::kInvalidArgument, "not a shype event log (format 'shype-eventlog')");
   }
-  if (!j.contains("version") || j["version"] != 1 || j.value("hash", "") != "sha256") {
+  if (!j.contains("version") || j["version"] != 1 || !is("hash", "sha256")) {
     return Fail(ErrorCode::kInvalidArgument, "only version 1 with hash 'sha256' is known");
   }
   if (!j.contains("events") || !j["events"].is_array() || j["events"].empty()) {
