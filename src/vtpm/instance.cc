@@ -27,7 +27,7 @@
 namespace shype::vtpm {
 namespace {
 
-constexpr int kQemuTimeoutMs = 5'000;  // QEMU writes each message whole
+constexpr int kQemuTimeoutMs = 5'000;  // QEMU writes each message whole, and reads replies
 constexpr std::uint32_t kTpmFail = 9;  // TPM_FAIL: what a refused control command answers
 constexpr std::uint32_t kTpmBadLocality = 0x3d;
 
@@ -208,7 +208,7 @@ void Instance::Relay::ServeQemuCtrl() {
       }
     }
   }
-  if (!WriteAll(qemu_ctrl.get(), reply)) DropQemu();
+  if (!WriteAll(qemu_ctrl.get(), reply, kQemuTimeoutMs)) DropQemu();
 }
 
 void Instance::Relay::ServeGuestCommand() {
@@ -228,7 +228,7 @@ void Instance::Relay::ServeGuestCommand() {
     DropQemu();
     return;
   }
-  if (!WriteAll(qemu_data.get(), *reply)) DropQemu();
+  if (!WriteAll(qemu_data.get(), *reply, kQemuTimeoutMs)) DropQemu();
 }
 
 void Instance::Relay::RunQueue() {
