@@ -16,7 +16,10 @@
 namespace shype::vtpm {
 
 inline constexpr int kPeerTimeoutMs = 60'000;  // a TPM command (RSA key generation) is slow
-inline constexpr std::size_t kMaxTpmMessage = 8192;
+// SECURITY: swtpm's read size (TPM_BUFFER_MAX): it reads each command with one read() of at
+// most 4096 + 9 bytes and takes what follows as the next one (which may start with the TCG prefix
+// that sets any locality), so a longer message smuggled a command past the relay.
+inline constexpr std::size_t kMaxTpmMessage = 4096;
 
 // Reads exactly out.size() bytes within `timeout_ms`. Errors: kUnavailable (closed, timed out).
 [[nodiscard]] Result<void> ReadExact(int fd, std::span<std::uint8_t> out, int timeout_ms);

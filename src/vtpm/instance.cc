@@ -214,6 +214,9 @@ void Instance::Relay::ServeQemuCtrl() {
 void Instance::Relay::ServeGuestCommand() {
   auto command = ReadTpmMessage(qemu_data.get(), kQemuTimeoutMs);
   if (!command) {
+    if (command.error().code == ErrorCode::kInvalidArgument) {
+      Fail("QEMU broke the TPM protocol: " + command.error().message);
+    }
     DropQemu();
     return;
   }

@@ -273,5 +273,32 @@ TEST_F(InstanceTest, AQemuThatTricklesACommandDoesNotHoldTheRelay) {
   done.wait();
 }
 
+// SECURITY: swtpm reads a command with one read() of at most 4096 + 9 bytes and takes what
+// follows as the next command, and it honours the TCG "send command" prefix (code 8, a locality
+// byte) in the data stream. A guest command longer than that smuggled a command past the relay,
+// at a locality of the guest's choice (4: the DRTM PCRs), and desynchronized the replies.
+TEST_F(InstanceTest, AGuestCommandLongerThanSwtpmReadsAtOnceIsRefused) {
+  auto qemu = StartWithQemu();
+  ASSERT_TRUE(qemu);
+  ASSERT_EQ(qemu->Boot(), 0U);
+  // TPM2_PCR_Reset(17) with an empty password session, behind the prefix for locality 4.
+  const std::vector<std::uint8_t> smuggled{
+      0,    0,    0, 8,  4,    0,  0, 0, 27,          // TPM_SEND_COMMAND, locality 4, size
+      0x80, 0x02, 0, 0,  0,    27, 0, 0, 0x01, 0x3d,  // TPM2_PCR_Reset
+      0,    0,    0, 17,                              // PCR 17
+      0,    0,    0, 9,  0x40, 0,  0, 9, 0,    0,    0, 0, 0};  // TPM_RS_PW
+  std::vector<std::uint8_t> command(4096 + 9, 0);
+  command.insert(command.end(), smuggled.begin(), smuggled.end());
+  command[0] = 0x80;
+  command[1] = 0x01;
+  StoreBe32(command.data() + 2, static_cast<std::uint32_t>(command.size()));
+  StoreBe32(command.data() + 6, 0x17b);  // TPM2_GetRandom
+  ASSERT_TRUE(WriteAll(qemu->data.get(), command));
+  (void)ReadTpmMessage(qemu->data.get(), 5000);
+  for (int i = 0; i < 50 && instance_->failure().empty(); ++i) ::usleep(20'000);
+  EXPECT_NE(instance_->failure().find(fmt::format("{} bytes", command.size())), std::string::npos)
+      << "the relay passed it on: " << instance_->failure();
+}
+
 }  // namespace
 }  // namespace shype::vtpm
