@@ -208,6 +208,17 @@ asio::awaitable<Result<DomainView>> DomainManager::Restore(OpenedImage image,
                    "{}: the image's header and its configuration name different domains or labels",
                    image_path);
   }
+  // SECURITY: a save with a vTPM is refused, so an image asking for one was edited. Nothing of
+  // a restore is measured: its vTPM would attest the launch of the configuration's kernel while
+  // the guest resumes whatever the image's RAM holds.
+  auto vtpms = config->Vtpms();
+  if (!vtpms) co_return Fail(vtpms.error());
+  if (!vtpms->empty()) {
+    co_return Fail(ErrorCode::kInvalidArgument,
+                   "{}: the image's configuration asks for a vTPM; a domain with a vTPM is never "
+                   "saved, so it cannot be restored (create it instead)",
+                   image_path);
+  }
   auto active = acm_.active_policy();
   if (!active || active->name() != image.header.policy) {
     co_return Fail(

@@ -10,6 +10,7 @@
 
 #include "domain_manager.h"
 #include "shype/common/file.h"
+#include "shype/vtpm/service.h"
 #include "test_manager.h"
 
 namespace shype::daemon {
@@ -55,6 +56,7 @@ class DomainSaveTest : public ManagerTest {
         [&saved](std::exception_ptr, Result<SaveOutcome> r) { saved.emplace(std::move(r)); });
     io_->restart();
   }
+  std::optional<vtpm::Service> vtpm_service_;  // outlives the manager (reset in TearDown)
   std::size_t Count(const std::string& command) const {
     return static_cast<std::size_t>(
         std::count(host_.executed.begin(), host_.executed.end(), command));
@@ -154,6 +156,29 @@ TEST_F(DomainSaveTest, AnImageWhoseHeaderAndConfigurationDisagreeIsRefused) {
   EXPECT_EQ(refused.error().message,
             "edited.save: the image's header and its configuration name different domains or "
             "labels");
+  EXPECT_TRUE(AdmittedLabels().empty());
+}
+
+// The attack: an image (saved without a vTPM: a save with one is refused) edited to ask for one.
+// QEMU measures nothing of a restore: its vTPM would attest the launch of the configuration's
+// kernel while the guest resumes whatever the image's RAM holds.
+TEST_F(DomainSaveTest, AnImageWhoseConfigurationAsksForAVtpmIsRefused) {
+  vtpm_service_.emplace(dir_ / "vtpm");
+  vtpms_ = &*vtpm_service_;
+  Restart();
+  ASSERT_TRUE(Create("bank1", "Bank"));
+  ASSERT_TRUE(Save("bank1"));
+  auto image = OpenSaveImage(ImagePath("bank1"));
+  ASSERT_TRUE(image);
+  image->header.config += "\nvtpm = ['type=tpm2']\n";
+  const int spawns = host_.spawns;
+  auto refused = Run(manager_->Restore(std::move(*image), "edited.save"));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("vTPM"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(host_.spawns, spawns);  // refused before any QEMU
+  auto made = vtpm_service_->store().Find("bank1");
+  ASSERT_TRUE(made);
+  EXPECT_FALSE(made->has_value()) << "a vTPM was made for the restore";
   EXPECT_TRUE(AdmittedLabels().empty());
 }
 

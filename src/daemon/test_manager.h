@@ -380,7 +380,8 @@ class ManagerTest : public ::testing::Test {
   std::string policy_file_ = "shype-demo.xml";
   std::string policy_name_ = "shype.demo";
   std::chrono::milliseconds unplug_timeout_{10000};
-  vm::AccelProbe accel_probe_;  // where the manager looks for /dev/kvm (Restart() passes it on)
+  vm::AccelProbe accel_probe_;      // where the manager looks for /dev/kvm (Restart() passes it on)
+  vtpm::Service* vtpms_ = nullptr;  // the manager's vTPMs (Restart() passes them on)
   // Destroyed after the manager, as in shyped: coroutines still pending then are destroyed with
   // it (a test may reset it earlier).
   std::unique_ptr<asio::io_context> io_ = std::make_unique<asio::io_context>();

@@ -248,6 +248,23 @@ TEST_F(AttestationTest, DestroyRemovesTheStateAndRefusesWhileRunning) {
   EXPECT_EQ(service_->Destroy("bank").error().code, ErrorCode::kNotFound);
 }
 
+// A domain configuration's command line may hold any byte ("\xff" is a valid escape): one that
+// is not UTF-8 has no event log (JSON strings are UTF-8), so its launch is refused, not measured
+// into a vTPM that can never be attested (json::type_error out of Attest).
+TEST_F(AttestationTest, ACommandLineThatIsNotUtf8IsRefusedAtStart) {
+  LaunchInputs in;
+  in.domain = "bank";
+  in.record = LaunchRecord{"bank", "dom_bank", "shype-test", "1.0", "ab", {}, {}, ""};
+  in.cmdline = "console=ttyS0 \xff\xfe";
+  in.kernel = Sha256Of("kernel bytes");
+  in.log_file = dir_ / "bank.log";
+  Result<std::shared_ptr<Instance>> started = Fail(ErrorCode::kInternal, "not started");
+  EXPECT_NO_THROW(started = service_->Start(in));
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().code, ErrorCode::kInvalidArgument) << started.error().message;
+  EXPECT_EQ(service_->Running("bank"), nullptr);
+}
+
 }  // namespace
 }  // namespace shype::vtpm
 
@@ -259,8 +276,12 @@ TEST(EventLogTest, FieldsOfTheWrongTypeAreBadInputNotAThrow) {
   for (const char* bad : {R"({"format": 2, "version": 1, "hash": "sha256", "events": []})",
                           R"({"format": "shype-eventlog", "version": 1, "hash": 7, "events": []})",
                           R"({"format": "shype-eventlog", "version": "1", "hash": "sha256"})",
+                          R"({"format": ["shype-eventlog"]})",
+                          R"({"format": "shype-eventlog", "version": 1, "hash": null})",
+                          R"({"format": "shype-eventlog", "version": 1, "hash": {}})",
                           R"([1, 2])", R"("x")"}) {
-    auto r = ParseEventLog(bad);
+    Result<EventLog> r = Fail(ErrorCode::kInternal, "not parsed");
+    EXPECT_NO_THROW(r = ParseEventLog(bad)) << bad;
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
   }

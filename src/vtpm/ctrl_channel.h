@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Blocking I/O on swtpm's control and data sockets, each read bounded in time (a peer that stops
-// mid-message cannot hold the relay thread): exact reads, one-message sends (swtpm reads each
-// control request with one recvmsg), fds by SCM_RIGHTS.
+// I/O on the control and data sockets, each message bounded in time (a peer that stops or
+// trickles mid-message, or stops reading, cannot hold the relay thread): exact reads, one-message
+// sends (swtpm reads each control request with one recvmsg), fds by SCM_RIGHTS.
 #pragma once
 
 #include <cstdint>
@@ -16,11 +16,16 @@
 namespace shype::vtpm {
 
 inline constexpr int kPeerTimeoutMs = 60'000;  // a TPM command (RSA key generation) is slow
-inline constexpr std::size_t kMaxTpmMessage = 8192;
+// SECURITY: swtpm's read size (TPM_BUFFER_MAX): it reads each command with one read() of at
+// most 4096 + 9 bytes and takes what follows as the next one (which may start with the TCG prefix
+// that sets any locality), so a longer message smuggled a command past the relay.
+inline constexpr std::size_t kMaxTpmMessage = 4096;
 
-// Reads exactly out.size() bytes. Errors: kUnavailable (closed, timed out).
+// Reads exactly out.size() bytes within `timeout_ms`. Errors: kUnavailable (closed, timed out).
 [[nodiscard]] Result<void> ReadExact(int fd, std::span<std::uint8_t> out, int timeout_ms);
-[[nodiscard]] Result<void> WriteAll(int fd, std::span<const std::uint8_t> bytes);
+// Sends all of `bytes` within `timeout_ms`. Errors: kUnavailable (closed, not read in time).
+[[nodiscard]] Result<void> WriteAll(int fd, std::span<const std::uint8_t> bytes,
+                                    int timeout_ms = kPeerTimeoutMs);
 // Reads one 4-byte control code and the fd sent with it, if any.
 struct CtrlHead {
   std::uint32_t code = 0;

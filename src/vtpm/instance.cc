@@ -29,7 +29,7 @@
 namespace shype::vtpm {
 namespace {
 
-constexpr int kQemuTimeoutMs = 5'000;  // QEMU writes each message whole
+constexpr int kQemuTimeoutMs = 5'000;  // QEMU writes each message whole, and reads replies
 constexpr std::uint32_t kTpmFail = 9;  // TPM_FAIL: what a refused control command answers
 constexpr std::uint32_t kTpmBadLocality = 0x3d;
 
@@ -259,12 +259,15 @@ void Instance::Relay::ServeQemuCtrl() {
       }
     }
   }
-  if (!WriteAll(qemu_ctrl.get(), reply)) DropQemu();
+  if (!WriteAll(qemu_ctrl.get(), reply, kQemuTimeoutMs)) DropQemu();
 }
 
 void Instance::Relay::ServeGuestCommand() {
   auto command = ReadTpmMessage(qemu_data.get(), kQemuTimeoutMs);
   if (!command) {
+    if (command.error().code == ErrorCode::kInvalidArgument) {
+      Fail("QEMU broke the TPM protocol: " + command.error().message);
+    }
     DropQemu();
     return;
   }
@@ -279,7 +282,7 @@ void Instance::Relay::ServeGuestCommand() {
     DropQemu();
     return;
   }
-  if (!WriteAll(qemu_data.get(), *reply)) DropQemu();
+  if (!WriteAll(qemu_data.get(), *reply, kQemuTimeoutMs)) DropQemu();
 }
 
 void Instance::Relay::RunQueue() {

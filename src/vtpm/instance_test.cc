@@ -4,10 +4,17 @@
 // back; the control commands a compromised QEMU could use to read or forge TPM state refused.
 #include "shype/vtpm/instance.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstring>
 #include <future>
+#include <thread>
 
 #include "shype/common/file.h"
 #include "vtpm_test_util.h"
@@ -168,6 +175,138 @@ TEST_F(InstanceTest, AKilledSwtpmIsReported) {
   std::promise<bool> dead;
   instance_->Submit([&](Tpm* tpm) { dead.set_value(tpm == nullptr); });
   EXPECT_TRUE(dead.get_future().get());
+}
+
+// Sends `code` with the fds `fds` in one SCM_RIGHTS message, as a compromised QEMU may.
+bool SendWithFds(int sock, CtrlCommand code, std::initializer_list<int> fds) {
+  std::uint8_t head[4];
+  StoreBe32(head, static_cast<std::uint32_t>(code));
+  iovec iov{head, sizeof(head)};
+  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+  std::memcpy(CMSG_DATA(c), fds.begin(), fds.size() * sizeof(int));
+  return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof(head));
+}
+
+// True when every copy of a pipe's write end is closed (its reader sees the end).
+bool WriterClosed(int read_end, int timeout_ms) {
+  pollfd p{read_end, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLHUP) != 0;
+}
+
+// SECURITY: CMSG_SPACE(sizeof(int)) holds two ints on 64-bit, so two fds in one SCM_RIGHTS
+// arrive without MSG_CTRUNC; the one shyped did not take must not stay open in shyped (a QEMU
+// repeating SET_DATAFD exhausted shyped's fds).
+TEST_F(InstanceTest, ASecondFdPassedWithAControlCommandIsNotKept) {
+  auto qemu = StartWithQemu();
+  ASSERT_TRUE(qemu);
+  ASSERT_EQ(qemu->Boot(), 0U);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  UniqueFd reader(pipe_fds[0]);
+  UniqueFd writer(pipe_fds[1]);
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd a(pair[0]);
+  UniqueFd b(pair[1]);
+  ASSERT_TRUE(SendWithFds(qemu->ctrl.get(), CtrlCommand::kSetDataFd, {b.get(), writer.get()}));
+  std::uint8_t reply[4];
+  (void)ReadExact(qemu->ctrl.get(), reply, 5000);  // answered or closed: either is fine
+  writer.Reset();
+  EXPECT_TRUE(WriterClosed(reader.get(), 3000)) << "shyped kept the second fd";
+}
+
+// A TPM command (TPM2_GetRandom of 16 bytes).
+std::vector<std::uint8_t> GetRandom() {
+  return {0x80, 0x01, 0, 0, 0, 0x0c, 0, 0, 0x01, 0x7b, 0, 0x10};
+}
+
+// SECURITY: a QEMU that never reads its replies (or trickles a command) must not hold the relay
+// thread: host commands (quotes) would never run and Stop() (a revocation, on shyped's io
+// thread) would wait for it for ever.
+TEST_F(InstanceTest, AQemuThatStopsReadingDoesNotHoldTheRelay) {
+  auto qemu = StartWithQemu();
+  ASSERT_TRUE(qemu);
+  ASSERT_EQ(qemu->Boot(), 0U);
+  const auto command = GetRandom();
+  int sent = 0;
+  for (int stalls = 0; sent < 20'000 && stalls < 50;) {
+    if (::send(qemu->data.get(), command.data(), command.size(), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(command.size())) {
+      ++sent;
+    } else {
+      ++stalls;
+      ::usleep(20'000);
+    }
+  }
+  std::promise<void> ran;
+  auto done = ran.get_future();
+  instance_->Submit([&](Tpm*) { ran.set_value(); });
+  const bool in_time = done.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  if (!in_time) qemu.reset();  // lets the relay go, so the test ends
+  EXPECT_TRUE(in_time) << "the relay is stuck writing to QEMU (" << sent << " commands sent)";
+  done.wait();
+}
+
+TEST_F(InstanceTest, AQemuThatTricklesACommandDoesNotHoldTheRelay) {
+  auto qemu = StartWithQemu();
+  ASSERT_TRUE(qemu);
+  ASSERT_EQ(qemu->Boot(), 0U);
+  std::vector<std::uint8_t> command = GetRandom();
+  command[5] = 200;  // a 200-byte command, one byte every 400 ms: 76 s
+  ASSERT_TRUE(WriteAll(qemu->data.get(), std::span(command).first(10)));
+  std::atomic<bool> quit{false};
+  std::thread trickle([&] {
+    const std::uint8_t byte = 0;
+    for (int i = 0; i < 190 && !quit; ++i) {
+      if (::send(qemu->data.get(), &byte, 1, MSG_NOSIGNAL) != 1) break;
+      ::usleep(400'000);
+    }
+  });
+  ::usleep(1'000'000);  // the relay is reading the command
+  std::promise<void> ran;
+  auto done = ran.get_future();
+  instance_->Submit([&](Tpm*) { ran.set_value(); });
+  EXPECT_EQ(done.wait_for(std::chrono::seconds(15)), std::future_status::ready)
+      << "the relay waits for the trickled command";
+  quit = true;
+  trickle.join();
+  done.wait();
+}
+
+// SECURITY: swtpm reads a command with one read() of at most 4096 + 9 bytes and takes what
+// follows as the next command, and it honours the TCG "send command" prefix (code 8, a locality
+// byte) in the data stream. A guest command longer than that smuggled a command past the relay,
+// at a locality of the guest's choice (4: the DRTM PCRs), and desynchronized the replies.
+TEST_F(InstanceTest, AGuestCommandLongerThanSwtpmReadsAtOnceIsRefused) {
+  auto qemu = StartWithQemu();
+  ASSERT_TRUE(qemu);
+  ASSERT_EQ(qemu->Boot(), 0U);
+  // TPM2_PCR_Reset(17) with an empty password session, behind the prefix for locality 4.
+  const std::vector<std::uint8_t> smuggled{
+      0,    0,    0, 8,  4,    0,  0, 0, 27,          // TPM_SEND_COMMAND, locality 4, size
+      0x80, 0x02, 0, 0,  0,    27, 0, 0, 0x01, 0x3d,  // TPM2_PCR_Reset
+      0,    0,    0, 17,                              // PCR 17
+      0,    0,    0, 9,  0x40, 0,  0, 9, 0,    0,    0, 0, 0};  // TPM_RS_PW
+  std::vector<std::uint8_t> command(4096 + 9, 0);
+  command.insert(command.end(), smuggled.begin(), smuggled.end());
+  command[0] = 0x80;
+  command[1] = 0x01;
+  StoreBe32(command.data() + 2, static_cast<std::uint32_t>(command.size()));
+  StoreBe32(command.data() + 6, 0x17b);  // TPM2_GetRandom
+  ASSERT_TRUE(WriteAll(qemu->data.get(), command));
+  (void)ReadTpmMessage(qemu->data.get(), 5000);
+  for (int i = 0; i < 50 && instance_->failure().empty(); ++i) ::usleep(20'000);
+  EXPECT_NE(instance_->failure().find(fmt::format("{} bytes", command.size())), std::string::npos)
+      << "the relay passed it on: " << instance_->failure();
 }
 
 }  // namespace

@@ -80,6 +80,16 @@ Result<std::shared_ptr<Instance>> Service::Start(LaunchInputs in) {
   options.log_file = in.log_file;
   options.swtpm = swtpm_;
   options.launch = MakeLaunchLog(in.record, in.cmdline, in.kernel, in.initrd);
+  // SECURITY: a launch whose log cannot be written (a command line that is not UTF-8: the log
+  // is JSON) is refused before it is measured into a vTPM that could never be attested.
+  try {
+    (void)EventLogJson(options.launch);
+  } catch (const std::exception&) {  // adapter: nlohmann reports a string not UTF-8 by throwing
+    return Fail(ErrorCode::kInvalidArgument,
+                "the launch of '{}' has no event log: its kernel command line (or its record) is "
+                "not UTF-8",
+                in.domain);
+  }
   HostCa* host_ca = *ca;
   auto setup = [&](Tpm& tpm) -> Result<void> {
     if (!manufacture) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -73,6 +74,25 @@ Result<void> ShredTree(const std::filesystem::path& dir) {
   return {};
 }
 
+// SECURITY: a domain name is one path component under domains/ (config::IsValidObjectName's
+// rule: 1-64 of [A-Za-z0-9_.-], not starting with '.' or '-'); the API hands names in unchecked,
+// and "/", "..", "." or "../ca" joined to the root reached (and shredded) what is not a vTPM.
+bool IsDomainName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name.front() == '.' || name.front() == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+Result<void> CheckName(std::string_view domain) {
+  if (!IsDomainName(domain)) {
+    return Fail(ErrorCode::kInvalidArgument, "'{}' is not a domain name ([A-Za-z0-9_.-]{{1,64}})",
+                domain);
+  }
+  return {};
+}
+
 }  // namespace
 
 Store::Store(std::filesystem::path root) : root_(std::move(root)) {}
@@ -86,6 +106,7 @@ std::filesystem::path Store::TpmDir(std::string_view domain) const {
 }
 
 Result<std::optional<VtpmRecord>> Store::Find(std::string_view domain) const {
+  if (auto ok = CheckName(domain); !ok) return Fail(ok.error());
   const auto path = DomainDir(domain) / kRecordFile;
   auto text = ReadTextFileBounded(path, 256 * 1024);
   if (!text) {
@@ -123,6 +144,7 @@ Result<std::vector<VtpmRecord>> Store::List() const {
   }
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
+    if (!IsDomainName(name)) continue;  // not a vTPM's directory
     auto r = Find(name);
     if (!r) return Fail(r.error());
     if (*r) out.push_back(std::move(**r));
@@ -150,6 +172,7 @@ Result<std::filesystem::path> Store::KeyFile() const {
 }
 
 Result<void> Store::Prepare(std::string_view domain) const {
+  if (auto ok = CheckName(domain); !ok) return ok;
   std::error_code ec;
   if (std::filesystem::exists(DomainDir(domain), ec)) {
     if (auto r = ShredTree(DomainDir(domain)); !r) return r;
@@ -159,6 +182,7 @@ Result<void> Store::Prepare(std::string_view domain) const {
 }
 
 Result<void> Store::Save(const VtpmRecord& r) const {
+  if (auto ok = CheckName(r.domain); !ok) return ok;
   Json j = {{"domain", r.domain},
             {"uuid", r.uuid},
             {"label", r.label},
@@ -170,6 +194,7 @@ Result<void> Store::Save(const VtpmRecord& r) const {
 }
 
 Result<void> Store::Destroy(std::string_view domain) const {
+  if (auto ok = CheckName(domain); !ok) return ok;
   std::error_code ec;
   if (!std::filesystem::exists(DomainDir(domain), ec)) {
     return Fail(ErrorCode::kNotFound, "domain '{}' has no vTPM", domain);

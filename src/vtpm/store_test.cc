@@ -63,5 +63,31 @@ TEST(StoreTest, PrepareRemovesWhatAnUnfinishedManufactureLeft) {
   std::filesystem::remove_all(dir);
 }
 
+// SECURITY: the API's vtpm-destroy and attest name a domain as they like; a name is a path
+// component under STATE/vtpm/domains, never a path ("/", "..", "../ca", "." shred what is not a
+// vTPM, or all of them).
+TEST(StoreTest, ANameThatIsNotADomainNameReachesNothingOutsideItsDirectory) {
+  const auto dir = testing::MakeTempDir("store");
+  Store store(dir / "vtpm");
+  ASSERT_TRUE(store.Prepare("bank"));
+  std::filesystem::create_directories(dir / "vtpm/ca");
+  ASSERT_TRUE(WriteFileAtomic(dir / "vtpm/ca/ca-key.pem", std::string("the host CA key")));
+  ASSERT_TRUE(WriteFileAtomic(dir / "outside", std::string("not a vTPM")));
+  const std::vector<std::string> names{
+      "../ca", "..", ".", "", "../../outside", (dir / "vtpm/ca").string(), "a/b", ".hidden"};
+  for (const std::string& name : names) {
+    auto destroyed = store.Destroy(name);
+    ASSERT_FALSE(destroyed) << "'" << name << "'";
+    EXPECT_EQ(destroyed.error().code, ErrorCode::kInvalidArgument) << "'" << name << "'";
+    auto found = store.Find(name);
+    EXPECT_FALSE(found) << "'" << name << "'";
+    EXPECT_FALSE(store.Prepare(name)) << "'" << name << "'";
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "vtpm/ca/ca-key.pem"));
+  EXPECT_EQ(*ReadTextFileBounded(dir / "outside", 64), "not a vTPM");
+  EXPECT_TRUE(std::filesystem::is_directory(store.TpmDir("bank")));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace shype::vtpm
