@@ -267,7 +267,6 @@ class ManagerTest : public ::testing::Test {
     manager_.reset();
     std::filesystem::remove_all(dir_);
   }
-  vtpm::Service* vtpms_ = nullptr;  // set, then Restart(), for a manager with vTPMs
   // A new shyped: a fresh ACM with the demo policy and a fresh manager (the old one detaches
   // its running domains).
   void Restart() {
