@@ -213,6 +213,14 @@ Result<VerifyReport> VerifyAttestation(const VerifyRequest& request) {
                              "label '{}'",
                              cert_label, report.record.label)));
   }
+  // The AK certificate names the domain and the vTPM it was issued for; the record must too.
+  const std::string cert_name = SubjectField(ak_cert->get(), NID_commonName);
+  if (cert_name != fmt::format("{} vTPM {}", report.record.domain, report.record.vtpm)) {
+    return Fail(
+        Mismatch(fmt::format("the AK certificate is for '{}' but the launch measured "
+                             "domain '{}' with vTPM {}",
+                             cert_name, report.record.domain, report.record.vtpm)));
+  }
   if (request.expect_label && *request.expect_label != report.record.label) {
     return Fail(Mismatch(fmt::format("the domain runs with label '{}', not '{}'",
                                      report.record.label, *request.expect_label)));

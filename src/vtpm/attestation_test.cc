@@ -273,13 +273,13 @@ namespace {
 
 // Found by fuzz/attestation_fuzz.cc: a member of the wrong type threw instead of being refused.
 TEST(EventLogTest, FieldsOfTheWrongTypeAreBadInputNotAThrow) {
-  for (const char* bad : {R"({"format": 2, "version": 1, "hash": "sha256", "events": []})",
-                          R"({"format": "shype-eventlog", "version": 1, "hash": 7, "events": []})",
-                          R"({"format": "shype-eventlog", "version": "1", "hash": "sha256"})",
-                          R"({"format": ["shype-eventlog"]})",
-                          R"({"format": "shype-eventlog", "version": 1, "hash": null})",
-                          R"({"format": "shype-eventlog", "version": 1, "hash": {}})",
-                          R"([1, 2])", R"("x")"}) {
+  for (const char* bad :
+       {R"({"format": 2, "version": 1, "hash": "sha256", "events": []})",
+        R"({"format": "shype-eventlog", "version": 1, "hash": 7, "events": []})",
+        R"({"format": "shype-eventlog", "version": "1", "hash": "sha256"})",
+        R"({"format": ["shype-eventlog"]})",
+        R"({"format": "shype-eventlog", "version": 1, "hash": null})",
+        R"({"format": "shype-eventlog", "version": 1, "hash": {}})", R"([1, 2])", R"("x")"}) {
     Result<EventLog> r = Fail(ErrorCode::kInternal, "not parsed");
     EXPECT_NO_THROW(r = ParseEventLog(bad)) << bad;
     ASSERT_FALSE(r) << bad;
@@ -300,6 +300,13 @@ TEST(EventLogTest, ALaunchLogRoundTripsAndReplays) {
   auto refused = ParseEventLog(EventLogJson(twice));
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("event 3"), std::string::npos) << refused.error().message;
+  // A kernel's digest presented as an initrd's (both extend PCR 9 alike): refused.
+  EventLog renamed = log;
+  renamed.events[2].type = "initrd";
+  auto initrd_only = ParseEventLog(EventLogJson(renamed));
+  ASSERT_FALSE(initrd_only);
+  EXPECT_NE(initrd_only.error().message.find("no kernel before it"), std::string::npos)
+      << initrd_only.error().message;
 }
 
 }  // namespace

@@ -210,6 +210,11 @@ Result<EventLog> ParseEventLog(std::string_view json) {
   for (std::size_t i = 0; i < j["events"].size(); ++i) {
     auto e = ParseEvent(j["events"][i], i, next);
     if (!e) return Fail(e.error());
+    // SECURITY: kernel and initrd both extend PCR 9 with an image's digest; an initrd needs the
+    // kernel just before it, so a kernel's digest cannot be presented as an initrd's.
+    if (e->type == "initrd" && log.events.back().type != "kernel") {
+      return Fail(ErrorCode::kInvalidArgument, "event {} (initrd): no kernel before it", i);
+    }
     log.events.push_back(std::move(*e));
   }
   auto record = ParseLaunchRecord(*log.events.front().data);

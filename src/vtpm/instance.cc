@@ -234,6 +234,9 @@ void Instance::Relay::ServeQemuCtrl() {
       if (exchange->command == CtrlCommand::kInit) {
         StoreBe32(payload.data(), LoadBe32(payload.data()) | kInitFlagDeleteVolatile);
       }
+      if (exchange->command == CtrlCommand::kResetTpmEstablished) {
+        payload[0] = 0;  // the locality it is asked at: QEMU's is 0, and nothing above it
+      }
       auto got = CtrlCall(swtpm_ctrl.get(), exchange->command, payload, exchange->reply_bytes);
       if (!got) {
         Fail("swtpm stopped answering: " + got.error().message);

@@ -34,7 +34,7 @@ Result<void> MakeDir(const std::filesystem::path& dir) {
 }
 
 Result<void> Shred(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd >= 0) {
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -58,6 +58,10 @@ Result<void> Shred(const std::filesystem::path& file) {
 
 Result<void> ShredTree(const std::filesystem::path& dir) {
   std::error_code ec;
+  // SECURITY: a domain directory replaced by a symlink would have the shredding follow it.
+  if (std::filesystem::is_symlink(dir, ec) || !std::filesystem::is_directory(dir, ec)) {
+    return Fail(ErrorCode::kIo, "{} is not a directory (a symlink?): not removed", dir.string());
+  }
   std::vector<std::filesystem::path> dirs;
   for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {

@@ -52,6 +52,18 @@ TEST(StoreTest, RecordsRoundTripAndADamagedOneIsNamed) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(StoreTest, ASymlinkedDomainDirectoryIsNotFollowedByDestroy) {
+  const auto dir = testing::MakeTempDir("store");
+  Store store(dir / "vtpm");
+  ASSERT_TRUE(store.Prepare("bank"));
+  std::filesystem::create_directories(dir / "precious");
+  ASSERT_TRUE(WriteFileAtomic(dir / "precious" / "keep", std::string("data")));
+  std::filesystem::create_directory_symlink(dir / "precious", dir / "vtpm/domains/evil");
+  EXPECT_FALSE(store.Destroy("evil"));
+  EXPECT_EQ(*ReadTextFileBounded(dir / "precious" / "keep", 64), "data");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(StoreTest, PrepareRemovesWhatAnUnfinishedManufactureLeft) {
   const auto dir = testing::MakeTempDir("store");
   Store store(dir / "vtpm");
