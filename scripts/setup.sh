@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
   libxml2-dev libxml2-utils libexpected-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
   libcli11-dev libboost-dev bc libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  qemu-system-x86 qemu-utils busybox-static cpio swtpm swtpm-tools libtss2-dev tpm2-tools
+  qemu-system-x86 qemu-utils busybox-static cpio swtpm swtpm-tools libtss2-dev tpm2-tools openssl
   ca-certificates curl python3
   vde2 libvdeplug-dev libelf1 libsystemd-dev help2man
   syslinux syslinux-common mtools fdisk
