@@ -278,6 +278,8 @@ std::unique_ptr<DomainManager::Domain> DomainManager::NewDomain(
   domain->record.config_path = config_path;
   domain->record.created_at = clock_.UnixSeconds();
   for (const auto& use : plan.resources) domain->record.resources.push_back(use.resource);
+  // Its vTPM, so that a restarted shyped readmits the domain with it (the label binding stays).
+  if (!config.Vtpms()->empty()) domain->record.resources.push_back("vtpm:" + plan.name);
   domain->record.disks = DiskRecordsOf(plan);
   domain->next_disk = static_cast<std::uint32_t>(config.Disks()->size());
   domain->record.uid = options_.qemu_uid_base + id.value();

@@ -260,6 +260,9 @@ class DomainManager final : public admin::RunningDomains {
       const config::DomainConfig& config, const admin::DomainPlan& plan) const;
   [[nodiscard]] Result<void> StartVtpm(Domain& domain, const config::DomainConfig& config,
                                        LaunchRequest& request, std::vector<UniqueFd>& keep);
+  // The resource of the domain's existing vTPM: the ssidref of the label it belongs to.
+  [[nodiscard]] Result<acm::ResourceRef> VtpmOwnerRef(const std::string& domain,
+                                                      const acm::LoadedPolicy& policy) const;
   // Before `cont`: a domain with a vTPM has had its launch measured (QEMU's first INIT).
   [[nodiscard]] static Result<void> VtpmMeasured(const Domain& domain);
   // kPermissionDenied if a revocation took one of the `regions` regions or a disk of a domain

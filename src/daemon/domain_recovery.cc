@@ -191,6 +191,14 @@ Result<void> DomainManager::Readmit(const DomainRecord& record) {
   }
   std::vector<acm::ResourceRef> resources;
   for (const auto& resource : record.resources) {
+    if (resource.rfind("vtpm:", 0) == 0) {
+      // SECURITY: its vTPM belongs to the label it was made for; readmitted with that label, a
+      // relabel of the domain stays refused. A vTPM that is gone stops the domain (fail closed).
+      auto owner = VtpmOwnerRef(record.name, *policy);
+      if (!owner) return Fail(owner.error().WithContext("resource " + resource));
+      resources.push_back(*owner);
+      continue;
+    }
     auto label = store_.GetResourceLabel(resource);
     if (!label) return Fail(label.error().WithContext("resource " + resource));
     auto res = admin::ResourceSsidref(*label, *policy);

@@ -88,19 +88,33 @@ Result<std::optional<acm::ResourceRef>> DomainManager::VtpmResource(
   }
   auto found = options_.vtpms->store().Find(plan.name);
   if (!found) return Fail(found.error());
-  // A vTPM not made yet will be made for the domain's label; one made belongs to its label.
-  const std::string owner = *found ? (*found)->label : plan.label;
   auto policy = acm_.active_policy();
   if (!policy) return Fail(ErrorCode::kUnavailable, "no policy is loaded");
-  auto ssidref = policy->VmSsidref(owner);
+  // A vTPM not made yet will be made for the domain's label; one made belongs to its label.
+  if (!*found) {
+    return std::optional<acm::ResourceRef>(
+        acm::ResourceRef{"vtpm:" + plan.name, plan.ssidref, acm::ResourceKind::kVtpm});
+  }
+  auto owner = VtpmOwnerRef(plan.name, *policy);
+  if (!owner) return Fail(owner.error());
+  return std::optional<acm::ResourceRef>(*owner);
+}
+
+Result<acm::ResourceRef> DomainManager::VtpmOwnerRef(const std::string& domain,
+                                                     const acm::LoadedPolicy& policy) const {
+  if (options_.vtpms == nullptr) return Fail(ErrorCode::kUnavailable, "this shyped has no vTPMs");
+  auto found = options_.vtpms->store().Find(domain);
+  if (!found) return Fail(found.error());
+  if (!*found) return Fail(ErrorCode::kNotFound, "domain '{}' has no vTPM any more", domain);
+  const std::string& owner = (*found)->label;
+  auto ssidref = policy.VmSsidref(owner);
   if (!ssidref) {
     return Fail(ErrorCode::kPermissionDenied,
                 "the vTPM of '{}' belongs to label '{}', which policy '{}' does not have (shype "
                 "vtpm destroy {} removes it, its keys with it)",
-                plan.name, owner, policy->name(), plan.name);
+                domain, owner, policy.name(), domain);
   }
-  return std::optional<acm::ResourceRef>(
-      acm::ResourceRef{"vtpm:" + plan.name, *ssidref, acm::ResourceKind::kVtpm});
+  return acm::ResourceRef{"vtpm:" + domain, *ssidref, acm::ResourceKind::kVtpm};
 }
 
 Result<void> DomainManager::StartVtpm(Domain& d, const config::DomainConfig& config,

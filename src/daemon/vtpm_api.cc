@@ -58,6 +58,11 @@ Result<Json> Daemon::VtpmCa() {
 Result<Json> Daemon::DestroyVtpm(const api::DestroyVtpm& command) {
   auto found = vtpms_->store().Find(command.name);
   if (!found) return Fail(found.error());
+  // A domain of that name runs (after a restart its vTPM no longer does, but it holds it).
+  if (domains_->Info(command.name)) {
+    return Fail(ErrorCode::kConflict,
+                "the vTPM of '{}' is in use: destroy or shut down the domain first", command.name);
+  }
   if (auto done = vtpms_->Destroy(command.name); !done) return Fail(done.error());
   AuditNote note;
   note.action = "vtpm-destroy";

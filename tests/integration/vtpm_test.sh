@@ -132,6 +132,12 @@ kill9_daemon
 start_daemon
 expect_rc 0 "vtpm list after shyped's kill -9" -- shype vtpm list
 expect_out "^bank +[0-9a-f-]{36} +CustomerA +stopped" "... bank's vTPM is listed, stopped"
+expect_rc 0 "bank was found again" -- shype info bank --json
+expect_out '"vtpm:bank"' "... with its vTPM among its resources"
+expect_split 1 "vtpm destroy is refused while the recovered bank runs" -- shype vtpm destroy bank
+expect_split 1 "a relabel of the recovered bank is refused: its vTPM is CustomerA's" -- \
+  shype addlabel CustomerC dom bank
+grep -q "vtpm:bank" <<<"$STDERR" && pass "... naming the vTPM" || fail "$STDERR"
 expect_rc 0 "destroy bank after the restart" -- shype destroy bank
 expect_rc 0 "create bank after the restart" -- shype create "$T/bank.cfg"
 wait_console bank "BANK-AGAIN" 90 && pass "bank ran after the restart" || fail "bank console: $OUT"
