@@ -149,12 +149,14 @@ void RegisterVerify(CLI::App& app, Context& ctx) {
   auto nonce = std::make_shared<std::string>();
   auto label = std::make_shared<std::string>();
   auto policy = std::make_shared<std::string>();
+  auto domain = std::make_shared<std::string>();
   verify->add_option("dir", *dir, "the directory shype attest wrote")->required();
   verify->add_option("--ca", *ca, "the host CA certificate (shype vtpm ca)")->required();
   verify->add_option("--nonce", *nonce, "the nonce the quote must carry (hex)");
   verify->add_option("--expect-label", *label, "the label the domain must run with");
   verify->add_option("--expect-policy", *policy, "the policy it must have been launched under");
-  verify->callback([&ctx, req, dir, ca, nonce, label, policy] {
+  verify->add_option("--expect-domain", *domain, "the domain the quote must be of");
+  verify->callback([&ctx, req, dir, ca, nonce, label, policy, domain] {
     req->dir = *dir;
     req->ca = *ca;
     if (!nonce->empty()) {
@@ -164,6 +166,7 @@ void RegisterVerify(CLI::App& app, Context& ctx) {
     }
     if (!label->empty()) req->expect_label = *label;
     if (!policy->empty()) req->expect_policy = *policy;
+    if (!domain->empty()) req->expect_domain = *domain;
     auto report = vtpm::VerifyAttestation(*req);
     if (!report) {
       Error e = report.error();

@@ -225,6 +225,10 @@ Result<VerifyReport> VerifyAttestation(const VerifyRequest& request) {
     return Fail(Mismatch(fmt::format("the domain runs with label '{}', not '{}'",
                                      report.record.label, *request.expect_label)));
   }
+  if (request.expect_domain && *request.expect_domain != report.record.domain) {
+    return Fail(Mismatch(fmt::format("the quote is of domain '{}', not '{}'", report.record.domain,
+                                     *request.expect_domain)));
+  }
   if (request.expect_policy && *request.expect_policy != report.record.policy) {
     return Fail(Mismatch(fmt::format("the domain was launched under policy '{}', not '{}'",
                                      report.record.policy, *request.expect_policy)));

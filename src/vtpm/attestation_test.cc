@@ -143,6 +143,20 @@ TEST_F(AttestationTest, AnotherExpectedLabelFails) {
   EXPECT_NE(r.error().message.find("'dom_bank', not 'dom_game'"), std::string::npos);
 }
 
+TEST_F(AttestationTest, AnotherExpectedDomainFails) {
+  auto b = Boot("bank", "dom_bank");
+  auto a = Attest("bank", nonce_);
+  ASSERT_TRUE(a);
+  auto req = Request(Write(*a, "domain"), nonce_);
+  req.expect_domain = "bank";
+  EXPECT_TRUE(VerifyAttestation(req));
+  req.expect_domain = "game";
+  auto r = VerifyAttestation(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.error().message.find("'bank', not 'game'"), std::string::npos) << r.error().message;
+}
+
 TEST_F(AttestationTest, AQuoteFromAnotherDomainsVtpmFails) {
   auto bank = Boot("bank", "dom_bank");
   auto game = Boot("game", "dom_game");

@@ -57,7 +57,8 @@ grep -q '"type": "shype-record"' "$T/att/eventlog.json" && pass "the log holds t
   || fail "no shype record in the log"
 
 expect_split 0 "verify passes with the nonce, label and policy expected" -- \
-  shype verify "$T/att" --ca "$T/ca.pem" --nonce "$NONCE" --expect-label CustomerA --expect-policy "$POLICY"
+  shype verify "$T/att" --ca "$T/ca.pem" --nonce "$NONCE" --expect-label CustomerA --expect-policy "$POLICY" \
+  --expect-domain bank
 expect_eq "$(grep -c 'VERIFIED' <<<"$STDOUT")" 1 "... it says VERIFIED"
 grep -q "Label:    CustomerA" <<<"$STDOUT" && pass "... and prints the label" || fail "no label: $STDOUT"
 if command -v tpm2_checkquote >/dev/null; then

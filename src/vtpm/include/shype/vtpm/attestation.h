@@ -47,6 +47,7 @@ struct VerifyRequest {
   std::optional<std::vector<std::uint8_t>> nonce;
   std::optional<std::string> expect_label;
   std::optional<std::string> expect_policy;
+  std::optional<std::string> expect_domain;
 };
 
 struct VerifyReport {
