@@ -82,6 +82,7 @@ class Daemon final {
   // vtpm_api.cc: vtpm.list, vtpm.ca, vtpm.destroy, domain.attest; a domain's vTPM for info
   // (null when it has none).
   Result<api::Json> VtpmJson(const std::string& domain) const;
+  api::Json VtpmRecordJson(const vtpm::VtpmRecord& record) const;
   Result<api::Json> Vtpms() const;
   Result<api::Json> VtpmCa();
   Result<api::Json> DestroyVtpm(const api::DestroyVtpm& command);

@@ -251,12 +251,9 @@ enforce::SharingRegistry::Teardown DomainManager::ResourceTeardown(const std::st
       RevokeDisk(s.subject, s.resource, why);
     }
     if (kind == acm::ResourceKind::kVtpm && options_.vtpms != nullptr) {
-      if (Domain* d = Find(name); d != nullptr && d->record.id == s.subject) {
-        // A revocation of a running domain's vTPM (a policy update took its label) pauses the
-        // guest: its TPM cannot be taken from it while it runs. Its end stops swtpm.
-        if (d->vtpm && d->state != DomainState::kCreating && d->vm) (void)d->vm->Freeze();
-        d->vtpm.reset();
-      }
+      // The domain's end, or a revocation (a policy update took the label its vTPM belongs to):
+      // swtpm stops, and the guest's TPM answers nothing from here on.
+      if (Domain* d = Find(name); d != nullptr && d->record.id == s.subject) d->vtpm.reset();
       options_.vtpms->Stop(name);
     }
     log::Info("domain {}: {} {} released ({})", name, acm::ResourceKindName(kind), s.resource, why);

@@ -15,37 +15,32 @@ namespace shype::daemon {
 namespace asio = boost::asio;
 using api::Json;
 
+Json Daemon::VtpmRecordJson(const vtpm::VtpmRecord& r) const {
+  Json j{{"domain", r.domain}, {"uuid", r.uuid}, {"label", r.label}, {"created", r.created}};
+  auto running = vtpms_->Running(r.domain);
+  if (!running) {
+    j["state"] = "stopped";
+    return j;
+  }
+  const std::string failure = running->failure();
+  j["state"] = failure.empty() ? "running" : "failed";
+  if (!failure.empty()) j["failure"] = failure;
+  j["measured_launches"] = running->launches();
+  j["swtpm_pid"] = running->pid();
+  return j;
+}
+
 Result<Json> Daemon::VtpmJson(const std::string& domain) const {
   auto found = vtpms_->store().Find(domain);
   if (!found) return Fail(found.error());
-  if (!*found) return Json(nullptr);
-  const vtpm::VtpmRecord& r = **found;
-  Json j{{"domain", r.domain}, {"uuid", r.uuid}, {"label", r.label}, {"created", r.created}};
-  auto running = vtpms_->Running(domain);
-  if (!running) {
-    j["state"] = "stopped";
-  } else if (const std::string failure = running->failure(); !failure.empty()) {
-    j["state"] = "failed";
-    j["failure"] = failure;
-  } else {
-    j["state"] = "running";
-  }
-  if (running) {
-    j["measured_launches"] = running->launches();
-    j["swtpm_pid"] = running->pid();
-  }
-  return j;
+  return *found ? VtpmRecordJson(**found) : Json(nullptr);
 }
 
 Result<Json> Daemon::Vtpms() const {
   auto list = vtpms_->store().List();
   if (!list) return Fail(list.error());
   Json out = Json::array();
-  for (const vtpm::VtpmRecord& r : *list) {
-    auto j = VtpmJson(r.domain);
-    if (!j) return Fail(j.error());
-    out.push_back(std::move(*j));
-  }
+  for (const vtpm::VtpmRecord& r : *list) out.push_back(VtpmRecordJson(r));
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include "shype/vtpm/service.h"
 
 #include <openssl/rand.h>
+#include <stdlib.h>
 
 #include <chrono>
 
@@ -32,7 +33,11 @@ std::int64_t Now() {
 }  // namespace
 
 Service::Service(std::filesystem::path root, std::filesystem::path swtpm)
-    : store_(std::move(root)), swtpm_(std::move(swtpm)) {}
+    : store_(std::move(root)), swtpm_(std::move(swtpm)) {
+  // tpm2-tss logs every TPM error to stderr; shyped reports them as errors. Set once, at start-up
+  // (before the relay threads; TSS2_LOG in the environment wins).
+  ::setenv("TSS2_LOG", "all+none", 0);
+}
 
 Service::~Service() {
   for (auto& [name, instance] : running_) instance->Stop();

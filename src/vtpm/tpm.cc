@@ -147,8 +147,6 @@ Tpm::Tpm(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tpm::~Tpm() = default;
 
 Result<std::unique_ptr<Tpm>> Tpm::Open(int fd) {
-  // tpm2-tss logs every TPM error to stderr; shyped reports them as errors (TSS2_LOG overrides).
-  ::setenv("TSS2_LOG", "all+none", 0);
   auto impl = std::make_unique<Impl>();
   impl->tcti = MakeFdTcti(fd);
   TSS2_RC rc = Esys_Initialize(&impl->esys, AsTcti(*impl->tcti), nullptr);
