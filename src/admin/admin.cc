@@ -135,4 +135,23 @@ Result<api::PolicyDumpReply> Admin::DumpPolicy() {
       [](std::string text) { return api::PolicyDumpReply{std::move(text)}; });
 }
 
+Result<api::PolicySaveReply> Admin::SavePolicy(const std::string& xml, const std::string& source) {
+  auto policies = Policies();
+  if (!policies) return Fail(policies.error());
+  return (*policies)->Save(xml, source);
+}
+
+Result<api::PolicyVersionsReply> Admin::PolicyVersions() {
+  auto policies = Policies();
+  if (!policies) return Fail(policies.error());
+  return (*policies)->Versions();
+}
+
+Result<api::StoredPolicyVersion> Admin::GetPolicyVersion(const std::string& name,
+                                                         const std::string& version) {
+  auto policies = Policies();
+  if (!policies) return Fail(policies.error());
+  return (*policies)->Version(name, version);
+}
+
 }  // namespace shype::admin

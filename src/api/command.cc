@@ -104,6 +104,24 @@ Json Encode(const SetPolicy& c) {
       {"xml", c.xml}, {"source", c.source}, {"check_only", c.check_only}, {"revoke", c.revoke}};
 }
 
+Result<SavePolicy> Decode(Tag<SavePolicy>, const Json& p) {
+  auto xml = RequireString(p, "xml");
+  if (!xml) return Fail(xml.error());
+  auto source = OptionalString(p, "source", "policy.xml");
+  if (!source) return Fail(source.error());
+  return SavePolicy{std::move(*xml), std::move(*source)};
+}
+Json Encode(const SavePolicy& c) { return Json{{"xml", c.xml}, {"source", c.source}}; }
+
+Result<GetPolicyVersion> Decode(Tag<GetPolicyVersion>, const Json& p) {
+  auto name = RequireString(p, "name");
+  if (!name) return Fail(name.error());
+  auto version = RequireString(p, "version");
+  if (!version) return Fail(version.error());
+  return GetPolicyVersion{std::move(*name), std::move(*version)};
+}
+Json Encode(const GetPolicyVersion& c) { return Json{{"name", c.name}, {"version", c.version}}; }
+
 Result<ListLabels> Decode(Tag<ListLabels>, const Json& p) {
   auto type = OptionalString(p, "type", "dom");
   if (!type) return Fail(type.error());

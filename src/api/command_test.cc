@@ -43,7 +43,7 @@ TEST(CommandTest, EveryEndpointDecodesToTheCommandNamingIt) {
     // The minimal valid parameters of each operation.
     Json params{{"name", "d"},   {"xml", "<x/>"},     {"config", "c"}, {"resource", "vnet:1"},
                 {"label", "l"},  {"vif", "vnet=lan"}, {"vnet", "lan"}, {"shm", "name=r"},
-                {"region", "r"}, {"vdev", "xvdb"},    {"file", "/f"}};
+                {"region", "r"}, {"vdev", "xvdb"},    {"file", "/f"},  {"version", "1.0"}};
     auto command = DecodeCommand(e, params);
     ASSERT_TRUE(command) << e.op << ": " << command.error().message;
     EXPECT_EQ(OpOf(*command), e.op);
@@ -60,17 +60,20 @@ TEST(CommandTest, EveryCommandHasOneEndpoint) {
     for (const Endpoint& e : Endpoints()) rows += e.op == T::kOp ? 1U : 0U;
     EXPECT_EQ(rows, 1U) << T::kOp;
   };
-  Command commands[] = {
-      GetVersion{},       GetPolicy{},           SetPolicy{},     ResetPolicy{},
-      DumpPolicy{},       ListLabels{},          ListResources{}, GetResourceLabel{},
-      AddResourceLabel{}, RemoveResourceLabel{}, DryRun{},        GetStats{},
-      ListDomains{},      CreateDomain{},        GetDomainInfo{}, ShutdownDomain{},
-      DestroyDomain{},    PauseDomain{},         UnpauseDomain{}, GetConsoleLog{},
-      AttachNetwork{},    DetachNetwork{},       AttachRegion{},  DetachRegion{},
-      AttachDisk{},       DetachDisk{},          RelabelDomain{}, SaveDomain{},
-      RestoreDomain{},    ListRegions{},         ListNetworks{},  GetNetworkInfo{},
-      ReadAudit{},        ListVtpms{},           GetVtpmCa{},     DestroyVtpm{},
-      AttestDomain{}};
+  Command commands[] = {GetVersion{},          GetPolicy{},        SetPolicy{},
+                        ResetPolicy{},         DumpPolicy{},       ListLabels{},
+                        ListResources{},       GetResourceLabel{}, AddResourceLabel{},
+                        RemoveResourceLabel{}, DryRun{},           GetStats{},
+                        ListDomains{},         CreateDomain{},     GetDomainInfo{},
+                        ShutdownDomain{},      DestroyDomain{},    PauseDomain{},
+                        UnpauseDomain{},       GetConsoleLog{},    AttachNetwork{},
+                        DetachNetwork{},       AttachRegion{},     DetachRegion{},
+                        AttachDisk{},          DetachDisk{},       RelabelDomain{},
+                        SaveDomain{},          RestoreDomain{},    ListRegions{},
+                        ListNetworks{},        GetNetworkInfo{},   ReadAudit{},
+                        ListVtpms{},           GetVtpmCa{},        DestroyVtpm{},
+                        AttestDomain{},        SavePolicy{},       ListPolicyVersions{},
+                        GetPolicyVersion{}};
   static_assert(std::size(commands) == std::variant_size_v<Command>);
   std::set<std::size_t> indexes;
   for (const Command& c : commands) {
@@ -88,6 +91,19 @@ TEST(CommandTest, SetPolicyDecodesItsFieldsWithDefaults) {
             (SetPolicy{"<p/>", "a.xml", true, false}));
   EXPECT_EQ(DecodeAs<SetPolicy>("policy.set", {{"xml", "<p/>"}, {"source", nullptr}}).source,
             "policy.xml");
+}
+
+TEST(CommandTest, PolicyVersionCommandsNeedTheirFields) {
+  EXPECT_EQ(DecodeAs<SavePolicy>("policy.save", {{"xml", "<p/>"}}),
+            (SavePolicy{"<p/>", "policy.xml"}));
+  EXPECT_EQ(DecodeAs<GetPolicyVersion>("policy.version.get", {{"name", "p"}, {"version", "1.0"}}),
+            (GetPolicyVersion{"p", "1.0"}));
+  auto no_xml = DecodeCommand(*FindEndpoint("policy.save"), Json::object());
+  ASSERT_FALSE(no_xml);
+  EXPECT_NE(no_xml.error().message.find("'xml'"), std::string::npos) << no_xml.error().message;
+  auto no_version = DecodeCommand(*FindEndpoint("policy.version.get"), Json{{"name", "p"}});
+  ASSERT_FALSE(no_version);
+  EXPECT_NE(no_version.error().message.find("'version'"), std::string::npos);
 }
 
 TEST(CommandTest, ABadFieldIsRefusedNamingItAndWhatWasExpected) {
@@ -205,6 +221,8 @@ TEST(CommandTest, EveryCommandReEncodesToParamsThatDecodeToItAgain) {
       ShutdownDomain{"web", std::chrono::seconds(7)},
       GetConsoleLog{"caf\xC3\xA9"},
       ReadAudit{0, true},
+      SavePolicy{"<p/>", "draft.xml"},
+      GetPolicyVersion{"shype-demo", "1.1"},
   };
   for (const Command& c : commands) {
     EncodedCommand encoded = EncodeCommand(c);

@@ -100,4 +100,30 @@ Json ToJson(const PolicyChangeReply& reply) {
 
 Json ToJson(const PolicyDumpReply& reply) { return Json{{"text", reply.text}}; }
 
+Json ToJson(const PolicySaveReply& reply) {
+  return Json{{"name", reply.name}, {"version", reply.version}, {"hash", reply.hash}};
+}
+
+namespace {
+Json VersionJson(const StoredPolicyVersion& v) {
+  return Json{{"name", v.name},
+              {"version", v.version},
+              {"hash", v.hash},
+              {"installed_at", v.installed_at},
+              {"active", v.active}};
+}
+}  // namespace
+
+Json ToJson(const PolicyVersionsReply& reply) {
+  Json list = Json::array();
+  for (const auto& v : reply.versions) list.push_back(VersionJson(v));
+  return Json{{"versions", list}};
+}
+
+Json ToJson(const StoredPolicyVersion& reply) {
+  Json out = VersionJson(reply);
+  out["xml"] = reply.xml;
+  return out;
+}
+
 }  // namespace shype::api

@@ -33,6 +33,11 @@ Result<api::Json> RunOffline(admin::Admin& admin, const api::Command& command) {
   auto route = api::Overloaded{
       // Typed replies, encoded here as shyped's dispatch encodes them.
       [&](const api::GetPolicy&) { return api::EncodeReply(admin.GetPolicy()); },
+      [&](const api::SavePolicy& c) { return api::EncodeReply(admin.SavePolicy(c.xml, c.source)); },
+      [&](const api::ListPolicyVersions&) { return api::EncodeReply(admin.PolicyVersions()); },
+      [&](const api::GetPolicyVersion& c) {
+        return api::EncodeReply(admin.GetPolicyVersion(c.name, c.version));
+      },
       [&](const api::SetPolicy& c) {
         return api::EncodeReply(admin.SetPolicy(c.xml, c.source, c.check_only, c.revoke));
       },

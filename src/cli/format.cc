@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <vector>
 
@@ -45,6 +46,26 @@ std::string FormatGetPolicy(const Json& p) {
       "Version of XML policy : {}\n"
       "Policy configuration  : {}\n",
       Str(p, "name"), Str(p, "reference"), Str(p, "version"), config);
+}
+
+std::string FormatPolicyVersions(const Json& reply) {
+  std::vector<std::array<std::string, 4>> rows{{"NAME", "VERSION", "REFERENCE", "ACTIVE"}};
+  for (const auto& v : reply.value("versions", Json::array())) {
+    rows.push_back(
+        {Str(v, "name"), Str(v, "version"), Str(v, "hash"), v.value("active", false) ? "*" : ""});
+  }
+  std::array<std::size_t, 4> width{};
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line = fmt::format("{:<{}}  {:<{}}  {:<{}}  {}", r[0], width[0], r[1], width[1],
+                                   r[2], width[2], r[3]);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
 }
 
 std::string FormatLabels(const Json& labels) {

@@ -13,6 +13,8 @@ namespace shype::cli {
 using api::Json;
 
 std::string FormatGetPolicy(const Json& policy);
+// policy.versions: one aligned row per stored version, `*` marking the active one.
+std::string FormatPolicyVersions(const Json& reply);
 std::string FormatLabels(const Json& labels);
 std::string FormatResources(const Json& resources);
 std::string FormatResourceLabel(const Json& label);  // ACM:P:L

@@ -85,6 +85,35 @@ void RegisterPolicyLifecycle(CLI::App& app, Context& ctx) {
   });
 }
 
+// Stored versions: saved without activation (as the web editor saves), listed, exported.
+void RegisterPolicyVersions(CLI::App& app, Context& ctx) {
+  auto* save =
+      app.add_subcommand("savepolicy", "store a policy (XML file) as a new version, inactive");
+  auto file = std::make_shared<std::string>();
+  save->add_option("file", *file, "policy XML file")->required();
+  save->callback([&ctx, file] {
+    auto xml = ReadText(*file, kMaxPolicyXmlBytes);
+    if (!xml) return ctx.PrintError(xml.error());
+    if (auto r = CheckFileIsText(*file, *xml); !r) return ctx.PrintError(r.error());
+    Run(ctx, api::SavePolicy{*xml, *file}, [](const api::Json& r) {
+      return fmt::format("Stored policy '{}' version {} (reference {}); not activated.\n",
+                         r.value("name", ""), r.value("version", ""), r.value("hash", ""));
+    });
+  });
+  app.add_subcommand("policies", "list the stored policy versions")->callback([&ctx] {
+    Run(ctx, api::ListPolicyVersions{}, FormatPolicyVersions);
+  });
+  auto* out = app.add_subcommand("exportpolicy", "print a stored policy version's XML");
+  auto name = std::make_shared<std::string>();
+  auto version = std::make_shared<std::string>();
+  out->add_option("name", *name, "policy name")->required();
+  out->add_option("version", *version, "policy version (major.minor)")->required();
+  out->callback([&ctx, name, version] {
+    Run(ctx, api::GetPolicyVersion{*name, *version},
+        [](const api::Json& r) { return r.value("xml", std::string()); });
+  });
+}
+
 void RegisterLabels(CLI::App& app, Context& ctx) {
   auto* labels = app.add_subcommand("labels", "list labels: labels [POLICY] [type=dom|res|any]");
   auto args = std::make_shared<std::vector<std::string>>();
@@ -172,6 +201,7 @@ void RegisterDryRun(CLI::App& app, Context& ctx) {
 
 void RegisterSecurityCommands(CLI::App& app, Context& ctx) {
   RegisterPolicyLifecycle(app, ctx);
+  RegisterPolicyVersions(app, ctx);
   RegisterLabels(app, ctx);
   RegisterLabelEditing(app, ctx);
   RegisterDryRun(app, ctx);

@@ -245,6 +245,8 @@ void Daemon::RegisterRoutes() {
 }
 
 // One handler per command; the admin service's take their fields as parameters.
+// Long: one line per API command, the whole route table in one place (split, a reader could not
+// see which handler a command reaches).
 asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
   admin::Admin& admin = *admin_;
   auto route = api::Overloaded{
@@ -252,6 +254,15 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
         return Ready(Json{{"version", "0.1.0"}, {"api", "v1"}});
       },
       [&](const api::GetPolicy&) { return Ready(api::EncodeReply(admin.GetPolicy())); },
+      [&](const api::SavePolicy& c) {
+        return Ready(api::EncodeReply(admin.SavePolicy(c.xml, c.source)));
+      },
+      [&](const api::ListPolicyVersions&) {
+        return Ready(api::EncodeReply(admin.PolicyVersions()));
+      },
+      [&](const api::GetPolicyVersion& c) {
+        return Ready(api::EncodeReply(admin.GetPolicyVersion(c.name, c.version)));
+      },
       [&](const api::SetPolicy& c) {
         return Ready(api::EncodeReply(admin.SetPolicy(c.xml, c.source, c.check_only, c.revoke)));
       },

@@ -224,6 +224,25 @@ Result<void> StateStore::CheckWritable(std::string_view what) const {
               what, dir_.string());
 }
 
+namespace {
+
+// SECURITY: name and version become path components under policies/; the compiler refuses
+// such names already, but a compiler's output is hostile input (it parsed attacker XML).
+Result<void> CheckPolicyDirNames(const PolicyRecord& record) {
+  for (const std::string* part : {&record.name, &record.version}) {
+    if (part->empty() || *part == "." || *part == ".." ||
+        part->find_first_of(std::string_view("/\0", 2)) != std::string::npos) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "policy name '{}' version '{}' cannot name a directory under policies/ "
+                  "(empty, '.', '..', a '/' or a NUL)",
+                  record.name, record.version);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 std::filesystem::path StateStore::PolicyDir(const PolicyRecord& record) const {
   return dir_ / "policies" / record.name / record.version;
 }
@@ -233,6 +252,7 @@ Result<void> StateStore::InstallPolicy(const PolicyRecord& record, const PolicyF
                                        const std::vector<ResourceLabel>& resource_changes,
                                        std::string_view domain0_label) {
   if (auto r = CheckWritable("installing a policy"); !r) return r;
+  if (auto r = CheckPolicyDirNames(record); !r) return r;
   auto existing = db_.Prepare("SELECT hash FROM policies WHERE name = ?1 AND version = ?2");
   if (!existing) return Fail(existing.error());
   existing->Bind(1, record.name).Bind(2, record.version);

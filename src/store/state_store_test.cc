@@ -75,6 +75,21 @@ TEST_F(StateStoreTest, RefusesSameVersionWithDifferentContent) {
   EXPECT_EQ(store->ReadPolicyFiles({"demo", "1.0", "aa", 0})->map, "one");
 }
 
+// The attack: a policy name (from a hostile compiler's output) that climbs out of policies/.
+TEST_F(StateStoreTest, RefusesPolicyNamesThatAreNotOneDirectory) {
+  auto store = StateStore::Open(dir_);
+  ASSERT_TRUE(store);
+  for (PolicyRecord bad : {PolicyRecord{"../../escape", "1.0", "aa", 0},
+                           PolicyRecord{"..", "1.0", "aa", 0}, PolicyRecord{"demo", "..", "aa", 0},
+                           PolicyRecord{"", "1.0", "aa", 0}, PolicyRecord{"a/b", "1.0", "aa", 0}}) {
+    auto r = store->InstallPolicy(bad, Files("x"), false, {});
+    ASSERT_FALSE(r) << bad.name << " " << bad.version;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.parent_path() / "escape"));
+  EXPECT_TRUE(store->Policies()->empty());
+}
+
 TEST_F(StateStoreTest, ResourceLabelRoundTrip) {
   auto store = StateStore::Open(dir_);
   ASSERT_TRUE(store);

@@ -116,4 +116,26 @@ AFTER="$(files_state "$ST")"
 [ "$BEFORE" = "$AFTER" ] && pass "read-only commands changed no file of the state directory" \
   || fail "read-only commands changed the state: $(diff <(echo "$BEFORE") <(echo "$AFTER"))"
 
+# --- stored versions offline: savepolicy stores without activating; policies and exportpolicy read ---
+sed 's#<Version>1.0</Version>#<Version>1.1</Version><FromPolicy><PolicyName>shype.demo</PolicyName><Version>1.0</Version></FromPolicy>#' \
+  "$POLICY" >"$T/v11.xml"
+expect_rc 0 "offline savepolicy stores a version" -- shype --state-dir "$ST" savepolicy "$T/v11.xml"
+expect_out "^Stored policy 'shype.demo' version 1.1 \(reference [0-9a-f]{40}\); not activated\.$" \
+  "savepolicy says what it stored"
+expect_rc 0 "policies" -- shype --state-dir "$ST" policies
+expect_out "^NAME        VERSION  REFERENCE +ACTIVE$" "policies has a header"
+expect_out "^shype\.demo  1\.0      [0-9a-f]{40}  \*$" "the active version is marked"
+expect_out "^shype\.demo  1\.1      [0-9a-f]{40}$" "the saved version is not active"
+expect_rc 0 "getpolicy after savepolicy" -- shype --state-dir "$ST" getpolicy
+expect_out "^Version of XML policy : 1\.0$" "savepolicy activated nothing"
+shype --state-dir "$ST" exportpolicy shype.demo 1.1 >"$T/exported.xml" 2>&1
+cmp -s "$T/exported.xml" "$T/v11.xml" && pass "exportpolicy prints the saved XML byte for byte" \
+  || fail "exportpolicy: $(diff "$T/exported.xml" "$T/v11.xml" | head -5)"
+expect_rc 1 "exportpolicy of a version not stored" -- shype --state-dir "$ST" exportpolicy shype.demo 9.9
+expect_out "^Error: no policy 'shype.demo' version 9\.9 is stored \(stored: shype\.demo 1\.0, shype\.demo 1\.1\)$" \
+  "the refusal lists what is stored"
+sed 's#</PolicyHeader>#</PolicyHeader><!-- other bytes -->#' "$T/v11.xml" >"$T/v11b.xml"
+expect_rc 1 "savepolicy of other XML as a stored version" -- shype --state-dir "$ST" savepolicy "$T/v11b.xml"
+expect_out "raise the Version" "the refusal says to raise the version"
+
 finish

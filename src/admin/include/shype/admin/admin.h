@@ -55,6 +55,12 @@ class Admin {
                                                          bool revoke = false);
   [[nodiscard]] Result<api::PolicyChangeReply> ResetPolicy();
   [[nodiscard]] Result<api::PolicyDumpReply> DumpPolicy();
+  // Stored versions: save (compiled, stored, not activated), list, read one back with its XML.
+  [[nodiscard]] Result<api::PolicySaveReply> SavePolicy(const std::string& xml,
+                                                        const std::string& source);
+  [[nodiscard]] Result<api::PolicyVersionsReply> PolicyVersions();
+  [[nodiscard]] Result<api::StoredPolicyVersion> GetPolicyVersion(const std::string& name,
+                                                                  const std::string& version);
   // Every operation returns a typed reply (api/replies.h), encoded to JSON only at the API's
   // edge (api/reply_json.h).
   // `type`: dom, res or any (else kInvalidArgument); `policy`: empty or the active policy.

@@ -62,6 +62,17 @@ class PolicyService {
   // xm dumppolicy; live with the Chinese Wall running types and conflict aggregate.
   [[nodiscard]] Result<std::string> Dump();
 
+  // Stored versions (policy_versions.cc). Save compiles `xml` (sandboxed, as Set) and stores it
+  // as a new version without activating it (kConflict: that name and version hold other XML;
+  // kInvalidArgument: the DEFAULT policy, which is built in).
+  [[nodiscard]] Result<api::PolicySaveReply> Save(const std::string& xml,
+                                                  const std::string& source);
+  // Every stored version, oldest first, the active one marked.
+  [[nodiscard]] Result<api::PolicyVersionsReply> Versions();
+  // One stored version with its XML (kNotFound naming what is stored).
+  [[nodiscard]] Result<api::StoredPolicyVersion> Version(const std::string& name,
+                                                         const std::string& version);
+
   const acm::Acm& monitor() const { return acm_; }
 
  private:

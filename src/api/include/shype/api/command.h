@@ -45,6 +45,22 @@ struct DumpPolicy {
   static constexpr std::string_view kOp = "policy.dump";
   friend bool operator==(const DumpPolicy&, const DumpPolicy&) = default;
 };
+struct SavePolicy {
+  static constexpr std::string_view kOp = "policy.save";
+  std::string xml;
+  std::string source = "policy.xml";  // names the XML in the compiler's messages
+  friend bool operator==(const SavePolicy&, const SavePolicy&) = default;
+};
+struct ListPolicyVersions {
+  static constexpr std::string_view kOp = "policy.versions";
+  friend bool operator==(const ListPolicyVersions&, const ListPolicyVersions&) = default;
+};
+struct GetPolicyVersion {
+  static constexpr std::string_view kOp = "policy.version.get";
+  std::string name;
+  std::string version;  // "major.minor"
+  friend bool operator==(const GetPolicyVersion&, const GetPolicyVersion&) = default;
+};
 struct ListLabels {
   static constexpr std::string_view kOp = "labels";
   std::string type = "dom";  // dom, res or any (checked by the admin service)
@@ -224,13 +240,14 @@ struct ReadAudit {
 };
 
 using Command =
-    std::variant<GetVersion, GetPolicy, SetPolicy, ResetPolicy, DumpPolicy, ListLabels,
-                 ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
-                 GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
-                 PauseDomain, UnpauseDomain, GetConsoleLog, AttachNetwork, DetachNetwork,
-                 AttachRegion, DetachRegion, AttachDisk, DetachDisk, RelabelDomain, SaveDomain,
-                 RestoreDomain, ListRegions, ListNetworks, GetNetworkInfo, ReadAudit, ListVtpms,
-                 GetVtpmCa, DestroyVtpm, AttestDomain>;
+    std::variant<GetVersion, GetPolicy, SetPolicy, ResetPolicy, DumpPolicy, SavePolicy,
+                 ListPolicyVersions, GetPolicyVersion, ListLabels, ListResources, GetResourceLabel,
+                 AddResourceLabel, RemoveResourceLabel, DryRun, GetStats, ListDomains, CreateDomain,
+                 GetDomainInfo, ShutdownDomain, DestroyDomain, PauseDomain, UnpauseDomain,
+                 GetConsoleLog, AttachNetwork, DetachNetwork, AttachRegion, DetachRegion,
+                 AttachDisk, DetachDisk, RelabelDomain, SaveDomain, RestoreDomain, ListRegions,
+                 ListNetworks, GetNetworkInfo, ReadAudit, ListVtpms, GetVtpmCa, DestroyVtpm,
+                 AttestDomain>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument

@@ -101,6 +101,31 @@ struct PolicyReply {
   friend bool operator==(const PolicyReply&, const PolicyReply&) = default;
 };
 
+// policy.save: the version stored (not activated).
+struct PolicySaveReply {
+  std::string name;
+  std::string version;
+  std::string hash;  // hex SHA-1 of the XML (getpolicy's reference)
+  friend bool operator==(const PolicySaveReply&, const PolicySaveReply&) = default;
+};
+
+// One stored policy version; policy.version.get adds its XML.
+struct StoredPolicyVersion {
+  std::string name;
+  std::string version;
+  std::string hash;
+  std::int64_t installed_at = 0;
+  bool active = false;  // the store's active policy
+  std::string xml;      // policy.version.get only
+  friend bool operator==(const StoredPolicyVersion&, const StoredPolicyVersion&) = default;
+};
+
+// policy.versions: every stored version, oldest first.
+struct PolicyVersionsReply {
+  std::vector<StoredPolicyVersion> versions;
+  friend bool operator==(const PolicyVersionsReply&, const PolicyVersionsReply&) = default;
+};
+
 // A resource label a policy change rewrote (renamed, or invalidated: policy "*" / INV_ACM).
 struct RelabeledResource {
   std::string resource;

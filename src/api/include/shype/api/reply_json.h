@@ -19,6 +19,9 @@ Json ToJson(const DryRunReply& reply);
 Json ToJson(const PolicyReply& reply);
 Json ToJson(const PolicyChangeReply& reply);
 Json ToJson(const PolicyDumpReply& reply);
+Json ToJson(const PolicySaveReply& reply);
+Json ToJson(const PolicyVersionsReply& reply);
+Json ToJson(const StoredPolicyVersion& reply);  // with its XML (policy.version.get)
 
 // A service's result as the API's reply: the value encoded, an operation without a value as {},
 // an error passed on.
