@@ -85,7 +85,7 @@ async function editorErrorFlow(page) {
   await page.keyboard.press("Control+A");
   await page.keyboard.type("AuditTrail");
   await page.getByRole("button", { name: "Validate" }).click();
-  const valid = await until(page, () => /^Valid/.test(document.getElementById("editor-status")?.textContent ?? ""));
+  const valid = await until(page, () => /^Valid: /.test(document.getElementById("editor-status")?.textContent ?? ""));
   t.check(valid, `after the fix Validate passes: ${await text(page, "#editor-status")}`);
   t.check((await invalid.count()) === 0, "... and no field is marked invalid");
 }
@@ -93,6 +93,11 @@ async function editorErrorFlow(page) {
 async function activateFlow(page) {
   // Monitor gains the STE type Bank: Monitor and Bank may share from now on.
   await page.getByRole("group", { name: "STE types of Monitor" }).getByLabel("Bank", { exact: true }).check();
+  await page.getByRole("button", { name: "Save as new version" }).click();
+  const saved = await until(page, () => /^Saved as version/.test(document.getElementById("editor-status")?.textContent ?? ""), null, 30000);
+  t.check(saved, `Save as new version stores 1.1, not active: ${await text(page, "#editor-status")}`);
+  const href = (await page.getByRole("link", { name: "Download XML" }).getAttribute("href")) ?? "";
+  t.check(href.startsWith("blob:"), `Download XML is a Blob link (${href.slice(0, 12)}…)`);
   await page.getByRole("button", { name: "Activate" }).click();
   const done = await until(page, () => /^Activated/.test(document.getElementById("editor-status")?.textContent ?? ""), null, 30000);
   t.check(done, `Activate of version 1.1 succeeds: ${await text(page, "#editor-status")}`);
@@ -142,8 +147,10 @@ async function otherViews(page) {
   t.check((await page.locator("svg.graph .edge").count()) === 1, "... one edge in the graph");
   await shot(page, "conflicts");
   await view(page, "Resources", "Resources");
-  const res = await page.locator("#resources-table").innerText().catch(() => "");
-  t.check(/bank\.img[\s\S]*res_Bank/.test(res), "the resources view lists bank.img as res_Bank");
+  const listed = await until(page, () =>
+    /bank\.img[\s\S]*res_Bank/.test(document.getElementById("resources-table")?.textContent ?? ""),
+  );
+  t.check(listed, "the resources view lists bank.img as res_Bank");
   await shot(page, "resources");
   await view(page, "Audit", "Audit");
   const live = await until(page, () => !!document.querySelector("#audit-table tr.deny"), null, 20000);

@@ -53,9 +53,7 @@ export function App() {
   return (
     <>
       <header class="top">
-        <h1>
-          <span aria-hidden="true">⛨ </span>shype
-        </h1>
+        <h1>shype</h1>
         <nav aria-label="Views">
           <ul>
             {VIEWS.map((v) => (

@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { HeadRow } from "../ui";
 
 interface Party {
+  domain?: number;
   name?: string;
   resource?: string;
   label?: string;
@@ -21,8 +22,13 @@ interface Record {
 }
 
 const MAX = 300;
-const party = (p: Party | undefined) =>
-  p ? `${p.name ?? p.resource ?? "?"}${p.label ? ` (${p.label})` : ""}` : "";
+function party(p: Party | undefined): string {
+  if (!p) return "—";
+  const who = p.name ?? p.resource ?? (p.domain !== undefined ? `domain ${p.domain}` : "");
+  const label = p.label ? `(${p.label})` : "";
+  return [who, label].filter(Boolean).join(" ") || "—";
+}
+const shortTime = (t: string) => t.replace("T", " ").replace(/\.\d+Z$/, "Z");
 
 export function AuditView() {
   const [records, setRecords] = useState<Record[]>([]);
@@ -53,7 +59,9 @@ export function AuditView() {
           <tbody>
             {records.map((r) => (
               <tr class={r.decision === "deny" ? "deny" : undefined}>
-                <td class="nowrap">{r.time}</td>
+                <td class="nowrap" title={r.time}>
+                  {shortTime(r.time)}
+                </td>
                 <td>{r.action || r.hook}</td>
                 <td>{r.decision}</td>
                 <td>{party(r.subject)}</td>

@@ -5,7 +5,7 @@
 
 import { AnalysisView } from "../analysis";
 import type { Analysis, Matrix } from "../types";
-import { typeColour } from "../ui";
+import { TypeChips } from "../ui";
 
 function MatrixTable(props: { id: string; caption: string; m: Matrix; all: string[] }) {
   const { m } = props;
@@ -27,16 +27,14 @@ function MatrixTable(props: { id: string; caption: string; m: Matrix; all: strin
               <th scope="row">{r}</th>
               {m.cols.map((c, j) => {
                 const types = m.types[i]?.[j] ?? [];
-                const bg = types.length ? typeColour(props.all.indexOf(types[0]), props.all.length) : undefined;
                 return (
                   <td
                     class={types.length ? "share" : "none"}
-                    style={bg ? { background: bg } : undefined}
                     data-row={r}
                     data-col={c}
                     title={types.length ? `${r} and ${c} share ${types.join(", ")}` : `${r} and ${c} share nothing`}
                   >
-                    {types.length ? types.join(", ") : <span aria-label="nothing">·</span>}
+                    {types.length ? <TypeChips types={types} all={props.all} /> : <span aria-label="nothing">·</span>}
                   </td>
                 );
               })}

@@ -53,11 +53,11 @@ function Types(props: Props & { kind: E.TypeKind; title: string }) {
     <section aria-labelledby={`h-${kind}`} class="card">
       <h3 id={`h-${kind}`}>{props.title}</h3>
       <ul class="items">
-        {declared.map((t) => (
+        {declared.map((t, i) => (
           <li key={t.uid}>
             <TextField
               field={`${kind}.${t.uid}`}
-              label={`${props.title}: type`}
+              label={`${kind === "ste" ? "STE" : "Chinese Wall"} type ${i + 1}`}
               hideLabel
               value={t.name}
               onInput={(v) => update((q) => E.renameType(q, kind, t.uid, v))}
