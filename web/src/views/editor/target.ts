@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Maps a compiler message (`editor.xml:LINE: element: what`) to the editor field to show it at:
-// the field of that XML line, narrowed to a label's type when the message names the type the
-// label uses without declaring, or to `renamed from` when it is about `from=`.
+// the field of that XML line, narrowed to the type a label or conflict set uses without
+// declaring it, or to `renamed from` when the message is about a label's from=.
 
-import { type Policy } from "../../policy/model";
+import { type Policy, type TypeDecl } from "../../policy/model";
 import { fieldOfMessage, type Serialized } from "../../policy/serialize";
+
+const byName = (types: TypeDecl[], name: string) => types.find((t) => t.name === name);
 
 export function targetField(
   p: Policy,
@@ -15,15 +17,22 @@ export function targetField(
 ): { field: string; line: number } | null {
   const at = fieldOfMessage(s, message, source);
   if (!at) return null;
+  const narrow = (field: string) => ({ ...at, field });
+  const set = /^cs\.(\d+)\.name$/.exec(at.field);
+  if (set) {
+    const used = /uses type '([^']*)'/.exec(message);
+    const t = used && byName(p.chwall, used[1]);
+    return t ? narrow(`cs.${set[1]}.type.${t.uid}`) : at;
+  }
   const label = /^(vm|res)\.(\d+)\.name$/.exec(at.field);
   if (!label) return at;
   const [, kind, uid] = label;
-  if (/\bfrom\b/.test(message)) return { ...at, field: `${kind}.${uid}.from` };
-  const type = /uses (STE|CHWALL|Chinese Wall) type '([^']*)'/i.exec(message);
-  if (!type) return at;
-  const ste = type[1].toUpperCase() === "STE";
-  const t = (ste ? p.ste : p.chwall).find((x) => x.name === type[2]);
+  if (/\bfrom="|renamed from '/.test(message)) return narrow(`${kind}.${uid}.from`);
+  const used = /uses (STE|CHWALL) type '([^']*)'/.exec(message);
+  if (!used) return at;
+  const ste = used[1] === "STE";
+  const t = byName(ste ? p.ste : p.chwall, used[2]);
   if (!t) return at;
-  if (kind === "res") return { ...at, field: `res.${uid}.type` };
-  return { ...at, field: `vm.${uid}.${ste ? "ste" : "chwall"}.${t.uid}` };
+  if (kind === "res") return narrow(`res.${uid}.type`);
+  return narrow(`vm.${uid}.${ste ? "ste" : "chwall"}.${t.uid}`);
 }
