@@ -12,7 +12,10 @@ PACKAGES=(
   ca-certificates curl python3
   vde2 libvdeplug-dev libelf1 libsystemd-dev help2man
   syslinux syslinux-common mtools fdisk
+  nodejs chromium
 )
+# The web UI's build needs npm: nodesource's nodejs brings it, Debian's nodejs does not.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
