@@ -6,7 +6,9 @@
 # driving Debian's Chromium (headless, playwright-core): edit a policy, a validation error at its
 # field, fix, activate, the matrix changes; a refused activation lists its violations; a start
 # refused by the Chinese Wall shows why; no token, a wrong token, no or a wrong anti-CSRF token
-# and cross-site requests are refused. Screenshots of each view go to docs/screenshots/.
+# and cross-site requests are refused. Screenshots of each view go to $SHYPE_SCREENSHOTS (default
+# build/screenshots; `SHYPE_SCREENSHOTS=$PWD/docs/screenshots ctest -R e2e_web_ui` refreshes the
+# README's).
 # Two guests at a time (bank1, mon1; game1 is refused).
 source "$(dirname "$0")/lib.sh"
 
@@ -39,7 +41,9 @@ else
 fi
 URL="$(grep -o 'http://[^ ]*' "$T/web.out" | head -1)"
 
-SHYPE_SCREENSHOTS="$SRC/docs/screenshots" CHROMIUM="$CHROMIUM" \
+SHOTS="${SHYPE_SCREENSHOTS:-$BUILD/screenshots}"
+mkdir -p "$SHOTS"
+SHYPE_SCREENSHOTS="$SHOTS" CHROMIUM="$CHROMIUM" \
   node "$WEB/e2e/web_ui.mjs" "$URL" >"$T/e2e.log" 2>&1
 E2E_RC=$?
 cat "$T/e2e.log"
