@@ -21,6 +21,7 @@ namespace shype::policyc {
 struct LabelRename {
   std::string from;  // the label's name in the policy being replaced
   std::string to;    // its name in this policy
+  friend bool operator==(const LabelRename&, const LabelRename&) = default;
 };
 
 struct LabelTypes {
