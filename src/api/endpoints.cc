@@ -16,6 +16,8 @@ constexpr Endpoint kEndpoints[] = {
     {"policy.set", "PUT", "/v1/policy", OfflineUse::kWrites},
     {"policy.reset", "POST", "/v1/policy/reset", OfflineUse::kWrites},
     {"policy.dump", "GET", "/v1/policy/dump", OfflineUse::kReads},
+    {"policy.analyze", "POST", "/v1/policy/analyze", OfflineUse::kReads},
+    {"policy.diff", "POST", "/v1/policy/diff", OfflineUse::kReads},
     {"labels", "GET", "/v1/labels", OfflineUse::kReads},
     {"resources", "GET", "/v1/resources", OfflineUse::kReads},
     {"resource.label.get", "GET", "/v1/resource-labels", OfflineUse::kReads},

@@ -19,6 +19,8 @@ Json ToJson(const DryRunReply& reply);
 Json ToJson(const PolicyReply& reply);
 Json ToJson(const PolicyChangeReply& reply);
 Json ToJson(const PolicyDumpReply& reply);
+Json ToJson(const PolicyAnalysisReply& reply);
+Json ToJson(const PolicyDiffReply& reply);
 
 // A service's result as the API's reply: the value encoded, an operation without a value as {},
 // an error passed on.
