@@ -245,6 +245,7 @@ void Daemon::RegisterRoutes() {
 }
 
 // One handler per command; the admin service's take their fields as parameters.
+// Long: a table, one entry per alternative of api::Command.
 asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
   admin::Admin& admin = *admin_;
   auto route = api::Overloaded{
@@ -257,6 +258,13 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       },
       [&](const api::ResetPolicy&) { return Ready(api::EncodeReply(admin.ResetPolicy())); },
       [&](const api::DumpPolicy&) { return Ready(api::EncodeReply(admin.DumpPolicy())); },
+      [&](const api::AnalyzePolicy& c) {
+        return Ready(api::EncodeReply(admin.AnalyzePolicy(c.xml, c.source)));
+      },
+      [&](const api::DiffPolicies& c) {
+        return Ready(
+            api::EncodeReply(admin.DiffPolicies(c.old_xml, c.old_source, c.new_xml, c.new_source)));
+      },
       // Typed replies, encoded here as the CLI's offline backend encodes them.
       [&](const api::ListLabels& c) {
         return Ready(api::EncodeReply(admin.Labels(c.type, c.policy)));
