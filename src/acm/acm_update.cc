@@ -28,23 +28,6 @@ Violation MakeViolation(ViolationKind kind, std::string message) {
   return v;
 }
 
-// SECURITY: a resource the store labels under the active policy keeps its label only if the new
-// policy defines it (after <Name from=..> renames); else the label is invalidated (Xen's
-// INV_ACM:<old policy>:<label>), which no domain may use, rather than left dangling. A resource
-// in use is a live sharing: its label missing refuses the update (PlanSharings).
-std::vector<StoredResourceLabel> InvalidatedLabels(const PolicySnapshot& next,
-                                                   const UpdateRequest& r) {
-  std::vector<StoredResourceLabel> out;
-  const auto& defined = next.labels().resource_labels;
-  for (const StoredResourceLabel& stored : r.stored_resource_labels) {
-    auto rename = r.resource_label_renames.find(stored.label);
-    const std::string& label =
-        rename != r.resource_label_renames.end() ? rename->second : stored.label;
-    if (std::find(defined.begin(), defined.end(), label) == defined.end()) out.push_back(stored);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string_view ViolationKindName(ViolationKind kind) {
@@ -148,7 +131,7 @@ void Acm::PlanTranslation(const PolicySnapshot& next, const UpdateRequest& r,
                       from, to, from, to)));
     }
   }
-  plan.invalidated = InvalidatedLabels(next, r);
+  plan.invalidated = InvalidatedLabels(next, r.resource_label_renames, r.stored_resource_labels);
   const bool labeled = next.has_chwall() || next.has_ste();
   for (const auto& [id, record] : OrderedDomains()) {
     auto rename = r.vm_label_renames.find(record.label);

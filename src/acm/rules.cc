@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 namespace shype::acm {
 
 Verdict SteVerdict(const PolicySnapshot* p, Ssidref subject, const ResourceRef& resource) {
@@ -126,6 +128,19 @@ Verdict VmLabelVerdict(const PolicySnapshot* p, Ssidref vm) {
   v.decision = Decision::kPermit;
   v.subject_label = *label;
   return v;
+}
+
+std::vector<StoredResourceLabel> InvalidatedLabels(
+    const PolicySnapshot& next, const std::map<std::string, std::string>& renames,
+    std::span<const StoredResourceLabel> stored) {
+  std::vector<StoredResourceLabel> out;
+  const auto& defined = next.labels().resource_labels;
+  for (const StoredResourceLabel& label : stored) {
+    auto rename = renames.find(label.label);
+    const std::string& name = rename != renames.end() ? rename->second : label.label;
+    if (std::find(defined.begin(), defined.end(), name) == defined.end()) out.push_back(label);
+  }
+  return out;
 }
 
 }  // namespace shype::acm

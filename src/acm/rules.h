@@ -6,12 +6,16 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "policy_snapshot.h"
 #include "shype/acm/sharing.h"
+#include "shype/acm/update.h"
 #include "shype/acm/verdict.h"
 
 namespace shype::acm {
@@ -64,5 +68,13 @@ std::string ChineseWallReason(std::string_view label,
 // subject_label is the label ("" under the NULL policy). `policy` nullptr: deny. The admission
 // and the side-effect-free authorization query (dry-run) both decide through it.
 Verdict VmLabelVerdict(const PolicySnapshot* policy, Ssidref vm);
+
+// SECURITY: a resource the store labels under the active policy keeps its label only if `next`
+// defines it (after the <Name from=..> `renames`, old name -> new); else the label is invalidated
+// (Xen's INV_ACM:<old policy>:<label>), which no domain may use, rather than left dangling. The
+// update transaction and the policy diff both decide through it. Returns those of `stored`.
+std::vector<StoredResourceLabel> InvalidatedLabels(
+    const PolicySnapshot& next, const std::map<std::string, std::string>& renames,
+    std::span<const StoredResourceLabel> stored);
 
 }  // namespace shype::acm

@@ -189,6 +189,68 @@ Result<std::string> PolicyService::Dump() {
   return policy::DumpBinaryPolicy(active->binary(), active->bootstrap_ssidref());
 }
 
+Result<policyc::CompiledPolicy> PolicyService::Compile(const std::string& xml,
+                                                       const std::string& source) {
+  auto compiler = Compiler();
+  if (!compiler) return Fail(compiler.error());
+  return (*compiler)->Compile(xml, source);  // SECURITY: sandboxed, as Set's
+}
+
+Result<policyc::CompiledPolicy> PolicyService::CompileActive() {
+  auto active = Enforced();
+  if (!active) return Fail(active.error());
+  auto record = store_.ActivePolicy();
+  if (!record) return Fail(record.error());
+  if (!*record) return policyc::BuiltinDefaultPolicy();
+  auto files = store_.ReadPolicyFiles(**record);
+  if (!files) return Fail(files.error());
+  auto compiled = Compile(std::string(files->xml.begin(), files->xml.end()), "active");
+  if (!compiled) return Fail(compiled.error());
+  if (compiled->binary != active->binary()) {
+    return Fail(ErrorCode::kConflict,
+                "the stored XML of policy '{}' version {} does not compile to the policy the "
+                "reference monitor enforces ('{}'); reinstall it with setpolicy",
+                (*record)->name, (*record)->version, active->name());
+  }
+  return compiled;
+}
+
+Result<std::vector<acm::Violation>> PolicyService::Check(const policyc::CompiledPolicy& next) {
+  auto current = Enforced();
+  if (!current) return Fail(current.error());
+  auto stored = StoredResourceLabels();
+  if (!stored) return Fail(stored.error());
+  acm::UpdateRequest request = MakeUpdateRequest(next, /*check_only=*/true);
+  request.stored_resource_labels = std::move(*stored);
+  auto prepared = acm_.PrepareUpdate(std::move(request));
+  if (!prepared) return Fail(prepared.error());
+  return prepared->report().violations;
+}
+
+std::vector<acm::AnalysisDomain> PolicyService::RunningLabels() const {
+  std::vector<acm::AnalysisDomain> out;
+  for (const acm::DomainInfo& d : acm_.domains()) out.push_back({DomainName(d.id), d.id, d.label});
+  return out;
+}
+
+Result<std::vector<acm::StoredResourceLabel>> PolicyService::StoredResourceLabels() {
+  auto current = Enforced();
+  if (!current) return Fail(current.error());
+  auto labeled = LabeledUnder(store_, current->name());
+  if (!labeled) return Fail(labeled.error());
+  return StoredLabels(*labeled);
+}
+
+std::string PolicyService::DomainName(DomainId id) const {
+  if (id == kDomain0) return "Domain-0";
+  if (domains_ != nullptr) {
+    for (const RunningDomain& d : domains_->Domains()) {
+      if (d.id == id.value()) return d.name;
+    }
+  }
+  return fmt::format("{}", id);
+}
+
 Result<PolicyChange> PolicyService::Update(const Candidate& next, bool check_only, bool revoke,
                                            std::vector<store::ResourceLabel> changes,
                                            std::vector<acm::StoredResourceLabel> stored,

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "shype/admin/active_policy.h"
+#include "shype/admin/admin.h"
 #include "shype/common/file.h"
 
 namespace shype::admin {
@@ -208,6 +209,71 @@ TEST_F(PolicyServiceTest, ACommittedUpdateIsRecordedEnforcedAndFollowedByTheDoma
   EXPECT_EQ(state->policy.version, "1.1");
   EXPECT_GT(state->policy.installed_at, 0);
   EXPECT_EQ(state->history.size(), 2U);
+}
+
+// The analysis operations of a live Admin (policy_analysis.cc): the active policy compiled again
+// for its names, the running domains by name, and the diff's dry run as setpolicy --check.
+class PolicyAnalysisTest : public PolicyServiceTest {
+ protected:
+  Admin& admin() {
+    if (!admin_) admin_.emplace(*store_, &live_, &compiler_);
+    return *admin_;
+  }
+  Live live_{acm_, sharings_, domains_};
+  std::optional<Admin> admin_;
+};
+
+TEST_F(PolicyAnalysisTest, TheActivePolicyWithTheRunningDomains) {
+  auto a = admin().AnalyzePolicy(std::nullopt, "ignored.xml");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->policy, (api::AnalyzedPolicy{"example.test", "1.0", "active"}));
+  EXPECT_EQ(a->vm_matrix.rows,
+            (std::vector<std::string>{"SystemManagement", "PepsiCo", "CocaCola", "VIO"}));
+  EXPECT_EQ(a->vm_matrix.types[1],
+            (std::vector<api::TypeList>{{"PepsiCo"}, {"PepsiCo"}, {}, {"PepsiCo"}}));
+  EXPECT_TRUE(a->conflict_sets.empty());
+  EXPECT_EQ(a->running_domains,
+            (std::vector<api::RunningDomainLabel>{{"Domain-0", 0, "SystemManagement"},
+                                                  {"pepsi1", 1, "PepsiCo"}}));
+  EXPECT_EQ(a->running_sharing,
+            (std::vector<api::SharingPair>{{"", "Domain-0", "pepsi1", {"PepsiCo"}}}));
+}
+
+TEST_F(PolicyAnalysisTest, ABadPolicyIsTheCompilersMessage) {
+  auto a = admin().AnalyzePolicy(std::string("<not a policy"), "bad.xml");
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, ErrorCode::kPolicyInvalid);
+  EXPECT_EQ(a.error().message.rfind("bad.xml:1: ", 0), 0U) << a.error().message;
+}
+
+TEST_F(PolicyAnalysisTest, TheDiffsDryRunIsSetpolicyCheckAndAuditsNothing) {
+  const std::size_t before = audit_.records().size();
+  auto d = admin().DiffPolicies(std::nullopt, "old.xml", WithoutPepsiVm(), "v11.xml");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->old_policy, (api::AnalyzedPolicy{"example.test", "1.0", "active"}));
+  EXPECT_EQ(d->new_policy, (api::AnalyzedPolicy{"example.test", "1.1", "v11.xml"}));
+  EXPECT_EQ(d->vm_labels_removed, std::vector<std::string>{"PepsiCo"});
+  EXPECT_FALSE(d->dry_run.accepted);
+  EXPECT_EQ(d->dry_run.violations,
+            (std::vector<api::UpdateViolation>{
+                {"label-missing",
+                 "label 'PepsiCo' of domain 1 is not in the new policy 'example.test'",
+                 {"pepsi1"}}}));
+  EXPECT_EQ(audit_.records().size(), before);
+  EXPECT_EQ(acm_.active_policy()->version(), (policy::XmlVersion{1, 0}));
+}
+
+TEST_F(PolicyAnalysisTest, TheDiffNamesTheResourcesTheUpdateWouldInvalidate) {
+  ASSERT_TRUE(store_->AddResourceLabel(
+      {"file:/img/pepsi.img", LabelKind::kAcm, "example.test", "PepsiCo", {}}));
+  const std::string old_xml = ReadShared("test-security_policy.xml");
+  auto d = admin().DiffPolicies(old_xml, "v10.xml", WithoutPepsiResource(), "v11.xml");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->resource_labels_removed, std::vector<std::string>{"PepsiCo"});
+  EXPECT_EQ(d->invalidated_resources,
+            (std::vector<api::InvalidatedResource>{{"file:/img/pepsi.img", "PepsiCo"}}));
+  EXPECT_TRUE(d->dry_run.accepted);
+  EXPECT_TRUE(d->dry_run.violations.empty());
 }
 
 }  // namespace

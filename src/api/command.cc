@@ -122,6 +122,45 @@ Result<GetPolicyVersion> Decode(Tag<GetPolicyVersion>, const Json& p) {
 }
 Json Encode(const GetPolicyVersion& c) { return Json{{"name", c.name}, {"version", c.version}}; }
 
+// An optional text field: absent is nullopt, anything but a string an error naming it.
+Result<std::optional<std::string>> MaybeString(const Json& p, std::string_view field) {
+  if (!p.contains(field)) return std::optional<std::string>();
+  auto text = RequireString(p, field);
+  if (!text) return Fail(text.error());
+  return std::optional<std::string>(std::move(*text));
+}
+
+Result<AnalyzePolicy> Decode(Tag<AnalyzePolicy>, const Json& p) {
+  auto xml = MaybeString(p, "xml");
+  if (!xml) return Fail(xml.error());
+  auto source = OptionalString(p, "source", "policy.xml");
+  if (!source) return Fail(source.error());
+  return AnalyzePolicy{std::move(*xml), std::move(*source)};
+}
+Json Encode(const AnalyzePolicy& c) {
+  Json p{{"source", c.source}};
+  if (c.xml) p["xml"] = *c.xml;
+  return p;
+}
+
+Result<DiffPolicies> Decode(Tag<DiffPolicies>, const Json& p) {
+  auto new_xml = RequireString(p, "new_xml");
+  if (!new_xml) return Fail(new_xml.error());
+  auto new_source = OptionalString(p, "new_source", "new.xml");
+  if (!new_source) return Fail(new_source.error());
+  auto old_xml = MaybeString(p, "old_xml");
+  if (!old_xml) return Fail(old_xml.error());
+  auto old_source = OptionalString(p, "old_source", "old.xml");
+  if (!old_source) return Fail(old_source.error());
+  return DiffPolicies{std::move(*new_xml), std::move(*new_source), std::move(*old_xml),
+                      std::move(*old_source)};
+}
+Json Encode(const DiffPolicies& c) {
+  Json p{{"new_xml", c.new_xml}, {"new_source", c.new_source}, {"old_source", c.old_source}};
+  if (c.old_xml) p["old_xml"] = *c.old_xml;
+  return p;
+}
+
 Result<ListLabels> Decode(Tag<ListLabels>, const Json& p) {
   auto type = OptionalString(p, "type", "dom");
   if (!type) return Fail(type.error());

@@ -41,9 +41,10 @@ TEST(CommandTest, EveryEndpointDecodesToTheCommandNamingIt) {
   std::set<std::string_view> seen;
   for (const Endpoint& e : Endpoints()) {
     // The minimal valid parameters of each operation.
-    Json params{{"name", "d"},   {"xml", "<x/>"},     {"config", "c"}, {"resource", "vnet:1"},
-                {"label", "l"},  {"vif", "vnet=lan"}, {"vnet", "lan"}, {"shm", "name=r"},
-                {"region", "r"}, {"vdev", "xvdb"},    {"file", "/f"},  {"version", "1.0"}};
+    Json params{{"name", "d"},      {"xml", "<x/>"},     {"config", "c"}, {"resource", "vnet:1"},
+                {"label", "l"},     {"vif", "vnet=lan"}, {"vnet", "lan"}, {"shm", "name=r"},
+                {"region", "r"},    {"vdev", "xvdb"},    {"file", "/f"},  {"version", "1.0"},
+                {"new_xml", "<y/>"}};
     auto command = DecodeCommand(e, params);
     ASSERT_TRUE(command) << e.op << ": " << command.error().message;
     EXPECT_EQ(OpOf(*command), e.op);
@@ -60,20 +61,20 @@ TEST(CommandTest, EveryCommandHasOneEndpoint) {
     for (const Endpoint& e : Endpoints()) rows += e.op == T::kOp ? 1U : 0U;
     EXPECT_EQ(rows, 1U) << T::kOp;
   };
-  Command commands[] = {GetVersion{},          GetPolicy{},        SetPolicy{},
-                        ResetPolicy{},         DumpPolicy{},       ListLabels{},
-                        ListResources{},       GetResourceLabel{}, AddResourceLabel{},
-                        RemoveResourceLabel{}, DryRun{},           GetStats{},
-                        ListDomains{},         CreateDomain{},     GetDomainInfo{},
-                        ShutdownDomain{},      DestroyDomain{},    PauseDomain{},
-                        UnpauseDomain{},       GetConsoleLog{},    AttachNetwork{},
-                        DetachNetwork{},       AttachRegion{},     DetachRegion{},
-                        AttachDisk{},          DetachDisk{},       RelabelDomain{},
-                        SaveDomain{},          RestoreDomain{},    ListRegions{},
-                        ListNetworks{},        GetNetworkInfo{},   ReadAudit{},
-                        ListVtpms{},           GetVtpmCa{},        DestroyVtpm{},
-                        AttestDomain{},        SavePolicy{},       ListPolicyVersions{},
-                        GetPolicyVersion{}};
+  Command commands[] = {GetVersion{},       GetPolicy{},          SetPolicy{},
+                        ResetPolicy{},      DumpPolicy{},         AnalyzePolicy{},
+                        DiffPolicies{},     ListLabels{},         ListResources{},
+                        GetResourceLabel{}, AddResourceLabel{},   RemoveResourceLabel{},
+                        DryRun{},           GetStats{},           ListDomains{},
+                        CreateDomain{},     GetDomainInfo{},      ShutdownDomain{},
+                        DestroyDomain{},    PauseDomain{},        UnpauseDomain{},
+                        GetConsoleLog{},    AttachNetwork{},      DetachNetwork{},
+                        AttachRegion{},     DetachRegion{},       AttachDisk{},
+                        DetachDisk{},       RelabelDomain{},      SaveDomain{},
+                        RestoreDomain{},    ListRegions{},        ListNetworks{},
+                        GetNetworkInfo{},   ReadAudit{},          ListVtpms{},
+                        GetVtpmCa{},        DestroyVtpm{},        AttestDomain{},
+                        SavePolicy{},       ListPolicyVersions{}, GetPolicyVersion{}};
   static_assert(std::size(commands) == std::variant_size_v<Command>);
   std::set<std::size_t> indexes;
   for (const Command& c : commands) {
@@ -104,6 +105,28 @@ TEST(CommandTest, PolicyVersionCommandsNeedTheirFields) {
   auto no_version = DecodeCommand(*FindEndpoint("policy.version.get"), Json{{"name", "p"}});
   ASSERT_FALSE(no_version);
   EXPECT_NE(no_version.error().message.find("'version'"), std::string::npos);
+}
+
+TEST(CommandTest, AnalyzeAndDiffTakeTheActivePolicyWithoutXml) {
+  EXPECT_EQ(DecodeAs<AnalyzePolicy>("policy.analyze", Json::object()),
+            (AnalyzePolicy{std::nullopt, "policy.xml"}));
+  EXPECT_EQ(DecodeAs<AnalyzePolicy>("policy.analyze", {{"xml", "<p/>"}, {"source", "a.xml"}}),
+            (AnalyzePolicy{"<p/>", "a.xml"}));
+  EXPECT_EQ(DecodeAs<DiffPolicies>("policy.diff", {{"new_xml", "<n/>"}}),
+            (DiffPolicies{"<n/>", "new.xml", std::nullopt, "old.xml"}));
+  EXPECT_EQ(DecodeAs<DiffPolicies>("policy.diff", {{"new_xml", "<n/>"},
+                                                   {"new_source", "n.xml"},
+                                                   {"old_xml", "<o/>"},
+                                                   {"old_source", "o.xml"}}),
+            (DiffPolicies{"<n/>", "n.xml", "<o/>", "o.xml"}));
+  EXPECT_EQ(DecodeError("policy.analyze", {{"xml", 1}}),
+            "field 'xml' must be a string, got number");
+  EXPECT_EQ(DecodeError("policy.diff", {{"old_xml", "<o/>"}}),
+            "field 'new_xml' is missing (a string is expected)");
+  EXPECT_EQ(DecodeError("policy.diff", {{"new_xml", "<n/>"}, {"old_xml", false}}),
+            "field 'old_xml' must be a string, got boolean");
+  EXPECT_EQ(FindEndpoint("policy.analyze")->offline, OfflineUse::kReads);
+  EXPECT_EQ(FindEndpoint("policy.diff")->offline, OfflineUse::kReads);
 }
 
 TEST(CommandTest, ABadFieldIsRefusedNamingItAndWhatWasExpected) {
@@ -211,6 +234,10 @@ TEST(CommandTest, UnknownFieldsAreIgnoredAsBefore) {
 TEST(CommandTest, EveryCommandReEncodesToParamsThatDecodeToItAgain) {
   Command commands[] = {
       SetPolicy{"<p/>", "s.xml", true, true},
+      AnalyzePolicy{},
+      AnalyzePolicy{"<p/>", "p.xml"},
+      DiffPolicies{"<n/>", "n.xml", std::nullopt, "old.xml"},
+      DiffPolicies{"<n/>", "n.xml", "<o/>", "o.xml"},
       ListLabels{"any", "ACM:demo"},
       ListLabels{},
       AddResourceLabel{"file:/a b", "L", ""},

@@ -19,6 +19,8 @@ constexpr Endpoint kEndpoints[] = {
     {"policy.save", "POST", "/v1/policy/versions", OfflineUse::kWrites},
     {"policy.versions", "GET", "/v1/policy/versions", OfflineUse::kReads},
     {"policy.version.get", "GET", "/v1/policy/versions/{name}/{version}", OfflineUse::kReads},
+    {"policy.analyze", "POST", "/v1/policy/analyze", OfflineUse::kReads},
+    {"policy.diff", "POST", "/v1/policy/diff", OfflineUse::kReads},
     {"labels", "GET", "/v1/labels", OfflineUse::kReads},
     {"resources", "GET", "/v1/resources", OfflineUse::kReads},
     {"resource.label.get", "GET", "/v1/resource-labels", OfflineUse::kReads},

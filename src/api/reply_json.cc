@@ -126,4 +126,96 @@ Json ToJson(const StoredPolicyVersion& reply) {
   return out;
 }
 
+namespace {
+
+Json ToJson(const AnalyzedPolicy& p) {
+  return Json{{"name", p.name}, {"version", p.version}, {"source", p.source}};
+}
+
+Json ToJson(const NamedTypes& n) { return Json{{"name", n.name}, {"types", n.types}}; }
+
+Json ToJson(const ShareTable& t) {
+  return Json{{"rows", t.rows}, {"cols", t.cols}, {"types", t.types}};
+}
+
+Json ToJson(const LabelConflictReply& c) {
+  Json sets = Json::array();
+  for (const NamedTypes& s : c.sets) sets.push_back(ToJson(s));
+  return Json{{"a", c.a}, {"b", c.b}, {"sets", sets}};
+}
+
+Json ToJson(const SharingPair& s) {
+  Json out{{"a", s.a}, {"b", s.b}, {"types", s.types}};
+  if (!s.kind.empty()) out["kind"] = s.kind;
+  return out;
+}
+
+Json ToJson(const LabelRenameReply& r) { return Json{{"from", r.from}, {"to", r.to}}; }
+
+Json ToJson(const InvalidatedResource& r) {
+  return Json{{"resource", r.resource}, {"label", r.label}};
+}
+
+Json ToJson(const UpdateViolation& v) {
+  return Json{{"kind", v.kind}, {"message", v.message}, {"domains", v.domains}};
+}
+
+template <class T>
+Json List(const std::vector<T>& items) {
+  Json out = Json::array();
+  for (const T& item : items) out.push_back(ToJson(item));
+  return out;
+}
+
+Json Labels(const std::vector<AnalyzedLabel>& labels, bool chwall) {
+  Json out = Json::array();
+  for (const AnalyzedLabel& l : labels) {
+    Json label{{"name", l.name}, {"ste_types", l.ste_types}};
+    if (chwall) label["chwall_types"] = l.chwall_types;
+    out.push_back(std::move(label));
+  }
+  return out;
+}
+
+}  // namespace
+
+Json ToJson(const PolicyAnalysisReply& r) {
+  Json domains = Json::array();
+  for (const RunningDomainLabel& d : r.running_domains) {
+    domains.push_back({{"name", d.name}, {"id", d.id}, {"label", d.label}});
+  }
+  return Json{{"policy", ToJson(r.policy)},
+              {"ste_types", r.ste_types},
+              {"chwall_types", r.chwall_types},
+              {"conflict_sets", List(r.conflict_sets)},
+              {"vm_labels", Labels(r.vm_labels, true)},
+              {"resource_labels", Labels(r.resource_labels, false)},
+              {"vm_matrix", ToJson(r.vm_matrix)},
+              {"resource_matrix", ToJson(r.resource_matrix)},
+              {"conflicts", List(r.conflicts)},
+              {"reach_nothing", r.reach_nothing},
+              {"reach_everything", r.reach_everything},
+              {"unused_ste_types", r.unused_ste_types},
+              {"unused_chwall_types", r.unused_chwall_types},
+              {"running", {{"domains", domains}, {"sharing", List(r.running_sharing)}}}};
+}
+
+Json ToJson(const PolicyDiffReply& r) {
+  return Json{
+      {"old", ToJson(r.old_policy)},
+      {"new", ToJson(r.new_policy)},
+      {"vm_renames", List(r.vm_renames)},
+      {"resource_renames", List(r.resource_renames)},
+      {"vm_labels_added", r.vm_labels_added},
+      {"vm_labels_removed", r.vm_labels_removed},
+      {"resource_labels_added", r.resource_labels_added},
+      {"resource_labels_removed", r.resource_labels_removed},
+      {"sharing_gained", List(r.sharing_gained)},
+      {"sharing_lost", List(r.sharing_lost)},
+      {"conflicts_added", List(r.conflicts_added)},
+      {"conflicts_dropped", List(r.conflicts_dropped)},
+      {"invalidated_resources", List(r.invalidated_resources)},
+      {"dry_run", {{"accepted", r.dry_run.accepted}, {"violations", List(r.dry_run.violations)}}}};
+}
+
 }  // namespace shype::api

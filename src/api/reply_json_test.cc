@@ -95,5 +95,58 @@ TEST(ReplyJsonTest, APolicyChangeListsWhatItRelabeled) {
             R"({"text":"POLICY REFERENCE = DEFAULT.\n"})");
 }
 
+TEST(ReplyJsonTest, AnAnalysisHasEveryFieldOfTheContract) {
+  PolicyAnalysisReply r;
+  r.policy = {"demo", "1.0", "active"};
+  r.ste_types = {"A", "B"};
+  r.chwall_types = {"A"};
+  r.conflict_sets = {{"AvB", {"A"}}};
+  r.vm_labels = {{"L", {"A"}, {"A"}}};
+  r.resource_labels = {{"R", {"B"}, {}}};
+  r.vm_matrix = {{"L"}, {"L"}, {{{"A"}}}};
+  r.resource_matrix = {{"L"}, {"R"}, {{{}}}};
+  r.conflicts = {{"L", "M", {{"AvB", {"A", "B"}}}}};
+  r.reach_nothing = {"L"};
+  r.unused_ste_types = {"B"};
+  r.running_domains = {{"Domain-0", 0, "L"}, {"web", 3, "L"}};
+  r.running_sharing = {{"", "Domain-0", "web", {"A"}}};
+  EXPECT_EQ(ToJson(r).dump(),
+            R"({"chwall_types":["A"],"conflict_sets":[{"name":"AvB","types":["A"]}],)"
+            R"("conflicts":[{"a":"L","b":"M","sets":[{"name":"AvB","types":["A","B"]}]}],)"
+            R"("policy":{"name":"demo","source":"active","version":"1.0"},)"
+            R"("reach_everything":[],"reach_nothing":["L"],"resource_labels":)"
+            R"([{"name":"R","ste_types":["B"]}],"resource_matrix":{"cols":["R"],"rows":["L"],)"
+            R"("types":[[[]]]},"running":{"domains":[{"id":0,"label":"L","name":"Domain-0"},)"
+            R"({"id":3,"label":"L","name":"web"}],"sharing":[{"a":"Domain-0","b":"web",)"
+            R"("types":["A"]}]},"ste_types":["A","B"],"unused_chwall_types":[],)"
+            R"("unused_ste_types":["B"],"vm_labels":[{"chwall_types":["A"],"name":"L",)"
+            R"("ste_types":["A"]}],"vm_matrix":{"cols":["L"],"rows":["L"],"types":[[["A"]]]}})");
+}
+
+TEST(ReplyJsonTest, ADiffHasEveryFieldOfTheContract) {
+  PolicyDiffReply r;
+  r.old_policy = {"demo", "1.0", "active"};
+  r.new_policy = {"demo", "1.1", "new.xml"};
+  r.vm_renames = {{"Old", "New"}};
+  r.vm_labels_added = {"Extra"};
+  r.sharing_gained = {{"vm", "New", "Extra", {"A"}}};
+  r.sharing_lost = {{"resource", "New", "disk", {"B"}}};
+  r.conflicts_dropped = {{"New", "Extra", {{"AvB", {"A", "B"}}}}};
+  r.invalidated_resources = {{"file:/d.img", "disk"}};
+  r.dry_run = {false,
+               {{"label-missing", "label 'X' of domain 3 is not in the new policy", {"web"}}}};
+  EXPECT_EQ(ToJson(r).dump(),
+            R"({"conflicts_added":[],"conflicts_dropped":[{"a":"New","b":"Extra","sets":)"
+            R"([{"name":"AvB","types":["A","B"]}]}],"dry_run":{"accepted":false,"violations":)"
+            R"([{"domains":["web"],"kind":"label-missing","message":"label 'X' of domain 3 is )"
+            R"(not in the new policy"}]},"invalidated_resources":[{"label":"disk","resource":)"
+            R"("file:/d.img"}],"new":{"name":"demo","source":"new.xml","version":"1.1"},)"
+            R"("old":{"name":"demo","source":"active","version":"1.0"},"resource_labels_added":)"
+            R"([],"resource_labels_removed":[],"resource_renames":[],"sharing_gained":[{"a":)"
+            R"("New","b":"Extra","kind":"vm","types":["A"]}],"sharing_lost":[{"a":"New","b":)"
+            R"("disk","kind":"resource","types":["B"]}],"vm_labels_added":["Extra"],)"
+            R"("vm_labels_removed":[],"vm_renames":[{"from":"Old","to":"New"}]})");
+}
+
 }  // namespace
 }  // namespace shype::api

@@ -43,6 +43,13 @@ Result<api::Json> RunOffline(admin::Admin& admin, const api::Command& command) {
       },
       [&](const api::ResetPolicy&) { return api::EncodeReply(admin.ResetPolicy()); },
       [&](const api::DumpPolicy&) { return api::EncodeReply(admin.DumpPolicy()); },
+      [&](const api::AnalyzePolicy& c) {
+        return api::EncodeReply(admin.AnalyzePolicy(c.xml, c.source));
+      },
+      [&](const api::DiffPolicies& c) {
+        return api::EncodeReply(
+            admin.DiffPolicies(c.old_xml, c.old_source, c.new_xml, c.new_source));
+      },
       [&](const api::ListLabels& c) { return api::EncodeReply(admin.Labels(c.type, c.policy)); },
       [&](const api::ListResources&) { return api::EncodeReply(admin.Resources()); },
       [&](const api::GetResourceLabel& c) {

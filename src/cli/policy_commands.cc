@@ -82,7 +82,8 @@ void Labels(Context& ctx, const std::string& path, const std::string& type) {
 }  // namespace
 
 void RegisterPolicyCommands(CLI::App& app, Context& ctx) {
-  auto* policy = app.add_subcommand("policy", "offline policy tools (XML and binary policies)");
+  auto* policy = app.add_subcommand(
+      "policy", "policy tools: validate, compile, dump, labels (offline, no state); analyze, diff");
   policy->require_subcommand(1);
   auto file = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
@@ -104,6 +105,7 @@ void RegisterPolicyCommands(CLI::App& app, Context& ctx) {
   labels->add_option("--type", *type, "dom, res or any")
       ->check(CLI::IsMember({"dom", "res", "any"}));
   labels->callback([&ctx, file, type] { Labels(ctx, *file, *type); });
+  RegisterAnalysisCommands(*policy, ctx);
   for (CLI::App* sub : policy->get_subcommands({})) sub->fallthrough();
 }
 

@@ -268,6 +268,13 @@ asio::awaitable<Result<Json>> Daemon::Dispatch(api::Command command) {
       },
       [&](const api::ResetPolicy&) { return Ready(api::EncodeReply(admin.ResetPolicy())); },
       [&](const api::DumpPolicy&) { return Ready(api::EncodeReply(admin.DumpPolicy())); },
+      [&](const api::AnalyzePolicy& c) {
+        return Ready(api::EncodeReply(admin.AnalyzePolicy(c.xml, c.source)));
+      },
+      [&](const api::DiffPolicies& c) {
+        return Ready(
+            api::EncodeReply(admin.DiffPolicies(c.old_xml, c.old_source, c.new_xml, c.new_source)));
+      },
       // Typed replies, encoded here as the CLI's offline backend encodes them.
       [&](const api::ListLabels& c) {
         return Ready(api::EncodeReply(admin.Labels(c.type, c.policy)));

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "package_names.h"
 #include "shype/common/file.h"
 
 namespace shype::policyc {
@@ -35,6 +36,20 @@ void PutRenames(std::vector<std::uint8_t>& out, const std::vector<LabelRename>& 
   for (const auto& r : renames) {
     PutField(out, r.from);
     PutField(out, r.to);
+  }
+}
+
+void PutNames(std::vector<std::uint8_t>& out, const std::vector<std::string>& names) {
+  PutField(out, std::to_string(names.size()));
+  for (const auto& name : names) PutField(out, name);
+}
+
+void PutLabels(std::vector<std::uint8_t>& out, const std::vector<LabelTypes>& labels, bool chwall) {
+  PutField(out, std::to_string(labels.size()));
+  for (const auto& label : labels) {
+    PutField(out, label.name);
+    PutNames(out, label.ste_types);
+    if (chwall) PutNames(out, label.chwall_types);
   }
 }
 
@@ -171,6 +186,60 @@ Result<std::vector<LabelRename>> ReadRenames(FieldReader& in, std::string_view w
   return renames;
 }
 
+Result<std::vector<std::string>> ReadNames(FieldReader& in, std::string_view what) {
+  auto count = in.Number(what, policy::kMaxTypes);
+  if (!count) return Fail(count.error());
+  std::vector<std::string> names;
+  for (std::uint32_t i = 0; i < *count; ++i) {
+    auto name = in.Text(what, kMaxNameBytes);
+    if (!name) return Fail(name.error());
+    names.push_back(std::move(*name));
+  }
+  return names;
+}
+
+Result<std::vector<LabelTypes>> ReadLabels(FieldReader& in, std::string_view what, bool chwall) {
+  auto count = in.Number(what, policy::kMaxSsidrefs);
+  if (!count) return Fail(count.error());
+  std::vector<LabelTypes> labels;
+  for (std::uint32_t i = 0; i < *count; ++i) {
+    LabelTypes label;
+    auto name = in.Text(what, kMaxNameBytes);
+    if (!name) return Fail(name.error());
+    label.name = std::move(*name);
+    auto ste = ReadNames(in, "label STE types");
+    if (!ste) return Fail(ste.error());
+    label.ste_types = std::move(*ste);
+    if (chwall) {
+      auto cw = ReadNames(in, "label CHWALL types");
+      if (!cw) return Fail(cw.error());
+      label.chwall_types = std::move(*cw);
+    }
+    labels.push_back(std::move(label));
+  }
+  return labels;
+}
+
+// The document's names (conflict sets, labels with their types), checked against the binary.
+Result<void> ReadNamedLists(FieldReader& in, CompiledPolicy& out) {
+  auto sets = in.Number("conflict sets", policy::kMaxConflictSets);
+  if (!sets) return Fail(sets.error());
+  for (std::uint32_t i = 0; i < *sets; ++i) {
+    auto name = in.Text("conflict set", kMaxNameBytes);
+    if (!name) return Fail(name.error());
+    auto types = ReadNames(in, "conflict set types");
+    if (!types) return Fail(types.error());
+    out.conflict_sets.push_back({std::move(*name), std::move(*types)});
+  }
+  auto vm = ReadLabels(in, "VM labels", true);
+  if (!vm) return Fail(vm.error());
+  out.vm_label_types = std::move(*vm);
+  auto resources = ReadLabels(in, "resource labels", false);
+  if (!resources) return Fail(resources.error());
+  out.resource_label_types = std::move(*resources);
+  return CheckPackageNames(out);
+}
+
 Result<void> ReadHeader(FieldReader& in, CompiledPolicy& out) {
   auto version = in.Text("version", kMaxVersionBytes);
   if (!version) return Fail(version.error());
@@ -244,6 +313,13 @@ std::vector<std::uint8_t> SerializeCompiledPackage(const CompiledPolicy& compile
   PutField(out, from ? std::to_string(from->line) : "");
   PutRenames(out, compiled.vm_renames);
   PutRenames(out, compiled.resource_renames);
+  PutField(out, std::to_string(compiled.conflict_sets.size()));
+  for (const auto& set : compiled.conflict_sets) {
+    PutField(out, set.name);
+    PutNames(out, set.types);
+  }
+  PutLabels(out, compiled.vm_label_types, true);
+  PutLabels(out, compiled.resource_label_types, false);
   return out;
 }
 
@@ -290,10 +366,10 @@ Result<CompiledPolicy> ParseCompiledPackage(std::span<const std::uint8_t> packag
   auto resource_renames = ReadRenames(in, "resource rename", out.map.resource_labels);
   if (!resource_renames) return Fail(resource_renames.error());
   out.resource_renames = std::move(*resource_renames);
+  if (auto r = ReadNamedLists(in, out); !r) return Fail(r.error());
   if (!in.done()) {
     return Fail(ErrorCode::kPolicyInvalid,
-                "compiled policy package: trailing bytes after the "
-                "resource renames");
+                "compiled policy package: trailing bytes after the resource labels");
   }
   // SECURITY: the binary must be of the XML shyped was given (and will store for the record).
   // Checked last so that fuzzing reaches every other check.

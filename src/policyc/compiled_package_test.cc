@@ -57,6 +57,70 @@ TEST_F(PackageTest, RoundTripsWhatTheUpdateTransactionNeeds) {
   EXPECT_EQ(parsed->resource_renames[0].to, "disk_b");
 }
 
+TEST_F(PackageTest, CarriesTheConflictSetsAndLabelsByName) {
+  auto parsed = ParseCompiledPackage(SerializeCompiledPackage(compiled_), xml_);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  // The binary's order: stably sorted by name (byte order); types in document order.
+  const std::vector<NamedConflictSet> sets = {
+      {"Alpha", {"A", "B"}}, {"_under", {"C"}}, {"mid", {"B", "C", "D"}}, {"zeta", {"A", "D"}}};
+  EXPECT_EQ(compiled_.conflict_sets, sets);
+  EXPECT_EQ(parsed->conflict_sets, sets);
+  EXPECT_EQ(parsed->vm_label_types, compiled_.vm_label_types);
+  EXPECT_EQ(parsed->resource_label_types, compiled_.resource_label_types);
+  ASSERT_EQ(parsed->vm_label_types.size(), 5U);
+  EXPECT_EQ(parsed->vm_label_types[2], (LabelTypes{"vm_a", {"alpha"}, {"A"}}));
+  ASSERT_EQ(parsed->resource_label_types.size(), 3U);
+  EXPECT_EQ(parsed->resource_label_types[0], (LabelTypes{"__UNLABELED__", {"__UNLABELED__"}, {}}));
+}
+
+TEST_F(PackageTest, RefusesConflictSetsOtherThanTheBinarys) {
+  const auto saved = compiled_.conflict_sets;
+  compiled_.conflict_sets[2].types.pop_back();  // mid without D
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_))
+                .message.find("conflict set 'mid' does "
+                              "not list the types"),
+            std::string::npos);
+  compiled_.conflict_sets = saved;
+  std::swap(compiled_.conflict_sets[0].name, compiled_.conflict_sets[3].name);
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_)).message.find("out of the binary's"),
+            std::string::npos);
+  compiled_.conflict_sets = saved;
+  compiled_.conflict_sets.pop_back();
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_))
+                .message.find("3 conflict sets listed, "
+                              "the binary has 4"),
+            std::string::npos);
+  compiled_.conflict_sets = saved;
+  compiled_.conflict_sets[1].types.push_back("Mallory");
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_)).message.find("undeclared type 'Mallory'"),
+            std::string::npos);
+}
+
+TEST_F(PackageTest, RefusesLabelsOtherThanTheBinarys) {
+  const auto saved = compiled_.vm_label_types;
+  compiled_.vm_label_types[2].chwall_types = {"B"};  // vm_a carries A
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_))
+                .message.find("VM label 'vm_a' does not "
+                              "list the types"),
+            std::string::npos);
+  compiled_.vm_label_types = saved;
+  compiled_.vm_label_types[0] = compiled_.vm_label_types[1];  // repeated, vm_d missing
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_)).message.find("or is repeated"),
+            std::string::npos);
+  compiled_.vm_label_types = saved;
+  compiled_.vm_label_types.pop_back();
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_)).message.find("4 VM labels listed"),
+            std::string::npos);
+  compiled_.vm_label_types = saved;
+  compiled_.resource_label_types[1].ste_types = {"alpha"};  // disk_b carries Beta
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_)).message.find("resource label 'disk_b'"),
+            std::string::npos);
+  compiled_.resource_label_types[1].ste_types = {"Beta"};
+  compiled_.resource_label_types.push_back({"extra", {"Beta"}, {}});
+  EXPECT_NE(Refusal(SerializeCompiledPackage(compiled_)).message.find("'extra' is not a resource"),
+            std::string::npos);
+}
+
 TEST_F(PackageTest, RefusesGarbageAndEveryTruncation) {
   EXPECT_NE(Refusal(ToBytes("garbage")).message.find("not shype-policyc output"),
             std::string::npos);
@@ -138,6 +202,9 @@ TEST(BuiltinDefaultPolicyTest, EqualsCompilingTheDefaultXml) {
       EXPECT_EQ(builtin->vm_renames[i].to, compiled->vm_renames[i].to);
     }
     EXPECT_TRUE(builtin->resource_renames.empty());
+    EXPECT_EQ(builtin->vm_label_types, compiled->vm_label_types);
+    EXPECT_EQ(builtin->resource_label_types, compiled->resource_label_types);
+    EXPECT_EQ(builtin->conflict_sets, compiled->conflict_sets);
   }
 }
 

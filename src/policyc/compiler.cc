@@ -79,6 +79,15 @@ policy::TypeMatrix EmptyMatrix(std::size_t rows, std::size_t cols) {
   return policy::TypeMatrix{Count(rows), Count(cols), std::vector<std::uint16_t>(rows * cols, 0)};
 }
 
+// The conflict sets in the binary's row order: stably sorted by name.
+std::vector<const ConflictSetDecl*> OrderConflictSets(const PolicyDocument& doc) {
+  std::vector<const ConflictSetDecl*> sets;
+  for (const auto& set : doc.conflict_sets) sets.push_back(&set);
+  std::stable_sort(sets.begin(), sets.end(),
+                   [](const auto* a, const auto* b) { return a->name < b->name; });
+  return sets;
+}
+
 policy::ChineseWallPolicy BuildChineseWall(const PolicyDocument& doc, const Rows& rows,
                                            const std::vector<std::string>& types) {
   const ColumnIndex columns = IndexOf(types);
@@ -87,10 +96,7 @@ policy::ChineseWallPolicy BuildChineseWall(const PolicyDocument& doc, const Rows
   for (std::uint32_t row = 0; row < rows.vm.size(); ++row) {
     if (rows.vm[row] != nullptr) MarkRow(chwall.ssids, row, rows.vm[row]->chwall_types, columns);
   }
-  std::vector<const ConflictSetDecl*> sets;
-  for (const auto& set : doc.conflict_sets) sets.push_back(&set);
-  std::stable_sort(sets.begin(), sets.end(),
-                   [](const auto* a, const auto* b) { return a->name < b->name; });
+  const std::vector<const ConflictSetDecl*> sets = OrderConflictSets(doc);
   for (std::uint32_t row = 0; row < sets.size(); ++row) {
     MarkRow(chwall.conflict_sets, row, sets[row]->types, columns);
   }
@@ -135,6 +141,10 @@ void CollectLabelInfo(const PolicyDocument& doc, CompiledPolicy& out) {
   for (const auto& label : doc.resource_labels) {
     out.resource_label_types.push_back({label.name, label.ste_types, {}});
     if (label.from) out.resource_renames.push_back({*label.from, label.name});
+  }
+  if (!out.binary.chwall) return;  // no Chinese Wall: its conflict sets are not compiled
+  for (const ConflictSetDecl* set : OrderConflictSets(doc)) {
+    out.conflict_sets.push_back({set->name, set->types});
   }
 }
 

@@ -61,6 +61,16 @@ class Admin {
   [[nodiscard]] Result<api::PolicyVersionsReply> PolicyVersions();
   [[nodiscard]] Result<api::StoredPolicyVersion> GetPolicyVersion(const std::string& name,
                                                                   const std::string& version);
+  // policy.analyze: what `xml` (`source` names it; nullopt: the active policy) means, and which
+  // running domains may share now (offline: Domain-0 alone). policy_analysis.cc.
+  [[nodiscard]] Result<api::PolicyAnalysisReply> AnalyzePolicy(
+      const std::optional<std::string>& xml, const std::string& source);
+  // policy.diff: what replacing `old_xml` (nullopt: the active policy) by `new_xml` changes,
+  // and setpolicy --check's violations of `new_xml` against the running host.
+  [[nodiscard]] Result<api::PolicyDiffReply> DiffPolicies(const std::optional<std::string>& old_xml,
+                                                          const std::string& old_source,
+                                                          const std::string& new_xml,
+                                                          const std::string& new_source);
   // Every operation returns a typed reply (api/replies.h), encoded to JSON only at the API's
   // edge (api/reply_json.h).
   // `type`: dom, res or any (else kInvalidArgument); `policy`: empty or the active policy.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "shype/acm/acm.h"
+#include "shype/acm/policy_analysis.h"
 #include "shype/admin/policy_compiler.h"
 #include "shype/admin/running_domains.h"
 #include "shype/api/replies.h"
@@ -72,6 +73,21 @@ class PolicyService {
   // One stored version with its XML (kNotFound naming what is stored).
   [[nodiscard]] Result<api::StoredPolicyVersion> Version(const std::string& name,
                                                          const std::string& version);
+  // For the policy analysis (nothing changes). Compiles `xml` as Set does (sandboxed).
+  [[nodiscard]] Result<policyc::CompiledPolicy> Compile(const std::string& xml,
+                                                        const std::string& source);
+  // The enforced policy with its document's names: the store's XML compiled again (the result
+  // must be the enforced binary, else kConflict), or the built-in DEFAULT.
+  [[nodiscard]] Result<policyc::CompiledPolicy> CompileActive();
+  // What `setpolicy --check` of `next` finds: the update's check-only run (the ACM's
+  // PrepareUpdate) against the running domains, their sharings and the stored resource labels.
+  [[nodiscard]] Result<std::vector<acm::Violation>> Check(const policyc::CompiledPolicy& next);
+  // The running domains (creation order, Domain-0 first) as the ACM labels them, named.
+  std::vector<acm::AnalysisDomain> RunningLabels() const;
+  // The store's resource labels under the enforced policy.
+  [[nodiscard]] Result<std::vector<acm::StoredResourceLabel>> StoredResourceLabels();
+  // A running domain's name ("Domain-0" for 0), plain.
+  std::string DomainName(DomainId id) const;
 
   const acm::Acm& monitor() const { return acm_; }
 

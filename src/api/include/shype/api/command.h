@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,6 +61,23 @@ struct GetPolicyVersion {
   std::string name;
   std::string version;  // "major.minor"
   friend bool operator==(const GetPolicyVersion&, const GetPolicyVersion&) = default;
+};
+// What a policy means (docs/api.md policy.analyze): of `xml`, or without it of the active one.
+struct AnalyzePolicy {
+  static constexpr std::string_view kOp = "policy.analyze";
+  std::optional<std::string> xml;     // absent: the active policy
+  std::string source = "policy.xml";  // names the XML in messages and the reply
+  friend bool operator==(const AnalyzePolicy&, const AnalyzePolicy&) = default;
+};
+// What replacing policy `old_xml` (absent: the active one) by `new_xml` changes, and the update's
+// check-only run against the running host (setpolicy --check's violations).
+struct DiffPolicies {
+  static constexpr std::string_view kOp = "policy.diff";
+  std::string new_xml;
+  std::string new_source = "new.xml";
+  std::optional<std::string> old_xml;  // absent: the active policy
+  std::string old_source = "old.xml";
+  friend bool operator==(const DiffPolicies&, const DiffPolicies&) = default;
 };
 struct ListLabels {
   static constexpr std::string_view kOp = "labels";
@@ -241,13 +259,13 @@ struct ReadAudit {
 
 using Command =
     std::variant<GetVersion, GetPolicy, SetPolicy, ResetPolicy, DumpPolicy, SavePolicy,
-                 ListPolicyVersions, GetPolicyVersion, ListLabels, ListResources, GetResourceLabel,
-                 AddResourceLabel, RemoveResourceLabel, DryRun, GetStats, ListDomains, CreateDomain,
-                 GetDomainInfo, ShutdownDomain, DestroyDomain, PauseDomain, UnpauseDomain,
-                 GetConsoleLog, AttachNetwork, DetachNetwork, AttachRegion, DetachRegion,
-                 AttachDisk, DetachDisk, RelabelDomain, SaveDomain, RestoreDomain, ListRegions,
-                 ListNetworks, GetNetworkInfo, ReadAudit, ListVtpms, GetVtpmCa, DestroyVtpm,
-                 AttestDomain>;
+                 ListPolicyVersions, GetPolicyVersion, AnalyzePolicy, DiffPolicies, ListLabels,
+                 ListResources, GetResourceLabel, AddResourceLabel, RemoveResourceLabel, DryRun,
+                 GetStats, ListDomains, CreateDomain, GetDomainInfo, ShutdownDomain, DestroyDomain,
+                 PauseDomain, UnpauseDomain, GetConsoleLog, AttachNetwork, DetachNetwork,
+                 AttachRegion, DetachRegion, AttachDisk, DetachDisk, RelabelDomain, SaveDomain,
+                 RestoreDomain, ListRegions, ListNetworks, GetNetworkInfo, ReadAudit, ListVtpms,
+                 GetVtpmCa, DestroyVtpm, AttestDomain>;
 
 // Decodes the parameters of a request to `endpoint` (body fields, query values and path
 // parameters merged into one object). Unknown fields are ignored. Errors: kInvalidArgument

@@ -149,4 +149,112 @@ struct PolicyDumpReply {
   friend bool operator==(const PolicyDumpReply&, const PolicyDumpReply&) = default;
 };
 
+// policy.analyze / policy.diff (docs/api.md): what a policy means, what an update changes.
+// The policy a reply is about: `source` is the file name given, or "active".
+struct AnalyzedPolicy {
+  std::string name;
+  std::string version;
+  std::string source;
+  friend bool operator==(const AnalyzedPolicy&, const AnalyzedPolicy&) = default;
+};
+using TypeList = std::vector<std::string>;
+// A conflict set, or one conflict set's part in a conflict: its name and types.
+struct NamedTypes {
+  std::string name;
+  TypeList types;
+  friend bool operator==(const NamedTypes&, const NamedTypes&) = default;
+};
+struct AnalyzedLabel {
+  std::string name;
+  TypeList ste_types;
+  TypeList chwall_types;  // VM labels only
+  friend bool operator==(const AnalyzedLabel&, const AnalyzedLabel&) = default;
+};
+// types[row][col]: the STE types the two labels share (none: they may not share).
+struct ShareTable {
+  std::vector<std::string> rows;
+  std::vector<std::string> cols;
+  std::vector<std::vector<TypeList>> types;
+  friend bool operator==(const ShareTable&, const ShareTable&) = default;
+};
+// Two VM labels that may not run together; `sets`: each conflict set and the two types (of a,
+// of b) through which it keeps them apart.
+struct LabelConflictReply {
+  std::string a;
+  std::string b;
+  std::vector<NamedTypes> sets;
+  friend bool operator==(const LabelConflictReply&, const LabelConflictReply&) = default;
+};
+struct RunningDomainLabel {
+  std::string name;
+  std::uint32_t id = 0;
+  std::string label;
+  friend bool operator==(const RunningDomainLabel&, const RunningDomainLabel&) = default;
+};
+struct SharingPair {
+  std::string kind;  // policy.diff: "vm" or "resource"; policy.analyze's running domains: ""
+  std::string a;
+  std::string b;
+  TypeList types;
+  friend bool operator==(const SharingPair&, const SharingPair&) = default;
+};
+struct PolicyAnalysisReply {
+  AnalyzedPolicy policy;
+  TypeList ste_types;
+  TypeList chwall_types;
+  std::vector<NamedTypes> conflict_sets;
+  std::vector<AnalyzedLabel> vm_labels;
+  std::vector<AnalyzedLabel> resource_labels;
+  ShareTable vm_matrix;
+  ShareTable resource_matrix;
+  std::vector<LabelConflictReply> conflicts;
+  std::vector<std::string> reach_nothing;
+  std::vector<std::string> reach_everything;
+  TypeList unused_ste_types;
+  TypeList unused_chwall_types;
+  std::vector<RunningDomainLabel> running_domains;
+  std::vector<SharingPair> running_sharing;
+  friend bool operator==(const PolicyAnalysisReply&, const PolicyAnalysisReply&) = default;
+};
+
+struct LabelRenameReply {
+  std::string from;
+  std::string to;
+  friend bool operator==(const LabelRenameReply&, const LabelRenameReply&) = default;
+};
+struct InvalidatedResource {
+  std::string resource;
+  std::string label;
+  friend bool operator==(const InvalidatedResource&, const InvalidatedResource&) = default;
+};
+// One violation of the update's check-only run, its domains named.
+struct UpdateViolation {
+  std::string kind;  // acm ViolationKindName: "chinese-wall-conflict", "label-missing", ...
+  std::string message;
+  std::vector<std::string> domains;
+  friend bool operator==(const UpdateViolation&, const UpdateViolation&) = default;
+};
+struct UpdateDryRun {
+  bool accepted = false;
+  std::vector<UpdateViolation> violations;
+  friend bool operator==(const UpdateDryRun&, const UpdateDryRun&) = default;
+};
+struct PolicyDiffReply {
+  AnalyzedPolicy old_policy;
+  AnalyzedPolicy new_policy;
+  std::vector<LabelRenameReply> vm_renames;
+  std::vector<LabelRenameReply> resource_renames;
+  std::vector<std::string> vm_labels_added;
+  std::vector<std::string> vm_labels_removed;
+  std::vector<std::string> resource_labels_added;
+  std::vector<std::string> resource_labels_removed;
+  std::vector<SharingPair> sharing_gained;
+  std::vector<SharingPair> sharing_lost;
+  std::vector<LabelConflictReply> conflicts_added;
+  std::vector<LabelConflictReply> conflicts_dropped;
+  std::vector<InvalidatedResource> invalidated_resources;
+  UpdateDryRun dry_run;
+  friend bool operator==(const PolicyDiffReply&, const PolicyDiffReply&) = default;
+};
+
 }  // namespace shype::api

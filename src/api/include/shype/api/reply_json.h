@@ -22,6 +22,8 @@ Json ToJson(const PolicyDumpReply& reply);
 Json ToJson(const PolicySaveReply& reply);
 Json ToJson(const PolicyVersionsReply& reply);
 Json ToJson(const StoredPolicyVersion& reply);  // with its XML (policy.version.get)
+Json ToJson(const PolicyAnalysisReply& reply);
+Json ToJson(const PolicyDiffReply& reply);
 
 // A service's result as the API's reply: the value encoded, an operation without a value as {},
 // an error passed on.

@@ -27,15 +27,19 @@ std::optional<policy::XmlVersion> ParsePolicyVersion(std::string_view text);
 
 // Writes `compiled` as a package: "SHYPEPC1", then fields, each a 4-byte big-endian length and
 // its bytes: binary, map text, version, name line, is_default, FromPolicy (name, version, line,
-// or three empty fields), VM renames and resource renames (a count, then from/to pairs).
-// The *_label_types lists are not carried (nothing past the compiler reads them).
+// or three empty fields), VM renames and resource renames (a count, then from/to pairs), the
+// conflict sets (a count, then name and types each), the VM labels (a count, then name, STE
+// types and CHWALL types each) and the resource labels (name and STE types); a list of names is
+// a count and the names.
 std::vector<std::uint8_t> SerializeCompiledPackage(const CompiledPolicy& compiled);
 
 // Reads a package produced for `xml` and checks it as untrusted input: every length bounded,
 // no trailing bytes; the binary through policy::ParseBinaryPolicy, the map through
 // policy::ParseMapFile and CheckMapMatchesBinary; the binary's xml_hash must be the SHA-1 of
-// `xml`, its version the header's; rename targets must be labels of the map; every name valid
-// UTF-8 without control characters. Errors: kPolicyInvalid naming the field.
+// `xml`, its version the header's; rename targets must be labels of the map; the labels and
+// conflict sets must be exactly the binary's (each once, with its row's types; conflict sets in
+// the binary's order); every name valid UTF-8 without control characters. Errors:
+// kPolicyInvalid naming the field.
 [[nodiscard]] Result<CompiledPolicy> ParseCompiledPackage(std::span<const std::uint8_t> package,
                                                           std::span<const std::uint8_t> xml);
 
