@@ -23,8 +23,11 @@ Result<std::string> ReadPolicy(const std::string& path) {
   return xml;
 }
 
-void Call(Context& ctx, const api::Command& command, std::string (*format)(const api::Json&)) {
-  auto backend = ctx.backend();
+// `use`: a policy file alone needs no state directory (a missing one reads as a fresh host, only
+// Domain-0 running, and is not created: analyze and diff only read); --active needs one.
+void Call(Context& ctx, const api::Command& command, std::string (*format)(const api::Json&),
+          StateDirUse use) {
+  auto backend = ctx.backend(use);
   if (!backend) return ctx.PrintError(backend.error());
   auto result = (*backend)->Call(command);
   if (!result) return ctx.PrintError(result.error());
@@ -42,7 +45,8 @@ void Analyze(Context& ctx, const std::string& file, bool active) {
     if (!xml) return ctx.PrintError(xml.error());
     command = {std::move(*xml), file};
   }
-  Call(ctx, command, FormatPolicyAnalysis);
+  Call(ctx, command, FormatPolicyAnalysis,
+       active ? StateDirUse::kMustExist : StateDirUse::kMayCreate);
 }
 
 void Diff(Context& ctx, const std::vector<std::string>& files, bool active) {
@@ -61,7 +65,7 @@ void Diff(Context& ctx, const std::vector<std::string>& files, bool active) {
     command.old_xml = std::move(*old);
     command.old_source = files.front();
   }
-  Call(ctx, command, FormatPolicyDiff);
+  Call(ctx, command, FormatPolicyDiff, active ? StateDirUse::kMustExist : StateDirUse::kMayCreate);
 }
 
 }  // namespace

@@ -167,4 +167,13 @@ AFTER="$(find "$ST" -type f -exec sha256sum {} + | sort)"
 [ "$BEFORE" = "$AFTER" ] && pass "analyze and diff changed no file of the state directory" \
   || fail "the state changed: $(diff <(echo "$BEFORE") <(echo "$AFTER"))"
 
+# A policy file alone needs no state directory, and none is created; --active needs one.
+NONE="$T/no-such-state"
+expect_rc 0 "analyze FILE without a state directory" -- shype --state-dir "$NONE" policy analyze "$DEMO"
+expect_out "^Policy 'shype.demo' version 1.0" "it analyzes the file"
+expect_rc 0 "diff OLD NEW without a state directory" -- shype --state-dir "$NONE" policy diff "$EXAMPLE" "$DEMO"
+expect_rc 2 "analyze --active without a state directory" -- shype --state-dir "$NONE" policy analyze --active
+expect_out "state directory '$NONE' does not exist" "it names the missing directory"
+[ -e "$NONE" ] && fail "analyze/diff created $NONE" || pass "analyze and diff created no state directory"
+
 finish
