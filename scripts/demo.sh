@@ -50,6 +50,9 @@ step "Install the demo policy: Bank and Game are rivals (Chinese Wall), Monitor 
 show "$B/shype" setpolicy examples/policies/shype-demo.xml
 show "$B/shype" labels type=any
 
+step "What the policy means, before anything runs: who may share, who may never run together"
+show "$B/shype" policy analyze --active
+
 step "Label the disks (resources) and the guests (domains)"
 printf 'ledger: 1000 EUR' | dd of="$DEMO/bank.img" bs=1M count=1 conv=sync status=none
 printf 'savegame: level 7' | dd of="$DEMO/game.img" bs=1M count=1 conv=sync status=none
@@ -83,6 +86,13 @@ show "$B/shype" vtpm list
 show "$B/shype" attest bank-web --nonce "$NONCE" -o "$DEMO/attest-bank-web"
 show "$B/shype" verify "$DEMO/attest-bank-web" --ca "$DEMO/host-ca.pem" --nonce "$NONCE" --expect-label Bank
 show "$B/shype" verify "$DEMO/attest-bank-web" --ca "$DEMO/host-ca.pem" --nonce "$NONCE" --expect-label Game
+
+step "What an update would change (Monitor renamed Auditor, reading Bank data, a rival of Bank), checked against what runs (nothing changes)"
+perl -0pe 's#<Version>1.0</Version>#<Version>1.1</Version><FromPolicy><PolicyName>shype.demo</PolicyName><Version>1.0</Version></FromPolicy>#;
+  s#(<Type>Game</Type>\s*)</Conflict>#$1<Type>Monitoring</Type></Conflict>#;
+  s#<Name>Monitor</Name>(\s*<SimpleTypeEnforcementTypes>)#<Name from="Monitor">Auditor</Name>$1<Type>Bank</Type>#' \
+  examples/policies/shype-demo.xml >"$DEMO/next.xml"
+show "$B/shype" policy diff --active "$DEMO/next.xml"
 
 step "A Game guest while Bank guests run: refused by the Chinese Wall"
 show "$B/shype" dry-run "$DEMO/game.cfg"
