@@ -48,5 +48,6 @@ void RegisterPolicyCommands(CLI::App& app, Context& ctx);    // shype policy val
 void RegisterSecurityCommands(CLI::App& app, Context& ctx);  // setpolicy, labels, addlabel, ...
 void RegisterDomainCommands(CLI::App& app, Context& ctx);    // create, list, destroy, ...
 void RegisterVtpmCommands(CLI::App& app, Context& ctx);      // vtpm list|destroy|ca, attest, verify
+void RegisterWebCommand(CLI::App& app, Context& ctx);        // web (src/web, docs/web.md)
 
 }  // namespace shype::cli
