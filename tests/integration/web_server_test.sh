@@ -31,6 +31,16 @@ expect_out "wildcard address is refused" "... saying why"
 expect_rc 2 "a host name --listen is refused" -- shype web --listen evil.example:8080
 expect_rc 1 "a --ui that does not exist is refused" -- shype web --listen 127.0.0.1:0 --ui "$T/none"
 expect_out "--ui \(the UI bundle\): '$T/none' does not exist" "... naming it"
+other_ip="$(ip -4 -o addr 2>/dev/null | awk '{sub("/.*", "", $4); if ($4 !~ /^127\./) {print $4; exit}}')"
+if [ -n "$other_ip" ]; then
+  timeout 3 "$BUILD/bin/shype" web --listen "$other_ip:0" --ui "$T/ui" >"$T/lan.out" 2>"$T/lan.err"
+  grep -q "^Warning: shype web listens on $other_ip:0, which is not loopback" "$T/lan.err" \
+    && pass "a non-loopback --listen is served with a warning" || fail "no warning: $(cat "$T/lan.err")"
+  grep -q "^shype web: open http://$other_ip:[0-9]*/?token=" "$T/lan.out" && pass "... and its URL" \
+    || fail "non-loopback URL: $(cat "$T/lan.out")"
+else
+  echo "skip - no non-loopback IPv4 address for the warning's check"
+fi
 
 # --- start it ---
 # The program itself, not lib.sh's shype function: $! must be its pid (for Ctrl-C below).
