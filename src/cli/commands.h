@@ -49,5 +49,6 @@ void RegisterAnalysisCommands(CLI::App& policy, Context& ctx);  // shype policy 
 void RegisterSecurityCommands(CLI::App& app, Context& ctx);     // setpolicy, labels, addlabel, ...
 void RegisterDomainCommands(CLI::App& app, Context& ctx);       // create, list, destroy, ...
 void RegisterVtpmCommands(CLI::App& app, Context& ctx);  // vtpm list|destroy|ca, attest, verify
+void RegisterWebCommand(CLI::App& app, Context& ctx);    // web (src/web, docs/web.md)
 
 }  // namespace shype::cli

@@ -107,6 +107,7 @@ void RegisterCommands(CLI::App& app, Context& ctx) {
   shype::cli::RegisterSecurityCommands(app, ctx);
   shype::cli::RegisterDomainCommands(app, ctx);
   shype::cli::RegisterVtpmCommands(app, ctx);
+  shype::cli::RegisterWebCommand(app, ctx);
   shype::cli::RegisterHelpCommand(app, ctx);
   // --json and --state-dir work after any subcommand, nested ones (vnet show, policy ...) too.
   std::function<void(CLI::App&)> fall_through = [&](CLI::App& parent) {

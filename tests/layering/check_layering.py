@@ -18,7 +18,7 @@ from pathlib import Path
 # A name is a folder (all its libraries) or one library of a folder (src/policyc holds
 # policyc_core and policyc_builtin, which link no XML code, and policyc, the XML compiler).
 # Order, bottom to top: common < policy < policyc < acm < enforce < vm, vswitch, shm < admin < daemon,
-# cli;
+# cli; web (on api) is the CLI's alone (`shype web`);
 # config, store and api are helpers on common, each reachable only from the layers that need it.
 ALLOWED = {
     "common": [],
@@ -37,7 +37,8 @@ ALLOWED = {
               "store", "api", "common"],  # api: its typed replies only (ONLY_HEADERS)
     "daemon": ["admin", "vm", "vswitch", "shm", "vtpm", "enforce", "acm", "policyc_core", "policyc_builtin", "policy",
                "config", "store", "api", "common"],
-    "cli": ["admin", "api", "vtpm_verify", "config", "policyc", "policy", "common"],  # admin: offline mode only; vtpm_verify: `shype verify` runs offline
+    "web": ["api", "common"],  # `shype web`: the browser's edge, a client of shyped like the CLI
+    "cli": ["admin", "web", "api", "vtpm_verify", "config", "policyc", "policy", "common"],  # admin: offline mode only; vtpm_verify: `shype verify` runs offline
 }
 # Test sources (*_test.cc, test_*.h, ...) may also build their fixtures with these: the tests
 # are not linked into shyped, so the XML compiler is fine there.
@@ -56,7 +57,7 @@ UNIT_NOTES = {"policyc": "the XML compiler (libxml2)",
               "api_server": "shyped's HTTP server (Beast coroutines)"}
 # Libraries only these folders may use, though others may use the rest of their folder: the CLI
 # links the wire (shype::api), never shyped's server.
-ONLY_FOR = {"api_server": ["daemon"], "vtpm": ["daemon"]}
+ONLY_FOR = {"api_server": ["daemon"], "vtpm": ["daemon"], "web": ["cli"]}
 # The headers of a component another folder may include, where it may not include the rest:
 # services return typed replies (issue 7) and never see JSON; the API's edge encodes them.
 ONLY_HEADERS = {"admin": {"api": ["replies.h", "state_dir.h"]}}
