@@ -19,7 +19,7 @@ export interface VersionEntry {
   name: string;
   version: string;
   hash: string;
-  installed_at: string;
+  installed_at: number; // Unix seconds
   active: boolean;
 }
 
