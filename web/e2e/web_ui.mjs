@@ -163,6 +163,7 @@ async function keyboardAndNarrow(page) {
   await page.getByRole("link", { name: "Share matrix" }).focus();
   await page.keyboard.press("Enter");
   await page.locator("#view-title", { hasText: "Share matrix" }).waitFor({ timeout: 10000 });
+  await until(page, () => document.activeElement?.id === "view-title", null, 5000);
   const focused = await page.evaluate(() => document.activeElement?.id);
   t.check(focused === "view-title", `a nav link works from the keyboard; the view's heading gets the focus (${focused})`);
   await page.setViewportSize({ width: 400, height: 800 });

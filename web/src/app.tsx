@@ -3,7 +3,7 @@
 // The application shell: a navigation of views (hash routes, plain links so the keyboard and
 // the browser's history work), the heading of the current view focused on a change of view.
 
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { serializePolicy } from "./policy/serialize";
 import { AuditView } from "./views/Audit";
 import { ConflictsView } from "./views/Conflicts";
@@ -40,7 +40,8 @@ export function App() {
     addEventListener("hashchange", onHash);
     return () => removeEventListener("hashchange", onHash);
   }, []);
-  useEffect(() => {
+  // Moved with the render, so the new view's heading has the focus as soon as it shows.
+  useLayoutEffect(() => {
     if (first.current) first.current = false;
     else heading.current?.focus();
   }, [view]);
