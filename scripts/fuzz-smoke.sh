@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-20}"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DSHYPE_FUZZ=ON -DSHYPE_WERROR=OFF \
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DSHYPE_FUZZ=ON -DSHYPE_WERROR=OFF -DSHYPE_WEB_UI=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j "$(nproc)"
 # Seeds: the binaries and map files of every example policy, compiled by the real CLI, so the
