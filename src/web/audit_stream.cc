@@ -84,9 +84,13 @@ asio::awaitable<std::unique_ptr<UpstreamStream>> WebServer::Impl::OpenAudit(Conn
     co_await Write(c, refusal, false);
     co_return nullptr;
   }
+  // SECURITY: the slot is taken before the first await (connecting to shyped), so feeds opened at
+  // the same moment cannot all pass the check; ServeAudit gives it back when the feed ends.
+  ++audit_streams;
   const std::string target(kAuditTarget);
   auto opened = co_await upstream.OpenStream(target);
   if (opened && (*opened)->status() / 100 == 2) co_return std::move(*opened);
+  --audit_streams;
   if (opened) {  // shyped's refusal, passed through
     const unsigned status = (*opened)->status();
     std::string body = co_await (*opened)->ReadRest(64U << 10);
@@ -137,8 +141,7 @@ asio::awaitable<void> WebServer::Impl::PumpEvents(Connection& c, AuditFeed& feed
 
 asio::awaitable<void> WebServer::Impl::ServeAudit(Connection& c, const HttpRequest& req) {
   std::unique_ptr<UpstreamStream> stream = co_await OpenAudit(c);
-  if (!stream) co_return;
-  ++audit_streams;
+  if (!stream) co_return;  // OpenAudit gave its slot back
   auto feed = std::make_shared<AuditFeed>(io, std::move(stream));
   http::response<http::empty_body> head{http::status::ok, req.version()};
   AddSecurityHeaders(head);
